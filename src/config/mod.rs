@@ -1,0 +1,209 @@
+//! Configuration: TOML in, validated immutable [`Plan`] out.
+//!
+//! Parsing and validation are separate steps (as in ripgrep): [`raw`] mirrors the file with
+//! every value optional and spanned, [`validate`] checks everything at once and reports *all*
+//! problems with their line and column, and the resulting [`Plan`] holds only values the
+//! probers can use without checking again.
+
+mod error;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::Method;
+use serde::Serialize;
+
+pub use error::{line_col, ConfigError, Problem};
+
+use crate::tls::{TlsClient, TlsVersion};
+
+/// Default bind address of the HTTP listener.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+
+/// Everything payprobe does, validated. Shared behind an `Arc` and never mutated: a reload
+/// builds a new plan and swaps it in.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The file the plan came from (used in reload messages).
+    pub source: PathBuf,
+    pub server: ServerPlan,
+    /// Targets and controls; controls have `control == true`.
+    pub targets: Vec<Arc<Target>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerPlan {
+    pub listen: std::net::SocketAddr,
+    pub state_dir: PathBuf,
+    /// Global cap on probes in flight across all targets.
+    pub max_concurrency: usize,
+}
+
+/// A kind of check. The set is closed; its names are the `check` label values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    Dns,
+    Tcp,
+    Tls,
+    Http,
+}
+
+impl Check {
+    pub const ALL: [Check; 4] = [Check::Dns, Check::Tcp, Check::Tls, Check::Http];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Dns => "dns",
+            Check::Tcp => "tcp",
+            Check::Tls => "tls",
+            Check::Http => "http",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Check> {
+        Check::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    Http,
+    Https,
+    Tcp,
+}
+
+/// A target (or control) ready to probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub name: String,
+    pub provider: String,
+    pub url: url::Url,
+    pub scheme: Scheme,
+    /// Host as written in the URL, without brackets for IPv6.
+    pub host: String,
+    /// Set when the host is an IP literal: no DNS lookup is made.
+    pub ip: Option<std::net::IpAddr>,
+    pub port: u16,
+    pub checks: Vec<Check>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub failure_threshold: u32,
+    pub success_threshold: u32,
+    pub latency_slo: Option<Duration>,
+    pub min_tls_version: TlsVersion,
+    pub tls: TlsClient,
+    pub http: HttpSpec,
+    /// A reference target on the way out (`[[controls]]`), used to tell "me" from "them".
+    pub control: bool,
+}
+
+/// What the HTTP check sends and accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSpec {
+    pub method: Method,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: bytes::Bytes,
+    /// Accepted status codes; empty means any 2xx.
+    pub expect_status: Vec<u16>,
+    pub follow_redirects: bool,
+    pub max_redirects: u32,
+    pub max_body_bytes: usize,
+}
+
+impl HttpSpec {
+    pub fn status_ok(&self, status: u16) -> bool {
+        if self.expect_status.is_empty() {
+            (200..300).contains(&status)
+        } else {
+            self.expect_status.contains(&status)
+        }
+    }
+}
+
+/// Selects the targets of one replica out of `count` (`--shard K/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("shard `{s}`: expected K/N, e.g. 0/3"))?;
+        let index: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: K is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard `{s}`: N is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!("shard `{s}`: need 0 <= K < N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Stable across processes and versions: FNV-1a of the target name.
+    pub fn owns(&self, name: &str) -> bool {
+        stable_hash(name) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// FNV-1a 64: a fixed, documented hash so shards and start offsets never move between
+/// releases (std's `DefaultHasher` makes no such promise).
+pub fn stable_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Plan, ConfigError> {
+    let source = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(path, &source, base)
+}
+
+/// Validates config text. `path` is used in messages, `base_dir` resolves relative file names.
+pub fn parse(path: &Path, source: &str, base_dir: &Path) -> Result<Plan, ConfigError> {
+    validate::validate(path, source, base_dir).map_err(|problems| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    })
+}
+
+impl Plan {
+    /// Keeps only the targets this shard owns. Controls are kept on every shard: each
+    /// replica needs its own view of its own way out.
+    pub fn shard(mut self, shard: Option<Shard>) -> Plan {
+        if let Some(s) = shard {
+            self.targets.retain(|t| t.control || s.owns(&t.name));
+        }
+        self
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Arc<Target>> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests;

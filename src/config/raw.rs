@@ -1,0 +1,124 @@
+//! Raw configuration exactly as written in the TOML file.
+//!
+//! Every field is optional and wrapped in [`Spanned`] so that validation can point at the
+//! line and column of a bad value. Unknown keys are rejected by serde itself
+//! (`deny_unknown_fields`), which also gives the list of keys that were expected.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub defaults: RawTarget,
+    #[serde(default)]
+    pub targets: Vec<S<RawTarget>>,
+    #[serde(default)]
+    pub controls: Vec<S<RawTarget>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<S<String>>,
+    pub state_dir: Option<S<String>>,
+    pub max_concurrency: Option<S<i64>>,
+}
+
+/// One target, or the `[defaults]` every target inherits from.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub name: Option<S<String>>,
+    pub provider: Option<S<String>>,
+    pub profile: Option<S<String>>,
+    pub url: Option<S<String>>,
+    pub checks: Option<S<Vec<S<String>>>>,
+    pub interval: Option<S<String>>,
+    pub timeout: Option<S<String>>,
+    pub failure_threshold: Option<S<i64>>,
+    pub success_threshold: Option<S<i64>>,
+    pub latency_slo: Option<S<String>>,
+    pub ca_file: Option<S<String>>,
+    pub min_tls_version: Option<S<String>>,
+    pub http: Option<RawHttp>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub method: Option<S<String>>,
+    pub headers: Option<BTreeMap<S<String>, S<String>>>,
+    pub body: Option<S<String>>,
+    pub body_file: Option<S<String>>,
+    pub expect_status: Option<S<Vec<S<i64>>>>,
+    pub follow_redirects: Option<S<bool>>,
+    pub max_redirects: Option<S<i64>>,
+    pub max_body_bytes: Option<S<i64>>,
+}
+
+impl RawTarget {
+    /// Fills every key this target leaves unset from `defaults`.
+    ///
+    /// `[targets.http]` merges key by key too, and headers merge by name, so a default
+    /// `User-Agent` survives a target that only sets `method`.
+    pub fn with_defaults(mut self, d: &RawTarget) -> RawTarget {
+        macro_rules! inherit {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = d.$f.clone(); } )* };
+        }
+        inherit!(
+            provider,
+            profile,
+            checks,
+            interval,
+            timeout,
+            failure_threshold,
+            success_threshold,
+            latency_slo,
+            ca_file,
+            min_tls_version
+        );
+        self.http = match (self.http.take(), &d.http) {
+            (None, dh) => dh.clone(),
+            (Some(h), None) => Some(h),
+            (Some(h), Some(dh)) => Some(h.with_defaults(dh)),
+        };
+        self
+    }
+}
+
+impl RawHttp {
+    fn with_defaults(mut self, d: &RawHttp) -> RawHttp {
+        macro_rules! inherit {
+            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = d.$f.clone(); } )* };
+        }
+        inherit!(
+            method,
+            body,
+            body_file,
+            expect_status,
+            follow_redirects,
+            max_redirects,
+            max_body_bytes
+        );
+        if let Some(dh) = &d.headers {
+            let mine = self.headers.get_or_insert_with(BTreeMap::new);
+            for (k, v) in dh {
+                let taken = mine
+                    .keys()
+                    .any(|m| m.get_ref().eq_ignore_ascii_case(k.get_ref()));
+                if !taken {
+                    mine.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        self
+    }
+}

@@ -1,0 +1,593 @@
+//! Raw config → [`Plan`], collecting every problem with its place.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::Method;
+
+use super::error::{Problem, Problems};
+use super::raw::{RawConfig, RawHttp, RawTarget, S};
+use super::{Check, HttpSpec, Plan, Scheme, ServerPlan, Target, DEFAULT_LISTEN};
+use crate::tls::{self, TlsVersion};
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_MAX_BODY: usize = 64 * 1024;
+const MAX_BODY_LIMIT: i64 = 16 * 1024 * 1024;
+/// Profiles this build can evaluate. Others are named in DESIGN.md and rejected until their
+/// response-code tables exist, so a config never silently gets less than it asked for.
+const PROFILES: &[&str] = &["generic"];
+const PLANNED_PROFILES: &[&str] = &[
+    "alipay",
+    "wechatpay_v3",
+    "stripe",
+    "evm_jsonrpc",
+    "solana_jsonrpc",
+];
+const PLANNED_CHECKS: &[&str] = &["ping", "api_version", "rpc"];
+
+pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Problem>> {
+    let mut p = Problems::new(source);
+    let raw: RawConfig = match toml::from_str(source) {
+        Ok(r) => r,
+        Err(e) => {
+            p.at(e.span().unwrap_or(0..0), e.message().trim().to_string());
+            return Err(p.list);
+        }
+    };
+    let server = server(&raw, &mut p);
+    if let Some(n) = &raw.defaults.name {
+        p.at(
+            n.span(),
+            "`name` cannot be a default: every target needs its own",
+        );
+    }
+    if let Some(u) = &raw.defaults.url {
+        p.at(
+            u.span(),
+            "`url` cannot be a default: every target needs its own",
+        );
+    }
+    let mut targets = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let all = raw
+        .targets
+        .iter()
+        .map(|t| (t, false))
+        .chain(raw.controls.iter().map(|t| (t, true)));
+    for (spanned, control) in all {
+        let merged = spanned.get_ref().clone().with_defaults(&raw.defaults);
+        let Some(t) = target(&merged, spanned.span(), control, base, &mut p) else {
+            continue;
+        };
+        if let Some(prev_line) = seen.get(&t.name) {
+            let at = merged.name.as_ref().map(|n| n.span()).unwrap_or(0..0);
+            p.at(
+                at,
+                format!(
+                    "duplicate target name `{}` (first defined on line {prev_line}); names must be unique",
+                    t.name
+                ),
+            );
+            continue;
+        }
+        let line = super::line_col(source, spanned.span().start).0;
+        seen.insert(t.name.clone(), line);
+        targets.push(Arc::new(t));
+    }
+    if raw.targets.is_empty() && p.list.is_empty() {
+        p.at(0..0, "no [[targets]]: nothing to probe");
+    }
+    match (server, p.list.is_empty()) {
+        (Some(server), true) => Ok(Plan {
+            source: path.to_path_buf(),
+            server,
+            targets,
+        }),
+        _ => Err(p.list),
+    }
+}
+
+fn server(raw: &RawConfig, p: &mut Problems) -> Option<ServerPlan> {
+    let s = &raw.server;
+    let listen = match &s.listen {
+        None => DEFAULT_LISTEN.parse().ok(),
+        Some(l) => match l.get_ref().parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                p.at(
+                    l.span(),
+                    format!(
+                        "`listen` = {:?}: expected IP:PORT, e.g. \"127.0.0.1:9464\"",
+                        l.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let state_dir = s
+        .state_dir
+        .as_ref()
+        .map(|d| PathBuf::from(d.get_ref()))
+        .unwrap_or_else(|| PathBuf::from("/var/lib/payprobe"));
+    let max_concurrency = int_in(&s.max_concurrency, "max_concurrency", 1, 100_000, 512, p);
+    Some(ServerPlan {
+        listen: listen?,
+        state_dir,
+        max_concurrency: max_concurrency? as usize,
+    })
+}
+
+fn int_in(
+    v: &Option<S<i64>>,
+    key: &str,
+    lo: i64,
+    hi: i64,
+    default: i64,
+    p: &mut Problems,
+) -> Option<i64> {
+    match v {
+        None => Some(default),
+        Some(x) if (lo..=hi).contains(x.get_ref()) => Some(*x.get_ref()),
+        Some(x) => {
+            p.at(
+                x.span(),
+                format!(
+                    "`{key}` = {}: expected a whole number from {lo} to {hi}",
+                    x.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn duration(v: &Option<S<String>>, key: &str, p: &mut Problems) -> Option<Option<Duration>> {
+    let Some(v) = v else { return Some(None) };
+    match humantime::parse_duration(v.get_ref()) {
+        Ok(d) if d > Duration::ZERO => Some(Some(d)),
+        Ok(_) => {
+            p.at(v.span(), format!("`{key}` must be longer than zero"));
+            None
+        }
+        Err(e) => {
+            p.at(
+                v.span(),
+                format!(
+                    "`{key}` = {:?}: {e}; expected a duration such as \"15s\", \"1m30s\", \"800ms\"",
+                    v.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn target(
+    t: &RawTarget,
+    span: std::ops::Range<usize>,
+    control: bool,
+    base: &Path,
+    p: &mut Problems,
+) -> Option<Target> {
+    let before = p.list.len();
+    let kind = if control {
+        "[[controls]]"
+    } else {
+        "[[targets]]"
+    };
+    let name = match &t.name {
+        None => {
+            p.at(span.clone(), format!("{kind} entry has no `name`"));
+            None
+        }
+        Some(n) if valid_name(n.get_ref()) => Some(n.get_ref().clone()),
+        Some(n) => {
+            p.at(
+                n.span(),
+                format!(
+                    "`name` = {:?}: expected 1-128 characters of letters, digits, '-', '_' or '.'",
+                    n.get_ref()
+                ),
+            );
+            None
+        }
+    };
+    let endpoint = match &t.url {
+        None => {
+            p.at(span, format!("{kind} entry has no `url`"));
+            None
+        }
+        Some(u) => endpoint(u, p),
+    };
+    let interval = duration(&t.interval, "interval", p).map(|d| d.unwrap_or(DEFAULT_INTERVAL));
+    let timeout = duration(&t.timeout, "timeout", p).map(|d| d.unwrap_or(DEFAULT_TIMEOUT));
+    if let (Some(i), Some(to)) = (interval, timeout) {
+        if to >= i {
+            let at = t.timeout.as_ref().or(t.interval.as_ref()).map(|s| s.span());
+            p.at(
+                at.unwrap_or(0..0),
+                format!(
+                    "`timeout` ({}) must be shorter than `interval` ({}): a probe must end before the next starts",
+                    humantime::format_duration(to),
+                    humantime::format_duration(i)
+                ),
+            );
+        }
+    }
+    let latency_slo = duration(&t.latency_slo, "latency_slo", p);
+    let failure_threshold = int_in(&t.failure_threshold, "failure_threshold", 1, 1000, 3, p);
+    let success_threshold = int_in(&t.success_threshold, "success_threshold", 1, 1000, 2, p);
+    if let Some(pr) = &t.profile {
+        let v = pr.get_ref().as_str();
+        if PLANNED_PROFILES.contains(&v) {
+            p.at(
+                pr.span(),
+                format!(
+                    "profile `{v}` is not available in this build yet; available: {}",
+                    PROFILES.join(", ")
+                ),
+            );
+        } else if !PROFILES.contains(&v) {
+            p.at(
+                pr.span(),
+                format!(
+                    "unknown profile `{v}`; expected one of: {}",
+                    PROFILES.join(", ")
+                ),
+            );
+        }
+    }
+    let min_tls_version = match &t.min_tls_version {
+        None => Some(TlsVersion::Tls12),
+        Some(v) => TlsVersion::parse(v.get_ref()).or_else(|| {
+            p.at(
+                v.span(),
+                format!(
+                    "`min_tls_version` = {:?}: expected \"1.2\" or \"1.3\"",
+                    v.get_ref()
+                ),
+            );
+            None
+        }),
+    };
+    let ca = t.ca_file.as_ref().and_then(|f| read_ca(f, base, p));
+    let tls = match (min_tls_version, &t.ca_file) {
+        (Some(min), Some(f)) => ca.and_then(|pem| {
+            tls::client(Some(pem), min)
+                .map_err(|e| p.at(f.span(), format!("`ca_file` {:?}: {e}", f.get_ref())))
+                .ok()
+        }),
+        (Some(min), None) => tls::client(None, min)
+            .map_err(|e| p.at(0..0, format!("TLS setup failed: {e}")))
+            .ok(),
+        (None, _) => None,
+    };
+    let scheme = endpoint.as_ref().map(|e| e.scheme);
+    let checks = checks(t, scheme, endpoint.as_ref().and_then(|e| e.ip), p);
+    let http = http(t.http.as_ref(), scheme, base, p);
+    if p.list.len() > before {
+        return None;
+    }
+    let e = endpoint?;
+    Some(Target {
+        provider: t
+            .provider
+            .as_ref()
+            .map(|v| v.get_ref().clone())
+            .unwrap_or_else(|| e.host.clone()),
+        name: name?,
+        url: e.url,
+        scheme: e.scheme,
+        host: e.host,
+        ip: e.ip,
+        port: e.port,
+        checks: checks?,
+        interval: interval?,
+        timeout: timeout?,
+        failure_threshold: failure_threshold? as u32,
+        success_threshold: success_threshold? as u32,
+        latency_slo: latency_slo?,
+        min_tls_version: min_tls_version?,
+        tls: tls?,
+        http: http?,
+        control,
+    })
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+struct Endpoint {
+    url: url::Url,
+    scheme: Scheme,
+    host: String,
+    ip: Option<std::net::IpAddr>,
+    port: u16,
+}
+
+fn endpoint(u: &S<String>, p: &mut Problems) -> Option<Endpoint> {
+    let raw = u.get_ref();
+    let url = match url::Url::parse(raw) {
+        Ok(url) => url,
+        Err(e) => {
+            p.at(
+                u.span(),
+                format!(
+                    "`url` = {raw:?}: {e}; expected e.g. \"https://api.example.com/v1/status\""
+                ),
+            );
+            return None;
+        }
+    };
+    let scheme = match url.scheme() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        "tcp" => Scheme::Tcp,
+        other => {
+            p.at(
+                u.span(),
+                format!("`url` scheme `{other}` is not supported; expected http, https or tcp"),
+            );
+            return None;
+        }
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => d.to_string(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        None => {
+            p.at(u.span(), format!("`url` = {raw:?} has no host"));
+            return None;
+        }
+    };
+    let port = match url.port_or_known_default() {
+        Some(port) => port,
+        None => {
+            p.at(
+                u.span(),
+                format!("`url` = {raw:?}: tcp:// needs a port, e.g. \"tcp://resolver.example:53\""),
+            );
+            return None;
+        }
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        p.at(
+            u.span(),
+            "`url` must not carry credentials: put them in a header read from a file",
+        );
+        return None;
+    }
+    let ip = host.parse().ok();
+    Some(Endpoint {
+        url,
+        scheme,
+        host,
+        ip,
+        port,
+    })
+}
+
+fn checks(
+    t: &RawTarget,
+    scheme: Option<Scheme>,
+    ip: Option<std::net::IpAddr>,
+    p: &mut Problems,
+) -> Option<Vec<Check>> {
+    let Some(list) = &t.checks else {
+        return scheme.map(|s| {
+            vec![if s == Scheme::Tcp {
+                Check::Tcp
+            } else {
+                Check::Http
+            }]
+        });
+    };
+    if list.get_ref().is_empty() {
+        p.at(
+            list.span(),
+            "`checks` is empty; expected at least one of dns, tcp, tls, http",
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for c in list.get_ref() {
+        let v = c.get_ref().as_str();
+        let Some(check) = Check::parse(v) else {
+            let why = if PLANNED_CHECKS.contains(&v) {
+                format!("check `{v}` is not available in this build yet; available: dns, tcp, tls, http")
+            } else {
+                format!("unknown check `{v}`; expected one of: dns, tcp, tls, http")
+            };
+            p.at(c.span(), why);
+            ok = false;
+            continue;
+        };
+        let allowed = match (scheme, check) {
+            (None, _) => true,
+            (Some(_), Check::Dns) if ip.is_some() => {
+                p.at(
+                    c.span(),
+                    "check `dns` needs a host name, but the url has an IP address",
+                );
+                ok = false;
+                continue;
+            }
+            (Some(Scheme::Tcp), Check::Tls | Check::Http) => false,
+            (Some(Scheme::Http), Check::Tls) => false,
+            _ => true,
+        };
+        if !allowed {
+            p.at(
+                c.span(),
+                format!(
+                    "check `{v}` does not apply to a {} url",
+                    scheme_name(scheme)
+                ),
+            );
+            ok = false;
+        } else if out.contains(&check) {
+            p.at(c.span(), format!("check `{v}` is listed twice"));
+            ok = false;
+        } else {
+            out.push(check);
+        }
+    }
+    ok.then_some(out)
+}
+
+fn scheme_name(s: Option<Scheme>) -> &'static str {
+    match s {
+        Some(Scheme::Http) => "http://",
+        Some(Scheme::Https) => "https://",
+        Some(Scheme::Tcp) => "tcp://",
+        None => "",
+    }
+}
+
+fn resolve(base: &Path, file: &str) -> PathBuf {
+    let f = Path::new(file);
+    if f.is_absolute() {
+        f.to_path_buf()
+    } else {
+        base.join(f)
+    }
+}
+
+fn read_ca(f: &S<String>, base: &Path, p: &mut Problems) -> Option<Vec<u8>> {
+    let path = resolve(base, f.get_ref());
+    match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            p.at(
+                f.span(),
+                format!("`ca_file` {}: cannot read: {e}", path.display()),
+            );
+            None
+        }
+    }
+}
+
+fn http(
+    h: Option<&RawHttp>,
+    scheme: Option<Scheme>,
+    base: &Path,
+    p: &mut Problems,
+) -> Option<HttpSpec> {
+    let default = RawHttp::default();
+    let h = match h {
+        Some(h) if scheme == Some(Scheme::Tcp) => {
+            let at = h.method.as_ref().map(|m| m.span()).unwrap_or(0..0);
+            p.at(at, "[targets.http] does not apply to a tcp:// url");
+            return None;
+        }
+        Some(h) => h,
+        None => &default,
+    };
+    let before = p.list.len();
+    let method = match &h.method {
+        None => Some(Method::GET),
+        Some(m) => Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes())
+            .map_err(|_| {
+                p.at(
+                    m.span(),
+                    format!("`method` = {:?} is not an HTTP method", m.get_ref()),
+                )
+            })
+            .ok(),
+    };
+    let mut headers = Vec::new();
+    for (k, v) in h.headers.iter().flatten() {
+        let name = HeaderName::from_bytes(k.get_ref().as_bytes());
+        let value = HeaderValue::from_str(v.get_ref());
+        match (name, value) {
+            (Ok(n), Ok(v)) => headers.push((n, v)),
+            (Err(_), _) => p.at(
+                k.span(),
+                format!("header name {:?} is not valid", k.get_ref()),
+            ),
+            (_, Err(_)) => p.at(
+                v.span(),
+                format!(
+                    "value of header {:?} is not valid (control characters?)",
+                    k.get_ref()
+                ),
+            ),
+        }
+    }
+    let body = match (&h.body, &h.body_file) {
+        (Some(b), Some(_)) => {
+            p.at(b.span(), "set `body` or `body_file`, not both");
+            None
+        }
+        (Some(b), None) => Some(bytes::Bytes::from(b.get_ref().clone())),
+        (None, Some(f)) => {
+            let path = resolve(base, f.get_ref());
+            std::fs::read(&path)
+                .map(bytes::Bytes::from)
+                .map_err(|e| {
+                    p.at(
+                        f.span(),
+                        format!("`body_file` {}: cannot read: {e}", path.display()),
+                    )
+                })
+                .ok()
+        }
+        (None, None) => Some(bytes::Bytes::new()),
+    };
+    let mut expect_status = Vec::new();
+    for s in h.expect_status.iter().flat_map(|l| l.get_ref()) {
+        match u16::try_from(*s.get_ref()) {
+            Ok(code) if (100..=599).contains(&code) => expect_status.push(code),
+            _ => p.at(
+                s.span(),
+                format!(
+                    "status {} is not an HTTP status code (100-599)",
+                    s.get_ref()
+                ),
+            ),
+        }
+    }
+    if let Some(l) = &h.expect_status {
+        if l.get_ref().is_empty() {
+            p.at(
+                l.span(),
+                "`expect_status` is empty; leave it out to accept any 2xx",
+            );
+        }
+    }
+    let max_redirects = int_in(&h.max_redirects, "max_redirects", 0, 20, 5, p);
+    let max_body = int_in(
+        &h.max_body_bytes,
+        "max_body_bytes",
+        1,
+        MAX_BODY_LIMIT,
+        DEFAULT_MAX_BODY as i64,
+        p,
+    );
+    if p.list.len() > before {
+        return None;
+    }
+    Some(HttpSpec {
+        method: method?,
+        headers,
+        body: body?,
+        expect_status,
+        follow_redirects: h
+            .follow_redirects
+            .as_ref()
+            .map(|b| *b.get_ref())
+            .unwrap_or(false),
+        max_redirects: max_redirects? as u32,
+        max_body_bytes: max_body? as usize,
+    })
+}

@@ -1,0 +1,238 @@
+//! Simulated payment gateways on loopback, for `payprobe demo` and the integration tests.
+//!
+//! A gateway answers every request with one configured [`Behavior`]: status, headers, body,
+//! a delay before the response head and one before the body. Over TLS it speaks h2 or
+//! HTTP/1.1, whichever ALPN picks, like a real API front end.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::time::Sleep;
+
+use super::pki::Leaf;
+
+/// How a simulated gateway answers.
+#[derive(Debug, Clone)]
+pub struct Behavior {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    /// Wait before sending the response head (server "thinking").
+    pub delay: Duration,
+    /// Wait between the head and the body (slow transfer).
+    pub body_delay: Duration,
+}
+
+impl Behavior {
+    pub fn ok(body: &str) -> Behavior {
+        Behavior {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(body.to_string()),
+            delay: Duration::ZERO,
+            body_delay: Duration::ZERO,
+        }
+    }
+
+    pub fn status(mut self, status: u16) -> Behavior {
+        self.status = status;
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Behavior {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn delay(mut self, d: Duration) -> Behavior {
+        self.delay = d;
+        self
+    }
+
+    pub fn body_delay(mut self, d: Duration) -> Behavior {
+        self.body_delay = d;
+        self
+    }
+}
+
+/// A running gateway. Dropping it stops accepting (open connections finish on their own).
+pub struct Gateway {
+    pub addr: SocketAddr,
+    behavior: Arc<RwLock<Behavior>>,
+    hits: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Gateway {
+    /// Starts a plain-HTTP gateway on 127.0.0.1 with an OS-chosen port.
+    pub async fn http(b: Behavior) -> std::io::Result<Gateway> {
+        Gateway::start(b, None).await
+    }
+
+    /// Starts an HTTPS gateway presenting `leaf`.
+    pub async fn https(b: Behavior, leaf: Leaf) -> std::io::Result<Gateway> {
+        Gateway::https_with(b, leaf, &[&rustls::version::TLS13, &rustls::version::TLS12]).await
+    }
+
+    /// Starts an HTTPS gateway that speaks only the given TLS versions.
+    pub async fn https_with(
+        b: Behavior,
+        leaf: Leaf,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> std::io::Result<Gateway> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .and_then(|b| {
+                b.with_no_client_auth()
+                    .with_single_cert(leaf.chain, leaf.key)
+            })
+            .map_err(std::io::Error::other)?;
+        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Gateway::start(b, Some(tokio_rustls::TlsAcceptor::from(Arc::new(cfg)))).await
+    }
+
+    async fn start(
+        b: Behavior,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> std::io::Result<Gateway> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let behavior = Arc::new(RwLock::new(b));
+        let hits = Arc::new(AtomicU64::new(0));
+        let (bh, h) = (behavior.clone(), hits.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (bh, h, tls) = (bh.clone(), h.clone(), tls.clone());
+                tokio::spawn(async move {
+                    match tls {
+                        None => serve(tcp, false, bh, h).await,
+                        Some(acc) => {
+                            let Ok(s) = acc.accept(tcp).await else { return };
+                            let h2 = s.get_ref().1.alpn_protocol() == Some(b"h2");
+                            serve(s, h2, bh, h).await
+                        }
+                    }
+                });
+            }
+        });
+        Ok(Gateway {
+            addr,
+            behavior,
+            hits,
+            task,
+        })
+    }
+
+    /// Changes how the gateway answers from the next request on (break it on purpose).
+    pub fn set(&self, b: Behavior) {
+        if let Ok(mut cur) = self.behavior.write() {
+            *cur = b;
+        }
+    }
+
+    /// Requests answered so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+}
+
+async fn serve<S>(io: S, h2: bool, b: Arc<RwLock<Behavior>>, hits: Arc<AtomicU64>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |_req: Request<hyper::body::Incoming>| {
+        let b = b.read().map(|b| b.clone()).ok();
+        let hits = hits.clone();
+        async move {
+            hits.fetch_add(1, Ordering::Relaxed);
+            let b = b.unwrap_or_else(|| Behavior::ok("").status(500));
+            tokio::time::sleep(b.delay).await;
+            let mut resp = Response::new(DelayedBody::new(b.body.clone(), b.body_delay));
+            *resp.status_mut() = hyper::StatusCode::from_u16(b.status)
+                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+            for (k, v) in &b.headers {
+                if let (Ok(k), Ok(v)) = (
+                    hyper::header::HeaderName::from_bytes(k.as_bytes()),
+                    hyper::header::HeaderValue::from_str(v),
+                ) {
+                    resp.headers_mut().append(k, v);
+                }
+            }
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let io = TokioIo::new(io);
+    let _ = if h2 {
+        hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(io, svc)
+            .await
+    } else {
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(io, svc)
+            .await
+    };
+}
+
+/// A body that sends its one chunk after a delay, to make the transfer phase measurable.
+pub struct DelayedBody {
+    data: Option<Bytes>,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl DelayedBody {
+    fn new(data: Bytes, delay: Duration) -> DelayedBody {
+        DelayedBody {
+            data: Some(data),
+            sleep: (!delay.is_zero()).then(|| Box::pin(tokio::time::sleep(delay))),
+        }
+    }
+}
+
+impl Body for DelayedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(s) = self.sleep.as_mut() {
+            if s.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.data {
+            Some(d) => http_body::SizeHint::with_exact(d.len() as u64),
+            None => http_body::SizeHint::with_exact(0),
+        }
+    }
+}

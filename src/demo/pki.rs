@@ -1,0 +1,87 @@
+//! Throw-away certificates for the demo and the tests, made at run time with rcgen.
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+#[derive(Debug, thiserror::Error)]
+#[error("certificate generation: {0}")]
+pub struct PkiError(#[from] rcgen::Error);
+
+/// A certificate chain and its key, ready for a rustls server.
+pub struct Leaf {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+/// Validity of a generated leaf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    Current,
+    Expired,
+    NotYetValid,
+}
+
+/// A private CA. Its PEM goes into a target's `ca_file` to make its leaves trusted.
+pub struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Result<Ca, PkiError> {
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate()?)?;
+        Ok(Ca { issuer })
+    }
+
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A leaf for `names` (DNS names or IP addresses) signed by this CA.
+    pub fn leaf(&self, names: &[&str], validity: Validity) -> Result<Leaf, PkiError> {
+        let params = leaf_params(names, validity)?;
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Leaf {
+            chain: vec![cert.der().clone(), self.issuer.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        })
+    }
+}
+
+/// A self-signed leaf: what an untrusted or intercepting endpoint presents.
+pub fn self_signed(names: &[&str]) -> Result<Leaf, PkiError> {
+    let params = leaf_params(names, Validity::Current)?;
+    let key = KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    Ok(Leaf {
+        chain: vec![cert.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    })
+}
+
+fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, PkiError> {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let mut params = CertificateParams::new(names.clone())?;
+    if let Some(first) = names.first() {
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, first.as_str());
+    }
+    match validity {
+        Validity::Current => {}
+        Validity::Expired => {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        Validity::NotYetValid => {
+            params.not_before = rcgen::date_time_ymd(2090, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2091, 1, 1);
+        }
+    }
+    Ok(params)
+}

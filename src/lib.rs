@@ -1,0 +1,25 @@
+//! payprobe watches payment gateways from the outside and says why they fail.
+//!
+//! The crate follows the data flow of `DESIGN.md`:
+//!
+//! * [`config`] parses TOML into raw structs, then validates them into an immutable
+//!   [`config::Plan`] that the rest of the code trusts (no re-validation downstream).
+//! * [`probe`] holds one module per check behind the [`probe::Prober`] trait. A probe never
+//!   returns `Err` for a dead gateway: it returns typed [`probe::Evidence`] saying what failed.
+//! * [`scheduler`] runs every target on its own interval under a global concurrency cap.
+//! * [`state`] keeps the latest evidence per target; [`metrics`] turns it into Prometheus series;
+//!   [`http`] serves `/metrics`, health, the JSON API and the status page.
+//! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
+
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod metrics;
+pub mod probe;
+pub mod scheduler;
+pub mod state;
+pub mod tls;
+
+/// The version string exported in `payprobe_build_info` and the `User-Agent`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

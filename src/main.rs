@@ -1,0 +1,182 @@
+//! The `payprobe` command line. Errors are reported here, once, with their context.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use payprobe::config::{self, Shard};
+
+#[derive(Parser)]
+#[command(
+    name = "payprobe",
+    version,
+    about = "Watches payment gateways from the outside and says why they fail"
+)]
+struct Cli {
+    /// Log format on stderr (the level comes from RUST_LOG, default "info").
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the daemon: probe every target, serve /metrics and the API.
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Probe only the targets of shard K of N (stable hash of the name), e.g. 0/3.
+        #[arg(long)]
+        shard: Option<Shard>,
+        /// Listen address, overriding [server] listen.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Validate a config file: a line per target, or every error with its line and column.
+    CheckConfig { file: PathBuf },
+    /// Probe once and print the evidence (exit 0 all passed, 2 some failed).
+    ProbeOnce {
+        file: PathBuf,
+        #[arg(long)]
+        target: Option<String>,
+        /// Print the evidence as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start simulated gateways on loopback and probe them (no config, no internet).
+    Demo {
+        #[arg(long, default_value = config::DEFAULT_LISTEN)]
+        listen: String,
+    },
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("payprobe: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = rt.block_on(dispatch(cli.cmd));
+    // In-flight probes are dropped, not awaited: stop promptly on SIGTERM.
+    rt.shutdown_timeout(std::time::Duration::from_millis(300));
+    code
+}
+
+async fn dispatch(cmd: Cmd) -> ExitCode {
+    match cmd {
+        Cmd::Run {
+            config,
+            shard,
+            listen,
+        } => match payprobe::app::run(config, shard, listen).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        Cmd::CheckConfig { file } => check_config(&file),
+        Cmd::ProbeOnce { file, target, json } => probe_once(&file, target.as_deref(), json).await,
+        Cmd::Demo { listen } => demo(&listen).await,
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("payprobe: {e}");
+    ExitCode::FAILURE
+}
+
+fn check_config(file: &std::path::Path) -> ExitCode {
+    let plan = match config::load(file) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    for t in &plan.targets {
+        let checks: Vec<&str> = t.checks.iter().map(|c| c.as_str()).collect();
+        println!(
+            "{}{} provider={} url={} checks={} interval={} timeout={}",
+            t.name,
+            if t.control { " (control)" } else { "" },
+            t.provider,
+            t.url,
+            checks.join(","),
+            humantime::format_duration(t.interval),
+            humantime::format_duration(t.timeout),
+        );
+    }
+    println!("{}: ok, {} targets", file.display(), plan.targets.len());
+    ExitCode::SUCCESS
+}
+
+async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) -> ExitCode {
+    let plan = match config::load(file) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let evidence = match payprobe::app::probe_once(&plan, target).await {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    if json {
+        match serde_json::to_string_pretty(&evidence) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return fail(format!("cannot encode evidence: {e}")),
+        }
+    } else {
+        for e in &evidence {
+            let what = match &e.failure {
+                None => "ok".to_string(),
+                Some(f) => format!("FAIL {:?} ({}): {}", f.kind, f.phase.as_str(), f.detail),
+            };
+            println!(
+                "{} {} {:.3}s {}",
+                e.target,
+                e.check.as_str(),
+                e.duration.as_secs_f64(),
+                what
+            );
+        }
+    }
+    if evidence.iter().all(|e| e.success) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+async fn demo(listen: &str) -> ExitCode {
+    let demo = match payprobe::demo::start(listen).await {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    tracing::info!(config = %demo.config_path.display(), "demo gateways started; open http://{listen}/ and /metrics");
+    let code = match payprobe::app::run(demo.config_path.clone(), None, None).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    };
+    drop(demo);
+    code
+}

@@ -1,0 +1,239 @@
+//! Prometheus series, named exactly as DESIGN.md says (users build dashboards on them).
+//!
+//! Only bounded label values are used: target and provider names come from the config, the
+//! rest from closed enums. Every series of a target is removed when the target is.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::config::{Check, Target};
+use crate::probe::{Evidence, Phase};
+
+/// Latency buckets from 5 ms to 30 s: payment APIs answer in tens to hundreds of ms, and a
+/// bucket above the usual 5-10 s timeouts keeps slow-but-successful probes visible.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0,
+];
+const LAG_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0];
+const OUTCOMES: [&str; 2] = ["success", "failure"];
+
+#[derive(Debug, thiserror::Error)]
+#[error("metrics: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+pub struct Metrics {
+    registry: Registry,
+    probe_success: GaugeVec,
+    probe_duration: GaugeVec,
+    probe_latency: HistogramVec,
+    probes_total: IntCounterVec,
+    http_phase: GaugeVec,
+    http_status: GaugeVec,
+    tls_version: GaugeVec,
+    target_healthy: GaugeVec,
+    pub scheduler_lag: Histogram,
+    pub config_reload_ok: Gauge,
+    /// TLS version label currently exported per target, to remove it when it changes.
+    tls_seen: Mutex<HashMap<String, String>>,
+}
+
+fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec, MetricsError> {
+    let g = GaugeVec::new(Opts::new(name, help), labels)?;
+    r.register(Box::new(g.clone()))?;
+    Ok(g)
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, MetricsError> {
+        let r = Registry::new();
+        let tpc = &["target", "provider", "check"];
+        let tp = &["target", "provider"];
+        let probe_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "payprobe_probe_latency_seconds",
+                "Duration of probes, by target and check.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            tpc,
+        )?;
+        r.register(Box::new(probe_latency.clone()))?;
+        let probes_total = IntCounterVec::new(
+            Opts::new(
+                "payprobe_probes_total",
+                "Probes run, by target, check and outcome.",
+            ),
+            &["target", "provider", "check", "outcome"],
+        )?;
+        r.register(Box::new(probes_total.clone()))?;
+        let scheduler_lag = Histogram::with_opts(
+            HistogramOpts::new(
+                "payprobe_scheduler_lag_seconds",
+                "How late probes started compared to their schedule.",
+            )
+            .buckets(LAG_BUCKETS.to_vec()),
+        )?;
+        r.register(Box::new(scheduler_lag.clone()))?;
+        let config_reload_ok = Gauge::new(
+            "payprobe_config_last_reload_successful",
+            "1 if the last configuration (re)load succeeded, 0 if it failed and the previous one is still running.",
+        )?;
+        config_reload_ok.set(1.0);
+        r.register(Box::new(config_reload_ok.clone()))?;
+        let build = gauge(
+            &r,
+            "payprobe_build_info",
+            "Always 1; the version label says which payprobe runs.",
+            &["version"],
+        )?;
+        build.with_label_values(&[crate::VERSION]).set(1.0);
+        r.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Metrics {
+            probe_success: gauge(
+                &r,
+                "payprobe_probe_success",
+                "1 if the last probe of this check succeeded.",
+                tpc,
+            )?,
+            probe_duration: gauge(
+                &r,
+                "payprobe_probe_duration_seconds",
+                "Duration of the last probe of this check.",
+                tpc,
+            )?,
+            http_phase: gauge(
+                &r,
+                "payprobe_http_phase_duration_seconds",
+                "Duration of each phase of the last HTTP probe.",
+                &["target", "provider", "phase"],
+            )?,
+            http_status: gauge(
+                &r,
+                "payprobe_http_status_code",
+                "Status code of the last HTTP response (0 if none came).",
+                tp,
+            )?,
+            tls_version: gauge(
+                &r,
+                "payprobe_tls_version_info",
+                "TLS version negotiated by the last handshake.",
+                &["target", "provider", "version"],
+            )?,
+            target_healthy: gauge(
+                &r,
+                "payprobe_target_healthy",
+                "1 if the target is healthy after failure/success thresholds.",
+                tp,
+            )?,
+            registry: r,
+            probe_latency,
+            probes_total,
+            scheduler_lag,
+            config_reload_ok,
+            tls_seen: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Exports one finished round of a target.
+    pub fn observe(&self, t: &Target, round: &[Evidence], healthy: bool) {
+        let (name, prov) = (t.name.as_str(), t.provider.as_str());
+        for e in round {
+            let check = e.check.as_str();
+            let l = [name, prov, check];
+            let secs = e.duration.as_secs_f64();
+            self.probe_success
+                .with_label_values(&l)
+                .set(if e.success { 1.0 } else { 0.0 });
+            self.probe_duration.with_label_values(&l).set(secs);
+            self.probe_latency.with_label_values(&l).observe(secs);
+            let outcome = if e.success { "success" } else { "failure" };
+            self.probes_total
+                .with_label_values(&[name, prov, check, outcome])
+                .inc();
+            if let Some(h) = &e.http {
+                for p in Phase::ALL {
+                    self.http_phase
+                        .with_label_values(&[name, prov, p.as_str()])
+                        .set(h.phases.get(p).as_secs_f64());
+                }
+                self.http_status
+                    .with_label_values(&[name, prov])
+                    .set(f64::from(h.status.unwrap_or(0)));
+            }
+            if let Some(v) = e.tls.as_ref().and_then(|t| t.version.as_deref()) {
+                self.set_tls_version(t, v);
+            }
+        }
+        self.target_healthy
+            .with_label_values(&[name, prov])
+            .set(if healthy { 1.0 } else { 0.0 });
+    }
+
+    fn set_tls_version(&self, t: &Target, version: &str) {
+        let Ok(mut seen) = self.tls_seen.lock() else {
+            return;
+        };
+        if let Some(old) = seen.get(&t.name) {
+            if old == version {
+                return;
+            }
+            let _ = self
+                .tls_version
+                .remove_label_values(&[&t.name, &t.provider, old]);
+        }
+        self.tls_version
+            .with_label_values(&[&t.name, &t.provider, version])
+            .set(1.0);
+        seen.insert(t.name.clone(), version.to_string());
+    }
+
+    /// Removes every series of a target (it left the config, or its labels changed).
+    pub fn remove_target(&self, t: &Target) {
+        let (name, prov) = (t.name.as_str(), t.provider.as_str());
+        for c in Check::ALL {
+            let l = [name, prov, c.as_str()];
+            let _ = self.probe_success.remove_label_values(&l);
+            let _ = self.probe_duration.remove_label_values(&l);
+            let _ = self.probe_latency.remove_label_values(&l);
+            for o in OUTCOMES {
+                let _ = self
+                    .probes_total
+                    .remove_label_values(&[name, prov, c.as_str(), o]);
+            }
+        }
+        for p in Phase::ALL {
+            let _ = self
+                .http_phase
+                .remove_label_values(&[name, prov, p.as_str()]);
+        }
+        let _ = self.http_status.remove_label_values(&[name, prov]);
+        let _ = self.target_healthy.remove_label_values(&[name, prov]);
+        if let Ok(mut seen) = self.tls_seen.lock() {
+            if let Some(v) = seen.remove(name) {
+                let _ = self.tls_version.remove_label_values(&[name, prov, &v]);
+            }
+        }
+    }
+
+    pub fn observe_lag(&self, lag: Duration) {
+        self.scheduler_lag.observe(lag.as_secs_f64());
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> Result<String, MetricsError> {
+        let mut out = String::new();
+        TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out)?;
+        Ok(out)
+    }
+
+    pub fn content_type() -> String {
+        TextEncoder::new().format_type().to_string()
+    }
+}

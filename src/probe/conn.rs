@@ -1,0 +1,299 @@
+//! The lower layers every prober shares: resolve, connect, TLS handshake.
+//!
+//! Each step records its evidence into the [`Recorder`] and turns OS and rustls errors into
+//! closed [`FailureKind`]s by walking the error, never by matching message strings.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::client::TlsStream;
+
+use super::resolve::Resolver;
+use super::{DnsEvidence, Failure, FailureKind, Phase, Recorder, TcpEvidence, TlsEvidence};
+use crate::tls::TlsClient;
+
+/// Resolves `host` (skipped for IP literals), recording DNS evidence.
+pub async fn resolve(
+    rec: &mut Recorder,
+    resolver: &Resolver,
+    host: &str,
+    ip: Option<IpAddr>,
+) -> Result<Vec<IpAddr>, Failure> {
+    if let Some(ip) = ip {
+        rec.enter(Phase::Connect);
+        return Ok(vec![ip]);
+    }
+    let started = Instant::now();
+    let res = resolver.lookup(host).await;
+    let mut dns = DnsEvidence {
+        host: host.to_string(),
+        duration: started.elapsed(),
+        ..Default::default()
+    };
+    let out = match res {
+        Ok(addrs) => {
+            dns.addresses = addrs.clone();
+            Ok(addrs)
+        }
+        Err(e) => {
+            dns.rcode = e.rcode;
+            Err(e.failure)
+        }
+    };
+    rec.ev.dns = Some(dns);
+    if out.is_ok() {
+        rec.enter(Phase::Connect);
+    }
+    out
+}
+
+/// Connects to the first address that accepts, recording TCP evidence; on success the
+/// recorder moves to `next` (TLS, or straight to processing for plain HTTP).
+pub async fn connect(
+    rec: &mut Recorder,
+    addrs: &[IpAddr],
+    port: u16,
+    next: Phase,
+) -> Result<TcpStream, Failure> {
+    let mut last = Failure::new(
+        Phase::Connect,
+        FailureKind::ConnectError,
+        "no address to connect to",
+    );
+    for ip in addrs {
+        let addr = SocketAddr::new(*ip, port);
+        let started = Instant::now();
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                // Probes send one small request; Nagle would only add latency to measure.
+                let _ = s.set_nodelay(true);
+                rec.ev.tcp = Some(TcpEvidence {
+                    address: addr,
+                    duration: started.elapsed(),
+                });
+                rec.enter(next);
+                return Ok(s);
+            }
+            Err(e) => last = Failure::new(Phase::Connect, connect_kind(&e), format!("{addr}: {e}")),
+        }
+    }
+    Err(last)
+}
+
+/// Maps a connect error to its kind via the OS error, not its text.
+pub fn connect_kind(e: &io::Error) -> FailureKind {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => FailureKind::ConnectRefused,
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+            FailureKind::ConnectReset
+        }
+        io::ErrorKind::TimedOut => FailureKind::ConnectTimeout,
+        io::ErrorKind::HostUnreachable => FailureKind::HostUnreachable,
+        io::ErrorKind::NetworkUnreachable => FailureKind::NetworkUnreachable,
+        _ => FailureKind::ConnectError,
+    }
+}
+
+/// Runs the TLS handshake, recording version, cipher and ALPN.
+pub async fn handshake(
+    rec: &mut Recorder,
+    tcp: TcpStream,
+    host: &str,
+    ip: Option<IpAddr>,
+    tls: &TlsClient,
+) -> Result<TlsStream<TcpStream>, Failure> {
+    let name = match ip {
+        Some(ip) => ServerName::IpAddress(ip.into()),
+        None => ServerName::try_from(host.to_string()).map_err(|e| {
+            Failure::new(
+                Phase::Tls,
+                FailureKind::TlsError,
+                format!("{host}: not a valid TLS server name: {e}"),
+            )
+        })?,
+    };
+    let started = Instant::now();
+    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    let res = connector.connect(name, tcp).await;
+    let mut ev = TlsEvidence {
+        duration: started.elapsed(),
+        ..Default::default()
+    };
+    let out = match res {
+        Ok(stream) => {
+            let (_, c) = stream.get_ref();
+            ev.version = c.protocol_version().map(|v| match v {
+                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+                other => format!("{other:?}"),
+            });
+            ev.cipher = c
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()));
+            ev.alpn = c
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned());
+            Ok(stream)
+        }
+        Err(e) => Err(tls_failure(&e)),
+    };
+    rec.ev.tls = Some(ev);
+    if out.is_ok() {
+        rec.enter(Phase::Processing);
+    }
+    out
+}
+
+/// Finds the rustls error inside the io::Error tokio-rustls returns.
+fn tls_failure(e: &io::Error) -> Failure {
+    let Some(err) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        // No rustls error inside: the peer closed or reset the socket mid-handshake.
+        return Failure::new(
+            Phase::Tls,
+            FailureKind::TlsError,
+            format!("TLS handshake: {e}"),
+        );
+    };
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E, PeerIncompatible as P};
+    let kind = match err {
+        E::InvalidCertificate(c) => match c {
+            C::Expired | C::ExpiredContext { .. } => FailureKind::TlsCertExpired,
+            C::NotValidYet | C::NotValidYetContext { .. } => FailureKind::TlsCertNotYetValid,
+            C::UnknownIssuer => FailureKind::TlsCertUnknownIssuer,
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                FailureKind::TlsCertNameMismatch
+            }
+            _ => FailureKind::TlsCertInvalid,
+        },
+        E::AlertReceived(A::ProtocolVersion) => FailureKind::TlsProtocolVersion,
+        E::PeerIncompatible(
+            P::ServerDoesNotSupportTls12Or13
+            | P::ServerTlsVersionIsDisabledByOurConfig
+            | P::Tls12NotOffered
+            | P::Tls12NotOfferedOrEnabled
+            | P::SupportedVersionsExtensionRequired,
+        ) => FailureKind::TlsProtocolVersion,
+        E::AlertReceived(_) => FailureKind::TlsAlert,
+        _ => FailureKind::TlsError,
+    };
+    Failure::new(Phase::Tls, kind, format!("TLS handshake: {err}"))
+}
+
+/// Timestamps of the last write and of the first read after it, in nanoseconds since
+/// `base` (0 = never). Shared with the connection task, hence atomics.
+pub struct IoMarks {
+    base: Instant,
+    last_write: AtomicU64,
+    first_read_after_write: AtomicU64,
+}
+
+impl IoMarks {
+    pub fn new() -> Arc<IoMarks> {
+        Arc::new(IoMarks {
+            base: Instant::now(),
+            last_write: AtomicU64::new(0),
+            first_read_after_write: AtomicU64::new(0),
+        })
+    }
+
+    fn stamp(&self) -> u64 {
+        (self.base.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// When the first byte of the latest response arrived, if one did after the last write.
+    pub fn first_byte(&self) -> Option<Instant> {
+        let r = self.first_read_after_write.load(Ordering::Acquire);
+        let w = self.last_write.load(Ordering::Acquire);
+        (r != 0 && r >= w).then(|| self.base + std::time::Duration::from_nanos(r))
+    }
+}
+
+/// A stream wrapper that notes when bytes go out and come back, so "first response byte"
+/// is measured at the socket, not when hyper finished parsing headers.
+pub struct TimedIo<S> {
+    inner: S,
+    marks: Arc<IoMarks>,
+}
+
+impl<S> TimedIo<S> {
+    pub fn new(inner: S, marks: Arc<IoMarks>) -> Self {
+        TimedIo { inner, marks }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            let m = &self.marks;
+            let r = m.first_read_after_write.load(Ordering::Acquire);
+            let w = m.last_write.load(Ordering::Acquire);
+            if r < w {
+                m.first_read_after_write.store(m.stamp(), Ordering::Release);
+            }
+        }
+        res
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write(cx, data);
+        if let Poll::Ready(Ok(n)) = res {
+            if n > 0 {
+                self.marks
+                    .last_write
+                    .store(self.marks.stamp(), Ordering::Release);
+            }
+        }
+        res
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = res {
+            if n > 0 {
+                self.marks
+                    .last_write
+                    .store(self.marks.stamp(), Ordering::Release);
+            }
+        }
+        res
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}

@@ -1,0 +1,32 @@
+//! The `dns` check: resolve the target's host name, nothing more.
+
+use std::sync::Arc;
+
+use tokio::time::{timeout_at, Instant};
+
+use super::resolve::Resolver;
+use super::{conn, Evidence, Prober, Recorder};
+use crate::config::{Check, Target};
+
+#[derive(Clone)]
+pub struct DnsProber {
+    resolver: Arc<Resolver>,
+}
+
+impl DnsProber {
+    pub fn new(resolver: Arc<Resolver>) -> Self {
+        DnsProber { resolver }
+    }
+}
+
+impl Prober for DnsProber {
+    async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
+        let mut rec = Recorder::new(target, Check::Dns);
+        let steps = async {
+            conn::resolve(&mut rec, &self.resolver, &target.host, target.ip).await?;
+            Ok(())
+        };
+        let outcome = timeout_at(deadline, steps).await;
+        rec.finish(outcome)
+    }
+}

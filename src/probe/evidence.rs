@@ -1,0 +1,242 @@
+//! Typed evidence: what one probe saw, phase by phase.
+//!
+//! Evidence is an observation, never a judgement (gatus keeps the two apart too): it says
+//! "connect was refused after 0.4 ms", and the classifier decides what that means.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
+
+use serde::{Serialize, Serializer};
+
+use crate::config::Check;
+
+/// The phases of a request, in the order they happen. Also the `phase` label values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Dns,
+    Connect,
+    Tls,
+    Processing,
+    Transfer,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Dns,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Processing,
+        Phase::Transfer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Dns => "dns",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Processing => "processing",
+            Phase::Transfer => "transfer",
+        }
+    }
+}
+
+/// What went wrong, as a closed set the classifier can match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    // DNS
+    DnsNxdomain,
+    DnsServfail,
+    DnsRefused,
+    DnsNoAddresses,
+    DnsTimeout,
+    DnsError,
+    // TCP
+    ConnectRefused,
+    ConnectReset,
+    ConnectTimeout,
+    HostUnreachable,
+    NetworkUnreachable,
+    ConnectError,
+    // TLS
+    TlsHandshakeTimeout,
+    TlsCertExpired,
+    TlsCertNotYetValid,
+    TlsCertUnknownIssuer,
+    TlsCertNameMismatch,
+    TlsCertInvalid,
+    TlsProtocolVersion,
+    TlsAlert,
+    TlsError,
+    // HTTP, after the connection is up
+    /// The request was sent and no response headers came before the deadline.
+    ResponseTimeout,
+    /// Headers came, the body did not finish before the deadline.
+    BodyTimeout,
+    /// The peer closed or reset the connection mid-exchange.
+    ConnectionClosed,
+    HttpProtocolError,
+    UnexpectedStatus,
+    TooManyRedirects,
+    BadRedirect,
+    /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
+    DeadlineExceeded,
+}
+
+/// The first failure of a probe. `detail` is for humans; never a metric label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    pub phase: Phase,
+    pub kind: FailureKind,
+    pub detail: String,
+}
+
+impl Failure {
+    pub fn new(phase: Phase, kind: FailureKind, detail: impl Into<String>) -> Failure {
+        Failure {
+            phase,
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DnsEvidence {
+    pub host: String,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    pub addresses: Vec<IpAddr>,
+    /// Response code of a failed lookup (`NXDOMAIN`, `SERVFAIL`, ...); absent on success.
+    pub rcode: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TcpEvidence {
+    pub address: SocketAddr,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TlsEvidence {
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    /// `TLSv1.3` / `TLSv1.2`; absent when the handshake failed.
+    pub version: Option<String>,
+    pub cipher: Option<String>,
+    pub alpn: Option<String>,
+}
+
+/// Durations of each phase of an HTTP exchange. They are contiguous, so they add up to the
+/// probe's total: `processing` runs from the connection being ready to the first response
+/// byte (request write included, like blackbox_exporter and curl's `starttransfer`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PhaseTimings {
+    #[serde(serialize_with = "secs")]
+    pub dns: Duration,
+    #[serde(serialize_with = "secs")]
+    pub connect: Duration,
+    #[serde(serialize_with = "secs")]
+    pub tls: Duration,
+    #[serde(serialize_with = "secs")]
+    pub processing: Duration,
+    #[serde(serialize_with = "secs")]
+    pub transfer: Duration,
+}
+
+impl PhaseTimings {
+    pub fn get(&self, p: Phase) -> Duration {
+        match p {
+            Phase::Dns => self.dns,
+            Phase::Connect => self.connect,
+            Phase::Tls => self.tls,
+            Phase::Processing => self.processing,
+            Phase::Transfer => self.transfer,
+        }
+    }
+
+    pub fn add(&mut self, p: Phase, d: Duration) {
+        let slot = match p {
+            Phase::Dns => &mut self.dns,
+            Phase::Connect => &mut self.connect,
+            Phase::Tls => &mut self.tls,
+            Phase::Processing => &mut self.processing,
+            Phase::Transfer => &mut self.transfer,
+        };
+        *slot += d;
+    }
+
+    pub fn total(&self) -> Duration {
+        Phase::ALL.iter().map(|p| self.get(*p)).sum()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HttpEvidence {
+    /// Status of the last response (after redirects), if any came.
+    pub status: Option<u16>,
+    /// `HTTP/1.1` or `HTTP/2`.
+    pub version: Option<String>,
+    pub phases: PhaseTimings,
+    /// Response headers payprobe reads (Retry-After, Deprecation, Sunset, ...), lower-case names.
+    pub headers: BTreeMap<String, String>,
+    pub body_bytes: u64,
+    /// The body was longer than `max_body_bytes`; only that much was read.
+    pub body_truncated: bool,
+    /// The first bytes of the body, lossily decoded, for humans.
+    pub body_excerpt: String,
+    pub redirects: u32,
+    pub final_url: String,
+    /// The body as read (up to `max_body_bytes`), for profile and version checks.
+    #[serde(skip)]
+    pub body: bytes::Bytes,
+}
+
+/// Everything one check of one target observed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub target: String,
+    pub check: Check,
+    #[serde(serialize_with = "rfc3339")]
+    pub started_at: SystemTime,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    pub success: bool,
+    pub failure: Option<Failure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpEvidence>,
+}
+
+impl Evidence {
+    pub fn new(target: &str, check: Check) -> Evidence {
+        Evidence {
+            target: target.to_string(),
+            check,
+            started_at: SystemTime::now(),
+            duration: Duration::ZERO,
+            success: false,
+            failure: None,
+            dns: None,
+            tcp: None,
+            tls: None,
+            http: None,
+        }
+    }
+}
+
+fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
+}

@@ -1,0 +1,356 @@
+//! The `http` check: one request over a fresh connection, every phase timed.
+//!
+//! hyper's low-level `client::conn` is driven over our own connector (resolve → connect →
+//! TLS) so that DNS, connect and TLS are measured on every probe, never hidden by a pool.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{timeout_at, Instant};
+
+use super::conn::{self, IoMarks, TimedIo};
+use super::resolve::Resolver;
+use super::{Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
+use crate::config::{Check, Scheme, Target};
+
+/// Response headers kept in evidence: the ones later diagnosis reads.
+const HEADERS_OF_INTEREST: &[&str] = &[
+    "content-type",
+    "retry-after",
+    "deprecation",
+    "sunset",
+    "location",
+    "server",
+    "www-authenticate",
+    "x-api-version",
+    "api-version",
+];
+/// How much of the body is shown to humans in the evidence.
+const EXCERPT_BYTES: usize = 512;
+
+#[derive(Clone)]
+pub struct HttpProber {
+    resolver: Arc<Resolver>,
+}
+
+impl HttpProber {
+    pub fn new(resolver: Arc<Resolver>) -> Self {
+        HttpProber { resolver }
+    }
+}
+
+impl Prober for HttpProber {
+    async fn probe(&self, target: &Target, deadline: Instant) -> super::Evidence {
+        let mut rec = Recorder::new(target, Check::Http);
+        rec.ev.http = Some(HttpEvidence::default());
+        let outcome = timeout_at(deadline, self.exchange(target, &mut rec)).await;
+        rec.finish(outcome)
+    }
+}
+
+/// Where one hop goes.
+struct Hop {
+    url: url::Url,
+    host: String,
+    ip: Option<IpAddr>,
+    port: u16,
+    tls: bool,
+    method: Method,
+    body: Bytes,
+}
+
+impl HttpProber {
+    async fn exchange(&self, t: &Target, rec: &mut Recorder) -> Result<(), Failure> {
+        let mut hop = Hop {
+            url: t.url.clone(),
+            host: t.host.clone(),
+            ip: t.ip,
+            port: t.port,
+            tls: t.scheme == Scheme::Https,
+            method: t.http.method.clone(),
+            body: t.http.body.clone(),
+        };
+        let mut redirects = 0u32;
+        loop {
+            let resp = self.one_hop(t, &hop, rec).await?;
+            let status = resp.0.status();
+            let next = if t.http.follow_redirects && status.is_redirection() {
+                resp.0.headers().get(header::LOCATION).cloned()
+            } else {
+                None
+            };
+            read_body(resp, t.http.max_body_bytes, rec).await?;
+            let Some(location) = next else { break };
+            redirects += 1;
+            if let Some(h) = rec.ev.http.as_mut() {
+                h.redirects = redirects;
+            }
+            if redirects > t.http.max_redirects {
+                return Err(Failure::new(
+                    Phase::Processing,
+                    FailureKind::TooManyRedirects,
+                    format!("more than {} redirects", t.http.max_redirects),
+                ));
+            }
+            hop = next_hop(&hop, status, &location)?;
+            rec.enter(Phase::Dns);
+        }
+        let status = rec.ev.http.as_ref().and_then(|h| h.status).unwrap_or(0);
+        if !t.http.status_ok(status) {
+            let want = if t.http.expect_status.is_empty() {
+                "2xx".to_string()
+            } else {
+                format!("{:?}", t.http.expect_status)
+            };
+            return Err(Failure::new(
+                Phase::Processing,
+                FailureKind::UnexpectedStatus,
+                format!("status {status}, expected {want}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Connects, sends the request and returns the response head; the body is read by the caller.
+    async fn one_hop(&self, t: &Target, hop: &Hop, rec: &mut Recorder) -> Result<Head, Failure> {
+        let addrs = conn::resolve(rec, &self.resolver, &hop.host, hop.ip).await?;
+        let next = if hop.tls {
+            Phase::Tls
+        } else {
+            Phase::Processing
+        };
+        let tcp = conn::connect(rec, &addrs, hop.port, next).await?;
+        let marks = IoMarks::new();
+        let resp = if hop.tls {
+            let stream = conn::handshake(rec, tcp, &hop.host, hop.ip, &t.tls).await?;
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            send(TimedIo::new(stream, marks.clone()), h2, t, hop).await
+        } else {
+            send(TimedIo::new(tcp, marks.clone()), false, t, hop).await
+        };
+        let head = resp?;
+        rec.enter_at(
+            Phase::Transfer,
+            marks.first_byte().unwrap_or_else(Instant::now),
+        );
+        let h = rec.ev.http.get_or_insert_with(HttpEvidence::default);
+        h.status = Some(head.0.status().as_u16());
+        h.version = Some(format!("{:?}", head.0.version()));
+        h.final_url = hop.url.to_string();
+        h.headers = interesting_headers(head.0.headers());
+        Ok(head)
+    }
+}
+
+/// Aborts the connection task when the probe ends, so a hung server never keeps a socket.
+/// It travels with the response: the body still flows through that task.
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Head = (Response<hyper::body::Incoming>, AbortOnDrop);
+
+async fn send<S>(io: TimedIo<S>, h2: bool, t: &Target, hop: &Hop) -> Result<Head, Failure>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    let req = build_request(t, hop, h2)?;
+    if h2 {
+        let (mut tx, c) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(hyper_failure)?;
+        let guard = AbortOnDrop(tokio::spawn(async move {
+            let _ = c.await;
+        }));
+        let resp = tx.send_request(req).await.map_err(hyper_failure)?;
+        Ok((resp, guard))
+    } else {
+        let (mut tx, c) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(hyper_failure)?;
+        let guard = AbortOnDrop(tokio::spawn(async move {
+            let _ = c.await;
+        }));
+        let resp = tx.send_request(req).await.map_err(hyper_failure)?;
+        Ok((resp, guard))
+    }
+}
+
+fn build_request(t: &Target, hop: &Hop, h2: bool) -> Result<Request<Full<Bytes>>, Failure> {
+    let bad = |e: String| Failure::new(Phase::Processing, FailureKind::HttpProtocolError, e);
+    let uri = if h2 {
+        hop.url.as_str().to_string()
+    } else {
+        let mut pq = hop.url.path().to_string();
+        if let Some(q) = hop.url.query() {
+            pq.push('?');
+            pq.push_str(q);
+        }
+        pq
+    };
+    let mut req = Request::builder()
+        .method(hop.method.clone())
+        .uri(uri)
+        .body(Full::new(hop.body.clone()))
+        .map_err(|e| bad(format!("cannot build request: {e}")))?;
+    let h = req.headers_mut();
+    if !h2 {
+        let authority = match hop.url.port() {
+            Some(p) => format!("{}:{p}", host_for_header(&hop.url)),
+            None => host_for_header(&hop.url),
+        };
+        let v =
+            HeaderValue::from_str(&authority).map_err(|e| bad(format!("bad Host header: {e}")))?;
+        h.insert(header::HOST, v);
+    }
+    h.insert(
+        header::USER_AGENT,
+        HeaderValue::from_static(concat!("payprobe/", env!("CARGO_PKG_VERSION"))),
+    );
+    h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+    for (k, v) in &t.http.headers {
+        h.insert(k.clone(), v.clone());
+    }
+    Ok(req)
+}
+
+fn host_for_header(u: &url::Url) -> String {
+    match u.host() {
+        Some(url::Host::Ipv6(a)) => format!("[{a}]"),
+        Some(h) => h.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Maps a hyper error by what it is (walking to the io::Error underneath), not its text.
+fn hyper_failure(e: hyper::Error) -> Failure {
+    let io_kind = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .map(|io| io.kind());
+    let kind = if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        FailureKind::ConnectionClosed
+    } else if matches!(
+        io_kind,
+        Some(
+            std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof
+        )
+    ) {
+        FailureKind::ConnectionClosed
+    } else if e.is_timeout() {
+        FailureKind::ResponseTimeout
+    } else {
+        FailureKind::HttpProtocolError
+    };
+    Failure::new(Phase::Processing, kind, format!("HTTP: {e}"))
+}
+
+/// Reads the body up to `cap` bytes, recording size and an excerpt.
+async fn read_body(head: Head, cap: usize, rec: &mut Recorder) -> Result<(), Failure> {
+    let (resp, _guard) = head;
+    let mut body = resp.into_body();
+    let mut buf = BytesMut::new();
+    let mut total: u64 = 0;
+    let mut truncated = false;
+    let mut failure = None;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                let mut f = hyper_failure(e);
+                f.phase = Phase::Transfer;
+                failure = Some(f);
+                break;
+            }
+        };
+        if let Ok(data) = frame.into_data() {
+            total += data.len() as u64;
+            let room = cap.saturating_sub(buf.len());
+            buf.extend_from_slice(&data[..data.len().min(room)]);
+            if total > cap as u64 {
+                truncated = true;
+                break;
+            }
+        }
+    }
+    let body = buf.freeze();
+    let h = rec.ev.http.get_or_insert_with(HttpEvidence::default);
+    h.body_bytes = total;
+    h.body_truncated = truncated;
+    h.body_excerpt = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_BYTES)]).into_owned();
+    h.body = body;
+    failure.map_or(Ok(()), Err)
+}
+
+fn interesting_headers(h: &hyper::HeaderMap) -> BTreeMap<String, String> {
+    HEADERS_OF_INTEREST
+        .iter()
+        .filter_map(|name| {
+            let v = h.get(*name)?;
+            Some((
+                name.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The request a redirect asks for. 301/302/303 turn a non-GET into a body-less GET (as
+/// browsers and curl do); 307/308 repeat the request as it was.
+fn next_hop(prev: &Hop, status: StatusCode, location: &HeaderValue) -> Result<Hop, Failure> {
+    let bad = |why: String| Failure::new(Phase::Processing, FailureKind::BadRedirect, why);
+    let loc = location
+        .to_str()
+        .map_err(|_| bad("Location header is not text".into()))?;
+    let url = prev
+        .url
+        .join(loc)
+        .map_err(|e| bad(format!("Location {loc:?}: {e}")))?;
+    let tls = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        other => return Err(bad(format!("redirect to unsupported scheme {other}"))),
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => d.to_string(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        None => return Err(bad(format!("Location {loc:?} has no host"))),
+    };
+    let port = url
+        .port_or_known_default()
+        .unwrap_or(if tls { 443 } else { 80 });
+    let keep = matches!(status.as_u16(), 307 | 308)
+        || prev.method == Method::GET
+        || prev.method == Method::HEAD;
+    Ok(Hop {
+        ip: host.parse().ok(),
+        host,
+        port,
+        tls,
+        method: if keep {
+            prev.method.clone()
+        } else {
+            Method::GET
+        },
+        body: if keep {
+            prev.body.clone()
+        } else {
+            Bytes::new()
+        },
+        url,
+    })
+}

@@ -1,0 +1,34 @@
+//! The `tls` check: resolve, connect and complete a verified TLS handshake.
+
+use std::sync::Arc;
+
+use tokio::time::{timeout_at, Instant};
+
+use super::resolve::Resolver;
+use super::{conn, Evidence, Phase, Prober, Recorder};
+use crate::config::{Check, Target};
+
+#[derive(Clone)]
+pub struct TlsProber {
+    resolver: Arc<Resolver>,
+}
+
+impl TlsProber {
+    pub fn new(resolver: Arc<Resolver>) -> Self {
+        TlsProber { resolver }
+    }
+}
+
+impl Prober for TlsProber {
+    async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
+        let mut rec = Recorder::new(target, Check::Tls);
+        let steps = async {
+            let addrs = conn::resolve(&mut rec, &self.resolver, &target.host, target.ip).await?;
+            let tcp = conn::connect(&mut rec, &addrs, target.port, Phase::Tls).await?;
+            conn::handshake(&mut rec, tcp, &target.host, target.ip, &target.tls).await?;
+            Ok(())
+        };
+        let outcome = timeout_at(deadline, steps).await;
+        rec.finish(outcome)
+    }
+}
