@@ -68,11 +68,22 @@ impl Behavior {
     }
 }
 
+/// The last request a gateway received, for tests that check what the prober sent.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub method: String,
+    pub path_and_query: String,
+    pub version: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
 /// A running gateway. Dropping it stops accepting (open connections finish on their own).
 pub struct Gateway {
     pub addr: SocketAddr,
     behavior: Arc<RwLock<Behavior>>,
     hits: Arc<AtomicU64>,
+    seen: Arc<RwLock<Option<Seen>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -119,17 +130,22 @@ impl Gateway {
         let addr = listener.local_addr()?;
         let behavior = Arc::new(RwLock::new(b));
         let hits = Arc::new(AtomicU64::new(0));
-        let (bh, h) = (behavior.clone(), hits.clone());
+        let seen = Arc::new(RwLock::new(None));
+        let shared = Shared {
+            behavior: behavior.clone(),
+            hits: hits.clone(),
+            seen: seen.clone(),
+        };
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                let (bh, h, tls) = (bh.clone(), h.clone(), tls.clone());
+                let (shared, tls) = (shared.clone(), tls.clone());
                 tokio::spawn(async move {
                     match tls {
-                        None => serve(tcp, false, bh, h).await,
+                        None => serve(tcp, false, shared).await,
                         Some(acc) => {
                             let Ok(s) = acc.accept(tcp).await else { return };
                             let h2 = s.get_ref().1.alpn_protocol() == Some(b"h2");
-                            serve(s, h2, bh, h).await
+                            serve(s, h2, shared).await
                         }
                     }
                 });
@@ -139,6 +155,7 @@ impl Gateway {
             addr,
             behavior,
             hits,
+            seen,
             task,
         })
     }
@@ -148,6 +165,11 @@ impl Gateway {
         if let Ok(mut cur) = self.behavior.write() {
             *cur = b;
         }
+    }
+
+    /// The last request received.
+    pub fn last_request(&self) -> Option<Seen> {
+        self.seen.read().ok().and_then(|s| s.clone())
     }
 
     /// Requests answered so far.
@@ -160,15 +182,50 @@ impl Gateway {
     }
 }
 
-async fn serve<S>(io: S, h2: bool, b: Arc<RwLock<Behavior>>, hits: Arc<AtomicU64>)
+#[derive(Clone)]
+struct Shared {
+    behavior: Arc<RwLock<Behavior>>,
+    hits: Arc<AtomicU64>,
+    seen: Arc<RwLock<Option<Seen>>>,
+}
+
+async fn serve<S>(io: S, h2: bool, shared: Shared)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let svc = service_fn(move |_req: Request<hyper::body::Incoming>| {
-        let b = b.read().map(|b| b.clone()).ok();
-        let hits = hits.clone();
+    let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+        let b = shared.behavior.read().map(|b| b.clone()).ok();
+        let shared = shared.clone();
         async move {
-            hits.fetch_add(1, Ordering::Relaxed);
+            shared.hits.fetch_add(1, Ordering::Relaxed);
+            let (head, body) = req.into_parts();
+            let body = http_body_util::BodyExt::collect(body)
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let seen = Seen {
+                method: head.method.to_string(),
+                path_and_query: head
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                version: format!("{:?}", head.version),
+                headers: head
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+                body,
+            };
+            if let Ok(mut s) = shared.seen.write() {
+                *s = Some(seen);
+            }
             let b = b.unwrap_or_else(|| Behavior::ok("").status(500));
             tokio::time::sleep(b.delay).await;
             let mut resp = Response::new(DelayedBody::new(b.body.clone(), b.body_delay));
