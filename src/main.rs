@@ -109,10 +109,21 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Prints every config problem on its own `file:line:column: message` line (the format
+/// editors and CI annotate), then a one-line summary.
+fn config_failed(e: config::ConfigError, file: &std::path::Path) -> ExitCode {
+    eprintln!("{e}");
+    let n = e.problems().len();
+    if n > 0 {
+        eprintln!("payprobe: {}: {n} problem{}", file.display(), if n == 1 { "" } else { "s" });
+    }
+    ExitCode::FAILURE
+}
+
 fn check_config(file: &std::path::Path) -> ExitCode {
     let plan = match config::load(file) {
         Ok(p) => p,
-        Err(e) => return fail(e),
+        Err(e) => return config_failed(e, file),
     };
     for t in &plan.targets {
         let checks: Vec<&str> = t.checks.iter().map(|c| c.as_str()).collect();
@@ -127,14 +138,15 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             humantime::format_duration(t.timeout),
         );
     }
-    println!("{}: ok, {} targets", file.display(), plan.targets.len());
+    let n = plan.targets.len();
+    println!("{}: ok, {n} target{}", file.display(), if n == 1 { "" } else { "s" });
     ExitCode::SUCCESS
 }
 
 async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) -> ExitCode {
     let plan = match config::load(file) {
         Ok(p) => p,
-        Err(e) => return fail(e),
+        Err(e) => return config_failed(e, file),
     };
     let evidence = match payprobe::app::probe_once(&plan, target).await {
         Ok(e) => e,

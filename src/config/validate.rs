@@ -59,23 +59,30 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
         .map(|t| (t, false))
         .chain(raw.controls.iter().map(|t| (t, true)));
     for (spanned, control) in all {
-        let merged = spanned.get_ref().clone().with_defaults(&raw.defaults);
+        let mut merged = spanned.get_ref().clone().with_defaults(&raw.defaults);
+        if spanned.get_ref().http.is_none() && is_tcp_url(&merged) {
+            // `[defaults.http]` is meant for HTTP targets; a tcp:// control just has none.
+            merged.http = None;
+        }
+        // Duplicates are checked on the raw name, so they are found even when the first
+        // entry has problems of its own.
+        if let Some(n) = &merged.name {
+            let line = super::line_col(source, spanned.span().start).0;
+            if let Some(first) = seen.get(n.get_ref()) {
+                p.at(
+                    n.span(),
+                    format!(
+                        "duplicate target name `{}` (first defined on line {first}); names must be unique",
+                        n.get_ref()
+                    ),
+                );
+                continue;
+            }
+            seen.insert(n.get_ref().clone(), line);
+        }
         let Some(t) = target(&merged, spanned.span(), control, base, &mut p) else {
             continue;
         };
-        if let Some(prev_line) = seen.get(&t.name) {
-            let at = merged.name.as_ref().map(|n| n.span()).unwrap_or(0..0);
-            p.at(
-                at,
-                format!(
-                    "duplicate target name `{}` (first defined on line {prev_line}); names must be unique",
-                    t.name
-                ),
-            );
-            continue;
-        }
-        let line = super::line_col(source, spanned.span().start).0;
-        seen.insert(t.name.clone(), line);
         targets.push(Arc::new(t));
     }
     if raw.targets.is_empty() && p.list.is_empty() {
@@ -297,6 +304,12 @@ fn target(
         http: http?,
         control,
     })
+}
+
+fn is_tcp_url(t: &RawTarget) -> bool {
+    t.url
+        .as_ref()
+        .is_some_and(|u| u.get_ref().starts_with("tcp://"))
 }
 
 fn valid_name(s: &str) -> bool {

@@ -234,21 +234,19 @@ fn host_for_header(u: &url::Url) -> String {
     }
 }
 
-/// Maps a hyper error by what it is (walking to the io::Error underneath), not its text.
+/// Maps a hyper error by what it is (walking the source chain down to the io::Error), not
+/// by its text.
 fn hyper_failure(e: hyper::Error) -> Failure {
-    let io_kind = std::error::Error::source(&e)
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .map(|io| io.kind());
-    let kind = if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
-        FailureKind::ConnectionClosed
-    } else if matches!(
-        io_kind,
-        Some(
-            std::io::ErrorKind::ConnectionReset
-                | std::io::ErrorKind::BrokenPipe
-                | std::io::ErrorKind::UnexpectedEof
-        )
-    ) {
+    let mut source = std::error::Error::source(&e);
+    let mut peer_closed = false;
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            peer_closed |= matches!(io.kind(), K::ConnectionReset | K::BrokenPipe | K::UnexpectedEof);
+        }
+        source = s.source();
+    }
+    let kind = if peer_closed || e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
         FailureKind::ConnectionClosed
     } else if e.is_timeout() {
         FailureKind::ResponseTimeout
