@@ -115,7 +115,11 @@ fn config_failed(e: config::ConfigError, file: &std::path::Path) -> ExitCode {
     eprintln!("{e}");
     let n = e.problems().len();
     if n > 0 {
-        eprintln!("payprobe: {}: {n} problem{}", file.display(), if n == 1 { "" } else { "s" });
+        eprintln!(
+            "payprobe: {}: {n} problem{}",
+            file.display(),
+            if n == 1 { "" } else { "s" }
+        );
     }
     ExitCode::FAILURE
 }
@@ -139,7 +143,11 @@ fn check_config(file: &std::path::Path) -> ExitCode {
         );
     }
     let n = plan.targets.len();
-    println!("{}: ok, {n} target{}", file.display(), if n == 1 { "" } else { "s" });
+    println!(
+        "{}: ok, {n} target{}",
+        file.display(),
+        if n == 1 { "" } else { "s" }
+    );
     ExitCode::SUCCESS
 }
 

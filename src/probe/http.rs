@@ -242,7 +242,10 @@ fn hyper_failure(e: hyper::Error) -> Failure {
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind as K;
-            peer_closed |= matches!(io.kind(), K::ConnectionReset | K::BrokenPipe | K::UnexpectedEof);
+            peer_closed |= matches!(
+                io.kind(),
+                K::ConnectionReset | K::BrokenPipe | K::UnexpectedEof
+            );
         }
         source = s.source();
     }

@@ -28,12 +28,23 @@ fn every_shipped_example_config_is_valid() {
             continue;
         }
         let out = payprobe(&["check-config", path.to_str().unwrap()]);
-        assert!(out.status.success(), "{}:\n{}", path.display(), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}:\n{}",
+            path.display(),
+            text(&out.stderr)
+        );
         let stdout = text(&out.stdout);
-        assert!(stdout.lines().last().unwrap().contains(": ok, "), "{stdout}");
+        assert!(
+            stdout.lines().last().unwrap().contains(": ok, "),
+            "{stdout}"
+        );
         checked += 1;
     }
-    assert!(checked >= 3, "expected the example configs in config/, found {checked}");
+    assert!(
+        checked >= 3,
+        "expected the example configs in config/, found {checked}"
+    );
 }
 
 #[test]
@@ -48,7 +59,10 @@ fn check_config_reports_every_problem_with_its_place() {
     let out = payprobe(&["check-config", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    let want_timeout = format!("{}:4:11: `timeout` (20s) must be shorter than `interval` (15s)", f.display());
+    let want_timeout = format!(
+        "{}:4:11: `timeout` (20s) must be shorter than `interval` (15s)",
+        f.display()
+    );
     let want_dup = format!("{}:7:8: duplicate target name `a`", f.display());
     assert!(err.contains(&want_timeout), "{err}");
     assert!(err.contains(&want_dup), "{err}");
@@ -60,7 +74,9 @@ fn check_config_reports_every_problem_with_its_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_once_prints_json_evidence_and_exits_by_outcome() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::http(Behavior::ok("{\"status\":\"UP\"}")).await.unwrap();
+    let gw = Gateway::http(Behavior::ok("{\"status\":\"UP\"}"))
+        .await
+        .unwrap();
     let f = dir.path().join("p.toml");
     std::fs::write(
         &f,
@@ -72,12 +88,21 @@ async fn probe_once_prints_json_evidence_and_exits_by_outcome() {
     )
     .unwrap();
     let path = f.to_str().unwrap().to_string();
-    let run = |args: Vec<String>| tokio::task::spawn_blocking(move || {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        payprobe(&a)
-    });
-    let out = run(vec!["probe-once".into(), path.clone(), "--json".into()]).await.unwrap();
-    assert_eq!(out.status.code(), Some(2), "one target is down: {}", text(&out.stderr));
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            payprobe(&a)
+        })
+    };
+    let out = run(vec!["probe-once".into(), path.clone(), "--json".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "one target is down: {}",
+        text(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     let list = v.as_array().unwrap();
     assert_eq!(list.len(), 2);
@@ -90,12 +115,27 @@ async fn probe_once_prints_json_evidence_and_exits_by_outcome() {
     let down = list.iter().find(|e| e["target"] == "down").unwrap();
     assert_eq!(down["failure"]["kind"], "connect_refused");
 
-    let out = run(vec!["probe-once".into(), path.clone(), "--target".into(), "up".into(), "--json".into()]).await.unwrap();
+    let out = run(vec![
+        "probe-once".into(),
+        path.clone(),
+        "--target".into(),
+        "up".into(),
+        "--json".into(),
+    ])
+    .await
+    .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
 
-    let out = run(vec!["probe-once".into(), path, "--target".into(), "nope".into()]).await.unwrap();
+    let out = run(vec![
+        "probe-once".into(),
+        path,
+        "--target".into(),
+        "nope".into(),
+    ])
+    .await
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no target named \"nope\"; targets: up, down"));
 }
@@ -120,8 +160,16 @@ async fn the_demo_runs_offline_and_shows_each_failure() {
     assert_eq!(ok("wallet-untrusted-cert", "demo-wallet"), Some(0.0));
     assert_eq!(ok("acquirer-refused", "demo-acquirer"), Some(0.0));
     let slow = metric(&t, "payprobe_http_phase_duration_seconds{phase=\"processing\",provider=\"demo-wallet\",target=\"wallet-slow\"}").unwrap();
-    assert!(slow >= 1.2, "the slow gateway's delay shows as processing: {slow}");
-    let (_, body) = crate::support::get(p.addr, "/api/v1/targets/wallet-untrusted-cert").await.unwrap();
+    assert!(
+        slow >= 1.2,
+        "the slow gateway's delay shows as processing: {slow}"
+    );
+    let (_, body) = crate::support::get(p.addr, "/api/v1/targets/wallet-untrusted-cert")
+        .await
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["evidence"][0]["failure"]["kind"], "tls_cert_unknown_issuer");
+    assert_eq!(
+        v["evidence"][0]["failure"]["kind"],
+        "tls_cert_unknown_issuer"
+    );
 }

@@ -25,7 +25,12 @@ fn promtool_check(text: &str) {
         }
         Err(e) => panic!("promtool not runnable ({e}); install Debian's `prometheus` package (tests/run.sh does) or set PAYPROBE_SKIP_PROMTOOL=1"),
     };
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -53,8 +58,15 @@ async fn metrics_pass_promtool_and_the_api_tells_the_story() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new("daemon test CA").unwrap();
     std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-    let ok = Gateway::https(Behavior::ok("{}"), ca.leaf(&["127.0.0.1"], Validity::Current).unwrap()).await.unwrap();
-    let down = Gateway::http(Behavior::ok("{}").status(503).header("retry-after", "30")).await.unwrap();
+    let ok = Gateway::https(
+        Behavior::ok("{}"),
+        ca.leaf(&["127.0.0.1"], Validity::Current).unwrap(),
+    )
+    .await
+    .unwrap();
+    let down = Gateway::http(Behavior::ok("{}").status(503).header("retry-after", "30"))
+        .await
+        .unwrap();
     let cfg = write_config(
         dir.path(),
         &format!(
@@ -71,20 +83,47 @@ async fn metrics_pass_promtool_and_the_api_tells_the_story() {
     promtool_check(&text);
 
     let m = |s: &str| metric(&text, s);
-    assert_eq!(m("payprobe_probe_success{check=\"http\",provider=\"wallet\",target=\"wallet-ok\"}"), Some(1.0));
-    assert_eq!(m("payprobe_probe_success{check=\"tls\",provider=\"wallet\",target=\"wallet-ok\"}"), Some(1.0));
-    assert_eq!(m("payprobe_probe_success{check=\"http\",provider=\"acquirer\",target=\"acq-down\"}"), Some(0.0));
-    assert_eq!(m("payprobe_http_status_code{provider=\"acquirer\",target=\"acq-down\"}"), Some(503.0));
-    assert_eq!(m("payprobe_http_status_code{provider=\"acquirer\",target=\"acq-refused\"}"), Some(0.0));
-    assert_eq!(m("payprobe_target_healthy{provider=\"acquirer\",target=\"acq-refused\"}"), Some(0.0));
+    assert_eq!(
+        m("payprobe_probe_success{check=\"http\",provider=\"wallet\",target=\"wallet-ok\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        m("payprobe_probe_success{check=\"tls\",provider=\"wallet\",target=\"wallet-ok\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        m("payprobe_probe_success{check=\"http\",provider=\"acquirer\",target=\"acq-down\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        m("payprobe_http_status_code{provider=\"acquirer\",target=\"acq-down\"}"),
+        Some(503.0)
+    );
+    assert_eq!(
+        m("payprobe_http_status_code{provider=\"acquirer\",target=\"acq-refused\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        m("payprobe_target_healthy{provider=\"acquirer\",target=\"acq-refused\"}"),
+        Some(0.0)
+    );
     assert_eq!(m("payprobe_tls_version_info{provider=\"wallet\",target=\"wallet-ok\",version=\"TLSv1.3\"}"), Some(1.0));
     assert_eq!(m("payprobe_config_last_reload_successful"), Some(1.0));
-    assert_eq!(m(&format!("payprobe_build_info{{version=\"{}\"}}", env!("CARGO_PKG_VERSION"))), Some(1.0));
+    assert_eq!(
+        m(&format!(
+            "payprobe_build_info{{version=\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        Some(1.0)
+    );
     assert!(m("payprobe_http_phase_duration_seconds{phase=\"tls\",provider=\"wallet\",target=\"wallet-ok\"}").unwrap() > 0.0);
     assert!(text.contains("payprobe_probe_latency_seconds_bucket{check=\"http\",provider=\"wallet\",target=\"wallet-ok\",le=\"0.005\"}"));
     assert!(text.contains("payprobe_probes_total{check=\"http\",outcome=\"failure\",provider=\"acquirer\",target=\"acq-down\"}"));
     assert!(text.contains("process_resident_memory_bytes"));
-    assert!(!text.contains("http://127.0.0.1"), "no URL may be a label value");
+    assert!(
+        !text.contains("http://127.0.0.1"),
+        "no URL may be a label value"
+    );
 
     let (status, body) = get(p.addr, "/api/v1/targets").await.unwrap();
     assert_eq!(status, 200);
@@ -100,7 +139,10 @@ async fn metrics_pass_promtool_and_the_api_tells_the_story() {
     assert_eq!(status, 404);
     let (status, page) = get(p.addr, "/").await.unwrap();
     assert_eq!(status, 200);
-    assert!(page.contains("acq-down") && page.contains("failing"), "{page}");
+    assert!(
+        page.contains("acq-down") && page.contains("failing"),
+        "{page}"
+    );
     assert_eq!(get(p.addr, "/healthz").await.unwrap().0, 200);
 }
 
@@ -110,12 +152,20 @@ async fn sighup_reloads_and_a_bad_file_keeps_the_old_plan() {
     let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
     let cfg = write_config(
         dir.path(),
-        &format!("{}{}", http_target("a", "p", gw.port()), http_target("b", "p", gw.port())),
+        &format!(
+            "{}{}",
+            http_target("a", "p", gw.port()),
+            http_target("b", "p", gw.port())
+        ),
     );
     let p = Proc::spawn(&["run", "--config", cfg.to_str().unwrap()], dir.path());
     p.wait_ready().await;
 
-    std::fs::write(&cfg, "[[targets]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\ninterval = \"soon\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[[targets]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\ninterval = \"soon\"\n",
+    )
+    .unwrap();
     p.signal("HUP");
     let text = wait_for(20, "reload failure", || async {
         let t = p.metrics().await;
@@ -124,9 +174,19 @@ async fn sighup_reloads_and_a_bad_file_keeps_the_old_plan() {
     .await;
     assert!(text.contains("target=\"b\""), "the old plan keeps running");
     let log = std::fs::read_to_string(dir.path().join("payprobe.log")).unwrap();
-    assert!(log.contains("payprobe.toml:4:12"), "the log names the place:\n{log}");
+    assert!(
+        log.contains("payprobe.toml:4:12"),
+        "the log names the place:\n{log}"
+    );
 
-    write_config(dir.path(), &format!("{}{}", http_target("a", "p", gw.port()), http_target("c", "p", gw.port())));
+    write_config(
+        dir.path(),
+        &format!(
+            "{}{}",
+            http_target("a", "p", gw.port()),
+            http_target("c", "p", gw.port())
+        ),
+    );
     p.signal("HUP");
     wait_for(20, "reload with c probed and b gone", || async {
         let t = p.metrics().await;
@@ -143,10 +203,15 @@ async fn sigterm_and_sigint_stop_cleanly() {
     for sig in ["TERM", "INT"] {
         let dir = tempfile::tempdir().unwrap();
         // A gateway that never answers: stopping must not wait for in-flight probes.
-        let gw = Gateway::http(Behavior::ok("{}").delay(Duration::from_secs(60))).await.unwrap();
+        let gw = Gateway::http(Behavior::ok("{}").delay(Duration::from_secs(60)))
+            .await
+            .unwrap();
         let cfg = write_config(dir.path(), &http_target("slow", "p", gw.port()));
         let mut p = Proc::spawn(&["run", "--config", cfg.to_str().unwrap()], dir.path());
-        wait_for(20, "first probe in flight", || async { (gw.hits() > 0).then_some(()) }).await;
+        wait_for(20, "first probe in flight", || async {
+            (gw.hits() > 0).then_some(())
+        })
+        .await;
         p.signal(sig);
         let st = p.wait_exit(5).await;
         assert!(st.success(), "SIG{sig}: exit status {st:?}");

@@ -37,7 +37,10 @@ impl Runner for Fake {
     fn round(&self, t: Arc<Target>, _deadline: Instant) -> BoxFuture<'static, Vec<Evidence>> {
         let (log, work, hang) = (self.log.clone(), self.work, self.hang);
         Box::pin(async move {
-            log.starts.lock().unwrap().push((t.name.clone(), Instant::now()));
+            log.starts
+                .lock()
+                .unwrap()
+                .push((t.name.clone(), Instant::now()));
             let n = log.inflight.fetch_add(1, Ordering::SeqCst) + 1;
             log.max_inflight.fetch_max(n, Ordering::SeqCst);
             let mine = {
@@ -69,14 +72,20 @@ impl Runner for Fake {
 fn plan(n: usize, extra: &str, cap: usize) -> Plan {
     let mut src = format!("[server]\nmax_concurrency = {cap}\n");
     for i in 0..n {
-        src.push_str(&format!("[[targets]]\nname = \"t{i}\"\nurl = \"http://127.0.0.1:9/{i}\"\n{extra}\n"));
+        src.push_str(&format!(
+            "[[targets]]\nname = \"t{i}\"\nurl = \"http://127.0.0.1:9/{i}\"\n{extra}\n"
+        ));
     }
     config::parse(Path::new("test.toml"), &src, Path::new(".")).unwrap()
 }
 
 fn scheduler(log: &Arc<Log>, work: Duration, hang: bool, cap: usize) -> (Scheduler, Arc<Context>) {
     let ctx = Arc::new(Context {
-        runner: Arc::new(Fake { log: log.clone(), work, hang }),
+        runner: Arc::new(Fake {
+            log: log.clone(),
+            work,
+            hang,
+        }),
         metrics: Arc::new(Metrics::new().unwrap()),
         store: Arc::new(Store::new()),
         limit: Arc::new(Semaphore::new(cap)),
@@ -93,16 +102,26 @@ async fn first_rounds_are_spread_by_a_stable_offset() {
     s.apply(&p);
     tokio::time::sleep(Duration::from_millis(9_999)).await;
     let starts = log.starts.lock().unwrap().clone();
-    assert_eq!(starts.len(), 200, "every target starts once within its first interval");
+    assert_eq!(
+        starts.len(),
+        200,
+        "every target starts once within its first interval"
+    );
     let mut per_second = [0usize; 10];
     for (name, at) in &starts {
         let offset = *at - t0;
         let want = start_offset(name, Duration::from_secs(10));
-        assert!(offset.abs_diff(want) < Duration::from_millis(2), "{name}: {offset:?} vs {want:?}");
+        assert!(
+            offset.abs_diff(want) < Duration::from_millis(2),
+            "{name}: {offset:?} vs {want:?}"
+        );
         per_second[offset.as_secs() as usize] += 1;
     }
     // 200 over 10 s is 20 a second on average; a herd would pile them into one bucket.
-    assert!(per_second.iter().all(|n| *n <= 40), "uneven start: {per_second:?}");
+    assert!(
+        per_second.iter().all(|n| *n <= 40),
+        "uneven start: {per_second:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -112,7 +131,11 @@ async fn rounds_repeat_on_the_interval() {
     s.apply(&plan(1, "interval = \"2s\"\ntimeout = \"1s\"", 100));
     tokio::time::sleep(Duration::from_secs(11)).await;
     let starts = log.starts.lock().unwrap().clone();
-    assert!((5..=6).contains(&starts.len()), "{} rounds in 11 s at 2 s", starts.len());
+    assert!(
+        (5..=6).contains(&starts.len()),
+        "{} rounds in 11 s at 2 s",
+        starts.len()
+    );
     for w in starts.windows(2) {
         assert_eq!(w[1].1 - w[0].1, Duration::from_secs(2));
     }
@@ -124,7 +147,11 @@ async fn the_global_cap_holds_and_a_target_never_overlaps_itself() {
     let (mut s, ctx) = scheduler(&log, Duration::from_millis(1400), false, 3);
     s.apply(&plan(20, "interval = \"2s\"\ntimeout = \"1500ms\"", 3));
     tokio::time::sleep(Duration::from_secs(20)).await;
-    assert_eq!(log.max_inflight.load(Ordering::SeqCst), 3, "cap reached, never exceeded");
+    assert_eq!(
+        log.max_inflight.load(Ordering::SeqCst),
+        3,
+        "cap reached, never exceeded"
+    );
     assert_eq!(log.max_per_target.load(Ordering::SeqCst), 1);
     // 20 targets of 1.4 s in 2 s with 3 slots cannot keep up: lag must show it.
     let text = ctx.metrics.render().unwrap();
@@ -143,7 +170,10 @@ async fn a_round_that_never_returns_is_cut_at_its_deadline() {
     tokio::time::sleep(offset + Duration::from_secs(2)).await;
     let st = ctx.store.get("t0").expect("the round was recorded");
     let e = st.latest.values().next().unwrap();
-    assert_eq!(e.failure.as_ref().map(|f| f.kind), Some(FailureKind::DeadlineExceeded));
+    assert_eq!(
+        e.failure.as_ref().map(|f| f.kind),
+        Some(FailureKind::DeadlineExceeded)
+    );
     assert_eq!(ctx.limit.available_permits(), 10, "the permit was released");
 }
 
@@ -152,25 +182,63 @@ async fn apply_keeps_unchanged_targets_and_drops_removed_series() {
     let log = Arc::new(Log::default());
     let (mut s, ctx) = scheduler(&log, Duration::from_millis(5), false, 10);
     let a = plan(2, "interval = \"2s\"\ntimeout = \"1s\"", 10);
-    assert_eq!(s.apply(&a), Applied { added: 2, ..Default::default() });
+    assert_eq!(
+        s.apply(&a),
+        Applied {
+            added: 2,
+            ..Default::default()
+        }
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let text = ctx.metrics.render().unwrap();
-    assert!(text.contains("target=\"t1\""), "series exist before removal");
+    assert!(
+        text.contains("target=\"t1\""),
+        "series exist before removal"
+    );
 
     let mut b = plan(2, "interval = \"2s\"\ntimeout = \"1s\"", 10);
     let mut changed = (*b.targets[1]).clone();
     changed.interval = Duration::from_secs(3);
     b.targets[1] = Arc::new(changed);
-    assert_eq!(s.apply(&b), Applied { kept: 1, changed: 1, ..Default::default() });
+    assert_eq!(
+        s.apply(&b),
+        Applied {
+            kept: 1,
+            changed: 1,
+            ..Default::default()
+        }
+    );
 
     let c = plan(1, "interval = \"2s\"\ntimeout = \"1s\"", 10);
-    assert_eq!(s.apply(&c), Applied { kept: 1, removed: 1, ..Default::default() });
+    assert_eq!(
+        s.apply(&c),
+        Applied {
+            kept: 1,
+            removed: 1,
+            ..Default::default()
+        }
+    );
     assert_eq!(s.len(), 1);
     let text = ctx.metrics.render().unwrap();
-    assert!(!text.contains("target=\"t1\""), "removed target's series must go:\n{text}");
+    assert!(
+        !text.contains("target=\"t1\""),
+        "removed target's series must go:\n{text}"
+    );
     assert!(ctx.store.get("t1").is_none());
-    let before = log.starts.lock().unwrap().iter().filter(|(n, _)| n == "t1").count();
+    let before = log
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n == "t1")
+        .count();
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let after = log.starts.lock().unwrap().iter().filter(|(n, _)| n == "t1").count();
+    let after = log
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n == "t1")
+        .count();
     assert_eq!(before, after, "a removed target is no longer probed");
 }

@@ -1,0 +1,104 @@
+//! The files users load next to payprobe: alert rules (through the real promtool) and
+//! dashboards (every metric they query must exist).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use payprobe::metrics::Metrics;
+use payprobe::probe::{Evidence, HttpEvidence, TlsEvidence};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn promtool(args: &[&str], dir: &Path) {
+    let out = match Command::new("promtool")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(o) => o,
+        Err(_) if std::env::var_os("PAYPROBE_SKIP_PROMTOOL").is_some() => return,
+        Err(e) => {
+            panic!("promtool not runnable ({e}); tests/run.sh installs Debian's `prometheus`")
+        }
+    };
+    assert!(
+        out.status.success(),
+        "promtool {args:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn alert_rules_are_valid_and_their_unit_tests_pass() {
+    let dir = Path::new(ROOT).join("deploy/prometheus");
+    promtool(&["check", "rules", "payprobe-rules.yml"], &dir);
+    promtool(&["test", "rules", "payprobe-rules.test.yml"], &dir);
+    promtool(&["check", "config", "prometheus.yml"], &dir);
+}
+
+/// Every series name payprobe exports once it has seen a full round.
+fn exported_names() -> BTreeSet<String> {
+    let m = Metrics::new().unwrap();
+    let t = crate::support::target(
+        "name = \"t\"\nurl = \"https://127.0.0.1:1/\"\nchecks = [\"tls\", \"http\"]",
+    );
+    let mut tls = Evidence::new("t", payprobe::config::Check::Tls);
+    tls.tls = Some(TlsEvidence {
+        version: Some("TLSv1.3".into()),
+        ..Default::default()
+    });
+    let mut http = Evidence::new("t", payprobe::config::Check::Http);
+    http.http = Some(HttpEvidence::default());
+    m.observe(&t, &[tls, http], true);
+    m.observe_lag(std::time::Duration::from_millis(3));
+    m.render()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `payprobe_…` and `process_…` names used in a text.
+fn referenced(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for prefix in ["payprobe_", "process_"] {
+        for (i, _) in text.match_indices(prefix) {
+            let name: String = text[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            out.insert(name);
+        }
+    }
+    out
+}
+
+#[test]
+fn dashboards_and_rules_query_only_metrics_that_exist() {
+    let have = exported_names();
+    let mut files = vec![Path::new(ROOT).join("deploy/prometheus/payprobe-rules.yml")];
+    for e in std::fs::read_dir(Path::new(ROOT).join("dashboards")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().and_then(|x| x.to_str()) == Some("json") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            files.push(p);
+        }
+    }
+    assert!(files.len() >= 2, "expected a dashboard in dashboards/");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for name in referenced(&text) {
+            assert!(
+                have.contains(&name),
+                "{} queries {name}, which payprobe does not export",
+                f.display()
+            );
+        }
+    }
+}
