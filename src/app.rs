@@ -31,8 +31,26 @@ pub struct Daemon {
     server: JoinHandle<()>,
     source: PathBuf,
     shard: Option<Shard>,
-    /// `--listen` given on the command line wins over the file, on reloads too.
-    pub listen_override: Option<std::net::SocketAddr>,
+    /// Command-line settings that win over the file, on reloads too.
+    pub overrides: Overrides,
+}
+
+/// Settings given on the command line, applied over every plan loaded from the file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    pub listen: Option<std::net::SocketAddr>,
+    pub lang: Option<crate::classify::Lang>,
+}
+
+impl Overrides {
+    pub fn apply(&self, plan: &mut Plan) {
+        if let Some(l) = self.listen {
+            plan.server.listen = l;
+        }
+        if let Some(l) = self.lang {
+            plan.server.lang = l;
+        }
+    }
 }
 
 impl Daemon {
@@ -70,7 +88,7 @@ impl Daemon {
             server,
             source,
             shard,
-            listen_override: None,
+            overrides: Overrides::default(),
         })
     }
 
@@ -85,9 +103,7 @@ impl Daemon {
                 return Err(e);
             }
         };
-        if let Some(l) = self.listen_override {
-            plan.server.listen = l;
-        }
+        self.overrides.apply(&mut plan);
         let old_listen = self.shared.plan().map(|p| p.server.listen);
         if old_listen != Some(plan.server.listen) {
             tracing::warn!(listen = %plan.server.listen, "a new `listen` address takes effect only after a restart");
@@ -135,14 +151,12 @@ impl Daemon {
 pub async fn run(
     path: PathBuf,
     shard: Option<Shard>,
-    listen: Option<std::net::SocketAddr>,
+    overrides: Overrides,
 ) -> Result<(), AppError> {
     let mut plan = config::load(&path)?;
-    if let Some(l) = listen {
-        plan.server.listen = l;
-    }
+    overrides.apply(&mut plan);
     let mut daemon = Daemon::start(plan, shard, Arc::new(Probers::system())).await?;
-    daemon.listen_override = listen;
+    daemon.overrides = overrides;
     daemon.run_until_signal().await
 }
 

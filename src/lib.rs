@@ -12,6 +12,7 @@
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
 pub mod app;
+pub mod classify;
 pub mod config;
 pub mod demo;
 pub mod http;

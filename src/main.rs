@@ -4,7 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use payprobe::app::Overrides;
+use payprobe::classify::Lang;
 use payprobe::config::{self, Shard};
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}; use en or zh-CN"))
+}
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +44,9 @@ enum Cmd {
         /// Listen address, overriding [server] listen.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Language of remediation hints (en, zh-CN), overriding [server] lang.
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
     },
     /// Validate a config file: a line per target, or every error with its line and column.
     CheckConfig { file: PathBuf },
@@ -54,6 +63,9 @@ enum Cmd {
     Demo {
         #[arg(long, default_value = config::DEFAULT_LISTEN)]
         listen: String,
+        /// Language of remediation hints (en, zh-CN).
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
     },
 }
 
@@ -94,13 +106,14 @@ async fn dispatch(cmd: Cmd) -> ExitCode {
             config,
             shard,
             listen,
-        } => match payprobe::app::run(config, shard, listen).await {
+            lang,
+        } => match payprobe::app::run(config, shard, Overrides { listen, lang }).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         },
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::ProbeOnce { file, target, json } => probe_once(&file, target.as_deref(), json).await,
-        Cmd::Demo { listen } => demo(&listen).await,
+        Cmd::Demo { listen, lang } => demo(&listen, lang).await,
     }
 }
 
@@ -187,13 +200,14 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
     }
 }
 
-async fn demo(listen: &str) -> ExitCode {
+async fn demo(listen: &str, lang: Option<Lang>) -> ExitCode {
     let demo = match payprobe::demo::start(listen).await {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
     tracing::info!(config = %demo.config_path.display(), "demo gateways started; open http://{listen}/ and /metrics");
-    let code = match payprobe::app::run(demo.config_path.clone(), None, None).await {
+    let overrides = Overrides { listen: None, lang };
+    let code = match payprobe::app::run(demo.config_path.clone(), None, overrides).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     };

@@ -12,6 +12,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+use crate::classify::{Cause, Diagnosis, Scope, Symptom};
 use crate::config::{Check, Target};
 use crate::probe::{Evidence, Phase};
 
@@ -37,6 +38,9 @@ pub struct Metrics {
     http_status: GaugeVec,
     tls_version: GaugeVec,
     target_healthy: GaugeVec,
+    cause: GaugeVec,
+    scope: GaugeVec,
+    symptom: GaugeVec,
     pub scheduler_lag: Histogram,
     pub config_reload_ok: Gauge,
     /// TLS version label currently exported per target, to remove it when it changes.
@@ -132,6 +136,24 @@ impl Metrics {
                 "1 if the target is healthy after failure/success thresholds.",
                 tp,
             )?,
+            cause: gauge(
+                &r,
+                "payprobe_cause",
+                "1 for the current cause of the target (one-hot over all seven causes).",
+                &["target", "provider", "cause"],
+            )?,
+            scope: gauge(
+                &r,
+                "payprobe_scope",
+                "1 for where the problem is: none, local (this vantage point), provider, endpoint.",
+                &["target", "provider", "scope"],
+            )?,
+            symptom: gauge(
+                &r,
+                "payprobe_symptom",
+                "1 for each symptom users of this target would see now.",
+                &["target", "provider", "symptom"],
+            )?,
             registry: r,
             probe_latency,
             probes_total,
@@ -142,7 +164,7 @@ impl Metrics {
     }
 
     /// Exports one finished round of a target.
-    pub fn observe(&self, t: &Target, round: &[Evidence], healthy: bool) {
+    pub fn observe(&self, t: &Target, round: &[Evidence]) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
         for e in round {
             let check = e.check.as_str();
@@ -171,9 +193,31 @@ impl Metrics {
                 self.set_tls_version(t, v);
             }
         }
+    }
+
+    /// Exports a diagnosis: health, and the one-hot cause and scope (every value always
+    /// present, so `payprobe_cause{cause="server"} == 1` needs no `absent()` tricks).
+    pub fn observe_diagnosis(&self, t: &Target, d: &Diagnosis) {
+        let (name, prov) = (t.name.as_str(), t.provider.as_str());
+        let one = |b: bool| if b { 1.0 } else { 0.0 };
         self.target_healthy
             .with_label_values(&[name, prov])
-            .set(if healthy { 1.0 } else { 0.0 });
+            .set(one(d.healthy));
+        for c in Cause::ALL {
+            self.cause
+                .with_label_values(&[name, prov, c.as_str()])
+                .set(one(d.cause == c));
+        }
+        for s in Scope::ALL {
+            self.scope
+                .with_label_values(&[name, prov, s.as_str()])
+                .set(one(d.scope == s));
+        }
+        for s in Symptom::ALL {
+            self.symptom
+                .with_label_values(&[name, prov, s.as_str()])
+                .set(one(d.symptoms.contains(&s)));
+        }
     }
 
     fn set_tls_version(&self, t: &Target, version: &str) {
@@ -215,6 +259,15 @@ impl Metrics {
         }
         let _ = self.http_status.remove_label_values(&[name, prov]);
         let _ = self.target_healthy.remove_label_values(&[name, prov]);
+        for c in Cause::ALL {
+            let _ = self.cause.remove_label_values(&[name, prov, c.as_str()]);
+        }
+        for sc in Scope::ALL {
+            let _ = self.scope.remove_label_values(&[name, prov, sc.as_str()]);
+        }
+        for sy in Symptom::ALL {
+            let _ = self.symptom.remove_label_values(&[name, prov, sy.as_str()]);
+        }
         if let Ok(mut seen) = self.tls_seen.lock() {
             if let Some(v) = seen.remove(name) {
                 let _ = self.tls_version.remove_label_values(&[name, prov, &v]);

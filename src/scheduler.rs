@@ -162,8 +162,9 @@ async fn run_target(t: Arc<Target>, ctx: Arc<Context>) {
             Err(_) => overrun(&t),
         };
         drop(permit);
-        if let Some(st) = ctx.store.record(&t, round.clone()) {
-            ctx.metrics.observe(&t, &round, st.healthy);
+        ctx.metrics.observe(&t, &round);
+        if let Some(d) = ctx.store.record(&t, round, std::time::SystemTime::now()) {
+            ctx.metrics.observe_diagnosis(&t, &d);
         }
     }
 }

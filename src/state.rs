@@ -1,81 +1,39 @@
-//! The latest evidence per target, and health after thresholds.
+//! The latest evidence and diagnosis of every target.
 //!
-//! Observations (evidence) are kept apart from judgement (healthy or not), as gatus does:
-//! the judgement here is only the `failure_threshold` / `success_threshold` hysteresis, so one
-//! lost probe does not flip a target.
+//! Observations (evidence) are kept apart from judgement (the diagnosis), as gatus does. The
+//! store only keeps what a scrape or the API needs: the last round's evidence (without
+//! bodies), the window of verdicts, and the diagnosis.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::SystemTime;
 
-use serde::Serialize;
-
+use crate::classify::{self, Diagnosis, Peers, Window};
 use crate::config::{Check, Plan, Target};
 use crate::probe::Evidence;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TargetState {
-    /// Last evidence of each check.
+    /// Last evidence of each check (bodies dropped; the excerpt stays).
     pub latest: BTreeMap<Check, Evidence>,
-    /// Completed probe rounds since the target was (re)scheduled.
-    pub rounds: u64,
-    pub consecutive_failures: u32,
-    pub consecutive_successes: u32,
-    /// Health after thresholds. Starts healthy: a target is failed only after
-    /// `failure_threshold` failed rounds in a row.
-    pub healthy: bool,
-    /// When `healthy` last changed (or when the target was first scheduled).
-    #[serde(serialize_with = "rfc3339")]
+    pub window: Window,
+    pub diagnosis: Diagnosis,
+    /// When health, cause or scope last changed (or the first round finished).
     pub since: SystemTime,
 }
 
-impl TargetState {
-    fn new() -> TargetState {
-        TargetState {
-            latest: BTreeMap::new(),
-            rounds: 0,
-            consecutive_failures: 0,
-            consecutive_successes: 0,
-            healthy: true,
-            since: SystemTime::now(),
-        }
-    }
-
-    /// Folds one round in; returns `Some(new_health)` when health flipped.
-    pub fn record(&mut self, t: &Target, round: Vec<Evidence>) -> Option<bool> {
-        let ok = round.iter().all(|e| e.success);
-        for e in round {
-            self.latest.insert(e.check, e);
-        }
-        self.rounds += 1;
-        if ok {
-            self.consecutive_successes += 1;
-            self.consecutive_failures = 0;
-        } else {
-            self.consecutive_failures += 1;
-            self.consecutive_successes = 0;
-        }
-        let flip = if self.healthy && self.consecutive_failures >= t.failure_threshold {
-            Some(false)
-        } else if !self.healthy && self.consecutive_successes >= t.success_threshold {
-            Some(true)
-        } else {
-            None
-        };
-        if let Some(h) = flip {
-            self.healthy = h;
-            self.since = SystemTime::now();
-        }
-        flip
-    }
+#[derive(Default)]
+struct Inner {
+    targets: HashMap<String, TargetState>,
+    peers: Peers,
 }
 
-/// All targets' state. Reads (scrapes, API) and writes (probe rounds) hold the lock only to
-/// copy or update one entry.
+/// All targets' state. Writers (probe rounds) and readers (scrapes, API) hold the lock only
+/// to update or copy one entry; diagnosis is O(1) per round thanks to [`Peers`].
 #[derive(Default)]
 pub struct Store {
-    targets: RwLock<HashMap<String, TargetState>>,
+    inner: RwLock<Inner>,
     ready: AtomicBool,
 }
 
@@ -84,24 +42,69 @@ impl Store {
         Store::default()
     }
 
-    /// Records a round; returns the target's state after it.
-    pub fn record(&self, t: &Target, round: Vec<Evidence>) -> Option<TargetState> {
-        let mut map = self.targets.write().ok()?;
-        let st = map.entry(t.name.clone()).or_insert_with(TargetState::new);
-        let flip = st.record(t, round);
-        if let Some(h) = flip {
-            tracing::info!(target_name = %t.name, provider = %t.provider, healthy = h, "target health changed");
+    /// Judges and records a round; returns the target's new diagnosis.
+    pub fn record(
+        &self,
+        t: &Target,
+        mut round: Vec<Evidence>,
+        now: SystemTime,
+    ) -> Option<Diagnosis> {
+        let verdict = classify::judge_round(t, &round);
+        for e in &mut round {
+            if let Some(h) = e.http.as_mut() {
+                h.body = bytes::Bytes::new();
+            }
         }
-        Some(st.clone())
+        let mut inner = self.inner.write().ok()?;
+        let Inner { targets, peers } = &mut *inner;
+        let st = targets
+            .entry(t.name.clone())
+            .or_insert_with(|| TargetState {
+                latest: BTreeMap::new(),
+                window: Window::new(t.failure_threshold, t.success_threshold),
+                diagnosis: Diagnosis::pending(),
+                since: now,
+            });
+        st.window.push(verdict);
+        for e in round {
+            st.latest.insert(e.check, e);
+        }
+        let healthy = st.window.healthy();
+        let cause = match (healthy, st.window.last_failure()) {
+            (false, Some(v)) => v.cause,
+            _ => classify::Cause::None,
+        };
+        peers.set(&t.name, &t.provider, t.control, !healthy, cause);
+        let d = classify::classify(&st.window, &peers.context_for(&t.name), now);
+        let old = std::mem::replace(&mut st.diagnosis, d.clone());
+        let first = st.window.rounds() == 1;
+        if first || (old.healthy, old.cause, old.scope) != (d.healthy, d.cause, d.scope) {
+            st.since = now;
+        }
+        if !first && (old.cause, old.scope) != (d.cause, d.scope) {
+            tracing::warn!(
+                target_name = %t.name,
+                provider = %t.provider,
+                cause_from = old.cause.as_str(),
+                cause = d.cause.as_str(),
+                scope_from = old.scope.as_str(),
+                scope = d.scope.as_str(),
+                rule = d.rule,
+                reason = %d.reason,
+                "diagnosis changed"
+            );
+        }
+        Some(d)
     }
 
     pub fn get(&self, name: &str) -> Option<TargetState> {
-        self.targets.read().ok()?.get(name).cloned()
+        self.inner.read().ok()?.targets.get(name).cloned()
     }
 
     pub fn remove(&self, name: &str) {
-        if let Ok(mut m) = self.targets.write() {
-            m.remove(name);
+        if let Ok(mut inner) = self.inner.write() {
+            inner.targets.remove(name);
+            inner.peers.remove(name);
         }
     }
 
@@ -111,20 +114,16 @@ impl Store {
         if self.ready.load(Ordering::Acquire) {
             return true;
         }
-        let Ok(map) = self.targets.read() else {
+        let Ok(inner) = self.inner.read() else {
             return false;
         };
         let all = plan
             .targets
             .iter()
-            .all(|t| map.get(&t.name).is_some_and(|s| s.rounds > 0));
+            .all(|t| inner.targets.contains_key(&t.name));
         if all {
             self.ready.store(true, Ordering::Release);
         }
         all
     }
-}
-
-fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&humantime::format_rfc3339_seconds(*t))
 }

@@ -41,6 +41,8 @@ pub struct ServerPlan {
     pub state_dir: PathBuf,
     /// Global cap on probes in flight across all targets.
     pub max_concurrency: usize,
+    /// Language of remediation hints (`lang = "en" | "zh-CN"`).
+    pub lang: crate::classify::Lang,
 }
 
 /// A kind of check. The set is closed; its names are the `check` label values.

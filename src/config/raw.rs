@@ -30,6 +30,7 @@ pub struct RawServer {
     pub listen: Option<S<String>>,
     pub state_dir: Option<S<String>>,
     pub max_concurrency: Option<S<i64>>,
+    pub lang: Option<S<String>>,
 }
 
 /// One target, or the `[defaults]` every target inherits from.

@@ -11,6 +11,7 @@ use hyper::Method;
 use super::error::{Problem, Problems};
 use super::raw::{RawConfig, RawHttp, RawTarget, S};
 use super::{Check, HttpSpec, Plan, Scheme, ServerPlan, Target, DEFAULT_LISTEN};
+use crate::classify::Lang;
 use crate::tls::{self, TlsVersion};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
@@ -122,10 +123,21 @@ fn server(raw: &RawConfig, p: &mut Problems) -> Option<ServerPlan> {
         .map(|d| PathBuf::from(d.get_ref()))
         .unwrap_or_else(|| PathBuf::from("/var/lib/payprobe"));
     let max_concurrency = int_in(&s.max_concurrency, "max_concurrency", 1, 100_000, 512, p);
+    let lang = match &s.lang {
+        None => Some(Lang::En),
+        Some(l) => Lang::parse(l.get_ref()).or_else(|| {
+            p.at(
+                l.span(),
+                format!("`lang` = {:?}: expected \"en\" or \"zh-CN\"", l.get_ref()),
+            );
+            None
+        }),
+    };
     Some(ServerPlan {
         listen: listen?,
         state_dir,
         max_concurrency: max_concurrency? as usize,
+        lang: lang?,
     })
 }
 

@@ -1,12 +1,30 @@
-//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}`.
+//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}` (`?lang=en|zh-CN` for hints).
+
+use std::collections::BTreeSet;
 
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
 use super::{with_type, Body};
+use crate::classify::{self, Cause, Lang, Scope, Symptom};
 use crate::config::{Check, Plan, Target};
 use crate::probe::Evidence;
 use crate::state::Store;
+
+#[derive(Serialize)]
+pub struct DiagnosisView {
+    pub healthy: bool,
+    pub cause: Cause,
+    pub scope: Scope,
+    pub symptoms: BTreeSet<Symptom>,
+    pub flapping: bool,
+    /// Id of the rule that decided the cause (see the README's rules table).
+    pub rule: &'static str,
+    pub reason: String,
+    /// When health, cause or scope last changed.
+    pub since: String,
+    pub hint: String,
+}
 
 #[derive(Serialize)]
 pub struct TargetView<'a> {
@@ -16,41 +34,72 @@ pub struct TargetView<'a> {
     pub control: bool,
     pub checks: &'a [Check],
     /// Absent until the first round finished.
-    pub healthy: Option<bool>,
-    pub since: Option<String>,
+    pub diagnosis: Option<DiagnosisView>,
     pub rounds: u64,
     pub consecutive_failures: u32,
+    /// The last round, one entry per check.
     pub evidence: Vec<Evidence>,
 }
 
-fn view<'a>(t: &'a Target, store: &Store) -> TargetView<'a> {
-    let st = store.get(&t.name).filter(|s| s.rounds > 0);
+fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
+    let st = store.get(&t.name);
     TargetView {
         name: &t.name,
         provider: &t.provider,
         url: t.url.as_str(),
         control: t.control,
         checks: &t.checks,
-        healthy: st.as_ref().map(|s| s.healthy),
-        since: st
-            .as_ref()
-            .map(|s| humantime::format_rfc3339_seconds(s.since).to_string()),
-        rounds: st.as_ref().map_or(0, |s| s.rounds),
-        consecutive_failures: st.as_ref().map_or(0, |s| s.consecutive_failures),
+        diagnosis: st.as_ref().map(|s| {
+            let d = &s.diagnosis;
+            DiagnosisView {
+                healthy: d.healthy,
+                cause: d.cause,
+                scope: d.scope,
+                symptoms: d.symptoms.clone(),
+                flapping: d.flapping,
+                rule: d.rule,
+                reason: d.reason.clone(),
+                since: humantime::format_rfc3339_seconds(s.since).to_string(),
+                hint: classify::hint(d.cause, d.scope, lang),
+            }
+        }),
+        rounds: st.as_ref().map_or(0, |s| s.window.rounds()),
+        consecutive_failures: st.as_ref().map_or(0, |s| s.window.consecutive_failures()),
         evidence: st
             .map(|s| s.latest.into_values().collect())
             .unwrap_or_default(),
     }
 }
 
-pub fn list(plan: &Plan, store: &Store, _query: &str) -> Response<Body> {
-    let views: Vec<TargetView> = plan.targets.iter().map(|t| view(t, store)).collect();
+/// `?lang=` overrides the configured language; an unknown value is a 400, not a silent default.
+fn lang(query: &str, default: Lang) -> Result<Lang, Box<Response<Body>>> {
+    let Some(v) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) else {
+        return Ok(default);
+    };
+    Lang::parse(v).ok_or_else(|| {
+        Box::new(json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "error": format!("unknown lang {v:?}; use en or zh-CN") }),
+        ))
+    })
+}
+
+pub fn list(plan: &Plan, store: &Store, query: &str) -> Response<Body> {
+    let lang = match lang(query, plan.server.lang) {
+        Ok(l) => l,
+        Err(r) => return *r,
+    };
+    let views: Vec<TargetView> = plan.targets.iter().map(|t| view(t, store, lang)).collect();
     json(StatusCode::OK, &views)
 }
 
-pub fn one(plan: &Plan, store: &Store, name: &str, _query: &str) -> Response<Body> {
+pub fn one(plan: &Plan, store: &Store, name: &str, query: &str) -> Response<Body> {
+    let lang = match lang(query, plan.server.lang) {
+        Ok(l) => l,
+        Err(r) => return *r,
+    };
     match plan.target(name) {
-        Some(t) => json(StatusCode::OK, &view(t, store)),
+        Some(t) => json(StatusCode::OK, &view(t, store, lang)),
         None => json(
             StatusCode::NOT_FOUND,
             &serde_json::json!({ "error": format!("no target named {name:?}") }),

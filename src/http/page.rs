@@ -2,17 +2,42 @@
 
 use std::fmt::Write;
 
+use crate::classify;
 use crate::config::Plan;
 use crate::state::Store;
 
 pub fn render(plan: &Plan, store: &Store) -> String {
     let mut rows = String::new();
     for t in &plan.targets {
-        let st = store.get(&t.name).filter(|s| s.rounds > 0);
-        let (state, class) = match &st {
-            None => ("pending", "pending"),
-            Some(s) if s.healthy => ("healthy", "ok"),
-            Some(_) => ("failing", "bad"),
+        let st = store.get(&t.name);
+        let (state, class, cause, hint) = match &st {
+            None => (
+                "pending".to_string(),
+                "pending",
+                String::new(),
+                String::new(),
+            ),
+            Some(s) => {
+                let d = &s.diagnosis;
+                let state = match (d.healthy, d.flapping) {
+                    (true, false) => "healthy".to_string(),
+                    (true, true) => "healthy, flapping".to_string(),
+                    (false, false) => "failing".to_string(),
+                    (false, true) => "failing, flapping".to_string(),
+                };
+                let cause = if d.healthy {
+                    String::new()
+                } else {
+                    format!("{} · {}", d.cause.as_str(), d.scope.as_str())
+                };
+                let class = if d.healthy { "ok" } else { "bad" };
+                (
+                    state,
+                    class,
+                    cause,
+                    classify::hint(d.cause, d.scope, plan.server.lang),
+                )
+            }
         };
         let mut detail = String::new();
         for e in st.iter().flat_map(|s| s.latest.values()) {
@@ -27,22 +52,30 @@ pub fn render(plan: &Plan, store: &Store) -> String {
                 esc(&what)
             );
         }
+        if let Some(s) = &st {
+            if !s.diagnosis.reason.is_empty() {
+                let _ = write!(detail, "<div><i>{}</i></div>", esc(&s.diagnosis.reason));
+            }
+        }
         let _ = write!(
             rows,
-            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{state}</td><td>{detail}</td></tr>",
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{detail}</td><td>{}</td></tr>",
             esc(&t.name),
             esc(&t.provider),
             esc(t.url.as_str()),
+            esc(&state),
+            esc(&cause),
+            esc(&hint),
         );
     }
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>payprobe</title>\
 <meta http-equiv=\"refresh\" content=\"10\"><style>body{{font-family:sans-serif}}\
 td,th{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}}\
-.ok td:nth-child(4){{color:#070}}.bad td:nth-child(4){{color:#b00;font-weight:bold}}\
+.ok td:nth-child(4){{color:#070}}.bad td:nth-child(4),.bad td:nth-child(5){{color:#b00;font-weight:bold}}\
 .pending td:nth-child(4){{color:#777}}</style></head><body><h1>payprobe {}</h1>\
 <p><a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/targets\">API</a></p>\
-<table><tr><th>target</th><th>provider</th><th>url</th><th>state</th><th>last probe</th></tr>{rows}</table>\
+<table><tr><th>target</th><th>provider</th><th>url</th><th>state</th><th>cause · scope</th><th>last probe</th><th>what to do</th></tr>{rows}</table>\
 </body></html>\n",
         crate::VERSION
     )

@@ -51,7 +51,8 @@ fn exported_names() -> BTreeSet<String> {
     });
     let mut http = Evidence::new("t", payprobe::config::Check::Http);
     http.http = Some(HttpEvidence::default());
-    m.observe(&t, &[tls, http], true);
+    m.observe(&t, &[tls, http]);
+    m.observe_diagnosis(&t, &payprobe::classify::Diagnosis::pending());
     m.observe_lag(std::time::Duration::from_millis(3));
     m.render()
         .unwrap()

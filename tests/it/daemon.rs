@@ -132,7 +132,9 @@ async fn metrics_pass_promtool_and_the_api_tells_the_story() {
     let (status, body) = get(p.addr, "/api/v1/targets/acq-refused").await.unwrap();
     assert_eq!(status, 200);
     let one: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(one["healthy"], false);
+    assert_eq!(one["diagnosis"]["healthy"], false);
+    assert_eq!(one["diagnosis"]["cause"], "server");
+    assert_eq!(one["diagnosis"]["rule"], "connect_refused");
     assert_eq!(one["evidence"][0]["failure"]["kind"], "connect_refused");
     assert_eq!(one["evidence"][0]["failure"]["phase"], "connect");
     let (status, _) = get(p.addr, "/api/v1/targets/nope").await.unwrap();

@@ -4,6 +4,7 @@
 mod assets;
 mod cli;
 mod daemon;
+mod diagnosis;
 mod http_probe;
 mod scheduler;
 mod support;

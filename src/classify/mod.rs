@@ -1,0 +1,193 @@
+//! Diagnosis: evidence in, an answer an on-call engineer can act on out.
+//!
+//! Three pure steps, no I/O and no clock reads (time is passed in):
+//!
+//! 1. [`judge_round`] turns one round's evidence into a [`RoundVerdict`] with the rules table
+//!    in [`rules`]: the lowest failing layer decides (DNS → TCP → TLS → HTTP), so a DNS outage
+//!    is never reported as the HTTP timeout it also causes.
+//! 2. [`Window`] keeps the last verdicts of a target and applies `failure_threshold` /
+//!    `success_threshold`, so one lost probe does not flip a target, and notices flapping.
+//! 3. [`classify`] combines the window with a [`Context`] — what the *other* targets look
+//!    like — into a [`Diagnosis`]: cause, scope ("is it me or them?"), symptoms and a hint.
+
+mod hints;
+pub mod rules;
+mod scope;
+mod window;
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+pub use hints::{hint, Lang};
+pub use rules::{judge_round, RoundVerdict};
+pub use scope::{Context, Peers};
+pub use window::Window;
+
+/// Why a target fails. A closed set: these are the `cause` label values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    None,
+    Network,
+    Server,
+    ApiVersion,
+    Security,
+    UserInput,
+    /// The evidence matched no rule: said plainly rather than guessed.
+    Unknown,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 7] = [
+        Cause::None,
+        Cause::Network,
+        Cause::Server,
+        Cause::ApiVersion,
+        Cause::Security,
+        Cause::UserInput,
+        Cause::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::None => "none",
+            Cause::Network => "network",
+            Cause::Server => "server",
+            Cause::ApiVersion => "api_version",
+            Cause::Security => "security",
+            Cause::UserInput => "user_input",
+            Cause::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where the problem is: this vantage point, one provider, or one endpoint. `none` while the
+/// target is healthy. (`global`, many vantage points agreeing, is a Prometheus recording rule
+/// across payprobe instances, not something one process can know.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    None,
+    Local,
+    Provider,
+    Endpoint,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::None, Scope::Local, Scope::Provider, Scope::Endpoint];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::None => "none",
+            Scope::Local => "local",
+            Scope::Provider => "provider",
+            Scope::Endpoint => "endpoint",
+        }
+    }
+}
+
+/// What the users of a payment flow would see. Several may hold at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Symptom {
+    TransactionFailure,
+    PaymentDelay,
+    BalanceAnomaly,
+    NetworkInterruption,
+    AuthFailure,
+}
+
+impl Symptom {
+    pub const ALL: [Symptom; 5] = [
+        Symptom::TransactionFailure,
+        Symptom::PaymentDelay,
+        Symptom::BalanceAnomaly,
+        Symptom::NetworkInterruption,
+        Symptom::AuthFailure,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Symptom::TransactionFailure => "transaction_failure",
+            Symptom::PaymentDelay => "payment_delay",
+            Symptom::BalanceAnomaly => "balance_anomaly",
+            Symptom::NetworkInterruption => "network_interruption",
+            Symptom::AuthFailure => "auth_failure",
+        }
+    }
+}
+
+/// The answer for one target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    pub scope: Scope,
+    pub symptoms: BTreeSet<Symptom>,
+    /// Health after the thresholds.
+    pub healthy: bool,
+    /// The target changed between pass and fail often in its recent rounds.
+    pub flapping: bool,
+    /// The rule that decided (`"none"` when healthy): the id of a row of [`rules::RULES`].
+    pub rule: &'static str,
+    /// The evidence behind the cause, in one line.
+    pub reason: String,
+}
+
+/// Diagnoses a target from its window and what the other targets look like.
+pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
+    let healthy = window.healthy();
+    let flapping = window.flapping();
+    let latest = window.latest();
+    // While healthy, only a slow-but-successful probe is worth a symptom.
+    let (cause, rule, reason, mut symptoms) = match (healthy, window.last_failure()) {
+        (false, Some(v)) => (v.cause, v.rule, v.reason.clone(), v.symptoms.clone()),
+        _ => (Cause::None, "none", String::new(), BTreeSet::new()),
+    };
+    if let Some(v) = latest {
+        if v.slow {
+            symptoms.insert(Symptom::PaymentDelay);
+        }
+    }
+    let scope = if healthy {
+        Scope::None
+    } else {
+        scope::scope(cause, ctx)
+    };
+    let reason = if healthy {
+        latest
+            .filter(|v| v.slow)
+            .map(|v| v.reason.clone())
+            .unwrap_or_default()
+    } else {
+        reason
+    };
+    Diagnosis {
+        cause,
+        scope,
+        symptoms,
+        healthy,
+        flapping,
+        rule,
+        reason,
+    }
+}
+
+impl Diagnosis {
+    /// The diagnosis of a target that has not finished a round yet.
+    pub fn pending() -> Diagnosis {
+        Diagnosis {
+            cause: Cause::None,
+            scope: Scope::None,
+            symptoms: BTreeSet::new(),
+            healthy: true,
+            flapping: false,
+            rule: "none",
+            reason: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,150 @@
+//! "Is it me or them?" — scope from what the other targets look like.
+//!
+//! [`Peers`] keeps per-provider counts up to date as each target's health changes, so the
+//! [`Context`] of one target costs O(1) to build even with 10,000 targets.
+
+use std::collections::HashMap;
+
+use super::{Cause, Scope};
+
+/// What the *other* targets look like, from the point of view of one target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context {
+    /// This target is itself a control (a reference on our own way out).
+    pub control: bool,
+    /// Other controls that are unhealthy.
+    pub controls_failing: usize,
+    /// Other endpoints of this target's provider, and how many of them are unhealthy
+    /// (in all, and with a network cause).
+    pub peers: usize,
+    pub peers_failing: usize,
+    pub peers_network: usize,
+    /// Providers other than this one, and how many of them are down at the network layer
+    /// (every endpoint unhealthy with a network cause).
+    pub other_providers: usize,
+    pub other_providers_network_down: usize,
+}
+
+/// The scope of an unhealthy target with this cause.
+pub fn scope(cause: Cause, ctx: &Context) -> Scope {
+    if ctx.control || ctx.controls_failing > 0 {
+        return Scope::Local;
+    }
+    let my_provider_network_down = cause == Cause::Network && ctx.peers_network == ctx.peers;
+    if my_provider_network_down
+        && ctx.other_providers > 0
+        && ctx.other_providers_network_down == ctx.other_providers
+    {
+        return Scope::Local;
+    }
+    if ctx.peers > 0 && ctx.peers_failing == ctx.peers {
+        return Scope::Provider;
+    }
+    Scope::Endpoint
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    endpoints: usize,
+    failing: usize,
+    network: usize,
+}
+
+impl Counts {
+    fn network_down(&self) -> bool {
+        self.endpoints > 0 && self.network == self.endpoints
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    provider: String,
+    control: bool,
+    failing: bool,
+    network: bool,
+}
+
+/// Health of every target, aggregated by provider and kept current incrementally.
+#[derive(Debug, Default)]
+pub struct Peers {
+    members: HashMap<String, Member>,
+    providers: HashMap<String, Counts>,
+    controls: usize,
+    controls_failing: usize,
+    network_down_providers: usize,
+}
+
+impl Peers {
+    /// Records a target's current state (inserting it if new).
+    pub fn set(&mut self, name: &str, provider: &str, control: bool, failing: bool, cause: Cause) {
+        self.remove(name);
+        let m = Member {
+            provider: provider.to_string(),
+            control,
+            failing,
+            network: failing && cause == Cause::Network,
+        };
+        self.apply(&m, true);
+        self.members.insert(name.to_string(), m);
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        if let Some(m) = self.members.remove(name) {
+            self.apply(&m, false);
+        }
+    }
+
+    fn apply(&mut self, m: &Member, add: bool) {
+        let step = |n: &mut usize, on: bool| {
+            if on {
+                *n = if add { *n + 1 } else { n.saturating_sub(1) };
+            }
+        };
+        if m.control {
+            step(&mut self.controls, true);
+            step(&mut self.controls_failing, m.failing);
+            return;
+        }
+        let c = self.providers.entry(m.provider.clone()).or_default();
+        let was_down = c.network_down();
+        step(&mut c.endpoints, true);
+        step(&mut c.failing, m.failing);
+        step(&mut c.network, m.network);
+        let is_down = c.network_down();
+        if c.endpoints == 0 {
+            self.providers.remove(&m.provider);
+        }
+        match (was_down, is_down) {
+            (false, true) => self.network_down_providers += 1,
+            (true, false) => {
+                self.network_down_providers = self.network_down_providers.saturating_sub(1)
+            }
+            _ => {}
+        }
+    }
+
+    /// The context of one target: everything but itself.
+    pub fn context_for(&self, name: &str) -> Context {
+        let Some(m) = self.members.get(name) else {
+            return Context::default();
+        };
+        let me = |b: bool| usize::from(b);
+        if m.control {
+            return Context {
+                control: true,
+                controls_failing: self.controls_failing - me(m.failing),
+                ..Context::default()
+            };
+        }
+        let c = self.providers.get(&m.provider).copied().unwrap_or_default();
+        Context {
+            control: false,
+            controls_failing: self.controls_failing,
+            peers: c.endpoints.saturating_sub(1),
+            peers_failing: c.failing - me(m.failing),
+            peers_network: c.network - me(m.network),
+            other_providers: self.providers.len().saturating_sub(1),
+            other_providers_network_down: self.network_down_providers - me(c.network_down()),
+        }
+    }
+}

@@ -1,0 +1,514 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use proptest::prelude::*;
+
+use super::rules::RULES;
+use super::*;
+use crate::config::{self, Check, Target};
+use crate::probe::{Evidence, Failure, FailureKind as K, HttpEvidence, Phase};
+
+fn target(extra: &str) -> Target {
+    let src = format!("[[targets]]\nname = \"t\"\nurl = \"https://gw.example/v3/pay\"\n{extra}\n");
+    let plan = config::parse(Path::new("t.toml"), &src, Path::new(".")).unwrap();
+    (*plan.targets[0]).clone()
+}
+
+fn failing(check: Check, phase: Phase, kind: K) -> Evidence {
+    let mut e = Evidence::new("t", check);
+    e.failure = Some(Failure::new(phase, kind, "detail"));
+    e
+}
+
+fn status(code: u16, url: &str, headers: &[(&str, &str)]) -> Evidence {
+    let mut e = failing(Check::Http, Phase::Processing, K::UnexpectedStatus);
+    e.http = Some(HttpEvidence {
+        status: Some(code),
+        final_url: url.to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+        ..Default::default()
+    });
+    e
+}
+
+fn passing(check: Check, ms: u64) -> Evidence {
+    let mut e = Evidence::new("t", check);
+    e.success = true;
+    e.duration = Duration::from_millis(ms);
+    e
+}
+
+/// One row per rule: the evidence, the rule that must decide, and its cause.
+fn table() -> Vec<(Evidence, &'static str, Cause)> {
+    use Cause::*;
+    use Check::{Dns, Http, Tcp, Tls};
+    let v = "https://gw.example/v3/pay";
+    vec![
+        (
+            failing(Dns, Phase::Dns, K::DnsNxdomain),
+            "dns_nxdomain",
+            Network,
+        ),
+        (
+            failing(Dns, Phase::Dns, K::DnsServfail),
+            "dns_servfail",
+            Network,
+        ),
+        (
+            failing(Dns, Phase::Dns, K::DnsRefused),
+            "dns_refused",
+            Network,
+        ),
+        (
+            failing(Dns, Phase::Dns, K::DnsNoAddresses),
+            "dns_no_addresses",
+            Network,
+        ),
+        (
+            failing(Dns, Phase::Dns, K::DnsTimeout),
+            "dns_timeout",
+            Network,
+        ),
+        (failing(Dns, Phase::Dns, K::DnsError), "dns_error", Network),
+        (
+            failing(Tcp, Phase::Connect, K::ConnectTimeout),
+            "connect_timeout",
+            Network,
+        ),
+        (
+            failing(Tcp, Phase::Connect, K::HostUnreachable),
+            "host_unreachable",
+            Network,
+        ),
+        (
+            failing(Tcp, Phase::Connect, K::NetworkUnreachable),
+            "network_unreachable",
+            Network,
+        ),
+        (
+            failing(Tcp, Phase::Connect, K::ConnectRefused),
+            "connect_refused",
+            Server,
+        ),
+        (
+            failing(Tcp, Phase::Connect, K::ConnectReset),
+            "connect_reset",
+            Server,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsHandshakeTimeout),
+            "tls_handshake_timeout",
+            Network,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertExpired),
+            "tls_cert_expired",
+            Security,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertNotYetValid),
+            "tls_cert_not_yet_valid",
+            Security,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertUnknownIssuer),
+            "tls_cert_unknown_issuer",
+            Security,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertNameMismatch),
+            "tls_cert_name_mismatch",
+            Security,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertInvalid),
+            "tls_cert_invalid",
+            Security,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsProtocolVersion),
+            "tls_protocol_version",
+            ApiVersion,
+        ),
+        (
+            failing(Http, Phase::Processing, K::ResponseTimeout),
+            "response_timeout",
+            Server,
+        ),
+        (
+            failing(Http, Phase::Transfer, K::BodyTimeout),
+            "body_timeout",
+            Server,
+        ),
+        (
+            failing(Http, Phase::Transfer, K::ConnectionClosed),
+            "connection_closed",
+            Server,
+        ),
+        (
+            failing(Http, Phase::Processing, K::TooManyRedirects),
+            "too_many_redirects",
+            Server,
+        ),
+        (
+            failing(Http, Phase::Processing, K::BadRedirect),
+            "bad_redirect",
+            Server,
+        ),
+        (
+            status(503, v, &[("retry-after", "120")]),
+            "status_503_retry_after",
+            Server,
+        ),
+        (status(503, v, &[]), "status_5xx", Server),
+        (status(502, v, &[]), "status_5xx", Server),
+        (status(401, v, &[]), "status_401", Security),
+        (status(403, v, &[]), "status_403", Security),
+        (status(429, v, &[]), "status_429", Security),
+        (status(404, v, &[]), "status_404_versioned", ApiVersion),
+        (
+            status(410, "https://gw.example/api/v2.1/x", &[]),
+            "status_410_versioned",
+            ApiVersion,
+        ),
+        (status(426, v, &[]), "status_426", ApiVersion),
+        (status(406, v, &[]), "status_406", ApiVersion),
+        (status(415, v, &[]), "status_415", ApiVersion),
+        (status(400, v, &[]), "status_400", UserInput),
+        (status(422, v, &[]), "status_422", UserInput),
+        (status(423, v, &[]), "status_423", UserInput),
+        // Evidence no rule explains is said to be unknown, not guessed.
+        (
+            status(404, "https://gw.example/pay", &[]),
+            "unmatched",
+            Unknown,
+        ),
+        (status(418, v, &[]), "unmatched", Unknown),
+        (failing(Tls, Phase::Tls, K::TlsAlert), "unmatched", Unknown),
+        (
+            failing(Http, Phase::Processing, K::HttpProtocolError),
+            "unmatched",
+            Unknown,
+        ),
+        (
+            failing(Http, Phase::Processing, K::DeadlineExceeded),
+            "unmatched",
+            Unknown,
+        ),
+    ]
+}
+
+#[test]
+fn every_rule_row_decides_its_evidence() {
+    let t = target("");
+    for (e, rule, cause) in table() {
+        let v = judge_round(&t, std::slice::from_ref(&e));
+        assert!(!v.ok);
+        assert_eq!((v.rule, v.cause), (rule, cause), "evidence {:?}", e.failure);
+        assert!(!v.symptoms.is_empty(), "{rule} gives at least one symptom");
+        assert!(
+            v.reason.contains("detail") || v.reason.contains("status"),
+            "{}",
+            v.reason
+        );
+    }
+}
+
+#[test]
+fn every_rule_has_a_row_in_the_table_test() {
+    let tested: Vec<&str> = table().iter().map(|r| r.1).collect();
+    for r in RULES {
+        assert!(tested.contains(&r.id), "rule {} has no table test", r.id);
+    }
+    let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), RULES.len(), "rule ids are unique");
+}
+
+#[test]
+fn symptoms_follow_the_rule() {
+    let t = target("");
+    let v = judge_round(&t, &[failing(Check::Dns, Phase::Dns, K::DnsTimeout)]);
+    assert!(v.symptoms.contains(&Symptom::NetworkInterruption));
+    let v = judge_round(&t, &[status(401, "https://x/v1", &[])]);
+    assert!(v.symptoms.contains(&Symptom::AuthFailure));
+    let v = judge_round(
+        &t,
+        &[failing(Check::Http, Phase::Processing, K::ResponseTimeout)],
+    );
+    assert!(v.symptoms.contains(&Symptom::PaymentDelay));
+}
+
+#[test]
+fn versioned_paths() {
+    for yes in [
+        "https://a/v1/x",
+        "https://a/api/v3",
+        "https://a/V2/",
+        "https://a/x/v2.1/y?z=/v1",
+    ] {
+        assert!(rules::versioned_path(yes), "{yes}");
+    }
+    for no in [
+        "https://a/",
+        "https://a/video/v",
+        "https://a/vendor",
+        "https://a/x?v=/v1/",
+        "https://v1.example/pay",
+    ] {
+        assert!(!rules::versioned_path(no), "{no}");
+    }
+}
+
+#[test]
+fn slow_success_is_a_delay_not_a_failure_and_names_the_slow_phase() {
+    let t = target("latency_slo = \"800ms\"");
+    let mut e = passing(Check::Http, 1200);
+    let mut h = HttpEvidence::default();
+    h.phases.add(Phase::Connect, Duration::from_millis(50));
+    h.phases.add(Phase::Processing, Duration::from_millis(1150));
+    e.http = Some(h);
+    let v = judge_round(&t, &[e]);
+    assert!(v.ok && v.slow);
+    assert!(
+        v.reason.contains("processing") && v.reason.contains("the server is slow"),
+        "{}",
+        v.reason
+    );
+    let mut w = Window::new(3, 2);
+    w.push(v);
+    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    assert_eq!(
+        (d.cause, d.scope, d.healthy),
+        (Cause::None, Scope::None, true)
+    );
+    assert!(d.symptoms.contains(&Symptom::PaymentDelay));
+    let fast = judge_round(&t, &[passing(Check::Http, 100)]);
+    assert!(!fast.slow && fast.symptoms.is_empty());
+}
+
+fn verdict(ok: bool) -> RoundVerdict {
+    let t = target("");
+    if ok {
+        judge_round(&t, &[passing(Check::Http, 10)])
+    } else {
+        judge_round(&t, &[status(503, "https://x/v1", &[])])
+    }
+}
+
+#[test]
+fn thresholds_give_hysteresis() {
+    let mut w = Window::new(3, 2);
+    let ctx = Context::default();
+    for _ in 0..2 {
+        w.push(verdict(false));
+        assert!(
+            classify(&w, &ctx, SystemTime::UNIX_EPOCH).healthy,
+            "below failure_threshold"
+        );
+    }
+    assert_eq!(w.push(verdict(false)), Some(false));
+    let d = classify(&w, &ctx, SystemTime::UNIX_EPOCH);
+    assert_eq!(
+        (d.healthy, d.cause, d.scope, d.rule),
+        (false, Cause::Server, Scope::Endpoint, "status_5xx")
+    );
+    w.push(verdict(true));
+    let d = classify(&w, &ctx, SystemTime::UNIX_EPOCH);
+    assert_eq!(
+        (d.healthy, d.cause),
+        (false, Cause::Server),
+        "still failing until success_threshold"
+    );
+    assert_eq!(w.push(verdict(true)), Some(true));
+    assert_eq!(
+        classify(&w, &ctx, SystemTime::UNIX_EPOCH).cause,
+        Cause::None
+    );
+}
+
+#[test]
+fn alternating_results_are_flapping_without_flipping() {
+    let mut w = Window::new(3, 2);
+    for i in 0..10 {
+        w.push(verdict(i % 2 == 0));
+    }
+    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    assert!(d.flapping && d.healthy, "{d:?}");
+    let mut steady = Window::new(3, 2);
+    for _ in 0..10 {
+        steady.push(verdict(false));
+    }
+    assert!(!classify(&steady, &Context::default(), SystemTime::UNIX_EPOCH).flapping);
+}
+
+#[test]
+fn scope_from_peers_and_controls() {
+    let mut p = Peers::default();
+    p.set("alipay-a", "alipay", false, true, Cause::Server);
+    p.set("alipay-b", "alipay", false, false, Cause::None);
+    p.set("stripe", "stripe", false, false, Cause::None);
+    p.set("ctl", "", true, false, Cause::None);
+    assert_eq!(
+        scope::scope(Cause::Server, &p.context_for("alipay-a")),
+        Scope::Endpoint
+    );
+    // Both alipay endpoints down, controls fine: the provider.
+    p.set("alipay-b", "alipay", false, true, Cause::Server);
+    assert_eq!(
+        scope::scope(Cause::Server, &p.context_for("alipay-a")),
+        Scope::Provider
+    );
+    assert_eq!(
+        scope::scope(Cause::Server, &p.context_for("alipay-b")),
+        Scope::Provider
+    );
+    // A control fails too: it is us.
+    p.set("ctl", "", true, true, Cause::Network);
+    assert_eq!(
+        scope::scope(Cause::Server, &p.context_for("alipay-a")),
+        Scope::Local
+    );
+    assert_eq!(
+        scope::scope(Cause::Network, &p.context_for("ctl")),
+        Scope::Local
+    );
+    p.set("ctl", "", true, false, Cause::None);
+    // Every provider down at the network layer, no control failing: still us.
+    p.set("alipay-a", "alipay", false, true, Cause::Network);
+    p.set("alipay-b", "alipay", false, true, Cause::Network);
+    assert_eq!(
+        scope::scope(Cause::Network, &p.context_for("alipay-a")),
+        Scope::Provider
+    );
+    p.set("stripe", "stripe", false, true, Cause::Network);
+    assert_eq!(
+        scope::scope(Cause::Network, &p.context_for("alipay-a")),
+        Scope::Local
+    );
+    assert_eq!(
+        scope::scope(Cause::Network, &p.context_for("stripe")),
+        Scope::Local
+    );
+    // One provider failing for another reason breaks the "everything is down" picture.
+    p.set("stripe", "stripe", false, true, Cause::Server);
+    assert_eq!(
+        scope::scope(Cause::Network, &p.context_for("alipay-a")),
+        Scope::Provider
+    );
+    assert_eq!(
+        scope::scope(Cause::Server, &p.context_for("stripe")),
+        Scope::Endpoint
+    );
+    // Removing targets keeps the counts right.
+    p.remove("alipay-b");
+    p.remove("stripe");
+    let c = p.context_for("alipay-a");
+    assert_eq!(
+        (c.peers, c.other_providers, c.other_providers_network_down),
+        (0, 0, 0)
+    );
+    assert_eq!(scope::scope(Cause::Network, &c), Scope::Endpoint);
+}
+
+#[test]
+fn hints_exist_for_every_cause_in_both_languages() {
+    for c in Cause::ALL {
+        for s in Scope::ALL {
+            for l in [Lang::En, Lang::ZhCn] {
+                let h = hint(c, s, l);
+                assert_eq!(h.is_empty(), c == Cause::None, "{c:?} {s:?} {l:?}");
+            }
+        }
+    }
+    assert!(hint(Cause::Server, Scope::Endpoint, Lang::En).contains("never resubmit a payment"));
+    assert!(hint(Cause::Server, Scope::Endpoint, Lang::ZhCn).contains("切勿重复提交"));
+    assert!(hint(Cause::ApiVersion, Scope::Endpoint, Lang::En).contains("Upgrade"));
+    assert!(hint(Cause::Security, Scope::Endpoint, Lang::En).contains("re-login"));
+    assert!(hint(Cause::Network, Scope::Local, Lang::En).contains("switch networks"));
+    assert!(hint(Cause::Server, Scope::Provider, Lang::En).contains("status page"));
+    assert_eq!(Lang::parse("zh_CN"), Some(Lang::ZhCn));
+    assert_eq!(Lang::parse("fr"), None);
+}
+
+fn any_failure() -> impl Strategy<Value = Evidence> {
+    let kinds = prop_oneof![
+        Just((Check::Dns, Phase::Dns, K::DnsNxdomain)),
+        Just((Check::Dns, Phase::Dns, K::DnsTimeout)),
+        Just((Check::Tcp, Phase::Connect, K::ConnectRefused)),
+        Just((Check::Tcp, Phase::Connect, K::ConnectTimeout)),
+        Just((Check::Tls, Phase::Tls, K::TlsCertExpired)),
+        Just((Check::Tls, Phase::Tls, K::TlsHandshakeTimeout)),
+        Just((Check::Http, Phase::Processing, K::ResponseTimeout)),
+        Just((Check::Http, Phase::Transfer, K::ConnectionClosed)),
+        Just((Check::Http, Phase::Processing, K::UnexpectedStatus)),
+    ];
+    (kinds, 400u16..600).prop_map(|((c, p, k), code)| {
+        if k == K::UnexpectedStatus {
+            status(code, "https://gw.example/v1/x", &[])
+        } else {
+            failing(c, p, k)
+        }
+    })
+}
+
+fn higher_layer_failure() -> impl Strategy<Value = Evidence> {
+    prop_oneof![
+        Just(failing(Check::Http, Phase::Processing, K::ResponseTimeout)),
+        Just(failing(Check::Http, Phase::Transfer, K::BodyTimeout)),
+        (400u16..600).prop_map(|c| status(c, "https://gw.example/v1/x", &[])),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn a_window_of_passing_probes_is_always_none(
+        durations in proptest::collection::vec(1u64..5000, 1..30),
+        fail_t in 1u32..5,
+        ok_t in 1u32..5,
+    ) {
+        let t = target("latency_slo = \"1s\"");
+        let mut w = Window::new(fail_t, ok_t);
+        for ms in durations {
+            w.push(judge_round(&t, &[passing(Check::Tcp, ms / 2), passing(Check::Http, ms)]));
+        }
+        let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+        prop_assert_eq!((d.cause, d.scope, d.healthy, d.flapping), (Cause::None, Scope::None, true, false));
+    }
+
+    #[test]
+    fn the_verdict_does_not_depend_on_evidence_order(
+        mut round in proptest::collection::vec(any_failure(), 1..6),
+        rot in 0usize..6,
+    ) {
+        let t = target("");
+        let first = judge_round(&t, &round);
+        round.reverse();
+        prop_assert_eq!(&judge_round(&t, &round), &first);
+        let n = round.len();
+        round.rotate_left(rot % n);
+        prop_assert_eq!(&judge_round(&t, &round), &first);
+    }
+
+    #[test]
+    fn a_higher_layer_failure_does_not_change_a_lower_layers_cause(
+        low in prop_oneof![
+            Just(failing(Check::Dns, Phase::Dns, K::DnsServfail)),
+            Just(failing(Check::Tcp, Phase::Connect, K::ConnectTimeout)),
+            Just(failing(Check::Tcp, Phase::Connect, K::ConnectRefused)),
+            Just(failing(Check::Tls, Phase::Tls, K::TlsCertUnknownIssuer)),
+            Just(failing(Check::Tls, Phase::Tls, K::TlsProtocolVersion)),
+        ],
+        high in higher_layer_failure(),
+    ) {
+        let t = target("");
+        let alone = judge_round(&t, std::slice::from_ref(&low));
+        let both = judge_round(&t, &[high, low]);
+        prop_assert_eq!((both.cause, both.rule), (alone.cause, alone.rule));
+    }
+}

@@ -1,0 +1,586 @@
+//! From real faults on loopback servers to cause, scope, symptom and hint, in /metrics and
+//! in the JSON API: one row per rule of the rules table that a loopback server can produce.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use payprobe::app::Daemon;
+use payprobe::demo::gateway::{Behavior, Gateway};
+use payprobe::demo::pki::{self, Ca, Validity};
+use payprobe::probe::Probers;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{closed_port, get, metric, wait_for};
+
+/// One broken (or healthy) endpoint and what payprobe must say about it.
+struct Case {
+    name: &'static str,
+    provider: &'static str,
+    /// `[[targets]]` keys after name/provider.
+    keys: String,
+    rule: &'static str,
+    cause: &'static str,
+    scope: &'static str,
+    symptom: Option<&'static str>,
+    hint: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    keys: String,
+    rule: &'static str,
+    cause: &'static str,
+    symptom: Option<&'static str>,
+    hint: &'static str,
+) -> Case {
+    let scope = if cause == "none" { "none" } else { "endpoint" };
+    Case {
+        name,
+        provider: name,
+        keys,
+        rule,
+        cause,
+        scope,
+        symptom,
+        hint,
+    }
+}
+
+fn http(port: u16, path: &str) -> String {
+    format!("url = \"http://127.0.0.1:{port}{path}\"")
+}
+
+/// A server that reads the request, sends half a response and hangs up.
+async fn half_response_server() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf")
+                .await;
+        }
+    });
+    port
+}
+
+/// A server that accepts and never speaks.
+async fn silent_server() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    port
+}
+
+/// A listener whose accept queue is full: further SYNs are dropped (connect timeout).
+async fn full_backlog() -> (
+    tokio::net::TcpListener,
+    Vec<tokio::net::TcpStream>,
+    std::net::SocketAddr,
+) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = sock.listen(1).unwrap();
+    let addr = l.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            fillers.push(s);
+        }
+    }
+    (l, fillers, addr)
+}
+
+async fn start(dir: &Path, targets: &str) -> Daemon {
+    let src = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\ninterval = \"3s\"\ntimeout = \"1s\"\nfailure_threshold = 1\nsuccess_threshold = 1\nlatency_slo = \"300ms\"\n\n{targets}"
+    );
+    let plan = payprobe::config::parse(&dir.join("p.toml"), &src, dir)
+        .unwrap_or_else(|e| panic!("{e}\n{src}"));
+    Daemon::start(plan, None, Arc::new(Probers::system()))
+        .await
+        .unwrap()
+}
+
+async fn verify(d: &Daemon, cases: &[Case]) {
+    let addr = d.addr;
+    wait_for(30, "every target's first round", || async move {
+        matches!(get(addr, "/readyz").await, Ok((200, _))).then_some(())
+    })
+    .await;
+    let text = get(addr, "/metrics").await.unwrap().1;
+    let mut wrong = Vec::new();
+    for c in cases {
+        // Prometheus text output sorts labels by name.
+        let series = |m: &str, label: &str, v: &str| {
+            let mut l = [
+                (label, v.to_string()),
+                ("provider", c.provider.to_string()),
+                ("target", c.name.to_string()),
+            ];
+            l.sort();
+            let inner: Vec<String> = l.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            format!("{m}{{{}}}", inner.join(","))
+        };
+        let (_, body) = get(addr, &format!("/api/v1/targets/{}", c.name))
+            .await
+            .unwrap();
+        let api: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let dg = &api["diagnosis"];
+        let got = (
+            dg["rule"].as_str().unwrap_or("?"),
+            dg["cause"].as_str().unwrap_or("?"),
+            dg["scope"].as_str().unwrap_or("?"),
+        );
+        if got != (c.rule, c.cause, c.scope) {
+            wrong.push(format!(
+                "{}: API says {got:?}, want {:?}; evidence: {}",
+                c.name,
+                (c.rule, c.cause, c.scope),
+                api["evidence"]
+            ));
+            continue;
+        }
+        if metric(&text, &series("payprobe_cause", "cause", c.cause)) != Some(1.0) {
+            wrong.push(format!(
+                "{}: payprobe_cause{{cause=\"{}\"}} is not 1",
+                c.name, c.cause
+            ));
+        }
+        let others = [
+            "none",
+            "network",
+            "server",
+            "api_version",
+            "security",
+            "user_input",
+            "unknown",
+        ];
+        let ones: f64 = others
+            .iter()
+            .filter_map(|k| metric(&text, &series("payprobe_cause", "cause", k)))
+            .sum();
+        if ones != 1.0 {
+            wrong.push(format!(
+                "{}: payprobe_cause is not one-hot over seven series ({ones})",
+                c.name
+            ));
+        }
+        if metric(&text, &series("payprobe_scope", "scope", c.scope)) != Some(1.0) {
+            wrong.push(format!(
+                "{}: payprobe_scope{{scope=\"{}\"}} is not 1",
+                c.name, c.scope
+            ));
+        }
+        if let Some(s) = c.symptom {
+            if metric(&text, &series("payprobe_symptom", "symptom", s)) != Some(1.0) {
+                wrong.push(format!(
+                    "{}: payprobe_symptom{{symptom=\"{s}\"}} is not 1",
+                    c.name
+                ));
+            }
+            if !dg["symptoms"].as_array().unwrap().iter().any(|v| v == s) {
+                wrong.push(format!(
+                    "{}: API symptoms {} lack {s}",
+                    c.name, dg["symptoms"]
+                ));
+            }
+        }
+        let hint = dg["hint"].as_str().unwrap_or("");
+        if !hint.contains(c.hint) {
+            wrong.push(format!(
+                "{}: hint {hint:?} does not contain {:?}",
+                c.name, c.hint
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("diagnosis CA").unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    let trusted = |v: Validity| ca.leaf(&["127.0.0.1"], v).unwrap();
+    let mut keep = Vec::new();
+    let mut cases = Vec::new();
+    let status = |code: u16| Behavior::ok("{}").status(code);
+    let statuses = [
+        (
+            "s503-maint",
+            "/v1/pay",
+            "status_503_retry_after",
+            "server",
+            Some("payment_delay"),
+            "never resubmit",
+            status(503).header("retry-after", "60"),
+        ),
+        (
+            "s500",
+            "/v1/pay",
+            "status_5xx",
+            "server",
+            Some("transaction_failure"),
+            "Wait and retry",
+            status(500),
+        ),
+        (
+            "s401",
+            "/v1/pay",
+            "status_401",
+            "security",
+            Some("auth_failure"),
+            "re-login",
+            status(401),
+        ),
+        (
+            "s403",
+            "/v1/pay",
+            "status_403",
+            "security",
+            Some("auth_failure"),
+            "signing key",
+            status(403),
+        ),
+        (
+            "s429",
+            "/v1/pay",
+            "status_429",
+            "security",
+            Some("payment_delay"),
+            "rate limiting",
+            status(429),
+        ),
+        (
+            "s404-v",
+            "/v2/pay",
+            "status_404_versioned",
+            "api_version",
+            None,
+            "Upgrade",
+            status(404),
+        ),
+        (
+            "s410-v",
+            "/api/v1/pay",
+            "status_410_versioned",
+            "api_version",
+            None,
+            "Upgrade",
+            status(410),
+        ),
+        (
+            "s426",
+            "/pay",
+            "status_426",
+            "api_version",
+            None,
+            "Upgrade",
+            status(426),
+        ),
+        (
+            "s406",
+            "/pay",
+            "status_406",
+            "api_version",
+            None,
+            "Upgrade",
+            status(406),
+        ),
+        (
+            "s415",
+            "/pay",
+            "status_415",
+            "api_version",
+            None,
+            "Upgrade",
+            status(415),
+        ),
+        (
+            "s400",
+            "/v1/pay",
+            "status_400",
+            "user_input",
+            Some("transaction_failure"),
+            "request parameters",
+            status(400),
+        ),
+        (
+            "s422",
+            "/v1/pay",
+            "status_422",
+            "user_input",
+            None,
+            "request parameters",
+            status(422),
+        ),
+        (
+            "s423",
+            "/v1/pay",
+            "status_423",
+            "user_input",
+            Some("auth_failure"),
+            "account state",
+            status(423),
+        ),
+        (
+            "s404-plain",
+            "/pay",
+            "unmatched",
+            "unknown",
+            None,
+            "matched no known pattern",
+            status(404),
+        ),
+    ];
+    for (name, path, rule, cause, symptom, hint, b) in statuses {
+        let g = Gateway::http(b).await.unwrap();
+        cases.push(case(name, http(g.port(), path), rule, cause, symptom, hint));
+        keep.push(g);
+    }
+
+    let ok = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    cases.push(case(
+        "healthy",
+        http(ok.port(), "/v1/ping"),
+        "none",
+        "none",
+        None,
+        "",
+    ));
+    let slow = Gateway::http(Behavior::ok("{}").delay(Duration::from_millis(500)))
+        .await
+        .unwrap();
+    cases.push(case(
+        "slow-but-ok",
+        http(slow.port(), "/v1/ping"),
+        "none",
+        "none",
+        Some("payment_delay"),
+        "",
+    ));
+    cases.push(case(
+        "refused",
+        http(closed_port(), "/v1/pay"),
+        "connect_refused",
+        "server",
+        Some("transaction_failure"),
+        "Wait and retry",
+    ));
+    let hang = Gateway::http(Behavior::ok("{}").delay(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    cases.push(case(
+        "no-response",
+        http(hang.port(), "/v1/pay"),
+        "response_timeout",
+        "server",
+        Some("payment_delay"),
+        "Wait and retry",
+    ));
+    let trickle = Gateway::http(Behavior::ok("{}").body_delay(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    cases.push(case(
+        "stalled-body",
+        http(trickle.port(), "/v1/pay"),
+        "body_timeout",
+        "server",
+        Some("payment_delay"),
+        "Wait and retry",
+    ));
+    let half = half_response_server().await;
+    cases.push(case(
+        "hung-up",
+        http(half, "/v1/pay"),
+        "connection_closed",
+        "server",
+        None,
+        "Wait and retry",
+    ));
+    let looping = Gateway::http(Behavior::ok("").status(302).header("location", "/again"))
+        .await
+        .unwrap();
+    cases.push(case(
+        "redirect-loop",
+        format!(
+            "{}\n[targets.http]\nfollow_redirects = true",
+            http(looping.port(), "/")
+        ),
+        "too_many_redirects",
+        "server",
+        None,
+        "Wait and retry",
+    ));
+    let bad_loc = Gateway::http(
+        Behavior::ok("")
+            .status(301)
+            .header("location", "ftp://files.example/x"),
+    )
+    .await
+    .unwrap();
+    cases.push(case(
+        "redirect-ftp",
+        format!(
+            "{}\n[targets.http]\nfollow_redirects = true",
+            http(bad_loc.port(), "/")
+        ),
+        "bad_redirect",
+        "server",
+        None,
+        "Wait and retry",
+    ));
+    let (_l, _fill, backlog) = full_backlog().await;
+    cases.push(case(
+        "blackhole",
+        format!("url = \"http://{backlog}/v1/pay\""),
+        "connect_timeout",
+        "network",
+        Some("network_interruption"),
+        "network path",
+    ));
+    let silent = silent_server().await;
+    cases.push(case(
+        "tls-stall",
+        format!("url = \"https://127.0.0.1:{silent}/\""),
+        "tls_handshake_timeout",
+        "network",
+        Some("network_interruption"),
+        "network path",
+    ));
+
+    let https =
+        |port: u16| format!("url = \"https://127.0.0.1:{port}/v1/pay\"\nca_file = \"ca.pem\"");
+    for (name, leaf, rule) in [
+        (
+            "cert-expired",
+            trusted(Validity::Expired),
+            "tls_cert_expired",
+        ),
+        (
+            "cert-future",
+            trusted(Validity::NotYetValid),
+            "tls_cert_not_yet_valid",
+        ),
+        (
+            "cert-self-signed",
+            pki::self_signed(&["127.0.0.1"]).unwrap(),
+            "tls_cert_unknown_issuer",
+        ),
+        (
+            "cert-wrong-name",
+            ca.leaf(&["other.example"], Validity::Current).unwrap(),
+            "tls_cert_name_mismatch",
+        ),
+    ] {
+        let g = Gateway::https(Behavior::ok("{}"), leaf).await.unwrap();
+        cases.push(case(
+            name,
+            https(g.port()),
+            rule,
+            "security",
+            Some("auth_failure"),
+            "certificate",
+        ));
+        keep.push(g);
+    }
+    let old_tls = Gateway::https_with(
+        Behavior::ok("{}"),
+        trusted(Validity::Current),
+        &[&rustls::version::TLS12],
+    )
+    .await
+    .unwrap();
+    cases.push(case(
+        "tls12-only",
+        format!("{}\nmin_tls_version = \"1.3\"", https(old_tls.port())),
+        "tls_protocol_version",
+        "api_version",
+        None,
+        "TLS settings",
+    ));
+
+    // Two endpoints of one provider both failing: the provider, not the endpoint.
+    let down_a = Gateway::http(status(502)).await.unwrap();
+    let down_b = Gateway::http(status(502)).await.unwrap();
+    for (name, g) in [("acme-eu", &down_a), ("acme-us", &down_b)] {
+        cases.push(Case {
+            name,
+            provider: "acme",
+            keys: http(g.port(), "/v1/pay"),
+            rule: "status_5xx",
+            cause: "server",
+            scope: "provider",
+            symptom: Some("transaction_failure"),
+            hint: "status page",
+        });
+    }
+
+    let mut targets = String::new();
+    for c in &cases {
+        targets.push_str(&format!(
+            "[[targets]]\nname = \"{}\"\nprovider = \"{}\"\n{}\n\n",
+            c.name, c.provider, c.keys
+        ));
+    }
+    targets.push_str(&format!(
+        "[[controls]]\nname = \"ctl\"\nurl = \"tcp://127.0.0.1:{}\"\n",
+        ok.port()
+    ));
+    let d = start(dir.path(), &targets).await;
+    verify(&d, &cases).await;
+
+    let (status, body) = get(d.addr, "/api/v1/targets/s503-maint?lang=zh-CN")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("切勿重复提交"), "{body}");
+    assert_eq!(get(d.addr, "/api/v1/targets?lang=xx").await.unwrap().0, 400);
+    d.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_control_means_the_problem_is_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let down = Gateway::http(Behavior::ok("{}").status(503)).await.unwrap();
+    let targets = format!(
+        "[[targets]]\nname = \"gw\"\nprovider = \"gw\"\n{}\n\n[[controls]]\nname = \"egress\"\nurl = \"tcp://127.0.0.1:{}\"\n",
+        http(down.port(), "/v1/pay"),
+        closed_port()
+    );
+    let d = start(dir.path(), &targets).await;
+    // The target may be judged before the control's first round: wait for its next round.
+    let addr = d.addr;
+    wait_for(15, "local scope", || async move {
+        let t = get(addr, "/metrics").await.ok()?.1;
+        (metric(
+            &t,
+            "payprobe_scope{provider=\"gw\",scope=\"local\",target=\"gw\"}",
+        ) == Some(1.0))
+        .then_some(())
+    })
+    .await;
+    let (_, body) = get(addr, "/api/v1/targets/egress").await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["diagnosis"]["scope"], "local");
+    d.stop();
+}
