@@ -1,5 +1,9 @@
 //! `payprobe demo`: simulated payment gateways on loopback, each broken in its own way, probed
 //! by the real daemon through a real config file. Needs no internet and no config.
+//!
+//! Every cause shows: none (healthy, and slow but working), server (503, refused),
+//! security (untrusted certificate), api_version (410 on a retired /v1 path), user_input
+//! (400), network (a TLS handshake that stalls).
 
 pub mod gateway;
 pub mod pki;
@@ -23,10 +27,12 @@ pub struct Demo {
     pub config_path: PathBuf,
     pub dir: PathBuf,
     _gateways: Vec<Gateway>,
+    _stalled: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Demo {
     fn drop(&mut self) {
+        self._stalled.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -50,6 +56,17 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
     .await?;
     let untrusted =
         Gateway::https(Behavior::ok(ok_body), pki::self_signed(&["127.0.0.1"])?).await?;
+    let old_api = Gateway::http(
+        Behavior::ok(r#"{"error":"API v1 was retired; use /v3"}"#)
+            .status(410)
+            .header("sunset", "Sat, 01 Nov 2025 00:00:00 GMT"),
+    )
+    .await?;
+    let bad_request = Gateway::http(
+        Behavior::ok(r#"{"code":"PARAM_ERROR","message":"out_trade_no is malformed"}"#).status(400),
+    )
+    .await?;
+    let (stalled, stalled_task) = stalled_tls_listener().await?;
     // A port that was just closed: connecting to it is refused, as for a crashed gateway.
     let refused_port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -66,8 +83,8 @@ listen = "{listen}"
 state_dir = "{state}"
 
 [defaults]
-interval = "5s"
-timeout = "3s"
+interval = "3s"
+timeout = "2s"
 failure_threshold = 2
 success_threshold = 2
 latency_slo = "800ms"
@@ -99,6 +116,21 @@ name = "acquirer-refused"
 provider = "demo-acquirer"
 url = "http://127.0.0.1:{refused_port}/v1/charges"
 
+[[targets]]
+name = "acquirer-retired-api"
+provider = "demo-acquirer"
+url = "http://127.0.0.1:{old_api}/v1/refunds/re_demo"
+
+[[targets]]
+name = "wallet-bad-request"
+provider = "demo-wallet"
+url = "http://127.0.0.1:{bad_request}/v3/pay/transactions/jsapi"
+
+[[targets]]
+name = "bank-stalled-tls"
+provider = "demo-bank"
+url = "https://127.0.0.1:{stalled}/api/v2/balance"
+
 [[controls]]
 name = "control-loopback"
 url = "tcp://127.0.0.1:{healthy}"
@@ -108,12 +140,33 @@ url = "tcp://127.0.0.1:{healthy}"
         slow = slow.port(),
         down = down.port(),
         untrusted = untrusted.port(),
+        old_api = old_api.port(),
+        bad_request = bad_request.port(),
     );
     let config_path = dir.join("payprobe-demo.toml");
     std::fs::write(&config_path, config)?;
     Ok(Demo {
         config_path,
         dir,
-        _gateways: vec![healthy, slow, down, untrusted],
+        _gateways: vec![healthy, slow, down, untrusted, old_api, bad_request],
+        _stalled: stalled_task,
     })
+}
+
+/// A TCP listener that accepts and never answers: the TLS handshake stalls, as behind a
+/// broken middlebox. Returns its port and the task holding the connections.
+async fn stalled_tls_listener() -> std::io::Result<(u16, tokio::task::JoinHandle<()>)> {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = l.local_addr()?.port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+            // Keep only the newest few: the demo runs for hours.
+            if held.len() > 16 {
+                held.remove(0);
+            }
+        }
+    });
+    Ok((port, task))
 }

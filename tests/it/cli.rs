@@ -140,29 +140,55 @@ async fn probe_once_prints_json_evidence_and_exits_by_outcome() {
     assert!(text(&out.stderr).contains("no target named \"nope\"; targets: up, down"));
 }
 
-/// The README's first command, end to end: every simulated gateway gives its own answer.
+/// The README's first command, end to end: every simulated gateway gets its own diagnosis.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_runs_offline_and_shows_each_failure() {
+async fn the_demo_runs_offline_and_shows_every_cause() {
     let dir = tempfile::tempdir().unwrap();
     let p = Proc::spawn(&["demo"], dir.path());
     p.wait_ready().await;
-    let t = wait_for(30, "demo verdicts", || async {
+    let want = [
+        ("wallet-healthy", "demo-wallet", "none", "none"),
+        ("wallet-slow", "demo-wallet", "none", "none"),
+        ("acquirer-5xx", "demo-acquirer", "server", "provider"),
+        ("acquirer-refused", "demo-acquirer", "server", "provider"),
+        (
+            "acquirer-retired-api",
+            "demo-acquirer",
+            "api_version",
+            "provider",
+        ),
+        (
+            "wallet-untrusted-cert",
+            "demo-wallet",
+            "security",
+            "endpoint",
+        ),
+        (
+            "wallet-bad-request",
+            "demo-wallet",
+            "user_input",
+            "endpoint",
+        ),
+        ("bank-stalled-tls", "demo-bank", "network", "endpoint"),
+    ];
+    // failure_threshold is 2 in the demo: wait for the second failing rounds.
+    let t = wait_for(40, "every demo target's diagnosis", || async {
         let t = p.metrics().await;
-        t.contains("target=\"wallet-slow\"").then_some(t)
+        let all = want.iter().all(|(target, provider, cause, scope)| {
+            metric(&t, &format!("payprobe_cause{{cause=\"{cause}\",provider=\"{provider}\",target=\"{target}\"}}")) == Some(1.0)
+                && metric(&t, &format!("payprobe_scope{{provider=\"{provider}\",scope=\"{scope}\",target=\"{target}\"}}")) == Some(1.0)
+        });
+        all.then_some(t)
     })
     .await;
-    let ok = |target: &str, provider: &str| {
-        metric(&t, &format!("payprobe_probe_success{{check=\"http\",provider=\"{provider}\",target=\"{target}\"}}"))
-    };
-    assert_eq!(ok("wallet-healthy", "demo-wallet"), Some(1.0));
-    assert_eq!(ok("wallet-slow", "demo-wallet"), Some(1.0));
-    assert_eq!(ok("acquirer-5xx", "demo-acquirer"), Some(0.0));
-    assert_eq!(ok("wallet-untrusted-cert", "demo-wallet"), Some(0.0));
-    assert_eq!(ok("acquirer-refused", "demo-acquirer"), Some(0.0));
     let slow = metric(&t, "payprobe_http_phase_duration_seconds{phase=\"processing\",provider=\"demo-wallet\",target=\"wallet-slow\"}").unwrap();
     assert!(
         slow >= 1.2,
         "the slow gateway's delay shows as processing: {slow}"
+    );
+    assert_eq!(
+        metric(&t, "payprobe_symptom{provider=\"demo-wallet\",symptom=\"payment_delay\",target=\"wallet-slow\"}"),
+        Some(1.0)
     );
     let (_, body) = crate::support::get(p.addr, "/api/v1/targets/wallet-untrusted-cert")
         .await
@@ -172,4 +198,5 @@ async fn the_demo_runs_offline_and_shows_each_failure() {
         v["evidence"][0]["failure"]["kind"],
         "tls_cert_unknown_issuer"
     );
+    assert_eq!(v["diagnosis"]["rule"], "tls_cert_unknown_issuer");
 }
