@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests use when they are
-# missing: `prometheus` (for the real promtool), `nftables` and `iproute2` (network tests).
+# missing: `prometheus` (the real promtool), `dnsmasq-base` (a real DNS server), `nftables`
+# and `iproute2` (namespaces and packet loss for the network tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then

@@ -68,6 +68,7 @@ pub const RULES: &[Rule] = &[
     rule("dns_no_addresses", Kind(K::DnsNoAddresses), Network, &[NI, TF], "the name has no A/AAAA records"),
     rule("dns_timeout", Kind(K::DnsTimeout), Network, &[NI, TF], "no DNS answer in time"),
     rule("dns_error", Kind(K::DnsError), Network, &[NI, TF], "DNS lookup failed"),
+    rule("dns_unexpected_address", Kind(K::DnsUnexpectedAddress), Security, &[AF, TF], "the name resolved outside the expected networks: DNS hijacking or misrouting"),
     // TCP: the path, or nothing listening.
     rule("connect_timeout", Kind(K::ConnectTimeout), Network, &[NI, TF], "no answer to the connection attempt: packets are dropped on the way"),
     rule("host_unreachable", Kind(K::HostUnreachable), Network, &[NI, TF], "no route to the host"),

@@ -75,6 +75,11 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
         ),
         (failing(Dns, Phase::Dns, K::DnsError), "dns_error", Network),
         (
+            failing(Dns, Phase::Dns, K::DnsUnexpectedAddress),
+            "dns_unexpected_address",
+            Security,
+        ),
+        (
             failing(Tcp, Phase::Connect, K::ConnectTimeout),
             "connect_timeout",
             Network,

@@ -101,8 +101,19 @@ pub struct Target {
     pub min_tls_version: TlsVersion,
     pub tls: TlsClient,
     pub http: HttpSpec,
+    pub dns: DnsSpec,
     /// A reference target on the way out (`[[controls]]`), used to tell "me" from "them".
     pub control: bool,
+}
+
+/// How names are resolved (`[targets.dns]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DnsSpec {
+    /// Name servers asked in order; empty means the system resolver.
+    pub resolvers: Vec<std::net::SocketAddr>,
+    /// Networks the answers must fall in; an answer outside them is evidence of hijacking
+    /// or misrouting. Empty means any answer is accepted.
+    pub expect_addresses: Vec<ipnet::IpNet>,
 }
 
 /// What the HTTP check sends and accepts.

@@ -50,6 +50,14 @@ pub struct RawTarget {
     pub ca_file: Option<S<String>>,
     pub min_tls_version: Option<S<String>>,
     pub http: Option<RawHttp>,
+    pub dns: Option<RawDns>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    pub resolvers: Option<S<Vec<S<String>>>>,
+    pub expect_addresses: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -86,6 +94,16 @@ impl RawTarget {
             ca_file,
             min_tls_version
         );
+        if self.dns.is_none() {
+            self.dns = d.dns.clone();
+        } else if let (Some(mine), Some(dd)) = (self.dns.as_mut(), &d.dns) {
+            if mine.resolvers.is_none() {
+                mine.resolvers = dd.resolvers.clone();
+            }
+            if mine.expect_addresses.is_none() {
+                mine.expect_addresses = dd.expect_addresses.clone();
+            }
+        }
         self.http = match (self.http.take(), &d.http) {
             (None, dh) => dh.clone(),
             (Some(h), None) => Some(h),

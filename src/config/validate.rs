@@ -9,8 +9,8 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 
 use super::error::{Problem, Problems};
-use super::raw::{RawConfig, RawHttp, RawTarget, S};
-use super::{Check, HttpSpec, Plan, Scheme, ServerPlan, Target, DEFAULT_LISTEN};
+use super::raw::{RawConfig, RawDns, RawHttp, RawTarget, S};
+use super::{Check, DnsSpec, HttpSpec, Plan, Scheme, ServerPlan, Target, DEFAULT_LISTEN};
 use crate::classify::Lang;
 use crate::tls::{self, TlsVersion};
 
@@ -289,6 +289,7 @@ fn target(
     let scheme = endpoint.as_ref().map(|e| e.scheme);
     let checks = checks(t, scheme, endpoint.as_ref().and_then(|e| e.ip), p);
     let http = http(t.http.as_ref(), scheme, base, p);
+    let dns = dns(t.dns.as_ref(), p);
     if p.list.len() > before {
         return None;
     }
@@ -314,8 +315,45 @@ fn target(
         min_tls_version: min_tls_version?,
         tls: tls?,
         http: http?,
+        dns: dns?,
         control,
     })
+}
+
+fn dns(d: Option<&RawDns>, p: &mut Problems) -> Option<DnsSpec> {
+    let Some(d) = d else {
+        return Some(DnsSpec::default());
+    };
+    let before = p.list.len();
+    let mut out = DnsSpec::default();
+    for r in d.resolvers.iter().flat_map(|l| l.get_ref()) {
+        let v = r.get_ref();
+        // A bare IP means port 53.
+        let parsed = v.parse::<std::net::SocketAddr>().or_else(|_| {
+            v.parse::<std::net::IpAddr>()
+                .map(|ip| std::net::SocketAddr::new(ip, 53))
+        });
+        match parsed {
+            Ok(a) => out.resolvers.push(a),
+            Err(_) => p.at(r.span(), format!("resolver {v:?}: expected IP or IP:PORT, e.g. \"127.0.0.53\" or \"[2001:db8::53]:53\"")),
+        }
+    }
+    for n in d.expect_addresses.iter().flat_map(|l| l.get_ref()) {
+        let v = n.get_ref();
+        let parsed = v
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => out.expect_addresses.push(net),
+            Err(_) => p.at(
+                n.span(),
+                format!(
+                    "expect_addresses {v:?}: expected a CIDR such as \"203.0.113.0/24\" or an IP"
+                ),
+            ),
+        }
+    }
+    (p.list.len() == before).then_some(out)
 }
 
 fn is_tcp_url(t: &RawTarget) -> bool {

@@ -16,43 +16,77 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
-use super::resolve::Resolver;
+use super::resolve::Resolvers;
 use super::{DnsEvidence, Failure, FailureKind, Phase, Recorder, TcpEvidence, TlsEvidence};
+use crate::config::DnsSpec;
 use crate::tls::TlsClient;
 
-/// Resolves `host` (skipped for IP literals), recording DNS evidence.
+/// Resolves the target's host (skipped for IP literals), recording DNS evidence and checking
+/// the answers against `expect_addresses`.
 pub async fn resolve(
     rec: &mut Recorder,
-    resolver: &Resolver,
+    resolvers: &Resolvers,
     host: &str,
     ip: Option<IpAddr>,
+    dns: &DnsSpec,
 ) -> Result<Vec<IpAddr>, Failure> {
     if let Some(ip) = ip {
         rec.enter(Phase::Connect);
         return Ok(vec![ip]);
     }
+    let resolver = resolvers.get(&dns.resolvers);
+    // Evidence first, so a deadline during the lookup still says which host it was.
+    rec.ev.dns = Some(DnsEvidence {
+        host: host.to_string(),
+        ..Default::default()
+    });
     let started = Instant::now();
     let res = resolver.lookup(host).await;
-    let mut dns = DnsEvidence {
+    let mut ev = DnsEvidence {
         host: host.to_string(),
         duration: started.elapsed(),
         ..Default::default()
     };
     let out = match res {
-        Ok(addrs) => {
-            dns.addresses = addrs.clone();
-            Ok(addrs)
+        Ok(a) => {
+            ev.server = Some(a.server);
+            ev.addresses = a.addresses.clone();
+            ev.unexpected = unexpected(&a.addresses, &dns.expect_addresses);
+            if ev.unexpected.is_empty() {
+                Ok(a.addresses)
+            } else {
+                Err(Failure::new(
+                    Phase::Dns,
+                    FailureKind::DnsUnexpectedAddress,
+                    format!(
+                        "{host} resolved to {:?}, outside expect_addresses",
+                        ev.unexpected
+                    ),
+                ))
+            }
         }
         Err(e) => {
-            dns.rcode = e.rcode;
+            ev.rcode = e.rcode;
+            ev.server = e.server;
             Err(e.failure)
         }
     };
-    rec.ev.dns = Some(dns);
+    rec.ev.dns = Some(ev);
     if out.is_ok() {
         rec.enter(Phase::Connect);
     }
     out
+}
+
+fn unexpected(addrs: &[IpAddr], expect: &[ipnet::IpNet]) -> Vec<IpAddr> {
+    if expect.is_empty() {
+        return Vec::new();
+    }
+    addrs
+        .iter()
+        .filter(|a| !expect.iter().any(|n| n.contains(*a)))
+        .copied()
+        .collect()
 }
 
 /// Connects to the first address that accepts, recording TCP evidence; on success the

@@ -4,18 +4,18 @@ use std::sync::Arc;
 
 use tokio::time::{timeout_at, Instant};
 
-use super::resolve::Resolver;
+use super::resolve::Resolvers;
 use super::{conn, Evidence, Prober, Recorder};
 use crate::config::{Check, Target};
 
 #[derive(Clone)]
 pub struct DnsProber {
-    resolver: Arc<Resolver>,
+    resolvers: Arc<Resolvers>,
 }
 
 impl DnsProber {
-    pub fn new(resolver: Arc<Resolver>) -> Self {
-        DnsProber { resolver }
+    pub fn new(resolvers: Arc<Resolvers>) -> Self {
+        DnsProber { resolvers }
     }
 }
 
@@ -23,7 +23,14 @@ impl Prober for DnsProber {
     async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
         let mut rec = Recorder::new(target, Check::Dns);
         let steps = async {
-            conn::resolve(&mut rec, &self.resolver, &target.host, target.ip).await?;
+            conn::resolve(
+                &mut rec,
+                &self.resolvers,
+                &target.host,
+                target.ip,
+                &target.dns,
+            )
+            .await?;
             Ok(())
         };
         let outcome = timeout_at(deadline, steps).await;

@@ -53,6 +53,8 @@ pub enum FailureKind {
     DnsNoAddresses,
     DnsTimeout,
     DnsError,
+    /// Answers outside `expect_addresses`: hijacking or misrouting.
+    DnsUnexpectedAddress,
     // TCP
     ConnectRefused,
     ConnectReset,
@@ -111,6 +113,11 @@ pub struct DnsEvidence {
     pub addresses: Vec<IpAddr>,
     /// Response code of a failed lookup (`NXDOMAIN`, `SERVFAIL`, ...); absent on success.
     pub rcode: Option<String>,
+    /// The name server that answered (`IP:port`), or `/etc/hosts`.
+    pub server: Option<String>,
+    /// Answers outside the target's `expect_addresses`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexpected: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -16,9 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{timeout_at, Instant};
 
 use super::conn::{self, IoMarks, TimedIo};
-use super::resolve::Resolver;
+use super::resolve::Resolvers;
 use super::{Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
-use crate::config::{Check, Scheme, Target};
+use crate::config::{Check, DnsSpec, Scheme, Target};
 
 /// Response headers kept in evidence: the ones later diagnosis reads.
 const HEADERS_OF_INTEREST: &[&str] = &[
@@ -37,12 +37,12 @@ const EXCERPT_BYTES: usize = 512;
 
 #[derive(Clone)]
 pub struct HttpProber {
-    resolver: Arc<Resolver>,
+    resolvers: Arc<Resolvers>,
 }
 
 impl HttpProber {
-    pub fn new(resolver: Arc<Resolver>) -> Self {
-        HttpProber { resolver }
+    pub fn new(resolvers: Arc<Resolvers>) -> Self {
+        HttpProber { resolvers }
     }
 }
 
@@ -64,6 +64,9 @@ struct Hop {
     tls: bool,
     method: Method,
     body: Bytes,
+    /// Name servers and expected networks; redirects to another host keep the servers but
+    /// not the expectation, which was written for the target's own host.
+    dns: DnsSpec,
 }
 
 impl HttpProber {
@@ -76,6 +79,7 @@ impl HttpProber {
             tls: t.scheme == Scheme::Https,
             method: t.http.method.clone(),
             body: t.http.body.clone(),
+            dns: t.dns.clone(),
         };
         let mut redirects = 0u32;
         loop {
@@ -120,7 +124,7 @@ impl HttpProber {
 
     /// Connects, sends the request and returns the response head; the body is read by the caller.
     async fn one_hop(&self, t: &Target, hop: &Hop, rec: &mut Recorder) -> Result<Head, Failure> {
-        let addrs = conn::resolve(rec, &self.resolver, &hop.host, hop.ip).await?;
+        let addrs = conn::resolve(rec, &self.resolvers, &hop.host, hop.ip, &hop.dns).await?;
         let next = if hop.tls {
             Phase::Tls
         } else {
@@ -351,6 +355,14 @@ fn next_hop(prev: &Hop, status: StatusCode, location: &HeaderValue) -> Result<Ho
             prev.body.clone()
         } else {
             Bytes::new()
+        },
+        dns: DnsSpec {
+            resolvers: prev.dns.resolvers.clone(),
+            expect_addresses: if url.host_str() == prev.url.host_str() {
+                prev.dns.expect_addresses.clone()
+            } else {
+                Vec::new()
+            },
         },
         url,
     })

@@ -39,18 +39,19 @@ pub struct Probers {
 }
 
 impl Probers {
-    pub fn new(resolver: Arc<resolve::Resolver>) -> Probers {
+    pub fn new(resolvers: Arc<resolve::Resolvers>) -> Probers {
         Probers {
-            dns: dns::DnsProber::new(resolver.clone()),
-            tcp: tcp::TcpProber::new(resolver.clone()),
-            tls: tls::TlsProber::new(resolver.clone()),
-            http: http::HttpProber::new(resolver),
+            dns: dns::DnsProber::new(resolvers.clone()),
+            tcp: tcp::TcpProber::new(resolvers.clone()),
+            tls: tls::TlsProber::new(resolvers.clone()),
+            http: http::HttpProber::new(resolvers),
         }
     }
 
-    /// Probers with the system resolver (`/etc/resolv.conf`, `/etc/hosts`).
+    /// Probers with the system resolver (`/etc/resolv.conf`, `/etc/hosts`) for targets that
+    /// name no resolvers of their own.
     pub fn system() -> Probers {
-        Probers::new(Arc::new(resolve::Resolver::system()))
+        Probers::new(Arc::new(resolve::Resolvers::system()))
     }
 
     pub async fn run(&self, check: Check, target: &Target, deadline: Instant) -> Evidence {

@@ -4,18 +4,18 @@ use std::sync::Arc;
 
 use tokio::time::{timeout_at, Instant};
 
-use super::resolve::Resolver;
+use super::resolve::Resolvers;
 use super::{conn, Evidence, Phase, Prober, Recorder};
 use crate::config::{Check, Target};
 
 #[derive(Clone)]
 pub struct TcpProber {
-    resolver: Arc<Resolver>,
+    resolvers: Arc<Resolvers>,
 }
 
 impl TcpProber {
-    pub fn new(resolver: Arc<Resolver>) -> Self {
-        TcpProber { resolver }
+    pub fn new(resolvers: Arc<Resolvers>) -> Self {
+        TcpProber { resolvers }
     }
 }
 
@@ -23,7 +23,14 @@ impl Prober for TcpProber {
     async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
         let mut rec = Recorder::new(target, Check::Tcp);
         let steps = async {
-            let addrs = conn::resolve(&mut rec, &self.resolver, &target.host, target.ip).await?;
+            let addrs = conn::resolve(
+                &mut rec,
+                &self.resolvers,
+                &target.host,
+                target.ip,
+                &target.dns,
+            )
+            .await?;
             conn::connect(&mut rec, &addrs, target.port, Phase::Tls).await?;
             Ok(())
         };

@@ -4,18 +4,18 @@ use std::sync::Arc;
 
 use tokio::time::{timeout_at, Instant};
 
-use super::resolve::Resolver;
+use super::resolve::Resolvers;
 use super::{conn, Evidence, Phase, Prober, Recorder};
 use crate::config::{Check, Target};
 
 #[derive(Clone)]
 pub struct TlsProber {
-    resolver: Arc<Resolver>,
+    resolvers: Arc<Resolvers>,
 }
 
 impl TlsProber {
-    pub fn new(resolver: Arc<Resolver>) -> Self {
-        TlsProber { resolver }
+    pub fn new(resolvers: Arc<Resolvers>) -> Self {
+        TlsProber { resolvers }
     }
 }
 
@@ -23,7 +23,14 @@ impl Prober for TlsProber {
     async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
         let mut rec = Recorder::new(target, Check::Tls);
         let steps = async {
-            let addrs = conn::resolve(&mut rec, &self.resolver, &target.host, target.ip).await?;
+            let addrs = conn::resolve(
+                &mut rec,
+                &self.resolvers,
+                &target.host,
+                target.ip,
+                &target.dns,
+            )
+            .await?;
             let tcp = conn::connect(&mut rec, &addrs, target.port, Phase::Tls).await?;
             conn::handshake(&mut rec, tcp, &target.host, target.ip, &target.tls).await?;
             Ok(())

@@ -5,6 +5,7 @@ mod assets;
 mod cli;
 mod daemon;
 mod diagnosis;
+mod dns;
 mod http_probe;
 mod scheduler;
 mod support;

@@ -158,3 +158,115 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
+
+/// Debian's dnsmasq on a loopback port, serving the names given as extra arguments.
+pub struct Dnsmasq {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Dnsmasq {
+    /// Starts dnsmasq with `args` (e.g. `--address=/good.test/127.0.0.1`). Fails the test with
+    /// a clear message when dnsmasq is missing (tests/run.sh installs `dnsmasq-base`).
+    pub async fn start(args: &[&str]) -> Dnsmasq {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let user = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let child = std::process::Command::new("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--listen-address=127.0.0.1",
+                "--bind-interfaces",
+                "--no-resolv",
+                "--no-hosts",
+                "--pid-file=",
+                &format!("--port={port}"),
+                &format!("--user={}", user.trim()),
+            ])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start dnsmasq ({e}); tests/run.sh installs Debian's dnsmasq-base")
+            });
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let d = Dnsmasq { child, addr };
+        wait_for(10, "dnsmasq to answer", || async move {
+            raw_query(addr, "ready.invalid").await
+        })
+        .await;
+        d
+    }
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends one A query and returns the response's rcode, if any came within 500 ms.
+pub async fn raw_query(server: SocketAddr, name: &str) -> Option<u8> {
+    let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.ok()?;
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    s.send_to(&q, server).await.ok()?;
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_millis(500), s.recv(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    (n >= 4).then(|| buf[3] & 0x0f)
+}
+
+/// A name server that answers every query with SERVFAIL. dnsmasq and the other Debian
+/// servers only say SERVFAIL when *their* upstream fails in particular ways, which cannot be
+/// arranged offline; this is the one DNS behaviour the tests make by hand (a header with
+/// QR and RCODE=2, and the question echoed back, as RFC 1035 prescribes).
+pub async fn servfail_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = s.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        while let Ok((n, peer)) = s.recv_from(&mut buf).await {
+            if n < 12 {
+                continue;
+            }
+            let mut r = buf[..n].to_vec();
+            r[2] = 0x80 | (buf[2] & 0x79); // QR=1, keep opcode and RD
+            r[3] = 0x80 | 0x02; // RA=1, RCODE=SERVFAIL
+            r[6..12].copy_from_slice(&[0, 0, 0, 0, 0, 0]); // no answer/authority/additional
+                                                           // Drop anything after the question (an EDNS OPT record would now be miscounted).
+            let mut end = 12;
+            while end < n && buf[end] != 0 {
+                end += usize::from(buf[end]) + 1;
+            }
+            r.truncate((end + 5).min(n));
+            let _ = s.send_to(&r, peer).await;
+        }
+    });
+    (addr, task)
+}
+
+/// A name server that never answers.
+pub async fn silent_dns() -> (SocketAddr, tokio::net::UdpSocket) {
+    let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    (s.local_addr().unwrap(), s)
+}
