@@ -129,7 +129,7 @@ impl Resolver {
 
     /// Resolves `host` to addresses (IPv4 first, then IPv6).
     pub async fn lookup(&self, host: &str) -> Result<Answer, LookupError> {
-        if let Some(addresses) = self.from_hosts(host) {
+        if let Some(addresses) = self.hosts_file_lookup(host) {
             return Ok(Answer {
                 addresses,
                 server: "/etc/hosts".to_string(),
@@ -170,7 +170,7 @@ impl Resolver {
         Err(last)
     }
 
-    fn from_hosts(&self, host: &str) -> Option<Vec<IpAddr>> {
+    fn hosts_file_lookup(&self, host: &str) -> Option<Vec<IpAddr>> {
         let hosts = self.hosts.as_ref()?;
         let name = Name::from_str(host).ok()?;
         let mut out = Vec::new();
