@@ -23,6 +23,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 const LAG_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0];
 const OUTCOMES: [&str; 2] = ["success", "failure"];
+const PING_STATS: [&str; 4] = ["min", "avg", "max", "stddev"];
 
 #[derive(Debug, thiserror::Error)]
 #[error("metrics: {0}")]
@@ -37,6 +38,8 @@ pub struct Metrics {
     http_phase: GaugeVec,
     http_status: GaugeVec,
     tls_version: GaugeVec,
+    ping_loss: GaugeVec,
+    ping_rtt: GaugeVec,
     target_healthy: GaugeVec,
     cause: GaugeVec,
     scope: GaugeVec,
@@ -154,6 +157,18 @@ impl Metrics {
                 "1 for each symptom users of this target would see now.",
                 &["target", "provider", "symptom"],
             )?,
+            ping_loss: gauge(
+                &r,
+                "payprobe_ping_loss_ratio",
+                "Fraction of the last ping burst that was lost.",
+                tp,
+            )?,
+            ping_rtt: gauge(
+                &r,
+                "payprobe_ping_rtt_seconds",
+                "Round-trip times of the last ping burst.",
+                &["target", "provider", "stat"],
+            )?,
             registry: r,
             probe_latency,
             probes_total,
@@ -188,6 +203,20 @@ impl Metrics {
                 self.http_status
                     .with_label_values(&[name, prov])
                     .set(f64::from(h.status.unwrap_or(0)));
+            }
+            if let Some(p) = &e.ping {
+                self.ping_loss
+                    .with_label_values(&[name, prov])
+                    .set(p.loss_ratio);
+                for (stat, v) in
+                    PING_STATS
+                        .iter()
+                        .zip([p.rtt_min, p.rtt_avg, p.rtt_max, p.rtt_stddev])
+                {
+                    let g = self.ping_rtt.with_label_values(&[name, prov, stat]);
+                    // No reply, no RTT: NaN says "unknown" where 0 would claim a fast link.
+                    g.set(v.unwrap_or(f64::NAN));
+                }
             }
             if let Some(v) = e.tls.as_ref().and_then(|t| t.version.as_deref()) {
                 self.set_tls_version(t, v);
@@ -258,6 +287,10 @@ impl Metrics {
                 .remove_label_values(&[name, prov, p.as_str()]);
         }
         let _ = self.http_status.remove_label_values(&[name, prov]);
+        let _ = self.ping_loss.remove_label_values(&[name, prov]);
+        for stat in PING_STATS {
+            let _ = self.ping_rtt.remove_label_values(&[name, prov, stat]);
+        }
         let _ = self.target_healthy.remove_label_values(&[name, prov]);
         for c in Cause::ALL {
             let _ = self.cause.remove_label_values(&[name, prov, c.as_str()]);

@@ -73,6 +73,7 @@ pub const RULES: &[Rule] = &[
     rule("connect_timeout", Kind(K::ConnectTimeout), Network, &[NI, TF], "no answer to the connection attempt: packets are dropped on the way"),
     rule("host_unreachable", Kind(K::HostUnreachable), Network, &[NI, TF], "no route to the host"),
     rule("network_unreachable", Kind(K::NetworkUnreachable), Network, &[NI, TF], "no route to the network"),
+    rule("packet_loss", Kind(K::PacketLoss), Network, &[NI, PD], "pings are lost on the way beyond the target's loss_threshold"),
     rule("connect_refused", Kind(K::ConnectRefused), Server, &[TF], "the host answered but nothing accepts connections on the port: the gateway or its load balancer is down"),
     rule("connect_reset", Kind(K::ConnectReset), Server, &[TF], "the connection was reset while opening"),
     // TLS: the certificate is a security fact, a stalled handshake is the path.

@@ -49,6 +49,11 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
     let v = "https://gw.example/v3/pay";
     vec![
         (
+            failing(Check::Ping, Phase::Connect, K::PacketLoss),
+            "packet_loss",
+            Network,
+        ),
+        (
             failing(Dns, Phase::Dns, K::DnsNxdomain),
             "dns_nxdomain",
             Network,

@@ -51,17 +51,20 @@ pub struct ServerPlan {
 pub enum Check {
     Dns,
     Tcp,
+    Ping,
     Tls,
     Http,
 }
 
 impl Check {
-    pub const ALL: [Check; 4] = [Check::Dns, Check::Tcp, Check::Tls, Check::Http];
+    /// In layer order: the classifier breaks ties between equal layers by this order.
+    pub const ALL: [Check; 5] = [Check::Dns, Check::Tcp, Check::Ping, Check::Tls, Check::Http];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Check::Dns => "dns",
             Check::Tcp => "tcp",
+            Check::Ping => "ping",
             Check::Tls => "tls",
             Check::Http => "http",
         }
@@ -102,6 +105,7 @@ pub struct Target {
     pub tls: TlsClient,
     pub http: HttpSpec,
     pub dns: DnsSpec,
+    pub ping: PingSpec,
     /// A reference target on the way out (`[[controls]]`), used to tell "me" from "them".
     pub control: bool,
 }
@@ -114,6 +118,41 @@ pub struct DnsSpec {
     /// Networks the answers must fall in; an answer outside them is evidence of hijacking
     /// or misrouting. Empty means any answer is accepted.
     pub expect_addresses: Vec<ipnet::IpNet>,
+}
+
+/// How the `ping` check pings (`[targets.ping]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PingSpec {
+    pub count: u32,
+    pub spacing: Duration,
+    /// How long to wait for each reply.
+    pub packet_timeout: Duration,
+    /// Loss above this fraction fails the check.
+    pub loss_threshold: f64,
+    pub method: PingMethod,
+    /// Port for TCP pings; default the target's port.
+    pub port: Option<u16>,
+}
+
+impl Default for PingSpec {
+    fn default() -> Self {
+        PingSpec {
+            count: 5,
+            spacing: Duration::from_millis(200),
+            packet_timeout: Duration::from_secs(1),
+            loss_threshold: 0.05,
+            method: PingMethod::Auto,
+            port: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingMethod {
+    /// ICMP (datagram socket, else raw socket), else TCP.
+    Auto,
+    /// TCP connect pings only.
+    Tcp,
 }
 
 /// What the HTTP check sends and accepts.

@@ -51,6 +51,18 @@ pub struct RawTarget {
     pub min_tls_version: Option<S<String>>,
     pub http: Option<RawHttp>,
     pub dns: Option<RawDns>,
+    pub ping: Option<RawPing>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPing {
+    pub count: Option<S<i64>>,
+    pub spacing: Option<S<String>>,
+    pub packet_timeout: Option<S<String>>,
+    pub loss_threshold: Option<S<f64>>,
+    pub method: Option<S<String>>,
+    pub port: Option<S<i64>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -94,6 +106,14 @@ impl RawTarget {
             ca_file,
             min_tls_version
         );
+        if self.ping.is_none() {
+            self.ping = d.ping.clone();
+        } else if let (Some(mine), Some(dp)) = (self.ping.as_mut(), &d.ping) {
+            macro_rules! inherit_ping {
+                ($($f:ident),*) => { $( if mine.$f.is_none() { mine.$f = dp.$f.clone(); } )* };
+            }
+            inherit_ping!(count, spacing, packet_timeout, loss_threshold, method, port);
+        }
         if self.dns.is_none() {
             self.dns = d.dns.clone();
         } else if let (Some(mine), Some(dd)) = (self.dns.as_mut(), &d.dns) {

@@ -226,7 +226,7 @@ fn checks_are_validated_against_the_scheme() {
         "unknown check `smtp`",
     );
     one_problem(
-        "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nchecks = [\"ping\"]\n",
+        "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nchecks = [\"rpc\"]\n",
         4,
         11,
         "not available in this build yet",

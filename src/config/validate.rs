@@ -9,8 +9,11 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 
 use super::error::{Problem, Problems};
-use super::raw::{RawConfig, RawDns, RawHttp, RawTarget, S};
-use super::{Check, DnsSpec, HttpSpec, Plan, Scheme, ServerPlan, Target, DEFAULT_LISTEN};
+use super::raw::{RawConfig, RawDns, RawHttp, RawPing, RawTarget, S};
+use super::{
+    Check, DnsSpec, HttpSpec, PingMethod, PingSpec, Plan, Scheme, ServerPlan, Target,
+    DEFAULT_LISTEN,
+};
 use crate::classify::Lang;
 use crate::tls::{self, TlsVersion};
 
@@ -28,7 +31,8 @@ const PLANNED_PROFILES: &[&str] = &[
     "evm_jsonrpc",
     "solana_jsonrpc",
 ];
-const PLANNED_CHECKS: &[&str] = &["ping", "api_version", "rpc"];
+const PLANNED_CHECKS: &[&str] = &["api_version", "rpc"];
+const CHECK_NAMES: &str = "dns, tcp, ping, tls, http";
 
 pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Problem>> {
     let mut p = Problems::new(source);
@@ -290,6 +294,7 @@ fn target(
     let checks = checks(t, scheme, endpoint.as_ref().and_then(|e| e.ip), p);
     let http = http(t.http.as_ref(), scheme, base, p);
     let dns = dns(t.dns.as_ref(), p);
+    let ping = ping(t.ping.as_ref(), timeout, p);
     if p.list.len() > before {
         return None;
     }
@@ -316,6 +321,7 @@ fn target(
         tls: tls?,
         http: http?,
         dns: dns?,
+        ping: ping?,
         control,
     })
 }
@@ -354,6 +360,71 @@ fn dns(d: Option<&RawDns>, p: &mut Problems) -> Option<DnsSpec> {
         }
     }
     (p.list.len() == before).then_some(out)
+}
+
+fn ping(r: Option<&RawPing>, timeout: Option<Duration>, p: &mut Problems) -> Option<PingSpec> {
+    let d = PingSpec::default();
+    let Some(r) = r else { return Some(d) };
+    let before = p.list.len();
+    let count = int_in(&r.count, "count", 1, 100, i64::from(d.count), p);
+    let spacing = duration(&r.spacing, "spacing", p).map(|v| v.unwrap_or(d.spacing));
+    let packet_timeout =
+        duration(&r.packet_timeout, "packet_timeout", p).map(|v| v.unwrap_or(d.packet_timeout));
+    let loss_threshold = match &r.loss_threshold {
+        None => Some(d.loss_threshold),
+        Some(l) if (0.0..=1.0).contains(l.get_ref()) => Some(*l.get_ref()),
+        Some(l) => {
+            p.at(
+                l.span(),
+                format!(
+                    "`loss_threshold` = {}: expected a fraction from 0.0 to 1.0",
+                    l.get_ref()
+                ),
+            );
+            None
+        }
+    };
+    let method = match r.method.as_ref().map(|m| (m, m.get_ref().as_str())) {
+        None | Some((_, "auto")) => Some(PingMethod::Auto),
+        Some((_, "tcp")) => Some(PingMethod::Tcp),
+        Some((m, other)) => {
+            p.at(
+                m.span(),
+                format!("`method` = {other:?}: expected \"auto\" (ICMP, else TCP) or \"tcp\""),
+            );
+            None
+        }
+    };
+    let port = match &r.port {
+        None => Some(None),
+        Some(_) => int_in(&r.port, "port", 1, 65535, 0, p).map(|v| Some(v as u16)),
+    };
+    if let (Some(c), Some(s), Some(pt), Some(to)) = (count, spacing, packet_timeout, timeout) {
+        let burst = s * (c as u32 - 1) + pt;
+        if burst >= to {
+            let at = r
+                .count
+                .as_ref()
+                .map(|c| c.span())
+                .or(r.spacing.as_ref().map(|s| s.span()))
+                .unwrap_or(0..0);
+            p.at(at, format!(
+                "a ping burst takes up to {} (count x spacing + packet_timeout), longer than the target's `timeout` ({}); lower count or spacing, or raise timeout",
+                humantime::format_duration(burst), humantime::format_duration(to)
+            ));
+        }
+    }
+    if p.list.len() > before {
+        return None;
+    }
+    Some(PingSpec {
+        count: count? as u32,
+        spacing: spacing?,
+        packet_timeout: packet_timeout?,
+        loss_threshold: loss_threshold?,
+        method: method?,
+        port: port?,
+    })
 }
 
 fn is_tcp_url(t: &RawTarget) -> bool {
@@ -467,9 +538,9 @@ fn checks(
         let v = c.get_ref().as_str();
         let Some(check) = Check::parse(v) else {
             let why = if PLANNED_CHECKS.contains(&v) {
-                format!("check `{v}` is not available in this build yet; available: dns, tcp, tls, http")
+                format!("check `{v}` is not available in this build yet; available: {CHECK_NAMES}")
             } else {
-                format!("unknown check `{v}`; expected one of: dns, tcp, tls, http")
+                format!("unknown check `{v}`; expected one of: {CHECK_NAMES}")
             };
             p.at(c.span(), why);
             ok = false;

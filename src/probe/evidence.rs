@@ -62,6 +62,8 @@ pub enum FailureKind {
     HostUnreachable,
     NetworkUnreachable,
     ConnectError,
+    /// More pings lost than `loss_threshold` allows.
+    PacketLoss,
     // TLS
     TlsHandshakeTimeout,
     TlsCertExpired,
@@ -218,6 +220,8 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping: Option<super::ping::PingEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpEvidence>,
@@ -234,6 +238,7 @@ impl Evidence {
             failure: None,
             dns: None,
             tcp: None,
+            ping: None,
             tls: None,
             http: None,
         }

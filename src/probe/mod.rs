@@ -9,6 +9,7 @@ mod conn;
 pub mod dns;
 mod evidence;
 pub mod http;
+pub mod ping;
 pub mod resolve;
 pub mod tcp;
 pub mod tls;
@@ -34,6 +35,7 @@ pub trait Prober: Send + Sync {
 pub struct Probers {
     pub dns: dns::DnsProber,
     pub tcp: tcp::TcpProber,
+    pub ping: ping::PingProber,
     pub tls: tls::TlsProber,
     pub http: http::HttpProber,
 }
@@ -43,6 +45,7 @@ impl Probers {
         Probers {
             dns: dns::DnsProber::new(resolvers.clone()),
             tcp: tcp::TcpProber::new(resolvers.clone()),
+            ping: ping::PingProber::new(resolvers.clone()),
             tls: tls::TlsProber::new(resolvers.clone()),
             http: http::HttpProber::new(resolvers),
         }
@@ -58,6 +61,7 @@ impl Probers {
         match check {
             Check::Dns => self.dns.probe(target, deadline).await,
             Check::Tcp => self.tcp.probe(target, deadline).await,
+            Check::Ping => self.ping.probe(target, deadline).await,
             Check::Tls => self.tls.probe(target, deadline).await,
             Check::Http => self.http.probe(target, deadline).await,
         }

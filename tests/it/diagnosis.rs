@@ -105,8 +105,12 @@ async fn full_backlog() -> (
 }
 
 async fn start(dir: &Path, targets: &str) -> Daemon {
+    start_with(dir, targets, "1s").await
+}
+
+async fn start_with(dir: &Path, targets: &str, timeout: &str) -> Daemon {
     let src = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\ninterval = \"3s\"\ntimeout = \"1s\"\nfailure_threshold = 1\nsuccess_threshold = 1\nlatency_slo = \"300ms\"\n\n{targets}"
+        "[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\ninterval = \"3s\"\ntimeout = \"{timeout}\"\nfailure_threshold = 1\nsuccess_threshold = 1\nlatency_slo = \"300ms\"\n\n{targets}"
     );
     let plan = payprobe::config::parse(&dir.join("p.toml"), &src, dir)
         .unwrap_or_else(|e| panic!("{e}\n{src}"));
@@ -582,5 +586,95 @@ async fn a_failing_control_means_the_problem_is_here() {
     let (_, body) = get(addr, "/api/v1/targets/egress").await.unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["diagnosis"]["scope"], "local");
+    d.stop();
+}
+
+/// The DNS rows, against Debian's dnsmasq (and a SERVFAIL server and a silent one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_faults_get_their_cause_scope_symptom_and_hint() {
+    use crate::support::{servfail_server, silent_dns, Dnsmasq};
+    let dir = tempfile::tempdir().unwrap();
+    let dm = Dnsmasq::start(&[
+        "--address=/good.test/127.0.0.1",
+        "--address=/nx.test/",
+        "--local=/nodata.test/",
+        "--txt-record=nodata.test,none",
+    ])
+    .await;
+    let (sf, _sf_task) = servfail_server().await;
+    let (silent, _silent_sock) = silent_dns().await;
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let via = |host: &str, server: std::net::SocketAddr, extra: &str| {
+        format!("url = \"http://{host}:{}/v1/pay\"\nchecks = [\"dns\", \"http\"]\n[targets.dns]\nresolvers = [\"{server}\"]\n{extra}", gw.port())
+    };
+    let d = dm.addr;
+    let cases = vec![
+        case(
+            "resolves",
+            via("good.test", d, ""),
+            "none",
+            "none",
+            None,
+            "",
+        ),
+        case(
+            "nxdomain",
+            via("nx.test", d, ""),
+            "dns_nxdomain",
+            "network",
+            Some("network_interruption"),
+            "network path",
+        ),
+        case(
+            "refused",
+            via("elsewhere.example", d, ""),
+            "dns_refused",
+            "network",
+            Some("network_interruption"),
+            "network path",
+        ),
+        case(
+            "nodata",
+            via("nodata.test", d, ""),
+            "dns_no_addresses",
+            "network",
+            Some("transaction_failure"),
+            "network path",
+        ),
+        case(
+            "servfail",
+            via("pay.example", sf, ""),
+            "dns_servfail",
+            "network",
+            Some("network_interruption"),
+            "network path",
+        ),
+        case(
+            "no-answer",
+            via("pay.example", silent, ""),
+            "dns_timeout",
+            "network",
+            Some("network_interruption"),
+            "network path",
+        ),
+        case(
+            "hijacked",
+            via("good.test", d, "expect_addresses = [\"203.0.113.0/24\"]"),
+            "dns_unexpected_address",
+            "security",
+            Some("auth_failure"),
+            "interception",
+        ),
+    ];
+    let mut targets = String::new();
+    for c in &cases {
+        targets.push_str(&format!(
+            "[[targets]]\nname = \"{}\"\nprovider = \"{}\"\n{}\n\n",
+            c.name, c.provider, c.keys
+        ));
+    }
+    // A silent server costs the resolver its 2 s per-server budget: give the round room.
+    let d = start_with(dir.path(), &targets, "2500ms").await;
+    verify(&d, &cases).await;
     d.stop();
 }

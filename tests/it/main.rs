@@ -7,5 +7,6 @@ mod daemon;
 mod diagnosis;
 mod dns;
 mod http_probe;
+mod netns;
 mod scheduler;
 mod support;

@@ -1,0 +1,358 @@
+//! The `ping` check: a burst of echo requests giving loss and RTT statistics.
+//!
+//! Three methods, tried in this order, and always named in the evidence:
+//! 1. `icmp_dgram` — an unprivileged ICMP datagram socket, where `net.ipv4.ping_group_range`
+//!    lets this process's group use one (the kernel matches replies for us);
+//! 2. `icmp_raw` — a raw ICMP socket, with CAP_NET_RAW (root or a granted capability);
+//! 3. `tcp` — a TCP connect to the target's port: a SYN answered by SYN-ACK *or* RST is a
+//!    reply, so it measures the same round trip without any privilege.
+//!
+//! `method = "tcp"` forces the last one (useful where ICMP is filtered but the port is not).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::time::{timeout_at, Instant};
+
+use super::resolve::Resolvers;
+use super::{conn, Evidence, Failure, FailureKind, Phase, Prober, Recorder};
+use crate::config::{Check, PingMethod, Target};
+
+/// How a ping was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    IcmpDgram,
+    IcmpRaw,
+    Tcp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PingEvidence {
+    pub method: Method,
+    pub address: IpAddr,
+    /// The TCP port for `tcp` pings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub sent: u32,
+    pub received: u32,
+    /// Echo requests the local stack refused to send (a local firewall, no route); they
+    /// count as sent and lost.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub send_errors: u32,
+    pub loss_ratio: f64,
+    /// Round-trip statistics in seconds over the replies (absent when none came).
+    pub rtt_min: Option<f64>,
+    pub rtt_avg: Option<f64>,
+    pub rtt_max: Option<f64>,
+    pub rtt_stddev: Option<f64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Round-trip times of a burst (`None` = lost) and how many sends the local stack refused.
+struct Burst {
+    rtts: Vec<Option<Duration>>,
+    send_errors: u32,
+}
+
+#[derive(Clone)]
+pub struct PingProber {
+    resolvers: Arc<Resolvers>,
+}
+
+impl PingProber {
+    pub fn new(resolvers: Arc<Resolvers>) -> Self {
+        PingProber { resolvers }
+    }
+}
+
+impl Prober for PingProber {
+    async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
+        let mut rec = Recorder::new(target, Check::Ping);
+        let steps = async {
+            let addrs = conn::resolve(
+                &mut rec,
+                &self.resolvers,
+                &target.host,
+                target.ip,
+                &target.dns,
+            )
+            .await?;
+            let ip = addrs[0];
+            let rtts = match target.ping.method {
+                PingMethod::Tcp => None,
+                PingMethod::Auto => icmp_socket(ip),
+            };
+            let (method, burst) = match rtts {
+                Some((method, sock)) => (method, icmp_burst(&sock, method, ip, target).await),
+                None => (Method::Tcp, tcp_burst(ip, target).await),
+            };
+            let ev = stats(method, ip, target, &burst);
+            let loss = ev.loss_ratio;
+            rec.ev.ping = Some(ev);
+            if loss > target.ping.loss_threshold {
+                return Err(Failure::new(
+                    Phase::Connect,
+                    FailureKind::PacketLoss,
+                    format!(
+                        "{:.0}% of {} {} pings to {ip} lost (threshold {:.0}%)",
+                        loss * 100.0,
+                        burst.rtts.len(),
+                        method_name(method),
+                        target.ping.loss_threshold * 100.0
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        let outcome = timeout_at(deadline, steps).await;
+        rec.finish(outcome)
+    }
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::IcmpDgram | Method::IcmpRaw => "ICMP",
+        Method::Tcp => "TCP",
+    }
+}
+
+/// Opens the best ICMP socket this process may have, as a tokio datagram socket.
+fn icmp_socket(ip: IpAddr) -> Option<(Method, UdpSocket)> {
+    let (domain, proto) = match ip {
+        IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
+        IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
+    };
+    let (method, sock) = Socket::new(domain, Type::DGRAM, Some(proto))
+        .map(|s| (Method::IcmpDgram, s))
+        .or_else(|_| Socket::new(domain, Type::RAW, Some(proto)).map(|s| (Method::IcmpRaw, s)))
+        .ok()?;
+    sock.set_nonblocking(true).ok()?;
+    // An ICMP socket is a datagram socket: tokio's UdpSocket drives its send/recv safely.
+    let std_sock: std::net::UdpSocket = sock.into();
+    UdpSocket::from_std(std_sock).ok().map(|s| (method, s))
+}
+
+/// Identifiers for raw sockets, which see every ICMP packet and must pick out their own.
+static NEXT_ID: AtomicU16 = AtomicU16::new(0);
+
+/// Sends `count` echo requests `spacing` apart; returns each one's RTT (`None` = lost).
+async fn icmp_burst(sock: &UdpSocket, method: Method, ip: IpAddr, t: &Target) -> Burst {
+    let p = &t.ping;
+    let id = NEXT_ID
+        .fetch_add(1, Ordering::Relaxed)
+        .wrapping_add(std::process::id() as u16);
+    let n = p.count as usize;
+    let mut sent_at: Vec<Option<Instant>> = vec![None; n];
+    let mut rtts: Vec<Option<Duration>> = vec![None; n];
+    let start = Instant::now();
+    let mut next = 0usize;
+    let mut send_errors = 0u32;
+    let mut buf = [0u8; 1500];
+    loop {
+        let last_deadline = sent_at
+            .iter()
+            .flatten()
+            .max()
+            .map(|s| *s + p.packet_timeout);
+        let done = next == n
+            && (rtts.iter().all(Option::is_some)
+                || last_deadline.is_none_or(|d| Instant::now() >= d));
+        if done {
+            break;
+        }
+        let send_at = start + p.spacing * next as u32;
+        let wake = if next < n {
+            send_at
+        } else {
+            last_deadline.unwrap_or(send_at)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake), if next < n || last_deadline.is_some() => {
+                if next < n {
+                    let pkt = echo_request(ip, id, next as u16);
+                    match sock.send_to(&pkt, SocketAddr::new(ip, 0)).await {
+                        Ok(_) => sent_at[next] = Some(Instant::now()),
+                        Err(_) => send_errors += 1,
+                    }
+                    next += 1;
+                }
+            }
+            r = sock.recv_from(&mut buf) => {
+                let Ok((len, from)) = r else { continue };
+                if from.ip() != ip && method == Method::IcmpRaw {
+                    continue;
+                }
+                if let Some(seq) = echo_reply_seq(&buf[..len], ip, method, id) {
+                    let i = usize::from(seq);
+                    if let (Some(Some(at)), Some(slot)) = (sent_at.get(i), rtts.get_mut(i)) {
+                        let rtt = at.elapsed();
+                        if slot.is_none() && rtt <= p.packet_timeout {
+                            *slot = Some(rtt);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    rtts.truncate(next);
+    Burst { rtts, send_errors }
+}
+
+/// An echo request: type, code, checksum, identifier, sequence, and a short payload.
+fn echo_request(ip: IpAddr, id: u16, seq: u16) -> Vec<u8> {
+    let kind = if ip.is_ipv4() { 8 } else { 128 };
+    let mut p = vec![kind, 0, 0, 0];
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(b"payprobe-ping-01");
+    if ip.is_ipv4() {
+        // ICMPv6 checksums cover a pseudo-header; the kernel fills them in for us.
+        let c = checksum(&p);
+        p[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    p
+}
+
+/// RFC 1071 Internet checksum.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for chunk in data.chunks(2) {
+        let word = u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]);
+        sum += u32::from(word);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// The sequence number of an echo reply meant for us, if `pkt` is one.
+fn echo_reply_seq(pkt: &[u8], ip: IpAddr, method: Method, id: u16) -> Option<u16> {
+    // Raw IPv4 sockets deliver the IP header too; IPv6 and datagram sockets do not.
+    let icmp = if method == Method::IcmpRaw && ip.is_ipv4() {
+        let ihl = usize::from(pkt.first()? & 0x0f) * 4;
+        pkt.get(ihl..)?
+    } else {
+        pkt
+    };
+    let reply = if ip.is_ipv4() { 0 } else { 129 };
+    if icmp.len() < 8 || icmp[0] != reply || icmp[1] != 0 {
+        return None;
+    }
+    // Datagram sockets rewrite the identifier and filter replies by it themselves.
+    let their_id = u16::from_be_bytes([icmp[4], icmp[5]]);
+    if method == Method::IcmpRaw && their_id != id {
+        return None;
+    }
+    Some(u16::from_be_bytes([icmp[6], icmp[7]]))
+}
+
+/// TCP "pings": connects `count` times, `spacing` apart; SYN-ACK or RST both count as a reply.
+async fn tcp_burst(ip: IpAddr, t: &Target) -> Burst {
+    let p = &t.ping;
+    let addr = SocketAddr::new(ip, p.port.unwrap_or(t.port));
+    let start = Instant::now();
+    let tries = (0..p.count).map(|i| async move {
+        tokio::time::sleep_until(start + p.spacing * i).await;
+        let sent = Instant::now();
+        match tokio::time::timeout(p.packet_timeout, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => Some(sent.elapsed()),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Some(sent.elapsed()),
+            _ => None,
+        }
+    });
+    Burst {
+        rtts: futures_util::future::join_all(tries).await,
+        send_errors: 0,
+    }
+}
+
+fn stats(method: Method, ip: IpAddr, t: &Target, burst: &Burst) -> PingEvidence {
+    let got: Vec<f64> = burst
+        .rtts
+        .iter()
+        .flatten()
+        .map(Duration::as_secs_f64)
+        .collect();
+    let sent = burst.rtts.len() as u32;
+    let received = got.len() as u32;
+    let (min, avg, max, sd) = if got.is_empty() {
+        (None, None, None, None)
+    } else {
+        let n = got.len() as f64;
+        let avg = got.iter().sum::<f64>() / n;
+        let var = got.iter().map(|r| (r - avg).powi(2)).sum::<f64>() / n;
+        let min = got.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = got.iter().copied().fold(0.0, f64::max);
+        (Some(min), Some(avg), Some(max), Some(var.sqrt()))
+    };
+    PingEvidence {
+        method,
+        address: ip,
+        port: (method == Method::Tcp).then_some(t.ping.port.unwrap_or(t.port)),
+        sent,
+        received,
+        send_errors: burst.send_errors,
+        loss_ratio: if sent == 0 {
+            1.0
+        } else {
+            f64::from(sent - received) / f64::from(sent)
+        },
+        rtt_min: min,
+        rtt_avg: avg,
+        rtt_max: max,
+        rtt_stddev: sd,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_rfc1071_example() {
+        // The example from RFC 1071 section 3: 0x0001 f203 f4f5 f6f7 sums to 0xddf2.
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
+        let p = echo_request("127.0.0.1".parse().unwrap(), 7, 3);
+        assert_eq!(checksum(&p), 0, "a packet with its checksum sums to zero");
+    }
+
+    #[test]
+    fn replies_are_matched_by_type_id_and_sequence() {
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let mut reply = echo_request(ip, 9, 4);
+        reply[0] = 0;
+        assert_eq!(
+            echo_reply_seq(&reply, ip, Method::IcmpDgram, 1),
+            Some(4),
+            "dgram ignores the id"
+        );
+        let mut raw = vec![0x45; 20];
+        raw[0] = 0x45;
+        raw.extend_from_slice(&reply);
+        assert_eq!(echo_reply_seq(&raw, ip, Method::IcmpRaw, 9), Some(4));
+        assert_eq!(
+            echo_reply_seq(&raw, ip, Method::IcmpRaw, 8),
+            None,
+            "someone else's ping"
+        );
+        let request = echo_request(ip, 9, 4);
+        assert_eq!(
+            echo_reply_seq(&request, ip, Method::IcmpDgram, 9),
+            None,
+            "our own request"
+        );
+    }
+}
