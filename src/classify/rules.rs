@@ -20,6 +20,8 @@ use Symptom::{
 pub enum When {
     /// A failure of this kind.
     Kind(FailureKind),
+    /// A failure of any of these kinds (kinds that mean the same, e.g. refused and reset).
+    Kinds(&'static [FailureKind]),
     /// An unexpected status in this inclusive range.
     Status(u16, u16),
     /// An unexpected status in this range that also carries this response header.
@@ -57,7 +59,7 @@ const fn rule(
 
 use Cause::{ApiVersion, Network, Security, Server, Unknown, UserInput};
 use FailureKind as K;
-use When::{Kind, Status, StatusOnVersionedPath, StatusWithHeader};
+use When::{Kind, Kinds, Status, StatusOnVersionedPath, StatusWithHeader};
 
 /// The rules. Ids are stable: they appear in the JSON API and in tests.
 pub const RULES: &[Rule] = &[
@@ -74,8 +76,7 @@ pub const RULES: &[Rule] = &[
     rule("host_unreachable", Kind(K::HostUnreachable), Network, &[NI, TF], "no route to the host"),
     rule("network_unreachable", Kind(K::NetworkUnreachable), Network, &[NI, TF], "no route to the network"),
     rule("packet_loss", Kind(K::PacketLoss), Network, &[NI, PD], "pings are lost on the way beyond the target's loss_threshold"),
-    rule("connect_refused", Kind(K::ConnectRefused), Server, &[TF], "the host answered but nothing accepts connections on the port: the gateway or its load balancer is down"),
-    rule("connect_reset", Kind(K::ConnectReset), Server, &[TF], "the connection was reset while opening"),
+    rule("connect_refused", Kinds(&[K::ConnectRefused, K::ConnectReset]), Server, &[TF], "the host answered but refused the connection: nothing listens on the port, the gateway or its load balancer is down"),
     // TLS: the certificate is a security fact, a stalled handshake is the path.
     rule("tls_handshake_timeout", Kind(K::TlsHandshakeTimeout), Network, &[NI, TF], "the TLS handshake stalled"),
     rule("tls_cert_expired", Kind(K::TlsCertExpired), Security, &[AF, TF], "the certificate has expired"),
@@ -188,6 +189,7 @@ fn matches(when: When, f: &Failure, http: Option<&HttpEvidence>) -> bool {
     };
     match when {
         Kind(k) => f.kind == k,
+        Kinds(ks) => ks.contains(&f.kind),
         Status(lo, hi) => status().is_some_and(|s| (lo..=hi).contains(&s)),
         StatusWithHeader(lo, hi, name) => {
             status().is_some_and(|s| (lo..=hi).contains(&s))

@@ -106,7 +106,7 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
         ),
         (
             failing(Tcp, Phase::Connect, K::ConnectReset),
-            "connect_reset",
+            "connect_refused",
             Server,
         ),
         (

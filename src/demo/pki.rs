@@ -53,6 +53,21 @@ impl Ca {
     }
 }
 
+impl Ca {
+    /// A leaf whose extended key usage allows client authentication only: a certificate
+    /// issued for the wrong purpose, which a TLS client must reject.
+    pub fn client_only_leaf(&self, names: &[&str]) -> Result<Leaf, PkiError> {
+        let mut params = leaf_params(names, Validity::Current)?;
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Leaf {
+            chain: vec![cert.der().clone(), self.issuer.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        })
+    }
+}
+
 /// A self-signed leaf: what an untrusted or intercepting endpoint presents.
 pub fn self_signed(names: &[&str]) -> Result<Leaf, PkiError> {
     let params = leaf_params(names, Validity::Current)?;

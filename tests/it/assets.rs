@@ -103,3 +103,24 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
         }
     }
 }
+
+/// Every row of the rules table is shown by a real-server test (diagnosis.rs or netns.rs),
+/// not only by the table test: adding a rule without one fails here.
+#[test]
+fn every_rule_has_a_real_server_test() {
+    let dir = Path::new(ROOT).join("tests/it");
+    let sources: String = ["diagnosis.rs", "netns.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+        .collect();
+    let mut missing = Vec::new();
+    for r in payprobe::classify::rules::RULES {
+        if !sources.contains(&format!("\"{}\"", r.id)) {
+            missing.push(r.id);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "rules without a real-server test: {missing:?}"
+    );
+}

@@ -592,7 +592,7 @@ async fn a_failing_control_means_the_problem_is_here() {
 /// The DNS rows, against Debian's dnsmasq (and a SERVFAIL server and a silent one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_faults_get_their_cause_scope_symptom_and_hint() {
-    use crate::support::{servfail_server, silent_dns, Dnsmasq};
+    use crate::support::{rcode_server, servfail_server, silent_dns, Dnsmasq};
     let dir = tempfile::tempdir().unwrap();
     let dm = Dnsmasq::start(&[
         "--address=/good.test/127.0.0.1",
@@ -603,6 +603,7 @@ async fn dns_faults_get_their_cause_scope_symptom_and_hint() {
     .await;
     let (sf, _sf_task) = servfail_server().await;
     let (silent, _silent_sock) = silent_dns().await;
+    let (notimp, _notimp_task) = rcode_server(4).await;
     let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
     let via = |host: &str, server: std::net::SocketAddr, extra: &str| {
         format!("url = \"http://{host}:{}/v1/pay\"\nchecks = [\"dns\", \"http\"]\n[targets.dns]\nresolvers = [\"{server}\"]\n{extra}", gw.port())
@@ -645,6 +646,14 @@ async fn dns_faults_get_their_cause_scope_symptom_and_hint() {
             "servfail",
             via("pay.example", sf, ""),
             "dns_servfail",
+            "network",
+            Some("network_interruption"),
+            "network path",
+        ),
+        case(
+            "notimp",
+            via("pay.example", notimp, ""),
+            "dns_error",
             "network",
             Some("network_interruption"),
             "network path",

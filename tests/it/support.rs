@@ -237,10 +237,15 @@ pub async fn raw_query(server: SocketAddr, name: &str) -> Option<u8> {
 }
 
 /// A name server that answers every query with SERVFAIL. dnsmasq and the other Debian
-/// servers only say SERVFAIL when *their* upstream fails in particular ways, which cannot be
-/// arranged offline; this is the one DNS behaviour the tests make by hand (a header with
-/// QR and RCODE=2, and the question echoed back, as RFC 1035 prescribes).
+/// servers only say SERVFAIL (or NOTIMP) when *their* upstream fails in particular ways, which
+/// cannot be arranged offline; these are the DNS behaviours the tests make by hand (a header
+/// with QR and the RCODE, and the question echoed back, as RFC 1035 prescribes).
 pub async fn servfail_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    rcode_server(2).await
+}
+
+/// A name server answering every query with this RCODE (2 SERVFAIL, 4 NOTIMP, ...).
+pub async fn rcode_server(rcode: u8) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = s.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -251,7 +256,7 @@ pub async fn servfail_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
             }
             let mut r = buf[..n].to_vec();
             r[2] = 0x80 | (buf[2] & 0x79); // QR=1, keep opcode and RD
-            r[3] = 0x80 | 0x02; // RA=1, RCODE=SERVFAIL
+            r[3] = 0x80 | (rcode & 0x0f); // RA=1, RCODE
             r[6..12].copy_from_slice(&[0, 0, 0, 0, 0, 0]); // no answer/authority/additional
                                                            // Drop anything after the question (an EDNS OPT record would now be miscounted).
             let mut end = 12;
