@@ -495,6 +495,11 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
             ca.leaf(&["other.example"], Validity::Current).unwrap(),
             "tls_cert_name_mismatch",
         ),
+        (
+            "cert-client-only",
+            ca.client_only_leaf(&["127.0.0.1"]).unwrap(),
+            "tls_cert_invalid",
+        ),
     ] {
         let g = Gateway::https(Behavior::ok("{}"), leaf).await.unwrap();
         cases.push(case(
