@@ -18,6 +18,7 @@ pub mod demo;
 pub mod http;
 pub mod metrics;
 pub mod probe;
+pub mod profile;
 pub mod scheduler;
 pub mod state;
 pub mod tls;

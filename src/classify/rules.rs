@@ -28,6 +28,8 @@ pub enum When {
     StatusWithHeader(u16, u16, &'static str),
     /// An unexpected status in this range on a versioned path (`/v1/`, `/v3/…`).
     StatusOnVersionedPath(u16, u16),
+    /// A provider code its profile maps to this cause.
+    Provider(Cause),
 }
 
 /// One row of the table.
@@ -91,6 +93,12 @@ pub const RULES: &[Rule] = &[
     rule("connection_closed", Kind(K::ConnectionClosed), Server, &[TF], "the server closed the connection mid-exchange"),
     rule("too_many_redirects", Kind(K::TooManyRedirects), Server, &[TF], "redirect loop"),
     rule("bad_redirect", Kind(K::BadRedirect), Server, &[TF], "unusable redirect"),
+    // A provider's own code beats the bare status (profiles; docs/profiles.md).
+    rule("provider_server", When::Provider(Server), Server, &[TF], "the provider reports a failure on its side"),
+    rule("provider_security", When::Provider(Security), Security, &[TF], "the provider refuses the credentials, signature or permission"),
+    rule("provider_api_version", When::Provider(ApiVersion), ApiVersion, &[TF], "the provider no longer serves this method or version"),
+    rule("provider_user_input", When::Provider(UserInput), UserInput, &[TF], "the provider rejects the request or the account state"),
+    rule("provider_unknown", When::Provider(Unknown), Unknown, &[TF], "the provider's answer is not one payprobe can read"),
     rule("status_503_retry_after", StatusWithHeader(503, 503, "retry-after"), Server, &[TF, PD], "503 with Retry-After: planned maintenance or overload"),
     rule("status_5xx", Status(500, 599), Server, &[TF], "server error"),
     rule("status_401", Status(401, 401), Security, &[AF, TF], "authentication refused (credentials, signature or clock)"),
@@ -164,11 +172,19 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
             "the evidence matched no rule",
         ),
     };
+    // A provider code carries its own symptoms (a lagging chain node: balance_anomaly).
+    let extra = e
+        .http
+        .as_ref()
+        .and_then(|h| h.profile.as_ref())
+        .filter(|_| f.kind == K::ProviderError)
+        .map(|v| v.symptoms.clone())
+        .unwrap_or_default();
     RoundVerdict {
         ok: false,
         cause,
         rule,
-        symptoms: symptoms.iter().copied().collect(),
+        symptoms: symptoms.iter().copied().chain(extra).collect(),
         reason: format!(
             "{} check, {} phase: {means} ({})",
             e.check.as_str(),
@@ -194,6 +210,12 @@ fn matches(when: When, f: &Failure, http: Option<&HttpEvidence>) -> bool {
         StatusWithHeader(lo, hi, name) => {
             status().is_some_and(|s| (lo..=hi).contains(&s))
                 && http.is_some_and(|h| h.headers.contains_key(name))
+        }
+        When::Provider(cause) => {
+            f.kind == K::ProviderError
+                && http
+                    .and_then(|h| h.profile.as_ref())
+                    .is_some_and(|v| v.cause == cause)
         }
         StatusOnVersionedPath(lo, hi) => {
             status().is_some_and(|s| (lo..=hi).contains(&s))

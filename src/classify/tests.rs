@@ -35,6 +35,25 @@ fn status(code: u16, url: &str, headers: &[(&str, &str)]) -> Evidence {
     e
 }
 
+fn provider(cause: Cause, status_code: u16) -> Evidence {
+    let mut e = failing(Check::Http, Phase::Processing, K::ProviderError);
+    e.http = Some(HttpEvidence {
+        status: Some(status_code),
+        final_url: "https://gw.example/gateway.do".into(),
+        profile: Some(crate::profile::Verdict {
+            profile: crate::profile::Profile::Alipay,
+            code: "X".into(),
+            message: None,
+            ok: false,
+            cause,
+            symptoms: vec![Symptom::BalanceAnomaly],
+            means: "m".into(),
+        }),
+        ..Default::default()
+    });
+    e
+}
+
 fn passing(check: Check, ms: u64) -> Evidence {
     let mut e = Evidence::new("t", check);
     e.success = true;
@@ -48,6 +67,16 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
     use Check::{Dns, Http, Tcp, Tls};
     let v = "https://gw.example/v3/pay";
     vec![
+        // The provider's code beats the status it came with (here a 200 or a 503).
+        (provider(Server, 200), "provider_server", Server),
+        (provider(Security, 503), "provider_security", Security),
+        (
+            provider(ApiVersion, 200),
+            "provider_api_version",
+            ApiVersion,
+        ),
+        (provider(UserInput, 500), "provider_user_input", UserInput),
+        (provider(Unknown, 200), "provider_unknown", Unknown),
         (
             failing(Check::Ping, Phase::Connect, K::PacketLoss),
             "packet_loss",
@@ -238,6 +267,16 @@ fn every_rule_has_a_row_in_the_table_test() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), RULES.len(), "rule ids are unique");
+}
+
+#[test]
+fn a_provider_code_brings_its_own_symptoms() {
+    let t = target("");
+    let v = judge_round(&t, &[provider(Cause::Server, 200)]);
+    assert!(
+        v.symptoms.contains(&Symptom::BalanceAnomaly)
+            && v.symptoms.contains(&Symptom::TransactionFailure)
+    );
 }
 
 #[test]

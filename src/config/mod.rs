@@ -88,6 +88,9 @@ pub enum Scheme {
 pub struct Target {
     pub name: String,
     pub provider: String,
+    pub profile: crate::profile::Profile,
+    /// Provider codes that mean "healthy" for this probe (`code` or `code:sub_code`).
+    pub ok_codes: Vec<String>,
     pub url: url::Url,
     pub scheme: Scheme,
     /// Host as written in the URL, without brackets for IPv6.

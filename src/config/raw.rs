@@ -40,6 +40,7 @@ pub struct RawTarget {
     pub name: Option<S<String>>,
     pub provider: Option<S<String>>,
     pub profile: Option<S<String>>,
+    pub profile_ok_codes: Option<S<Vec<S<String>>>>,
     pub url: Option<S<String>>,
     pub checks: Option<S<Vec<S<String>>>>,
     pub interval: Option<S<String>>,
@@ -97,6 +98,7 @@ impl RawTarget {
         inherit!(
             provider,
             profile,
+            profile_ok_codes,
             checks,
             interval,
             timeout,

@@ -337,19 +337,42 @@ fn a_ca_file_without_certificates_is_rejected() {
 }
 
 #[test]
-fn profiles_not_yet_built_are_refused_not_ignored() {
-    one_problem(
-        "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nprofile = \"stripe\"\n",
-        4,
-        11,
-        "profile `stripe` is not available in this build yet",
-    );
+fn profiles_set_ok_codes_and_safe_requests() {
     one_problem(
         "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nprofile = \"paypal\"\n",
         4,
         11,
         "unknown profile `paypal`",
     );
+    let plan =
+        parse_str("[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nprofile = \"stripe\"\n")
+            .unwrap();
+    assert_eq!(
+        plan.targets[0].ok_codes,
+        vec!["resource_missing".to_string()]
+    );
+    let plan = parse_str("[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nprofile = \"alipay\"\nprofile_ok_codes = [\"40001:isv.missing-app-id\"]\n").unwrap();
+    assert_eq!(
+        plan.targets[0].ok_codes,
+        vec!["40001:isv.missing-app-id".to_string()]
+    );
+    let plan = parse_str(
+        "[[targets]]\nname = \"a\"\nurl = \"https://rpc.example\"\nprofile = \"evm_jsonrpc\"\n",
+    )
+    .unwrap();
+    let h = &plan.targets[0].http;
+    assert_eq!(h.method, Method::POST);
+    assert!(std::str::from_utf8(&h.body)
+        .unwrap()
+        .contains("eth_blockNumber"));
+    assert!(h
+        .headers
+        .iter()
+        .any(|(k, v)| k == "content-type" && v == "application/json"));
+    // A target's own request wins over the profile's.
+    let plan = parse_str("[[targets]]\nname = \"a\"\nurl = \"https://rpc.example\"\nprofile = \"evm_jsonrpc\"\n[targets.http]\nmethod = \"GET\"\n").unwrap();
+    assert_eq!(plan.targets[0].http.method, Method::GET);
+    assert!(plan.targets[0].http.body.is_empty());
 }
 
 #[test]

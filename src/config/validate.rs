@@ -15,22 +15,14 @@ use super::{
     DEFAULT_LISTEN,
 };
 use crate::classify::Lang;
+use crate::profile::Profile;
 use crate::tls::{self, TlsVersion};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_MAX_BODY: usize = 64 * 1024;
 const MAX_BODY_LIMIT: i64 = 16 * 1024 * 1024;
-/// Profiles this build can evaluate. Others are named in DESIGN.md and rejected until their
-/// response-code tables exist, so a config never silently gets less than it asked for.
-const PROFILES: &[&str] = &["generic"];
-const PLANNED_PROFILES: &[&str] = &[
-    "alipay",
-    "wechatpay_v3",
-    "stripe",
-    "evm_jsonrpc",
-    "solana_jsonrpc",
-];
+const PROFILES: &str = "generic, alipay, wechatpay_v3, stripe, evm_jsonrpc, solana_jsonrpc";
 const PLANNED_CHECKS: &[&str] = &["api_version", "rpc"];
 const CHECK_NAMES: &str = "dns, tcp, ping, tls, http";
 
@@ -245,26 +237,28 @@ fn target(
     let latency_slo = duration(&t.latency_slo, "latency_slo", p);
     let failure_threshold = int_in(&t.failure_threshold, "failure_threshold", 1, 1000, 3, p);
     let success_threshold = int_in(&t.success_threshold, "success_threshold", 1, 1000, 2, p);
-    if let Some(pr) = &t.profile {
-        let v = pr.get_ref().as_str();
-        if PLANNED_PROFILES.contains(&v) {
+    let profile = match &t.profile {
+        None => Some(Profile::Generic),
+        Some(pr) => Profile::parse(pr.get_ref()).or_else(|| {
             p.at(
                 pr.span(),
                 format!(
-                    "profile `{v}` is not available in this build yet; available: {}",
-                    PROFILES.join(", ")
+                    "unknown profile `{}`; expected one of: {PROFILES}",
+                    pr.get_ref()
                 ),
             );
-        } else if !PROFILES.contains(&v) {
-            p.at(
-                pr.span(),
-                format!(
-                    "unknown profile `{v}`; expected one of: {}",
-                    PROFILES.join(", ")
-                ),
-            );
-        }
-    }
+            None
+        }),
+    };
+    let ok_codes = match (&t.profile_ok_codes, profile) {
+        (Some(l), _) => l.get_ref().iter().map(|c| c.get_ref().clone()).collect(),
+        (None, Some(pr)) => pr
+            .default_ok_codes()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        (None, None) => Vec::new(),
+    };
     let min_tls_version = match &t.min_tls_version {
         None => Some(TlsVersion::Tls12),
         Some(v) => TlsVersion::parse(v.get_ref()).or_else(|| {
@@ -292,7 +286,13 @@ fn target(
     };
     let scheme = endpoint.as_ref().map(|e| e.scheme);
     let checks = checks(t, scheme, endpoint.as_ref().and_then(|e| e.ip), p);
-    let http = http(t.http.as_ref(), scheme, base, p);
+    let http = http(
+        t.http.as_ref(),
+        scheme,
+        base,
+        profile.unwrap_or(Profile::Generic),
+        p,
+    );
     let dns = dns(t.dns.as_ref(), p);
     let ping = ping(t.ping.as_ref(), timeout, p);
     if p.list.len() > before {
@@ -306,6 +306,8 @@ fn target(
             .map(|v| v.get_ref().clone())
             .unwrap_or_else(|| e.host.clone()),
         name: name?,
+        profile: profile?,
+        ok_codes,
         url: e.url,
         scheme: e.scheme,
         host: e.host,
@@ -615,6 +617,7 @@ fn http(
     h: Option<&RawHttp>,
     scheme: Option<Scheme>,
     base: &Path,
+    profile: Profile,
     p: &mut Problems,
 ) -> Option<HttpSpec> {
     let default = RawHttp::default();
@@ -628,7 +631,12 @@ fn http(
         None => &default,
     };
     let before = p.list.len();
+    // A profile's safe read-only request, unless the target writes its own.
+    let safe = profile
+        .safe_request()
+        .filter(|_| h.method.is_none() && h.body.is_none() && h.body_file.is_none());
     let method = match &h.method {
+        None if safe.is_some() => Some(Method::POST),
         None => Some(Method::GET),
         Some(m) => Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes())
             .map_err(|_| {
@@ -676,8 +684,18 @@ fn http(
                 })
                 .ok()
         }
-        (None, None) => Some(bytes::Bytes::new()),
+        (None, None) => Some(safe.map_or_else(bytes::Bytes::new, |(_, _, body)| {
+            bytes::Bytes::from_static(body.as_bytes())
+        })),
     };
+    if let Some((_, ctype, _)) = safe {
+        if !headers
+            .iter()
+            .any(|(k, _)| k == hyper::header::CONTENT_TYPE)
+        {
+            headers.push((hyper::header::CONTENT_TYPE, HeaderValue::from_static(ctype)));
+        }
+    }
     let mut expect_status = Vec::new();
     for s in h.expect_status.iter().flat_map(|l| l.get_ref()) {
         match u16::try_from(*s.get_ref()) {

@@ -85,6 +85,8 @@ pub enum FailureKind {
     UnexpectedStatus,
     TooManyRedirects,
     BadRedirect,
+    /// The provider's own error code, read by its profile (see `http.profile`).
+    ProviderError,
     /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
     DeadlineExceeded,
 }
@@ -199,6 +201,9 @@ pub struct HttpEvidence {
     pub body_excerpt: String,
     pub redirects: u32,
     pub final_url: String,
+    /// What the target's provider profile read in the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<crate::profile::Verdict>,
     /// The body as read (up to `max_body_bytes`), for profile and version checks.
     #[serde(skip)]
     pub body: bytes::Bytes,

@@ -107,6 +107,31 @@ impl HttpProber {
             rec.enter(Phase::Dns);
         }
         let status = rec.ev.http.as_ref().and_then(|h| h.status).unwrap_or(0);
+        // The provider's own code says more than the bare status: it decides when present.
+        if let Some(h) = rec.ev.http.as_mut() {
+            h.profile =
+                crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
+            if let Some(v) = &h.profile {
+                if v.ok {
+                    return Ok(());
+                }
+                let msg = v
+                    .message
+                    .as_deref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default();
+                return Err(Failure::new(
+                    Phase::Processing,
+                    FailureKind::ProviderError,
+                    format!(
+                        "{} code {}{msg}: {}; HTTP status {status}",
+                        v.profile.as_str(),
+                        v.code,
+                        v.means
+                    ),
+                ));
+            }
+        }
         if !t.http.status_ok(status) {
             let want = if t.http.expect_status.is_empty() {
                 "2xx".to_string()

@@ -528,6 +528,94 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         "TLS settings",
     ));
 
+    // Provider profiles read the body; their verdict beats the bare status.
+    let profiled = [
+        (
+            "alipay-bad-sig",
+            "alipay",
+            200,
+            r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"bad sign"},"sign":"x"}"#,
+            "provider_security",
+            "security",
+            Some("auth_failure"),
+            "signing key",
+        ),
+        (
+            "alipay-down",
+            "alipay",
+            200,
+            r#"{"alipay_trade_query_response":{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error"}}"#,
+            "provider_server",
+            "server",
+            Some("payment_delay"),
+            "never resubmit",
+        ),
+        (
+            "alipay-no-trade",
+            "alipay",
+            200,
+            r#"{"alipay_trade_query_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST"}}"#,
+            "none",
+            "none",
+            None,
+            "",
+        ),
+        (
+            "wechat-param",
+            "wechatpay_v3",
+            400,
+            r#"{"code":"PARAM_ERROR","message":"out_trade_no too long"}"#,
+            "provider_user_input",
+            "user_input",
+            None,
+            "request parameters",
+        ),
+        (
+            "evm-old-method",
+            "evm_jsonrpc",
+            200,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"method not found"}}"#,
+            "provider_api_version",
+            "api_version",
+            None,
+            "Upgrade",
+        ),
+        (
+            "stripe-html",
+            "stripe",
+            200,
+            "<html>Sign in to the hotel Wi-Fi</html>",
+            "provider_unknown",
+            "unknown",
+            None,
+            "matched no known pattern",
+        ),
+        (
+            "solana-behind",
+            "solana_jsonrpc",
+            200,
+            r#"{"jsonrpc":"2.0","error":{"code":-32005,"message":"Node is behind by 120 slots"},"id":1}"#,
+            "provider_server",
+            "server",
+            Some("balance_anomaly"),
+            "Wait and retry",
+        ),
+    ];
+    for (name, profile, code, body, rule, cause, symptom, hint) in profiled {
+        let g = Gateway::http(Behavior::ok(body).status(code))
+            .await
+            .unwrap();
+        cases.push(case(
+            name,
+            format!("{}\nprofile = \"{profile}\"", http(g.port(), "/gateway.do")),
+            rule,
+            cause,
+            symptom,
+            hint,
+        ));
+        keep.push(g);
+    }
+
     // Two endpoints of one provider both failing: the provider, not the endpoint.
     let down_a = Gateway::http(status(502)).await.unwrap();
     let down_b = Gateway::http(status(502)).await.unwrap();

@@ -1,0 +1,285 @@
+//! Provider profiles: read a gateway's error body the way its own documentation defines it.
+//!
+//! A payment API often answers HTTP 200 with a business error inside, or 400 for both "your
+//! signature is wrong" and "your parameter is wrong": the status alone cannot say why. Each
+//! profile is a small table from the provider's documented codes to a cause (docs/profiles.md
+//! lists every row with its source). A profile's verdict beats the bare HTTP status; a body it
+//! does not recognise falls back to the status rules.
+
+mod alipay;
+mod jsonrpc;
+mod stripe;
+mod wechatpay;
+
+use serde::Serialize;
+
+use crate::classify::{Cause, Symptom};
+
+/// Which table reads the body (`profile = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Generic,
+    Alipay,
+    WechatpayV3,
+    Stripe,
+    EvmJsonrpc,
+    SolanaJsonrpc,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 6] = [
+        Profile::Generic,
+        Profile::Alipay,
+        Profile::WechatpayV3,
+        Profile::Stripe,
+        Profile::EvmJsonrpc,
+        Profile::SolanaJsonrpc,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Generic => "generic",
+            Profile::Alipay => "alipay",
+            Profile::WechatpayV3 => "wechatpay_v3",
+            Profile::Stripe => "stripe",
+            Profile::EvmJsonrpc => "evm_jsonrpc",
+            Profile::SolanaJsonrpc => "solana_jsonrpc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Codes that mean "the gateway works" for this profile's own safe request: the probe
+    /// asks for an order that does not exist, so "not found" is the healthy answer.
+    pub fn default_ok_codes(self) -> &'static [&'static str] {
+        match self {
+            Profile::Generic | Profile::EvmJsonrpc | Profile::SolanaJsonrpc => &[],
+            Profile::Alipay => &["10000", "40004:ACQ.TRADE_NOT_EXIST"],
+            Profile::WechatpayV3 => &["ORDER_NOT_EXIST", "RESOURCE_NOT_EXISTS"],
+            Profile::Stripe => &["resource_missing"],
+        }
+    }
+
+    /// The read-only request a target of this profile sends unless `[targets.http]` says
+    /// otherwise: (method, content type, body). No profile's request can move money.
+    pub fn safe_request(self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            Profile::EvmJsonrpc => Some((
+                "POST",
+                "application/json",
+                r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#,
+            )),
+            Profile::SolanaJsonrpc => Some((
+                "POST",
+                "application/json",
+                r#"{"jsonrpc":"2.0","id":1,"method":"getSlot","params":[{"commitment":"confirmed"}]}"#,
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// What a profile read in a response body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub profile: Profile,
+    /// The provider's code as written (`40004/ACQ.TRADE_NOT_EXIST`, `SIGN_ERROR`, `-32601`).
+    pub code: String,
+    pub message: Option<String>,
+    /// The code is in the target's ok list (or the call succeeded).
+    pub ok: bool,
+    /// `none` when ok.
+    pub cause: Cause,
+    pub symptoms: Vec<Symptom>,
+    /// What the code means, from the provider's documentation.
+    pub means: String,
+}
+
+/// One documented code.
+pub(crate) struct Code {
+    pub code: &'static str,
+    pub cause: Cause,
+    pub symptoms: &'static [Symptom],
+    pub means: &'static str,
+}
+
+pub(crate) const fn code(
+    code: &'static str,
+    cause: Cause,
+    symptoms: &'static [Symptom],
+    means: &'static str,
+) -> Code {
+    Code {
+        code,
+        cause,
+        symptoms,
+        means,
+    }
+}
+
+/// Reads `body` with the target's profile. `None`: the body is not in this provider's format
+/// (the status rules decide). `ok_codes` are matched against `code` or `code:sub_code`.
+pub fn judge(
+    profile: Profile,
+    status: u16,
+    body: &[u8],
+    truncated: bool,
+    ok_codes: &[String],
+) -> Option<Verdict> {
+    if profile == Profile::Generic {
+        return None;
+    }
+    let json: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return not_json(profile, status, body, truncated, &e),
+    };
+    let found = match profile {
+        Profile::Generic => None,
+        Profile::Alipay => alipay::read(&json),
+        Profile::WechatpayV3 => wechatpay::read(status, &json),
+        Profile::Stripe => stripe::read(status, &json),
+        Profile::EvmJsonrpc => jsonrpc::read(&json, jsonrpc::EVM),
+        Profile::SolanaJsonrpc => jsonrpc::read(&json, jsonrpc::SOLANA),
+    }?;
+    let ok = found.success || ok_codes.iter().any(|c| found.matches(c));
+    Some(Verdict {
+        profile,
+        code: found.display_code(),
+        message: found.message.clone(),
+        ok,
+        cause: if ok { Cause::None } else { found.cause },
+        symptoms: if ok {
+            Vec::new()
+        } else {
+            found.symptoms.to_vec()
+        },
+        means: found.means,
+    })
+}
+
+/// A 2xx answer that should be JSON but is not is itself the finding (an HTML error page, a
+/// captive portal, a truncated body); a non-2xx one is left to the status rules.
+fn not_json(
+    profile: Profile,
+    status: u16,
+    body: &[u8],
+    truncated: bool,
+    e: &serde_json::Error,
+) -> Option<Verdict> {
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    let why = if truncated {
+        "the body is longer than max_body_bytes, so it could not be read as JSON".to_string()
+    } else if body.is_empty() {
+        "the body is empty where a JSON answer was expected".to_string()
+    } else {
+        format!(
+            "the body is not JSON ({e}): an HTML error page, a proxy or a captive portal answered"
+        )
+    };
+    Some(Verdict {
+        profile,
+        code: "not_json".into(),
+        message: None,
+        ok: false,
+        cause: Cause::Unknown,
+        symptoms: vec![Symptom::TransactionFailure],
+        means: why,
+    })
+}
+
+/// A code found in a body, before the target's ok list is applied.
+pub(crate) struct Found {
+    pub code: String,
+    pub sub_code: Option<String>,
+    pub message: Option<String>,
+    pub success: bool,
+    pub cause: Cause,
+    pub symptoms: &'static [Symptom],
+    pub means: String,
+}
+
+impl Found {
+    pub fn success(code: impl Into<String>) -> Found {
+        Found {
+            code: code.into(),
+            sub_code: None,
+            message: None,
+            success: true,
+            cause: Cause::None,
+            symptoms: &[],
+            means: "success".into(),
+        }
+    }
+
+    /// Looks `code` up in `table`; a code the table lacks is `unknown`, said plainly.
+    pub fn from_table(
+        table: &[Code],
+        profile: &str,
+        code: String,
+        sub_code: Option<String>,
+        message: Option<String>,
+    ) -> Found {
+        let key = |c: &Code| match &sub_code {
+            Some(s) => c.code == format!("{code}:{s}") || c.code == code,
+            None => c.code == code,
+        };
+        // A row for code:sub_code wins over the row for the bare code.
+        let row = table.iter().filter(|c| key(c)).max_by_key(|c| c.code.len());
+        match row {
+            Some(r) => Found {
+                code,
+                sub_code,
+                message,
+                success: false,
+                cause: r.cause,
+                symptoms: r.symptoms,
+                means: r.means.to_string(),
+            },
+            None => Found {
+                means: format!(
+                    "{profile} code {code} is not in payprobe's table for this provider"
+                ),
+                code,
+                sub_code,
+                message,
+                success: false,
+                cause: Cause::Unknown,
+                symptoms: &[Symptom::TransactionFailure],
+            },
+        }
+    }
+
+    /// `code:sub_code` matches both; a bare name matches the code or the sub-code (Stripe's
+    /// `resource_missing` is a sub-code of `invalid_request_error`).
+    fn matches(&self, ok: &str) -> bool {
+        match (ok.split_once(':'), &self.sub_code) {
+            (Some((c, s)), Some(sub)) => c == self.code && s == sub,
+            (Some(_), None) => false,
+            (None, sub) => ok == self.code || sub.as_deref() == Some(ok),
+        }
+    }
+
+    fn display_code(&self) -> String {
+        match &self.sub_code {
+            Some(s) => format!("{}/{s}", self.code),
+            None => self.code.clone(),
+        }
+    }
+}
+
+/// A JSON value as text: strings as they are, numbers and others as JSON.
+pub(crate) fn text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::classify::Cause;
+
+fn judge_str(p: Profile, status: u16, body: &str) -> Option<Verdict> {
+    judge(
+        p,
+        status,
+        body.as_bytes(),
+        false,
+        &p.default_ok_codes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A body in each provider's documented shape carrying `code` (and a sub-code).
+fn body_for(p: Profile, code: &str) -> (u16, String) {
+    match p {
+        Profile::Alipay => {
+            let (c, sub) = code.split_once(':').unwrap_or((code, "isp.unknow-error"));
+            (
+                200,
+                format!(
+                    r#"{{"alipay_trade_query_response":{{"code":"{c}","msg":"m","sub_code":"{sub}","sub_msg":"s"}},"sign":"abc"}}"#
+                ),
+            )
+        }
+        Profile::WechatpayV3 => (400, format!(r#"{{"code":"{code}","message":"m"}}"#)),
+        Profile::Stripe => (
+            400,
+            format!(r#"{{"error":{{"type":"{code}","message":"m"}}}}"#),
+        ),
+        Profile::EvmJsonrpc | Profile::SolanaJsonrpc => (
+            200,
+            format!(r#"{{"jsonrpc":"2.0","id":1,"error":{{"code":{code},"message":"m"}}}}"#),
+        ),
+        Profile::Generic => (200, String::new()),
+    }
+}
+
+#[test]
+fn every_documented_code_of_every_profile_maps_to_its_cause() {
+    let tables: [(Profile, &[Code]); 5] = [
+        (Profile::Alipay, alipay::TABLE),
+        (Profile::WechatpayV3, wechatpay::TABLE),
+        (Profile::Stripe, stripe::TABLE),
+        (Profile::EvmJsonrpc, jsonrpc::EVM),
+        (Profile::SolanaJsonrpc, jsonrpc::SOLANA),
+    ];
+    let mut n = 0;
+    for (p, table) in tables {
+        for row in table {
+            let (status, body) = body_for(p, row.code);
+            let v = judge(p, status, body.as_bytes(), false, &[])
+                .unwrap_or_else(|| panic!("{p:?} {}: not read", row.code));
+            assert!(!v.ok, "{p:?} {}", row.code);
+            assert_eq!(v.cause, row.cause, "{p:?} {} ({})", row.code, row.means);
+            assert_eq!(v.means, row.means);
+            n += 1;
+        }
+    }
+    assert!(n >= 60, "{n} codes");
+}
+
+#[test]
+fn realistic_alipay_answers() {
+    // The probe's own query for a trade that does not exist: the gateway works.
+    let v = judge_str(
+        Profile::Alipay,
+        200,
+        r#"{"alipay_trade_query_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在","buyer_pay_amount":"0.00"},"sign":"ERITJKEIJKJHKKKKKKKHJEREEEEEEEEEEE"}"#,
+    )
+    .unwrap();
+    assert!(v.ok && v.cause == Cause::None, "{v:?}");
+    assert_eq!(v.code, "40004/ACQ.TRADE_NOT_EXIST");
+    let v = judge_str(
+        Profile::Alipay,
+        200,
+        r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"},"sign":"x"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (v.ok, v.cause),
+        (false, Cause::Security),
+        "a bad signature is security, not user input"
+    );
+    let v = judge_str(Profile::Alipay, 200, r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-charset"}}"#).unwrap();
+    assert_eq!(
+        v.cause,
+        Cause::UserInput,
+        "other 40002 sub-codes are parameters"
+    );
+    let v = judge_str(Profile::Alipay, 200, r#"{"alipay_trade_query_response":{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error"}}"#).unwrap();
+    assert_eq!(v.cause, Cause::Server);
+    let v = judge_str(Profile::Alipay, 200, r#"{"alipay_trade_query_response":{"code":"10000","msg":"Success","trade_status":"TRADE_SUCCESS"}}"#).unwrap();
+    assert!(v.ok);
+    let v = judge_str(
+        Profile::Alipay,
+        200,
+        r#"{"alipay_trade_query_response":{"code":"99999","msg":"?"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        v.cause,
+        Cause::Unknown,
+        "undocumented codes are said to be unknown"
+    );
+    assert!(v.means.contains("99999"));
+}
+
+#[test]
+fn realistic_wechatpay_answers() {
+    let v = judge_str(
+        Profile::WechatpayV3,
+        404,
+        r#"{"code":"ORDER_NOT_EXIST","message":"订单不存在"}"#,
+    )
+    .unwrap();
+    assert!(
+        v.ok,
+        "the probe's nonexistent order is the healthy answer: {v:?}"
+    );
+    let v = judge_str(
+        Profile::WechatpayV3,
+        401,
+        r#"{"code":"SIGN_ERROR","message":"签名错误","detail":{"field":"signature"}}"#,
+    )
+    .unwrap();
+    assert_eq!(v.cause, Cause::Security);
+    let v = judge_str(
+        Profile::WechatpayV3,
+        429,
+        r#"{"code":"FREQUENCY_LIMITED","message":"频率超限"}"#,
+    )
+    .unwrap();
+    assert_eq!(v.cause, Cause::Security);
+    assert!(v.symptoms.contains(&Symptom::PaymentDelay));
+    let v = judge_str(
+        Profile::WechatpayV3,
+        200,
+        r#"{"appid":"wxd678efh567hg6787","trade_state":"NOTPAY"}"#,
+    )
+    .unwrap();
+    assert!(v.ok);
+    assert!(
+        judge_str(Profile::WechatpayV3, 502, "<html>bad gateway</html>").is_none(),
+        "non-JSON error pages go to the status rules"
+    );
+}
+
+#[test]
+fn realistic_stripe_answers() {
+    let v = judge_str(
+        Profile::Stripe,
+        404,
+        r#"{"error":{"code":"resource_missing","doc_url":"https://stripe.com/docs/error-codes/resource-missing","message":"No such charge: 'ch_payprobe'","param":"id","type":"invalid_request_error"}}"#,
+    )
+    .unwrap();
+    assert!(v.ok, "{v:?}");
+    let v = judge_str(
+        Profile::Stripe,
+        401,
+        r#"{"error":{"message":"You did not provide an API key.","type":"invalid_request_error"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        v.cause,
+        Cause::Security,
+        "Stripe reports a missing key as 401 invalid_request_error"
+    );
+    let v = judge_str(Profile::Stripe, 402, r#"{"error":{"code":"card_declined","decline_code":"insufficient_funds","type":"card_error"}}"#).unwrap();
+    assert_eq!(v.cause, Cause::UserInput);
+    let v = judge_str(
+        Profile::Stripe,
+        500,
+        r#"{"error":{"type":"api_error","message":"An unknown error occurred"}}"#,
+    )
+    .unwrap();
+    assert_eq!(v.cause, Cause::Server);
+}
+
+#[test]
+fn realistic_jsonrpc_answers() {
+    let v = judge_str(
+        Profile::EvmJsonrpc,
+        200,
+        r#"{"jsonrpc":"2.0","id":1,"result":"0x13a52b1"}"#,
+    )
+    .unwrap();
+    assert!(v.ok);
+    let v = judge_str(Profile::EvmJsonrpc, 200, r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"the method eth_foo does not exist/is not available"}}"#).unwrap();
+    assert_eq!(v.cause, Cause::ApiVersion);
+    let v = judge_str(Profile::EvmJsonrpc, 429, r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"daily request count exceeded"}}"#).unwrap();
+    assert_eq!(v.cause, Cause::Security);
+    let v = judge_str(Profile::SolanaJsonrpc, 200, r#"{"jsonrpc":"2.0","error":{"code":-32005,"message":"Node is behind by 42 slots","data":{"numSlotsBehind":42}},"id":1}"#).unwrap();
+    assert_eq!(v.cause, Cause::Server);
+    assert!(
+        v.symptoms.contains(&Symptom::BalanceAnomaly),
+        "stale balances: {v:?}"
+    );
+    assert!(
+        judge_str(Profile::EvmJsonrpc, 200, r#"{"id":1,"result":"0x1"}"#).is_none(),
+        "not JSON-RPC 2.0"
+    );
+}
+
+#[test]
+fn bad_bodies_give_a_clear_verdict_and_never_panic() {
+    // 2xx but not JSON: the answer itself is wrong (an HTML page where JSON was due).
+    let v = judge_str(
+        Profile::Stripe,
+        200,
+        "<html><body>Please log in to the Wi-Fi</body></html>",
+    )
+    .unwrap();
+    assert_eq!((v.cause, v.code.as_str()), (Cause::Unknown, "not_json"));
+    assert!(v.means.contains("not JSON"), "{}", v.means);
+    let v = judge(Profile::Alipay, 200, b"{\"alipay_trade", true, &[]).unwrap();
+    assert!(v.means.contains("max_body_bytes"), "{}", v.means);
+    let v = judge(Profile::WechatpayV3, 200, b"", false, &[]).unwrap();
+    assert!(v.means.contains("empty"));
+    // Wrong types: a code that is a number or an object is read as text, not a crash.
+    let v = judge_str(
+        Profile::Alipay,
+        200,
+        r#"{"x_response":{"code":40004,"sub_code":["a"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(v.cause, Cause::UserInput);
+    assert!(judge_str(Profile::Stripe, 400, r#"{"error":"nope"}"#).is_none());
+    assert!(judge_str(Profile::Alipay, 200, r#"[1,2,3]"#).is_none());
+    assert!(
+        judge_str(
+            Profile::EvmJsonrpc,
+            200,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"message":"no code"}}"#
+        )
+        .unwrap()
+        .cause
+            == Cause::Unknown
+    );
+    assert!(judge_str(Profile::Generic, 200, "anything").is_none());
+}
+
+#[test]
+fn ok_codes_match_code_or_sub_code() {
+    let ok = vec!["40001:isv.missing-app-id".to_string()];
+    let body = br#"{"error_response":{"code":"40001","msg":"Missing Required Arguments","sub_code":"isv.missing-app-id"}}"#;
+    assert!(judge(Profile::Alipay, 200, body, false, &ok).unwrap().ok);
+    let other = br#"{"error_response":{"code":"40001","sub_code":"isv.missing-signature"}}"#;
+    assert!(!judge(Profile::Alipay, 200, other, false, &ok).unwrap().ok);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), status in 100u16..600, t in any::<bool>()) {
+        for p in Profile::ALL {
+            let _ = judge(p, status, &body, t, &[]);
+        }
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(code in ".{0,20}", n in any::<i64>()) {
+        let bodies = [
+            format!(r#"{{"a_response":{{"code":{}}}}}"#, serde_json::json!(code)),
+            format!(r#"{{"code":{n}}}"#),
+            format!(r#"{{"jsonrpc":"2.0","error":{{"code":{n}}}}}"#),
+            format!(r#"{{"error":{{"type":{}}}}}"#, serde_json::json!(code)),
+        ];
+        for b in bodies {
+            for p in Profile::ALL {
+                let _ = judge(p, 200, b.as_bytes(), false, &[]);
+            }
+        }
+    }
+}
