@@ -8,7 +8,7 @@ use crate::classify::Cause::{Security, Server, UserInput};
 use crate::classify::Symptom::{AuthFailure as AF, PaymentDelay as PD, TransactionFailure as TF};
 
 /// `code` or `code:sub_code` → cause. The most specific row wins.
-pub(crate) const TABLE: &[Code] = &[
+pub const TABLE: &[Code] = &[
     code(
         "20000",
         Server,

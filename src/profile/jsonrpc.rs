@@ -10,7 +10,7 @@ use crate::classify::Symptom::{
 };
 
 /// JSON-RPC 2.0 and EIP-1474 codes.
-pub(crate) const EVM: &[Code] = &[
+pub const EVM: &[Code] = &[
     code(
         "-32700",
         UserInput,
@@ -66,7 +66,7 @@ pub(crate) const EVM: &[Code] = &[
 ];
 
 /// JSON-RPC 2.0 codes plus Solana's server errors.
-pub(crate) const SOLANA: &[Code] = &[
+pub const SOLANA: &[Code] = &[
     code(
         "-32700",
         UserInput,

@@ -52,6 +52,18 @@ impl Profile {
         Profile::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
+    /// The profile's table of documented codes (empty for `generic`).
+    pub fn table(self) -> &'static [Code] {
+        match self {
+            Profile::Generic => &[],
+            Profile::Alipay => alipay::TABLE,
+            Profile::WechatpayV3 => wechatpay::TABLE,
+            Profile::Stripe => stripe::TABLE,
+            Profile::EvmJsonrpc => jsonrpc::EVM,
+            Profile::SolanaJsonrpc => jsonrpc::SOLANA,
+        }
+    }
+
     /// Codes that mean "the gateway works" for this profile's own safe request: the probe
     /// asks for an order that does not exist, so "not found" is the healthy answer.
     pub fn default_ok_codes(self) -> &'static [&'static str] {
@@ -99,7 +111,7 @@ pub struct Verdict {
 }
 
 /// One documented code.
-pub(crate) struct Code {
+pub struct Code {
     pub code: &'static str,
     pub cause: Cause,
     pub symptoms: &'static [Symptom],
@@ -141,8 +153,7 @@ pub fn judge(
         Profile::Alipay => alipay::read(&json),
         Profile::WechatpayV3 => wechatpay::read(status, &json),
         Profile::Stripe => stripe::read(status, &json),
-        Profile::EvmJsonrpc => jsonrpc::read(&json, jsonrpc::EVM),
-        Profile::SolanaJsonrpc => jsonrpc::read(&json, jsonrpc::SOLANA),
+        Profile::EvmJsonrpc | Profile::SolanaJsonrpc => jsonrpc::read(&json, profile.table()),
     }?;
     let ok = found.success || ok_codes.iter().any(|c| found.matches(c));
     Some(Verdict {

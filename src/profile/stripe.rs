@@ -6,7 +6,7 @@ use super::{code, text, Code, Found};
 use crate::classify::Cause::{Security, Server, UserInput};
 use crate::classify::Symptom::{AuthFailure as AF, PaymentDelay as PD, TransactionFailure as TF};
 
-pub(crate) const TABLE: &[Code] = &[
+pub const TABLE: &[Code] = &[
     code("api_error", Server, &[TF, PD], "a problem on Stripe's side"),
     code(
         "authentication_error",

@@ -9,7 +9,7 @@ use crate::classify::Symptom::{
     AuthFailure as AF, BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
 };
 
-pub(crate) const TABLE: &[Code] = &[
+pub const TABLE: &[Code] = &[
     code(
         "PARAM_ERROR",
         UserInput,

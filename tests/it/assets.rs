@@ -124,3 +124,29 @@ fn every_rule_has_a_real_server_test() {
         "rules without a real-server test: {missing:?}"
     );
 }
+
+/// docs/profiles.md documents every row of every profile table, with its cause.
+#[test]
+fn the_profile_doc_lists_every_code() {
+    use payprobe::profile::Profile;
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/profiles.md")).unwrap();
+    let mut n = 0;
+    for p in Profile::ALL {
+        let section = doc
+            .split(&format!("## {}\n", p.as_str()))
+            .nth(1)
+            .map(|s| s.split("\n## ").next().unwrap_or(s));
+        for c in p.table() {
+            let section = section
+                .unwrap_or_else(|| panic!("docs/profiles.md has no section for {}", p.as_str()));
+            let row = format!("| `{}` | {} |", c.code, c.cause.as_str());
+            assert!(
+                section.contains(&row),
+                "docs/profiles.md, {}: no row {row}",
+                p.as_str()
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 60, "{n}");
+}
