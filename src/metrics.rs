@@ -39,6 +39,7 @@ pub struct Metrics {
     http_status: GaugeVec,
     tls_version: GaugeVec,
     ping_loss: GaugeVec,
+    cert_not_after: GaugeVec,
     ping_rtt: GaugeVec,
     target_healthy: GaugeVec,
     cause: GaugeVec,
@@ -157,6 +158,12 @@ impl Metrics {
                 "1 for each symptom users of this target would see now.",
                 &["target", "provider", "symptom"],
             )?,
+            cert_not_after: gauge(
+                &r,
+                "payprobe_tls_cert_not_after_timestamp_seconds",
+                "Expiry (Unix seconds) of the leaf certificate the server presented last.",
+                tp,
+            )?,
             ping_loss: gauge(
                 &r,
                 "payprobe_ping_loss_ratio",
@@ -217,6 +224,11 @@ impl Metrics {
                     // No reply, no RTT: NaN says "unknown" where 0 would claim a fast link.
                     g.set(v.unwrap_or(f64::NAN));
                 }
+            }
+            if let Some(c) = e.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
+                self.cert_not_after
+                    .with_label_values(&[name, prov])
+                    .set(c.not_after_unix as f64);
             }
             if let Some(v) = e.tls.as_ref().and_then(|t| t.version.as_deref()) {
                 self.set_tls_version(t, v);
@@ -288,6 +300,7 @@ impl Metrics {
         }
         let _ = self.http_status.remove_label_values(&[name, prov]);
         let _ = self.ping_loss.remove_label_values(&[name, prov]);
+        let _ = self.cert_not_after.remove_label_values(&[name, prov]);
         for stat in PING_STATS {
             let _ = self.ping_rtt.remove_label_values(&[name, prov, stat]);
         }

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde::Serialize;
 
 /// Lowest TLS version a target accepts (`min_tls_version`).
@@ -37,14 +39,87 @@ impl TlsVersion {
 #[derive(Clone)]
 pub struct TlsClient {
     pub config: Arc<ClientConfig>,
-    /// The extra CA file's contents, if any (part of equality: a changed CA file matters).
+    verifier: Arc<WebPkiServerVerifier>,
+    /// The extra CA and CRL files' contents, if any (part of equality: a changed file matters).
     extra_ca: Option<Arc<[u8]>>,
+    crls: Option<Arc<[u8]>>,
     min_version: TlsVersion,
 }
 
 impl PartialEq for TlsClient {
     fn eq(&self, other: &Self) -> bool {
-        self.extra_ca == other.extra_ca && self.min_version == other.min_version
+        self.extra_ca == other.extra_ca
+            && self.crls == other.crls
+            && self.min_version == other.min_version
+    }
+}
+
+impl TlsClient {
+    /// A config for one handshake whose verifier remembers the chain the server sent, so a
+    /// failed verification still yields the certificate (an expired one's not_after, say).
+    pub fn recording(&self) -> (Arc<ClientConfig>, Arc<Recording>) {
+        let rec = Arc::new(Recording {
+            inner: self.verifier.clone(),
+            chain: Mutex::new(None),
+        });
+        let mut cfg = (*self.config).clone();
+        cfg.dangerous().set_certificate_verifier(rec.clone());
+        (Arc::new(cfg), rec)
+    }
+}
+
+/// Delegates to webpki and keeps a copy of the presented chain.
+#[derive(Debug)]
+pub struct Recording {
+    inner: Arc<WebPkiServerVerifier>,
+    chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
+}
+
+impl Recording {
+    /// The chain the server presented (leaf first), if the handshake got that far.
+    pub fn chain(&self) -> Option<Vec<CertificateDer<'static>>> {
+        self.chain.lock().ok().and_then(|c| c.clone())
+    }
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        if let Ok(mut slot) = self.chain.lock() {
+            *slot = Some(chain);
+        }
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(m, c, d)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(m, c, d)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 
@@ -67,6 +142,12 @@ pub enum TlsSetupError {
     Rejected(rustls::Error),
     #[error("TLS setup: {0}")]
     Rustls(#[from] rustls::Error),
+    #[error("bad PEM CRL: {0}")]
+    BadCrl(String),
+    #[error("no CRL found in the PEM file")]
+    NoCrls,
+    #[error("certificate verifier: {0}")]
+    Verifier(String),
 }
 
 /// System roots from the OS store (`/etc/ssl/certs`); when none can be read, the embedded
@@ -96,39 +177,80 @@ pub fn parse_pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsSe
     Ok(certs)
 }
 
-type CacheKey = (Option<Arc<[u8]>>, TlsVersion);
+type CacheKey = (Option<Arc<[u8]>>, Option<Arc<[u8]>>, TlsVersion);
+type Built = (Arc<ClientConfig>, Arc<WebPkiServerVerifier>);
 
-/// Builds (or reuses) the client config for one target.
-pub fn client(extra_ca: Option<Vec<u8>>, min: TlsVersion) -> Result<TlsClient, TlsSetupError> {
-    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<ClientConfig>>>> = OnceLock::new();
+/// Builds (or reuses) the client config for one target: system roots plus `extra_ca`,
+/// certificates revoked by the CRLs in `crls` refused, versions from `min` up.
+pub fn client(
+    extra_ca: Option<Vec<u8>>,
+    crls: Option<Vec<u8>>,
+    min: TlsVersion,
+) -> Result<TlsClient, TlsSetupError> {
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Built>>> = OnceLock::new();
     let extra_ca: Option<Arc<[u8]>> = extra_ca.map(Into::into);
-    let key = (extra_ca.clone(), min);
+    let crls: Option<Arc<[u8]>> = crls.map(Into::into);
+    let key = (extra_ca.clone(), crls.clone(), min);
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(cfg) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return Ok(TlsClient {
-            config: cfg,
-            extra_ca,
-            min_version: min,
-        });
-    }
-    let mut roots = system_roots().clone();
-    if let Some(pem) = &extra_ca {
-        for cert in parse_pem_certs(pem)? {
-            roots.add(cert).map_err(TlsSetupError::Rejected)?;
+    let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+    let (config, verifier) = match cached {
+        Some(b) => b,
+        None => {
+            let b = build_verified(extra_ca.as_deref(), crls.as_deref(), min)?;
+            if let Ok(mut c) = cache.lock() {
+                c.insert(key, b.clone());
+            }
+            b
         }
-    }
-    let config = Arc::new(build(roots, min)?);
-    if let Ok(mut c) = cache.lock() {
-        c.insert(key, config.clone());
-    }
+    };
     Ok(TlsClient {
         config,
+        verifier,
         extra_ca,
+        crls,
         min_version: min,
     })
 }
 
-fn build(roots: RootCertStore, min: TlsVersion) -> Result<ClientConfig, rustls::Error> {
+fn build_verified(
+    extra_ca: Option<&[u8]>,
+    crls: Option<&[u8]>,
+    min: TlsVersion,
+) -> Result<Built, TlsSetupError> {
+    let mut roots = system_roots().clone();
+    if let Some(pem) = extra_ca {
+        for cert in parse_pem_certs(pem)? {
+            roots.add(cert).map_err(TlsSetupError::Rejected)?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut vb = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider);
+    if let Some(pem) = crls {
+        let list: Vec<CertificateRevocationListDer<'static>> =
+            CertificateRevocationListDer::pem_slice_iter(pem)
+                .collect::<Result<_, _>>()
+                .map_err(|e| TlsSetupError::BadCrl(e.to_string()))?;
+        if list.is_empty() {
+            return Err(TlsSetupError::NoCrls);
+        }
+        // Revocation is checked for the leaf only, and a CA without a CRL here is not
+        // treated as revoked: the file lists what the operator revoked, nothing more.
+        vb = vb
+            .with_crls(list)
+            .only_check_end_entity_revocation()
+            .allow_unknown_revocation_status();
+    }
+    let verifier = vb
+        .build()
+        .map_err(|e| TlsSetupError::Verifier(e.to_string()))?;
+    let config = build(verifier.clone(), min)?;
+    Ok((Arc::new(config), verifier))
+}
+
+fn build(
+    verifier: Arc<WebPkiServerVerifier>,
+    min: TlsVersion,
+) -> Result<ClientConfig, rustls::Error> {
     let versions: &[&'static rustls::SupportedProtocolVersion] = match min {
         TlsVersion::Tls12 => &[&rustls::version::TLS13, &rustls::version::TLS12],
         TlsVersion::Tls13 => &[&rustls::version::TLS13],
@@ -136,7 +258,7 @@ fn build(roots: RootCertStore, min: TlsVersion) -> Result<ClientConfig, rustls::
     let mut cfg =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_protocol_versions(versions)?
-            .with_root_certificates(roots)
+            .with_webpki_verifier(verifier)
             .with_no_client_auth();
     // Offer h2 first, as browsers and SDKs do; the HTTP prober follows what the server picks.
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

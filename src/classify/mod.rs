@@ -133,6 +133,8 @@ pub struct Diagnosis {
     pub rule: &'static str,
     /// The evidence behind the cause, in one line.
     pub reason: String,
+    /// What works now but will not for long (an expiring certificate, a Sunset date).
+    pub warnings: Vec<String>,
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
@@ -163,6 +165,7 @@ pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
     } else {
         reason
     };
+    let warnings = latest.map(|v| v.warnings.clone()).unwrap_or_default();
     Diagnosis {
         cause,
         scope,
@@ -171,6 +174,7 @@ pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
         flapping,
         rule,
         reason,
+        warnings,
     }
 }
 
@@ -185,6 +189,7 @@ impl Diagnosis {
             flapping: false,
             rule: "none",
             reason: String::new(),
+            warnings: Vec::new(),
         }
     }
 }

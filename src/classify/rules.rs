@@ -85,6 +85,8 @@ pub const RULES: &[Rule] = &[
     rule("tls_cert_not_yet_valid", Kind(K::TlsCertNotYetValid), Security, &[AF, TF], "the certificate is not valid yet (check this host's clock)"),
     rule("tls_cert_unknown_issuer", Kind(K::TlsCertUnknownIssuer), Security, &[AF, TF], "the certificate is not signed by a trusted CA (self-signed, missing intermediate, or interception)"),
     rule("tls_cert_name_mismatch", Kind(K::TlsCertNameMismatch), Security, &[AF, TF], "the certificate is for another name"),
+    rule("tls_cert_self_signed", Kind(K::TlsCertSelfSigned), Security, &[AF, TF], "the certificate is self-signed: nobody vouches for it (a test endpoint, or interception)"),
+    rule("tls_cert_revoked", Kind(K::TlsCertRevoked), Security, &[AF, TF], "the certificate is revoked (by the target's crl_file)"),
     rule("tls_cert_invalid", Kind(K::TlsCertInvalid), Security, &[AF, TF], "the certificate is invalid"),
     rule("tls_protocol_version", Kind(K::TlsProtocolVersion), ApiVersion, &[TF], "no TLS version in common: one side requires a version the other refuses"),
     // HTTP, after the request went out.
@@ -125,6 +127,8 @@ pub struct RoundVerdict {
     pub reason: String,
     /// Passed, but slower than the target's `latency_slo`.
     pub slow: bool,
+    /// Things that work now but will not for long (a certificate about to expire).
+    pub warnings: Vec<String>,
     pub check: Option<Check>,
     pub phase: Option<Phase>,
 }
@@ -192,6 +196,7 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
             f.detail
         ),
         slow: false,
+        warnings: Vec::new(),
         check: Some(e.check),
         phase: Some(f.phase),
     }
@@ -246,6 +251,7 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
         symptoms: BTreeSet::new(),
         reason: String::new(),
         slow: false,
+        warnings: expiry_warnings(round),
         check: None,
         phase: None,
     };
@@ -262,6 +268,23 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
         v.reason = slow_reason(e, slo);
     }
     v
+}
+
+fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
+    let mut out: Vec<String> = round
+        .iter()
+        .filter_map(|e| e.tls.as_ref())
+        .filter(|t| t.expiring_soon)
+        .filter_map(|t| t.certificate.as_ref())
+        .map(|c| {
+            format!(
+                "the certificate for {} expires at {}: renew it before then",
+                c.subject, c.not_after
+            )
+        })
+        .collect();
+    out.dedup();
+    out
 }
 
 /// Names the phase where the time went: slow connect/TLS is the path, slow processing is

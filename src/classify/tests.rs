@@ -69,6 +69,16 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
     vec![
         // The provider's code beats the status it came with (here a 200 or a 503).
         (provider(Server, 200), "provider_server", Server),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertSelfSigned),
+            "tls_cert_self_signed",
+            Security,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertRevoked),
+            "tls_cert_revoked",
+            Security,
+        ),
         (provider(Security, 503), "provider_security", Security),
         (
             provider(ApiVersion, 200),

@@ -105,6 +105,8 @@ pub struct Target {
     pub success_threshold: u32,
     pub latency_slo: Option<Duration>,
     pub min_tls_version: TlsVersion,
+    /// A valid certificate expiring within this window gives a warning.
+    pub cert_expiry_warning: Duration,
     pub tls: TlsClient,
     pub http: HttpSpec,
     pub dns: DnsSpec,

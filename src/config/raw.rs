@@ -49,7 +49,9 @@ pub struct RawTarget {
     pub success_threshold: Option<S<i64>>,
     pub latency_slo: Option<S<String>>,
     pub ca_file: Option<S<String>>,
+    pub crl_file: Option<S<String>>,
     pub min_tls_version: Option<S<String>>,
+    pub cert_expiry_warning: Option<S<String>>,
     pub http: Option<RawHttp>,
     pub dns: Option<RawDns>,
     pub ping: Option<RawPing>,
@@ -106,7 +108,9 @@ impl RawTarget {
             success_threshold,
             latency_slo,
             ca_file,
-            min_tls_version
+            crl_file,
+            min_tls_version,
+            cert_expiry_warning
         );
         if self.ping.is_none() {
             self.ping = d.ping.clone();

@@ -16,11 +16,12 @@ use super::{
 };
 use crate::classify::Lang;
 use crate::profile::Profile;
-use crate::tls::{self, TlsVersion};
+use crate::tls::{self, TlsSetupError, TlsVersion};
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_MAX_BODY: usize = 64 * 1024;
+const DEFAULT_CERT_WARNING: Duration = Duration::from_secs(14 * 86_400);
 const MAX_BODY_LIMIT: i64 = 16 * 1024 * 1024;
 const PROFILES: &str = "generic, alipay, wechatpay_v3, stripe, evm_jsonrpc, solana_jsonrpc";
 const PLANNED_CHECKS: &[&str] = &["api_version", "rpc"];
@@ -272,18 +273,30 @@ fn target(
             None
         }),
     };
-    let ca = t.ca_file.as_ref().and_then(|f| read_ca(f, base, p));
-    let tls = match (min_tls_version, &t.ca_file) {
-        (Some(min), Some(f)) => ca.and_then(|pem| {
-            tls::client(Some(pem), min)
-                .map_err(|e| p.at(f.span(), format!("`ca_file` {:?}: {e}", f.get_ref())))
-                .ok()
-        }),
-        (Some(min), None) => tls::client(None, min)
-            .map_err(|e| p.at(0..0, format!("TLS setup failed: {e}")))
+    let ca = t.ca_file.as_ref().map(|f| read_file("ca_file", f, base, p));
+    let crl = t
+        .crl_file
+        .as_ref()
+        .map(|f| read_file("crl_file", f, base, p));
+    // A file that could not be read was reported already; build nothing on top of it.
+    let unreadable = matches!(ca, Some(None)) || matches!(crl, Some(None));
+    let tls = match min_tls_version.filter(|_| !unreadable) {
+        Some(min) => tls::client(ca.flatten(), crl.flatten(), min)
+            .map_err(|e| {
+                let (key, at) = match e {
+                    TlsSetupError::BadCrl(_) | TlsSetupError::NoCrls => ("crl_file", &t.crl_file),
+                    _ => ("ca_file", &t.ca_file),
+                };
+                match at {
+                    Some(f) => p.at(f.span(), format!("`{key}` {:?}: {e}", f.get_ref())),
+                    None => p.at(0..0, format!("TLS setup failed: {e}")),
+                }
+            })
             .ok(),
-        (None, _) => None,
+        None => None,
     };
+    let cert_expiry_warning = duration(&t.cert_expiry_warning, "cert_expiry_warning", p)
+        .map(|d| d.unwrap_or(DEFAULT_CERT_WARNING));
     let scheme = endpoint.as_ref().map(|e| e.scheme);
     let checks = checks(t, scheme, endpoint.as_ref().and_then(|e| e.ip), p);
     let http = http(
@@ -320,6 +333,7 @@ fn target(
         success_threshold: success_threshold? as u32,
         latency_slo: latency_slo?,
         min_tls_version: min_tls_version?,
+        cert_expiry_warning: cert_expiry_warning?,
         tls: tls?,
         http: http?,
         dns: dns?,
@@ -599,14 +613,14 @@ fn resolve(base: &Path, file: &str) -> PathBuf {
     }
 }
 
-fn read_ca(f: &S<String>, base: &Path, p: &mut Problems) -> Option<Vec<u8>> {
+fn read_file(key: &str, f: &S<String>, base: &Path, p: &mut Problems) -> Option<Vec<u8>> {
     let path = resolve(base, f.get_ref());
     match std::fs::read(&path) {
         Ok(b) => Some(b),
         Err(e) => {
             p.at(
                 f.span(),
-                format!("`ca_file` {}: cannot read: {e}", path.display()),
+                format!("`{key}` {}: cannot read: {e}", path.display()),
             );
             None
         }

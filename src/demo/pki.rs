@@ -19,6 +19,8 @@ pub enum Validity {
     Current,
     Expired,
     NotYetValid,
+    /// Valid now, expiring this many days from today (for expiry warnings).
+    ExpiresInDays(u32),
 }
 
 /// A private CA. Its PEM goes into a target's `ca_file` to make its leaves trusted.
@@ -68,6 +70,49 @@ impl Ca {
     }
 }
 
+impl Ca {
+    /// A leaf with a chosen serial number, so a CRL can revoke it.
+    pub fn leaf_with_serial(&self, names: &[&str], serial: u64) -> Result<Leaf, PkiError> {
+        let mut params = leaf_params(names, Validity::Current)?;
+        params.serial_number = Some(rcgen::SerialNumber::from(serial));
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Leaf {
+            chain: vec![cert.der().clone(), self.issuer.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        })
+    }
+
+    /// A CRL, signed by this CA, revoking the certificates with these serials (PEM).
+    pub fn crl_revoking(&self, serials: &[u64]) -> Result<String, PkiError> {
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2024, 1, 1),
+            next_update: rcgen::date_time_ymd(2099, 1, 1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|s| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(*s),
+                    revocation_time: rcgen::date_time_ymd(2024, 1, 1),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        Ok(params.signed_by(&self.issuer)?.pem()?)
+    }
+}
+
+/// The calendar date `days` from today (UTC).
+fn ymd_in_days(days: u32) -> (i32, u8, u8) {
+    let t = std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(days) * 86_400);
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|v| v.parse::<i32>().ok()).unwrap_or(1);
+    (num(0..4), num(5..7) as u8, num(8..10) as u8)
+}
+
 /// A self-signed leaf: what an untrusted or intercepting endpoint presents.
 pub fn self_signed(names: &[&str]) -> Result<Leaf, PkiError> {
     let params = leaf_params(names, Validity::Current)?;
@@ -96,6 +141,11 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
         Validity::NotYetValid => {
             params.not_before = rcgen::date_time_ymd(2090, 1, 1);
             params.not_after = rcgen::date_time_ymd(2091, 1, 1);
+        }
+        Validity::ExpiresInDays(days) => {
+            let (y, m, d) = ymd_in_days(days);
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(y, m, d);
         }
     }
     Ok(params)

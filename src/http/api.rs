@@ -21,6 +21,7 @@ pub struct DiagnosisView {
     /// Id of the rule that decided the cause (see the README's rules table).
     pub rule: &'static str,
     pub reason: String,
+    pub warnings: Vec<String>,
     /// When health, cause or scope last changed.
     pub since: String,
     pub hint: String,
@@ -59,6 +60,7 @@ fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
                 flapping: d.flapping,
                 rule: d.rule,
                 reason: d.reason.clone(),
+                warnings: d.warnings.clone(),
                 since: humantime::format_rfc3339_seconds(s.since).to_string(),
                 hint: classify::hint(d.cause, d.scope, lang),
             }

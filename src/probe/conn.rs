@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
+use super::cert::CertSummary;
 use super::resolve::Resolvers;
 use super::{DnsEvidence, Failure, FailureKind, Phase, Recorder, TcpEvidence, TlsEvidence};
 use crate::config::DnsSpec;
@@ -136,13 +137,15 @@ pub fn connect_kind(e: &io::Error) -> FailureKind {
     }
 }
 
-/// Runs the TLS handshake, recording version, cipher and ALPN.
+/// Runs the TLS handshake, recording version, cipher, ALPN and the certificate (also when
+/// verification fails: an expired certificate's dates are the evidence).
 pub async fn handshake(
     rec: &mut Recorder,
     tcp: TcpStream,
     host: &str,
     ip: Option<IpAddr>,
     tls: &TlsClient,
+    expiry_warning: std::time::Duration,
 ) -> Result<TlsStream<TcpStream>, Failure> {
     let name = match ip {
         Some(ip) => ServerName::IpAddress(ip.into()),
@@ -155,7 +158,8 @@ pub async fn handshake(
         })?,
     };
     let started = Instant::now();
-    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+    let (config, seen) = tls.recording();
+    let connector = tokio_rustls::TlsConnector::from(config);
     let res = connector.connect(name, tcp).await;
     let mut ev = TlsEvidence {
         duration: started.elapsed(),
@@ -175,9 +179,23 @@ pub async fn handshake(
             ev.alpn = c
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned());
+            ev.certificate = c.peer_certificates().and_then(CertSummary::from_chain);
+            ev.expiring_soon = ev
+                .certificate
+                .as_ref()
+                .is_some_and(|cert| cert.remaining(std::time::SystemTime::now()) < expiry_warning);
             Ok(stream)
         }
-        Err(e) => Err(tls_failure(&e)),
+        Err(e) => {
+            ev.certificate = seen.chain().as_deref().and_then(CertSummary::from_chain);
+            let mut f = tls_failure(&e);
+            // webpki says "unknown issuer" for a self-signed leaf too; the chain tells them apart.
+            let self_signed = ev.certificate.as_ref().is_some_and(|c| c.self_signed);
+            if f.kind == FailureKind::TlsCertUnknownIssuer && self_signed {
+                f.kind = FailureKind::TlsCertSelfSigned;
+            }
+            Err(f)
+        }
     };
     rec.ev.tls = Some(ev);
     if out.is_ok() {
@@ -205,6 +223,7 @@ fn tls_failure(e: &io::Error) -> Failure {
             C::Expired | C::ExpiredContext { .. } => FailureKind::TlsCertExpired,
             C::NotValidYet | C::NotValidYetContext { .. } => FailureKind::TlsCertNotYetValid,
             C::UnknownIssuer => FailureKind::TlsCertUnknownIssuer,
+            C::Revoked => FailureKind::TlsCertRevoked,
             C::NotValidForName | C::NotValidForNameContext { .. } => {
                 FailureKind::TlsCertNameMismatch
             }

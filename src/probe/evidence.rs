@@ -70,6 +70,8 @@ pub enum FailureKind {
     TlsCertNotYetValid,
     TlsCertUnknownIssuer,
     TlsCertNameMismatch,
+    TlsCertSelfSigned,
+    TlsCertRevoked,
     TlsCertInvalid,
     TlsProtocolVersion,
     TlsAlert,
@@ -139,6 +141,11 @@ pub struct TlsEvidence {
     pub version: Option<String>,
     pub cipher: Option<String>,
     pub alpn: Option<String>,
+    /// The leaf certificate, also when verification failed (then it says why: expired...).
+    pub certificate: Option<super::cert::CertSummary>,
+    /// Valid, but expiring within the target's `cert_expiry_warning`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub expiring_soon: bool,
 }
 
 /// Durations of each phase of an HTTP exchange. They are contiguous, so they add up to the

@@ -158,7 +158,8 @@ impl HttpProber {
         let tcp = conn::connect(rec, &addrs, hop.port, next).await?;
         let marks = IoMarks::new();
         let resp = if hop.tls {
-            let stream = conn::handshake(rec, tcp, &hop.host, hop.ip, &t.tls).await?;
+            let stream =
+                conn::handshake(rec, tcp, &hop.host, hop.ip, &t.tls, t.cert_expiry_warning).await?;
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
             send(TimedIo::new(stream, marks.clone()), h2, t, hop).await
         } else {

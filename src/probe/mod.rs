@@ -5,6 +5,7 @@
 //! [`Recorder`] keeps phase boundaries contiguous, so phase durations always add up to the
 //! total, and tells which phase was in flight when the deadline hit.
 
+pub mod cert;
 mod conn;
 pub mod dns;
 mod evidence;

@@ -32,7 +32,15 @@ impl Prober for TlsProber {
             )
             .await?;
             let tcp = conn::connect(&mut rec, &addrs, target.port, Phase::Tls).await?;
-            conn::handshake(&mut rec, tcp, &target.host, target.ip, &target.tls).await?;
+            conn::handshake(
+                &mut rec,
+                tcp,
+                &target.host,
+                target.ip,
+                &target.tls,
+                target.cert_expiry_warning,
+            )
+            .await?;
             Ok(())
         };
         let outcome = timeout_at(deadline, steps).await;

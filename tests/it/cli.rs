@@ -194,9 +194,6 @@ async fn the_demo_runs_offline_and_shows_every_cause() {
         .await
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(
-        v["evidence"][0]["failure"]["kind"],
-        "tls_cert_unknown_issuer"
-    );
-    assert_eq!(v["diagnosis"]["rule"], "tls_cert_unknown_issuer");
+    assert_eq!(v["evidence"][0]["failure"]["kind"], "tls_cert_self_signed");
+    assert_eq!(v["diagnosis"]["rule"], "tls_cert_self_signed");
 }

@@ -488,6 +488,14 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         (
             "cert-self-signed",
             pki::self_signed(&["127.0.0.1"]).unwrap(),
+            "tls_cert_self_signed",
+        ),
+        (
+            "cert-unknown-ca",
+            Ca::new("someone else's CA")
+                .unwrap()
+                .leaf(&["127.0.0.1"], Validity::Current)
+                .unwrap(),
             "tls_cert_unknown_issuer",
         ),
         (
@@ -512,6 +520,27 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         ));
         keep.push(g);
     }
+    // Revoked by the operator's CRL file.
+    std::fs::write(
+        dir.path().join("revoked.crl.pem"),
+        ca.crl_revoking(&[4242]).unwrap(),
+    )
+    .unwrap();
+    let revoked = Gateway::https(
+        Behavior::ok("{}"),
+        ca.leaf_with_serial(&["127.0.0.1"], 4242).unwrap(),
+    )
+    .await
+    .unwrap();
+    cases.push(case(
+        "cert-revoked",
+        format!("{}\ncrl_file = \"revoked.crl.pem\"", https(revoked.port())),
+        "tls_cert_revoked",
+        "security",
+        Some("auth_failure"),
+        "certificate",
+    ));
+    keep.push(revoked);
     let old_tls = Gateway::https_with(
         Behavior::ok("{}"),
         trusted(Validity::Current),

@@ -136,7 +136,128 @@ async fn a_server_below_min_tls_version_is_a_protocol_version_failure() {
 }
 
 #[tokio::test]
-async fn untrusted_certificate_is_unknown_issuer() {
+async fn a_leaf_from_an_unknown_ca_is_unknown_issuer_and_its_certificate_is_recorded() {
+    let other = Ca::new("Not Your CA").unwrap();
+    let gw = Gateway::https(
+        Behavior::ok("{}"),
+        other
+            .leaf(&["127.0.0.1", "pay.test"], Validity::Current)
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let t = target(&format!(
+        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"",
+        gw.port()
+    ));
+    let e = probe(&t).await;
+    assert_eq!(kind(&e), Some(FailureKind::TlsCertUnknownIssuer), "{e:?}");
+    let c = e
+        .tls
+        .as_ref()
+        .unwrap()
+        .certificate
+        .as_ref()
+        .expect("the rejected certificate is still evidence");
+    assert_eq!(c.subject, "CN=127.0.0.1");
+    assert_eq!(c.issuer, "CN=Not Your CA");
+    assert_eq!(
+        c.sans,
+        vec!["127.0.0.1".to_string(), "pay.test".to_string()]
+    );
+    assert_eq!(c.chain_len, 2);
+    assert!(!c.self_signed);
+    assert_eq!(c.sha256.len(), 32 * 3 - 1);
+}
+
+#[tokio::test]
+async fn an_expired_certificate_shows_its_dates() {
+    let trust = Trust::new();
+    let gw = Gateway::https(
+        Behavior::ok("{}"),
+        trust.ca.leaf(&["127.0.0.1"], Validity::Expired).unwrap(),
+    )
+    .await
+    .unwrap();
+    let e = probe(&trust.target(&format!(
+        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"",
+        gw.port()
+    )))
+    .await;
+    assert_eq!(kind(&e), Some(FailureKind::TlsCertExpired));
+    let c = e.tls.as_ref().unwrap().certificate.as_ref().unwrap();
+    assert_eq!(c.not_after, "2021-01-01T00:00:00Z");
+    assert_eq!(c.not_after_unix, 1_609_459_200);
+}
+
+#[tokio::test]
+async fn a_certificate_revoked_by_the_crl_file_is_refused() {
+    let trust = Trust::new();
+    std::fs::write(
+        trust.dir.path().join("crl.pem"),
+        trust.ca.crl_revoking(&[77]).unwrap(),
+    )
+    .unwrap();
+    let revoked = Gateway::https(
+        Behavior::ok("{}"),
+        trust.ca.leaf_with_serial(&["127.0.0.1"], 77).unwrap(),
+    )
+    .await
+    .unwrap();
+    let fine = Gateway::https(
+        Behavior::ok("{}"),
+        trust.ca.leaf_with_serial(&["127.0.0.1"], 78).unwrap(),
+    )
+    .await
+    .unwrap();
+    let t = |port: u16| {
+        trust.target(&format!(
+            "name = \"t\"\nurl = \"https://127.0.0.1:{port}/\"\ncrl_file = \"crl.pem\""
+        ))
+    };
+    let e = probe(&t(revoked.port())).await;
+    assert_eq!(kind(&e), Some(FailureKind::TlsCertRevoked), "{e:?}");
+    let ok = probe(&t(fine.port())).await;
+    assert!(
+        ok.success,
+        "a certificate the CRL does not list passes: {ok:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_close_to_expiry_passes_with_a_warning() {
+    let trust = Trust::new();
+    let gw = Gateway::https(
+        Behavior::ok("{}"),
+        trust
+            .ca
+            .leaf(&["127.0.0.1"], Validity::ExpiresInDays(3))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let t = trust.target(&format!(
+        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"\ncert_expiry_warning = \"14d\"",
+        gw.port()
+    ));
+    let e = probe(&t).await;
+    assert!(e.success, "{e:?}");
+    let tls = e.tls.as_ref().unwrap();
+    assert!(tls.expiring_soon);
+    let v = payprobe::classify::judge_round(&t, std::slice::from_ref(&e));
+    assert!(
+        v.ok && v.warnings.len() == 1 && v.warnings[0].contains("expires at"),
+        "{v:?}"
+    );
+    let later = trust.target(&format!(
+        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"\ncert_expiry_warning = \"1d\"",
+        gw.port()
+    ));
+    assert!(!probe(&later).await.tls.unwrap().expiring_soon);
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_is_reported_as_such() {
     let gw = Gateway::https(
         Behavior::ok("{}"),
         pki::self_signed(&["127.0.0.1"]).unwrap(),
@@ -151,7 +272,7 @@ async fn untrusted_certificate_is_unknown_issuer() {
     let f = e.failure.as_ref().expect("must fail");
     assert_eq!(
         (f.kind, f.phase),
-        (FailureKind::TlsCertUnknownIssuer, Phase::Tls),
+        (FailureKind::TlsCertSelfSigned, Phase::Tls),
         "{e:?}"
     );
     assert_eq!(
