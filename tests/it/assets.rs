@@ -47,6 +47,18 @@ fn exported_names() -> BTreeSet<String> {
     let mut tls = Evidence::new("t", payprobe::config::Check::Tls);
     tls.tls = Some(TlsEvidence {
         version: Some("TLSv1.3".into()),
+        certificate: Some(payprobe::probe::cert::CertSummary {
+            subject: "CN=t".into(),
+            issuer: "CN=ca".into(),
+            sans: vec![],
+            serial: "01".into(),
+            not_before: String::new(),
+            not_after: String::new(),
+            not_after_unix: 1,
+            self_signed: false,
+            chain_len: 2,
+            sha256: String::new(),
+        }),
         ..Default::default()
     });
     let mut http = Evidence::new("t", payprobe::config::Check::Http);
