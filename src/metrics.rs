@@ -29,6 +29,21 @@ const PING_STATS: [&str; 4] = ["min", "avg", "max", "stddev"];
 #[error("metrics: {0}")]
 pub struct MetricsError(#[from] prometheus::Error);
 
+/// Sets an `*_info` series to 1 for `value`, removing the series of the previous value: a
+/// version change must not leave two series claiming to be current.
+fn swap_label(vec: &GaugeVec, seen: &Mutex<HashMap<String, String>>, t: &Target, value: &str) {
+    let Ok(mut seen) = seen.lock() else { return };
+    if let Some(old) = seen.get(&t.name) {
+        if old == value {
+            return;
+        }
+        let _ = vec.remove_label_values(&[&t.name, &t.provider, old]);
+    }
+    vec.with_label_values(&[&t.name, &t.provider, value])
+        .set(1.0);
+    seen.insert(t.name.clone(), value.to_string());
+}
+
 pub struct Metrics {
     registry: Registry,
     probe_success: GaugeVec,
@@ -40,6 +55,9 @@ pub struct Metrics {
     tls_version: GaugeVec,
     ping_loss: GaugeVec,
     cert_not_after: GaugeVec,
+    api_version: GaugeVec,
+    api_compatible: GaugeVec,
+    api_sunset: GaugeVec,
     ping_rtt: GaugeVec,
     target_healthy: GaugeVec,
     cause: GaugeVec,
@@ -47,8 +65,9 @@ pub struct Metrics {
     symptom: GaugeVec,
     pub scheduler_lag: Histogram,
     pub config_reload_ok: Gauge,
-    /// TLS version label currently exported per target, to remove it when it changes.
+    /// TLS and API version labels currently exported per target, to remove them on change.
     tls_seen: Mutex<HashMap<String, String>>,
+    api_seen: Mutex<HashMap<String, String>>,
 }
 
 fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec, MetricsError> {
@@ -158,6 +177,24 @@ impl Metrics {
                 "1 for each symptom users of this target would see now.",
                 &["target", "provider", "symptom"],
             )?,
+            api_version: gauge(
+                &r,
+                "payprobe_api_version_info",
+                "The API version the gateway reported last (the version label).",
+                &["target", "provider", "version"],
+            )?,
+            api_compatible: gauge(
+                &r,
+                "payprobe_api_version_compatible",
+                "1 if the reported API version satisfies the target's requirement.",
+                tp,
+            )?,
+            api_sunset: gauge(
+                &r,
+                "payprobe_api_sunset_timestamp_seconds",
+                "The API's Sunset date (RFC 8594) as Unix seconds, when the gateway sends one.",
+                tp,
+            )?,
             cert_not_after: gauge(
                 &r,
                 "payprobe_tls_cert_not_after_timestamp_seconds",
@@ -182,6 +219,7 @@ impl Metrics {
             scheduler_lag,
             config_reload_ok,
             tls_seen: Mutex::new(HashMap::new()),
+            api_seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -225,13 +263,32 @@ impl Metrics {
                     g.set(v.unwrap_or(f64::NAN));
                 }
             }
+            if let Some(a) = &e.api_version {
+                if let Some(v) = &a.seen {
+                    swap_label(&self.api_version, &self.api_seen, t, v);
+                }
+                if let Some(ok) = a.compatible {
+                    self.api_compatible
+                        .with_label_values(&[name, prov])
+                        .set(if ok { 1.0 } else { 0.0 });
+                }
+                match a.sunset_unix {
+                    Some(s) => self
+                        .api_sunset
+                        .with_label_values(&[name, prov])
+                        .set(s as f64),
+                    None => {
+                        let _ = self.api_sunset.remove_label_values(&[name, prov]);
+                    }
+                }
+            }
             if let Some(c) = e.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
                 self.cert_not_after
                     .with_label_values(&[name, prov])
                     .set(c.not_after_unix as f64);
             }
             if let Some(v) = e.tls.as_ref().and_then(|t| t.version.as_deref()) {
-                self.set_tls_version(t, v);
+                swap_label(&self.tls_version, &self.tls_seen, t, v);
             }
         }
     }
@@ -259,24 +316,6 @@ impl Metrics {
                 .with_label_values(&[name, prov, s.as_str()])
                 .set(one(d.symptoms.contains(&s)));
         }
-    }
-
-    fn set_tls_version(&self, t: &Target, version: &str) {
-        let Ok(mut seen) = self.tls_seen.lock() else {
-            return;
-        };
-        if let Some(old) = seen.get(&t.name) {
-            if old == version {
-                return;
-            }
-            let _ = self
-                .tls_version
-                .remove_label_values(&[&t.name, &t.provider, old]);
-        }
-        self.tls_version
-            .with_label_values(&[&t.name, &t.provider, version])
-            .set(1.0);
-        seen.insert(t.name.clone(), version.to_string());
     }
 
     /// Removes every series of a target (it left the config, or its labels changed).
@@ -314,11 +353,16 @@ impl Metrics {
         for sy in Symptom::ALL {
             let _ = self.symptom.remove_label_values(&[name, prov, sy.as_str()]);
         }
-        if let Ok(mut seen) = self.tls_seen.lock() {
-            if let Some(v) = seen.remove(name) {
-                let _ = self.tls_version.remove_label_values(&[name, prov, &v]);
+        for (vec, seen) in [
+            (&self.tls_version, &self.tls_seen),
+            (&self.api_version, &self.api_seen),
+        ] {
+            if let Some(v) = seen.lock().ok().and_then(|mut s| s.remove(name)) {
+                let _ = vec.remove_label_values(&[name, prov, &v]);
             }
         }
+        let _ = self.api_compatible.remove_label_values(&[name, prov]);
+        let _ = self.api_sunset.remove_label_values(&[name, prov]);
     }
 
     pub fn observe_lag(&self, lag: Duration) {

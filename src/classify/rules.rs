@@ -96,6 +96,11 @@ pub const RULES: &[Rule] = &[
     rule("too_many_redirects", Kind(K::TooManyRedirects), Server, &[TF], "redirect loop"),
     rule("bad_redirect", Kind(K::BadRedirect), Server, &[TF], "unusable redirect"),
     // A provider's own code beats the bare status (profiles; docs/profiles.md).
+    // The API version the gateway speaks (the `api_version` check).
+    rule("api_version_mismatch", Kind(K::ApiVersionMismatch), ApiVersion, &[TF], "the gateway's API version is outside the range this client supports"),
+    rule("api_sunset_passed", Kind(K::ApiSunsetPassed), ApiVersion, &[TF], "the API is past its Sunset date"),
+    rule("api_schema_drift", Kind(K::ApiSchemaDrift), ApiVersion, &[TF], "the response no longer has the fields this client reads"),
+    rule("api_version_missing", Kind(K::ApiVersionMissing), ApiVersion, &[TF], "the gateway no longer reports a usable API version"),
     rule("provider_server", When::Provider(Server), Server, &[TF], "the provider reports a failure on its side"),
     rule("provider_security", When::Provider(Security), Security, &[TF], "the provider refuses the credentials, signature or permission"),
     rule("provider_api_version", When::Provider(ApiVersion), ApiVersion, &[TF], "the provider no longer serves this method or version"),
@@ -140,6 +145,7 @@ fn layer(p: Phase) -> u8 {
         Phase::Tls => 2,
         Phase::Processing => 3,
         Phase::Transfer => 4,
+        Phase::Content => 5,
     }
 }
 
@@ -270,6 +276,7 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
     v
 }
 
+/// Warnings of a passing round: certificates about to expire, deprecated or sunsetting APIs.
 fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
     let mut out: Vec<String> = round
         .iter()
@@ -283,6 +290,12 @@ fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
             )
         })
         .collect();
+    out.extend(
+        round
+            .iter()
+            .filter_map(|e| e.api_version.as_ref())
+            .flat_map(|a| a.warnings.iter().cloned()),
+    );
     out.dedup();
     out
 }
@@ -301,7 +314,7 @@ fn slow_reason(e: &Evidence, slo: Duration) -> String {
         if let Some(p) = Phase::ALL.into_iter().max_by_key(|p| h.phases.get(*p)) {
             let whose = match p {
                 Phase::Dns | Phase::Connect | Phase::Tls => "the network path",
-                Phase::Processing | Phase::Transfer => "the server",
+                Phase::Processing | Phase::Transfer | Phase::Content => "the server",
             };
             s.push_str(&format!(
                 "; most of it in {} ({:.0} ms): {whose} is slow",

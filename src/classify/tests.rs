@@ -70,6 +70,26 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
         // The provider's code beats the status it came with (here a 200 or a 503).
         (provider(Server, 200), "provider_server", Server),
         (
+            failing(Check::ApiVersion, Phase::Content, K::ApiVersionMismatch),
+            "api_version_mismatch",
+            ApiVersion,
+        ),
+        (
+            failing(Check::ApiVersion, Phase::Content, K::ApiSunsetPassed),
+            "api_sunset_passed",
+            ApiVersion,
+        ),
+        (
+            failing(Check::ApiVersion, Phase::Content, K::ApiSchemaDrift),
+            "api_schema_drift",
+            ApiVersion,
+        ),
+        (
+            failing(Check::ApiVersion, Phase::Content, K::ApiVersionMissing),
+            "api_version_missing",
+            ApiVersion,
+        ),
+        (
             failing(Tls, Phase::Tls, K::TlsCertSelfSigned),
             "tls_cert_self_signed",
             Security,

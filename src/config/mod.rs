@@ -54,11 +54,19 @@ pub enum Check {
     Ping,
     Tls,
     Http,
+    ApiVersion,
 }
 
 impl Check {
     /// In layer order: the classifier breaks ties between equal layers by this order.
-    pub const ALL: [Check; 5] = [Check::Dns, Check::Tcp, Check::Ping, Check::Tls, Check::Http];
+    pub const ALL: [Check; 6] = [
+        Check::Dns,
+        Check::Tcp,
+        Check::Ping,
+        Check::Tls,
+        Check::Http,
+        Check::ApiVersion,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -67,6 +75,7 @@ impl Check {
             Check::Ping => "ping",
             Check::Tls => "tls",
             Check::Http => "http",
+            Check::ApiVersion => "api_version",
         }
     }
 
@@ -111,6 +120,7 @@ pub struct Target {
     pub http: HttpSpec,
     pub dns: DnsSpec,
     pub ping: PingSpec,
+    pub api_version: ApiVersionSpec,
     /// A reference target on the way out (`[[controls]]`), used to tell "me" from "them".
     pub control: bool,
 }
@@ -123,6 +133,79 @@ pub struct DnsSpec {
     /// Networks the answers must fall in; an answer outside them is evidence of hijacking
     /// or misrouting. Empty means any answer is accepted.
     pub expect_addresses: Vec<ipnet::IpNet>,
+}
+
+/// What the `api_version` check reads and requires (`[targets.api_version]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiVersionSpec {
+    pub source: Option<VersionSource>,
+    pub require: Option<semver::VersionReq>,
+    /// JSON pointer → expected type: a missing or retyped field is schema drift.
+    pub required_fields: std::collections::BTreeMap<String, FieldType>,
+}
+
+/// Where the gateway's version is read.
+#[derive(Debug, Clone)]
+pub enum VersionSource {
+    Header(String),
+    JsonPointer(String),
+    /// The first capture group (or the whole match) over the body.
+    Regex(regex::Regex),
+}
+
+impl PartialEq for VersionSource {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (VersionSource::Header(a), VersionSource::Header(b)) => a.eq_ignore_ascii_case(b),
+            (VersionSource::JsonPointer(a), VersionSource::JsonPointer(b)) => a == b,
+            (VersionSource::Regex(a), VersionSource::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+/// JSON types a required field may be declared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Any,
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Object,
+    Array,
+    Null,
+}
+
+impl FieldType {
+    pub const NAMES: &'static str = "string, number, integer, boolean, object, array, null, any";
+
+    pub fn parse(s: &str) -> Option<FieldType> {
+        Some(match s {
+            "any" => FieldType::Any,
+            "string" => FieldType::String,
+            "number" => FieldType::Number,
+            "integer" => FieldType::Integer,
+            "boolean" => FieldType::Boolean,
+            "object" => FieldType::Object,
+            "array" => FieldType::Array,
+            "null" => FieldType::Null,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Any => "any",
+            FieldType::String => "string",
+            FieldType::Number => "number",
+            FieldType::Integer => "integer",
+            FieldType::Boolean => "boolean",
+            FieldType::Object => "object",
+            FieldType::Array => "array",
+            FieldType::Null => "null",
+        }
+    }
 }
 
 /// How the `ping` check pings (`[targets.ping]`).

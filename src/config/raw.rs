@@ -55,6 +55,17 @@ pub struct RawTarget {
     pub http: Option<RawHttp>,
     pub dns: Option<RawDns>,
     pub ping: Option<RawPing>,
+    pub api_version: Option<RawApiVersion>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiVersion {
+    pub header: Option<S<String>>,
+    pub json_pointer: Option<S<String>>,
+    pub regex: Option<S<String>>,
+    pub require: Option<S<String>>,
+    pub required_fields: Option<BTreeMap<S<String>, S<String>>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -112,6 +123,9 @@ impl RawTarget {
             min_tls_version,
             cert_expiry_warning
         );
+        if self.api_version.is_none() {
+            self.api_version = d.api_version.clone();
+        }
         if self.ping.is_none() {
             self.ping = d.ping.clone();
         } else if let (Some(mine), Some(dp)) = (self.ping.as_mut(), &d.ping) {

@@ -9,7 +9,8 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 
 use super::error::{Problem, Problems};
-use super::raw::{RawConfig, RawDns, RawHttp, RawPing, RawTarget, S};
+use super::raw::{RawApiVersion, RawConfig, RawDns, RawHttp, RawPing, RawTarget, S};
+use super::{ApiVersionSpec, FieldType, VersionSource};
 use super::{
     Check, DnsSpec, HttpSpec, PingMethod, PingSpec, Plan, Scheme, ServerPlan, Target,
     DEFAULT_LISTEN,
@@ -24,8 +25,8 @@ const DEFAULT_MAX_BODY: usize = 64 * 1024;
 const DEFAULT_CERT_WARNING: Duration = Duration::from_secs(14 * 86_400);
 const MAX_BODY_LIMIT: i64 = 16 * 1024 * 1024;
 const PROFILES: &str = "generic, alipay, wechatpay_v3, stripe, evm_jsonrpc, solana_jsonrpc";
-const PLANNED_CHECKS: &[&str] = &["api_version", "rpc"];
-const CHECK_NAMES: &str = "dns, tcp, ping, tls, http";
+const PLANNED_CHECKS: &[&str] = &["rpc"];
+const CHECK_NAMES: &str = "dns, tcp, ping, tls, http, api_version";
 
 pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Problem>> {
     let mut p = Problems::new(source);
@@ -308,6 +309,7 @@ fn target(
     );
     let dns = dns(t.dns.as_ref(), p);
     let ping = ping(t.ping.as_ref(), timeout, p);
+    let api_version = api_version(t.api_version.as_ref(), p);
     if p.list.len() > before {
         return None;
     }
@@ -338,6 +340,7 @@ fn target(
         http: http?,
         dns: dns?,
         ping: ping?,
+        api_version: api_version?,
         control,
     })
 }
@@ -440,6 +443,102 @@ fn ping(r: Option<&RawPing>, timeout: Option<Duration>, p: &mut Problems) -> Opt
         loss_threshold: loss_threshold?,
         method: method?,
         port: port?,
+    })
+}
+
+fn api_version(r: Option<&RawApiVersion>, p: &mut Problems) -> Option<ApiVersionSpec> {
+    let Some(r) = r else {
+        return Some(ApiVersionSpec::default());
+    };
+    let before = p.list.len();
+    let sources: Vec<(&str, &S<String>)> = [
+        ("header", &r.header),
+        ("json_pointer", &r.json_pointer),
+        ("regex", &r.regex),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+    .collect();
+    if sources.len() > 1 {
+        p.at(
+            sources[1].1.span(),
+            "set one of `header`, `json_pointer` or `regex`, not several",
+        );
+    }
+    let source = match sources.first() {
+        None => None,
+        Some(("header", v)) => Some(VersionSource::Header(v.get_ref().clone())),
+        Some(("json_pointer", v)) if v.get_ref().starts_with('/') => {
+            Some(VersionSource::JsonPointer(v.get_ref().clone()))
+        }
+        Some(("json_pointer", v)) => {
+            p.at(
+                v.span(),
+                format!(
+                    "`json_pointer` = {:?}: a JSON pointer starts with '/', e.g. \"/data/version\"",
+                    v.get_ref()
+                ),
+            );
+            None
+        }
+        Some((_, v)) => match regex::Regex::new(v.get_ref()) {
+            Ok(re) => Some(VersionSource::Regex(re)),
+            Err(e) => {
+                p.at(v.span(), format!("`regex`: {e}"));
+                None
+            }
+        },
+    };
+    let require = match &r.require {
+        None => None,
+        Some(q) => match semver::VersionReq::parse(q.get_ref()) {
+            Ok(req) if sources.is_empty() => {
+                p.at(q.span(), "`require` needs a `header`, `json_pointer` or `regex` to read the version from");
+                Some(req)
+            }
+            Ok(req) => Some(req),
+            Err(e) => {
+                p.at(
+                    q.span(),
+                    format!(
+                        "`require` = {:?}: {e}; expected a semver range such as \">=3.0, <4\"",
+                        q.get_ref()
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let mut required_fields = std::collections::BTreeMap::new();
+    for (k, v) in r.required_fields.iter().flatten() {
+        if !k.get_ref().starts_with('/') {
+            p.at(
+                k.span(),
+                format!(
+                    "required field {:?}: a JSON pointer starts with '/'",
+                    k.get_ref()
+                ),
+            );
+            continue;
+        }
+        match FieldType::parse(v.get_ref()) {
+            Some(t) => {
+                required_fields.insert(k.get_ref().clone(), t);
+            }
+            None => p.at(
+                v.span(),
+                format!(
+                    "type {:?}: expected one of {}",
+                    v.get_ref(),
+                    FieldType::NAMES
+                ),
+            ),
+        }
+    }
+    (p.list.len() == before).then_some(ApiVersionSpec {
+        source,
+        require,
+        required_fields,
     })
 }
 
@@ -572,7 +671,7 @@ fn checks(
                 ok = false;
                 continue;
             }
-            (Some(Scheme::Tcp), Check::Tls | Check::Http) => false,
+            (Some(Scheme::Tcp), Check::Tls | Check::Http | Check::ApiVersion) => false,
             (Some(Scheme::Http), Check::Tls) => false,
             _ => true,
         };

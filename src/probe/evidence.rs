@@ -20,6 +20,9 @@ pub enum Phase {
     Tls,
     Processing,
     Transfer,
+    /// Judging the body after it arrived: provider codes, API version, schema. Not a timed
+    /// phase (not in [`Phase::ALL`]); it ranks above the others when failures are compared.
+    Content,
 }
 
 impl Phase {
@@ -38,6 +41,7 @@ impl Phase {
             Phase::Tls => "tls",
             Phase::Processing => "processing",
             Phase::Transfer => "transfer",
+            Phase::Content => "content",
         }
     }
 }
@@ -89,6 +93,14 @@ pub enum FailureKind {
     BadRedirect,
     /// The provider's own error code, read by its profile (see `http.profile`).
     ProviderError,
+    /// The gateway speaks an API version outside `require`.
+    ApiVersionMismatch,
+    /// The version could not be read (header, pointer or regex found nothing usable).
+    ApiVersionMissing,
+    /// The `Sunset` date has passed.
+    ApiSunsetPassed,
+    /// `required_fields` are missing or have another type.
+    ApiSchemaDrift,
     /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
     DeadlineExceeded,
 }
@@ -172,7 +184,7 @@ impl PhaseTimings {
             Phase::Connect => self.connect,
             Phase::Tls => self.tls,
             Phase::Processing => self.processing,
-            Phase::Transfer => self.transfer,
+            Phase::Transfer | Phase::Content => self.transfer,
         }
     }
 
@@ -182,7 +194,7 @@ impl PhaseTimings {
             Phase::Connect => &mut self.connect,
             Phase::Tls => &mut self.tls,
             Phase::Processing => &mut self.processing,
-            Phase::Transfer => &mut self.transfer,
+            Phase::Transfer | Phase::Content => &mut self.transfer,
         };
         *slot += d;
     }
@@ -237,6 +249,8 @@ pub struct Evidence {
     pub tls: Option<TlsEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<super::apiver::ApiVersionEvidence>,
 }
 
 impl Evidence {
@@ -253,6 +267,7 @@ impl Evidence {
             ping: None,
             tls: None,
             http: None,
+            api_version: None,
         }
     }
 }

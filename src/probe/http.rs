@@ -70,7 +70,7 @@ struct Hop {
 }
 
 impl HttpProber {
-    async fn exchange(&self, t: &Target, rec: &mut Recorder) -> Result<(), Failure> {
+    pub(crate) async fn exchange(&self, t: &Target, rec: &mut Recorder) -> Result<(), Failure> {
         let mut hop = Hop {
             url: t.url.clone(),
             host: t.host.clone(),
@@ -121,7 +121,7 @@ impl HttpProber {
                     .map(|m| format!(" ({m})"))
                     .unwrap_or_default();
                 return Err(Failure::new(
-                    Phase::Processing,
+                    Phase::Content,
                     FailureKind::ProviderError,
                     format!(
                         "{} code {}{msg}: {}; HTTP status {status}",
@@ -174,7 +174,7 @@ impl HttpProber {
         h.status = Some(head.0.status().as_u16());
         h.version = Some(format!("{:?}", head.0.version()));
         h.final_url = hop.url.to_string();
-        h.headers = interesting_headers(head.0.headers());
+        h.headers = interesting_headers(head.0.headers(), &t.api_version);
         Ok(head)
     }
 }
@@ -326,15 +326,23 @@ async fn read_body(head: Head, cap: usize, rec: &mut Recorder) -> Result<(), Fai
     failure.map_or(Ok(()), Err)
 }
 
-fn interesting_headers(h: &hyper::HeaderMap) -> BTreeMap<String, String> {
+/// The fixed headers of interest, plus the one `[targets.api_version] header` names.
+fn interesting_headers(
+    h: &hyper::HeaderMap,
+    api: &crate::config::ApiVersionSpec,
+) -> BTreeMap<String, String> {
+    let extra = match &api.source {
+        Some(crate::config::VersionSource::Header(name)) => Some(name.to_ascii_lowercase()),
+        _ => None,
+    };
     HEADERS_OF_INTEREST
         .iter()
+        .map(|n| n.to_string())
+        .chain(extra)
         .filter_map(|name| {
-            let v = h.get(*name)?;
-            Some((
-                name.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            ))
+            let v = h.get(name.as_str())?;
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            Some((name, v))
         })
         .collect()
 }

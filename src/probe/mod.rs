@@ -5,6 +5,7 @@
 //! [`Recorder`] keeps phase boundaries contiguous, so phase durations always add up to the
 //! total, and tells which phase was in flight when the deadline hit.
 
+pub mod apiver;
 pub mod cert;
 mod conn;
 pub mod dns;
@@ -39,6 +40,7 @@ pub struct Probers {
     pub ping: ping::PingProber,
     pub tls: tls::TlsProber,
     pub http: http::HttpProber,
+    pub api_version: apiver::ApiVersionProber,
 }
 
 impl Probers {
@@ -48,7 +50,8 @@ impl Probers {
             tcp: tcp::TcpProber::new(resolvers.clone()),
             ping: ping::PingProber::new(resolvers.clone()),
             tls: tls::TlsProber::new(resolvers.clone()),
-            http: http::HttpProber::new(resolvers),
+            http: http::HttpProber::new(resolvers.clone()),
+            api_version: apiver::ApiVersionProber::new(http::HttpProber::new(resolvers)),
         }
     }
 
@@ -65,6 +68,7 @@ impl Probers {
             Check::Ping => self.ping.probe(target, deadline).await,
             Check::Tls => self.tls.probe(target, deadline).await,
             Check::Http => self.http.probe(target, deadline).await,
+            Check::ApiVersion => self.api_version.probe(target, deadline).await,
         }
     }
 
@@ -120,7 +124,9 @@ impl Recorder {
             Phase::Connect => (FailureKind::ConnectTimeout, "TCP connect"),
             Phase::Tls => (FailureKind::TlsHandshakeTimeout, "TLS handshake"),
             Phase::Processing => (FailureKind::ResponseTimeout, "waiting for the response"),
-            Phase::Transfer => (FailureKind::BodyTimeout, "reading the response body"),
+            Phase::Transfer | Phase::Content => {
+                (FailureKind::BodyTimeout, "reading the response body")
+            }
         };
         Failure::new(self.phase, kind, format!("deadline reached during {what}"))
     }

@@ -284,6 +284,10 @@ impl Found {
 }
 
 /// A JSON value as text: strings as they are, numbers and others as JSON.
+pub fn text_value(v: &serde_json::Value) -> Option<String> {
+    text(v)
+}
+
 pub(crate) fn text(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::Null => None,

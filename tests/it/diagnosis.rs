@@ -645,6 +645,65 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         keep.push(g);
     }
 
+    // The API version a gateway speaks (the api_version check).
+    let versioned = [
+        (
+            "api-too-old",
+            Behavior::ok("{}").header("x-api-version", "2.1"),
+            "header = \"X-Api-Version\"\nrequire = \">=3.0, <4\"",
+            "api_version_mismatch",
+        ),
+        (
+            "api-sunset",
+            Behavior::ok("{}").header("sunset", "Sat, 01 Nov 2025 00:00:00 GMT"),
+            "",
+            "api_sunset_passed",
+        ),
+        (
+            "api-drift",
+            Behavior::ok(r#"{"order":{"id":7}}"#),
+            "required_fields = { \"/order/id\" = \"string\", \"/order/amount\" = \"number\" }",
+            "api_schema_drift",
+        ),
+        (
+            "api-silent",
+            Behavior::ok("{}"),
+            "header = \"X-Api-Version\"\nrequire = \"^3\"",
+            "api_version_missing",
+        ),
+    ];
+    for (name, b, keys, rule) in versioned {
+        let g = Gateway::http(b).await.unwrap();
+        cases.push(case(
+            name,
+            format!(
+                "{}\nchecks = [\"api_version\"]\n[targets.api_version]\n{keys}",
+                http(g.port(), "/v3/status")
+            ),
+            rule,
+            "api_version",
+            Some("transaction_failure"),
+            "Upgrade",
+        ));
+        keep.push(g);
+    }
+    let current = Gateway::http(
+        Behavior::ok("{}")
+            .header("x-api-version", "3.2.0")
+            .header("deprecation", "@1735689600")
+            .header("sunset", "Fri, 01 Jan 2100 00:00:00 GMT"),
+    )
+    .await
+    .unwrap();
+    cases.push(case(
+        "api-current",
+        format!("{}\nchecks = [\"api_version\"]\n[targets.api_version]\nheader = \"X-Api-Version\"\nrequire = \">=3.0, <4\"", http(current.port(), "/v3/status")),
+        "none",
+        "none",
+        None,
+        "",
+    ));
+
     // Two endpoints of one provider both failing: the provider, not the endpoint.
     let down_a = Gateway::http(status(502)).await.unwrap();
     let down_b = Gateway::http(status(502)).await.unwrap();
@@ -675,6 +734,23 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
     let d = start(dir.path(), &targets).await;
     verify(&d, &cases).await;
 
+    // The version a gateway speaks, and its deprecation, in metrics and the API.
+    let text = get(d.addr, "/metrics").await.unwrap().1;
+    let api = |m: &str| metric(&text, m);
+    assert_eq!(api("payprobe_api_version_info{provider=\"api-current\",target=\"api-current\",version=\"3.2.0\"}"), Some(1.0));
+    assert_eq!(
+        api("payprobe_api_version_compatible{provider=\"api-current\",target=\"api-current\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        api("payprobe_api_version_compatible{provider=\"api-too-old\",target=\"api-too-old\"}"),
+        Some(0.0)
+    );
+    assert_eq!(api("payprobe_api_sunset_timestamp_seconds{provider=\"api-current\",target=\"api-current\"}"), Some(4_102_444_800.0));
+    let (_, body) = get(d.addr, "/api/v1/targets/api-current").await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let warnings = v["diagnosis"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "deprecated and sunsetting: {v}");
     let (status, body) = get(d.addr, "/api/v1/targets/s503-maint?lang=zh-CN")
         .await
         .unwrap();

@@ -1,0 +1,417 @@
+//! The `api_version` check: which API version a gateway speaks, whether it is one we support,
+//! whether it is deprecated or past its sunset, and whether the answer still has the shape
+//! our client expects.
+//!
+//! It makes the same request as the `http` check (a lower-layer failure is reported as such),
+//! then reads the version from a header, a JSON pointer or a regex over the body, compares it
+//! with a semver requirement, and reads `Deprecation` (RFC 9745) and `Sunset` (RFC 8594).
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::time::{timeout_at, Instant};
+
+use super::http::HttpProber;
+use super::{Evidence, Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
+use crate::config::{ApiVersionSpec, Check, FieldType, Target, VersionSource};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApiVersionEvidence {
+    /// Where the version was read (`header X-Api-Version`, `json /version`, `regex`).
+    pub source: Option<String>,
+    /// The version as the gateway wrote it.
+    pub seen: Option<String>,
+    pub required: Option<String>,
+    /// `seen` satisfies `required` (absent when either is unknown).
+    pub compatible: Option<bool>,
+    /// The `Deprecation` header is present; its date as Unix seconds when it carries one.
+    pub deprecated: bool,
+    pub deprecation_unix: Option<i64>,
+    pub sunset_unix: Option<i64>,
+    /// `required_fields` that are missing or of the wrong type: pointer → what was found.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub schema_drift: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct ApiVersionProber {
+    http: HttpProber,
+}
+
+impl ApiVersionProber {
+    pub fn new(http: HttpProber) -> Self {
+        ApiVersionProber { http }
+    }
+}
+
+impl Prober for ApiVersionProber {
+    async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
+        let mut rec = Recorder::new(target, Check::ApiVersion);
+        rec.ev.http = Some(HttpEvidence::default());
+        let steps = async {
+            let exchanged = self.http.exchange(target, &mut rec).await;
+            let h = rec.ev.http.clone().unwrap_or_default();
+            let (ev, verdict) = evaluate(&target.api_version, &h, SystemTime::now());
+            rec.ev.api_version = Some(ev);
+            exchanged?;
+            verdict
+        };
+        let outcome = timeout_at(deadline, steps).await;
+        rec.finish(outcome)
+    }
+}
+
+/// Judges one response against the target's `[targets.api_version]`. Pure: `now` is given.
+pub fn evaluate(
+    spec: &ApiVersionSpec,
+    h: &HttpEvidence,
+    now: SystemTime,
+) -> (ApiVersionEvidence, Result<(), Failure>) {
+    let now_unix = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut ev = ApiVersionEvidence {
+        required: spec.require.as_ref().map(|r| r.to_string()),
+        ..Default::default()
+    };
+    let fail = |kind, detail: String| Err(Failure::new(Phase::Content, kind, detail));
+    if let Some(v) = h.headers.get("deprecation") {
+        ev.deprecated = true;
+        ev.deprecation_unix = parse_date(v);
+        ev.warnings.push(match ev.deprecation_unix {
+            Some(t) if t > now_unix => format!("the API will be deprecated at {}", date(t)),
+            Some(t) => format!("the API is deprecated since {}: plan the upgrade", date(t)),
+            None => "the API is deprecated: plan the upgrade".to_string(),
+        });
+    }
+    ev.sunset_unix = h.headers.get("sunset").and_then(|v| parse_date(v));
+    if let Some(s) = ev.sunset_unix {
+        if s <= now_unix {
+            return (
+                ev,
+                fail(
+                    FailureKind::ApiSunsetPassed,
+                    format!("the API's Sunset date {} has passed", date(s)),
+                ),
+            );
+        }
+        ev.warnings.push(format!(
+            "the API will be switched off at {} (Sunset)",
+            date(s)
+        ));
+    }
+    let body_json = || serde_json::from_slice::<serde_json::Value>(&h.body).ok();
+    if let Some(src) = &spec.source {
+        let (label, seen) = match src {
+            VersionSource::Header(name) => (
+                format!("header {name}"),
+                h.headers.get(&name.to_ascii_lowercase()).cloned(),
+            ),
+            VersionSource::JsonPointer(p) => (
+                format!("json {p}"),
+                body_json().and_then(|j| j.pointer(p).and_then(crate::profile::text_value)),
+            ),
+            VersionSource::Regex(re) => (
+                format!("regex {}", re.as_str()),
+                re.captures(&String::from_utf8_lossy(&h.body))
+                    .and_then(|c| c.get(1).or_else(|| c.get(0)))
+                    .map(|m| m.as_str().to_string()),
+            ),
+        };
+        ev.source = Some(label.clone());
+        ev.seen = seen.clone();
+        let Some(seen) = seen else {
+            return (
+                ev,
+                fail(
+                    FailureKind::ApiVersionMissing,
+                    format!("no API version found ({label})"),
+                ),
+            );
+        };
+        if let Some(req) = &spec.require {
+            let Some(v) = coerce(&seen) else {
+                return (
+                    ev,
+                    fail(
+                        FailureKind::ApiVersionMissing,
+                        format!("API version {seen:?} ({label}) is not a version number"),
+                    ),
+                );
+            };
+            let ok = req.matches(&v);
+            ev.compatible = Some(ok);
+            if !ok {
+                return (
+                    ev,
+                    fail(
+                        FailureKind::ApiVersionMismatch,
+                        format!(
+                            "the gateway speaks API version {seen}, outside the required {req}"
+                        ),
+                    ),
+                );
+            }
+        }
+    }
+    if !spec.required_fields.is_empty() {
+        let json = body_json();
+        for (pointer, want) in &spec.required_fields {
+            let found = json.as_ref().and_then(|j| j.pointer(pointer));
+            if !want.accepts(found) {
+                let got = match found {
+                    None if json.is_none() => "the body is not JSON".to_string(),
+                    None => "missing".to_string(),
+                    Some(v) => format!("a {}", type_name(v)),
+                };
+                ev.schema_drift.insert(
+                    pointer.clone(),
+                    format!("expected {}, found {got}", want.as_str()),
+                );
+            }
+        }
+        if !ev.schema_drift.is_empty() {
+            let list: Vec<String> = ev
+                .schema_drift
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            return (
+                ev,
+                fail(
+                    FailureKind::ApiSchemaDrift,
+                    format!(
+                        "the response no longer has the expected shape: {}",
+                        list.join("; ")
+                    ),
+                ),
+            );
+        }
+    }
+    (ev, Ok(()))
+}
+
+/// `3`, `3.1`, `v3.1.2`, `3.1.2-beta.1` → a semver version; anything else (a date-based
+/// version like Stripe's `2024-06-20`) is not one.
+pub fn coerce(s: &str) -> Option<semver::Version> {
+    let s = s.trim().trim_start_matches(['v', 'V']);
+    if let Ok(v) = semver::Version::parse(s) {
+        return Some(v);
+    }
+    // Only a bare number list is padded: "2024-06-20" is a date, not version 2024.
+    if !s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let numeric = s;
+    let parts: Vec<&str> = numeric.split('.').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return None;
+    }
+    let n = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse::<u64>().ok());
+    Some(semver::Version::new(n(0)?, n(1)?, n(2)?))
+}
+
+/// RFC 9745 dates are structured-field dates (`@1688169599`); RFC 8594 and older drafts use
+/// HTTP-dates. `true` (an early draft) means "deprecated, no date".
+fn parse_date(v: &str) -> Option<i64> {
+    let v = v.trim();
+    if let Some(n) = v.strip_prefix('@') {
+        return n.parse().ok();
+    }
+    httpdate::parse_http_date(v)
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+}
+
+fn date(unix: i64) -> String {
+    let t = UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn type_name(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+impl FieldType {
+    fn accepts(self, v: Option<&serde_json::Value>) -> bool {
+        let Some(v) = v else { return false };
+        match self {
+            FieldType::Any => true,
+            FieldType::String => v.is_string(),
+            FieldType::Number => v.is_number(),
+            FieldType::Integer => v.is_i64() || v.is_u64(),
+            FieldType::Boolean => v.is_boolean(),
+            FieldType::Object => v.is_object(),
+            FieldType::Array => v.is_array(),
+            FieldType::Null => v.is_null(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn spec(toml: &str) -> ApiVersionSpec {
+        let src = format!("[[targets]]\nname = \"t\"\nurl = \"https://gw.example/v3/x\"\nchecks = [\"api_version\"]\n[targets.api_version]\n{toml}\n");
+        let plan = crate::config::parse(Path::new("t.toml"), &src, Path::new("."))
+            .unwrap_or_else(|e| panic!("{e}"));
+        plan.targets[0].api_version.clone()
+    }
+
+    fn resp(headers: &[(&str, &str)], body: &str) -> HttpEvidence {
+        HttpEvidence {
+            status: Some(200),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: bytes::Bytes::from(body.to_string()),
+            ..Default::default()
+        }
+    }
+
+    /// 2026-01-01T00:00:00Z
+    const NOW: u64 = 1_767_225_600;
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(NOW)
+    }
+
+    fn kind(r: &Result<(), Failure>) -> Option<FailureKind> {
+        r.as_ref().err().map(|f| f.kind)
+    }
+
+    #[test]
+    fn version_from_a_header_within_and_outside_the_range() {
+        let s = spec("header = \"X-Api-Version\"\nrequire = \">=3.0, <4\"");
+        let (ev, r) = evaluate(&s, &resp(&[("x-api-version", "3.2")], ""), now());
+        assert!(r.is_ok() && ev.compatible == Some(true), "{ev:?}");
+        assert_eq!(ev.source.as_deref(), Some("header X-Api-Version"));
+        let (ev, r) = evaluate(&s, &resp(&[("x-api-version", "2.9.1")], ""), now());
+        assert_eq!(kind(&r), Some(FailureKind::ApiVersionMismatch));
+        assert_eq!(ev.compatible, Some(false));
+        let (_, r) = evaluate(&s, &resp(&[("x-api-version", "v4")], ""), now());
+        assert_eq!(kind(&r), Some(FailureKind::ApiVersionMismatch));
+        let (_, r) = evaluate(&s, &resp(&[], ""), now());
+        assert_eq!(kind(&r), Some(FailureKind::ApiVersionMissing));
+        let (_, r) = evaluate(&s, &resp(&[("x-api-version", "banana")], ""), now());
+        assert_eq!(kind(&r), Some(FailureKind::ApiVersionMissing));
+    }
+
+    #[test]
+    fn version_from_a_json_pointer_and_a_regex() {
+        let s = spec("json_pointer = \"/meta/api_version\"\nrequire = \"^3\"");
+        let (ev, r) = evaluate(&s, &resp(&[], r#"{"meta":{"api_version":"3.1.0"}}"#), now());
+        assert!(r.is_ok(), "{ev:?}");
+        let (_, r) = evaluate(&s, &resp(&[], r#"{"meta":{"api_version":2}}"#), now());
+        assert_eq!(
+            kind(&r),
+            Some(FailureKind::ApiVersionMismatch),
+            "numbers are versions too"
+        );
+        let (_, r) = evaluate(&s, &resp(&[], "not json"), now());
+        assert_eq!(kind(&r), Some(FailureKind::ApiVersionMissing));
+        let s = spec("regex = 'gateway/v(\\d+\\.\\d+)'\nrequire = \">=2.5\"");
+        let (ev, r) = evaluate(
+            &s,
+            &resp(&[], "<p>served by gateway/v2.7 (build 99)</p>"),
+            now(),
+        );
+        assert!(r.is_ok(), "{ev:?}");
+        assert_eq!(ev.seen.as_deref(), Some("2.7"));
+    }
+
+    #[test]
+    fn deprecation_and_sunset() {
+        let s = spec("");
+        // RFC 9745 structured date in the past, RFC 8594 Sunset in the future: warnings only.
+        let (ev, r) = evaluate(
+            &s,
+            &resp(
+                &[
+                    ("deprecation", "@1735689600"),
+                    ("sunset", "Wed, 01 Jul 2026 00:00:00 GMT"),
+                ],
+                "",
+            ),
+            now(),
+        );
+        assert!(r.is_ok());
+        assert!(ev.deprecated);
+        assert_eq!(ev.deprecation_unix, Some(1_735_689_600));
+        assert_eq!(ev.sunset_unix, Some(1_782_864_000));
+        assert_eq!(ev.warnings.len(), 2, "{:?}", ev.warnings);
+        assert!(
+            ev.warnings[0].contains("deprecated since 2025-01-01"),
+            "{:?}",
+            ev.warnings
+        );
+        // Past Sunset: the API is switched off, whatever the status said.
+        let (_, r) = evaluate(
+            &s,
+            &resp(&[("sunset", "Sat, 01 Nov 2025 00:00:00 GMT")], ""),
+            now(),
+        );
+        assert_eq!(kind(&r), Some(FailureKind::ApiSunsetPassed));
+        let (ev, _) = evaluate(&s, &resp(&[("deprecation", "true")], ""), now());
+        assert!(ev.deprecated && ev.deprecation_unix.is_none());
+    }
+
+    #[test]
+    fn required_fields_catch_schema_drift() {
+        let s = spec("required_fields = { \"/trade_no\" = \"string\", \"/amount\" = \"number\", \"/items\" = \"array\" }");
+        let (_, r) = evaluate(
+            &s,
+            &resp(&[], r#"{"trade_no":"T1","amount":12.5,"items":[]}"#),
+            now(),
+        );
+        assert!(r.is_ok());
+        let (ev, r) = evaluate(&s, &resp(&[], r#"{"trade_no":12345,"items":[]}"#), now());
+        assert_eq!(kind(&r), Some(FailureKind::ApiSchemaDrift));
+        assert_eq!(
+            ev.schema_drift.get("/amount").map(String::as_str),
+            Some("expected number, found missing")
+        );
+        assert_eq!(
+            ev.schema_drift.get("/trade_no").map(String::as_str),
+            Some("expected string, found a integer")
+        );
+    }
+
+    #[test]
+    fn versions_are_coerced_to_semver() {
+        assert_eq!(coerce("3"), Some(semver::Version::new(3, 0, 0)));
+        assert_eq!(coerce("v3.1"), Some(semver::Version::new(3, 1, 0)));
+        assert_eq!(coerce(" 2.0.7 "), Some(semver::Version::new(2, 0, 7)));
+        assert_eq!(
+            coerce("3.1.2-beta.1").map(|v| v.pre.to_string()),
+            Some("beta.1".into())
+        );
+        assert_eq!(coerce("2024-06-20"), None);
+        assert_eq!(coerce(""), None);
+    }
+
+    #[test]
+    fn config_mistakes_are_located() {
+        let src = "[[targets]]\nname = \"t\"\nurl = \"https://x.example\"\n[targets.api_version]\nheader = \"V\"\nregex = \"(\"\nrequire = \"~~3\"\nrequired_fields = { \"a\" = \"text\" }\n";
+        let e = crate::config::parse(Path::new("t.toml"), src, Path::new(".")).unwrap_err();
+        let lines: Vec<usize> = e.problems().iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![6, 7, 8], "{e}");
+    }
+}
