@@ -58,6 +58,8 @@ pub struct Metrics {
     api_version: GaugeVec,
     api_compatible: GaugeVec,
     api_sunset: GaugeVec,
+    rpc_height: GaugeVec,
+    rpc_lag: GaugeVec,
     ping_rtt: GaugeVec,
     target_healthy: GaugeVec,
     cause: GaugeVec,
@@ -195,6 +197,18 @@ impl Metrics {
                 "The API's Sunset date (RFC 8594) as Unix seconds, when the gateway sends one.",
                 tp,
             )?,
+            rpc_height: gauge(
+                &r,
+                "payprobe_rpc_block_height",
+                "Block number (EVM) or slot (Solana) the chain node reported last.",
+                tp,
+            )?,
+            rpc_lag: gauge(
+                &r,
+                "payprobe_rpc_block_lag",
+                "How far the chain node trails the best peer of its chain.",
+                tp,
+            )?,
             cert_not_after: gauge(
                 &r,
                 "payprobe_tls_cert_not_after_timestamp_seconds",
@@ -263,6 +277,16 @@ impl Metrics {
                     g.set(v.unwrap_or(f64::NAN));
                 }
             }
+            if let Some(r) = &e.rpc {
+                if let Some(h) = r.height {
+                    self.rpc_height
+                        .with_label_values(&[name, prov])
+                        .set(h as f64);
+                }
+                if let Some(l) = r.lag {
+                    self.rpc_lag.with_label_values(&[name, prov]).set(l as f64);
+                }
+            }
             if let Some(a) = &e.api_version {
                 if let Some(v) = &a.seen {
                     swap_label(&self.api_version, &self.api_seen, t, v);
@@ -279,6 +303,8 @@ impl Metrics {
                         .set(s as f64),
                     None => {
                         let _ = self.api_sunset.remove_label_values(&[name, prov]);
+                        let _ = self.rpc_height.remove_label_values(&[name, prov]);
+                        let _ = self.rpc_lag.remove_label_values(&[name, prov]);
                     }
                 }
             }
@@ -363,6 +389,8 @@ impl Metrics {
         }
         let _ = self.api_compatible.remove_label_values(&[name, prov]);
         let _ = self.api_sunset.remove_label_values(&[name, prov]);
+        let _ = self.rpc_height.remove_label_values(&[name, prov]);
+        let _ = self.rpc_lag.remove_label_values(&[name, prov]);
     }
 
     pub fn observe_lag(&self, lag: Duration) {

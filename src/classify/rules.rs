@@ -12,7 +12,8 @@ use crate::config::{Check, Target};
 use crate::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
 
 use Symptom::{
-    AuthFailure as AF, NetworkInterruption as NI, PaymentDelay as PD, TransactionFailure as TF,
+    AuthFailure as AF, BalanceAnomaly as BA, NetworkInterruption as NI, PaymentDelay as PD,
+    TransactionFailure as TF,
 };
 
 /// What a rule matches.
@@ -101,6 +102,9 @@ pub const RULES: &[Rule] = &[
     rule("api_sunset_passed", Kind(K::ApiSunsetPassed), ApiVersion, &[TF], "the API is past its Sunset date"),
     rule("api_schema_drift", Kind(K::ApiSchemaDrift), ApiVersion, &[TF], "the response no longer has the fields this client reads"),
     rule("api_version_missing", Kind(K::ApiVersionMissing), ApiVersion, &[TF], "the gateway no longer reports a usable API version"),
+    // Chain nodes (the `rpc` check).
+    rule("rpc_wrong_chain", Kind(K::RpcWrongChain), UserInput, &[TF], "the endpoint serves another chain than the config says: a wrong URL or chain_id"),
+    rule("rpc_behind", Kind(K::RpcBehind), Server, &[BA, TF], "the node trails its peers: balances and confirmations read from it are stale"),
     rule("provider_server", When::Provider(Server), Server, &[TF], "the provider reports a failure on its side"),
     rule("provider_security", When::Provider(Security), Security, &[TF], "the provider refuses the credentials, signature or permission"),
     rule("provider_api_version", When::Provider(ApiVersion), ApiVersion, &[TF], "the provider no longer serves this method or version"),

@@ -70,6 +70,16 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
         // The provider's code beats the status it came with (here a 200 or a 503).
         (provider(Server, 200), "provider_server", Server),
         (
+            failing(Check::Rpc, Phase::Content, K::RpcWrongChain),
+            "rpc_wrong_chain",
+            UserInput,
+        ),
+        (
+            failing(Check::Rpc, Phase::Content, K::RpcBehind),
+            "rpc_behind",
+            Server,
+        ),
+        (
             failing(Check::ApiVersion, Phase::Content, K::ApiVersionMismatch),
             "api_version_mismatch",
             ApiVersion,

@@ -55,17 +55,19 @@ pub enum Check {
     Tls,
     Http,
     ApiVersion,
+    Rpc,
 }
 
 impl Check {
     /// In layer order: the classifier breaks ties between equal layers by this order.
-    pub const ALL: [Check; 6] = [
+    pub const ALL: [Check; 7] = [
         Check::Dns,
         Check::Tcp,
         Check::Ping,
         Check::Tls,
         Check::Http,
         Check::ApiVersion,
+        Check::Rpc,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +78,7 @@ impl Check {
             Check::Tls => "tls",
             Check::Http => "http",
             Check::ApiVersion => "api_version",
+            Check::Rpc => "rpc",
         }
     }
 
@@ -121,6 +124,7 @@ pub struct Target {
     pub dns: DnsSpec,
     pub ping: PingSpec,
     pub api_version: ApiVersionSpec,
+    pub rpc: RpcSpec,
     /// A reference target on the way out (`[[controls]]`), used to tell "me" from "them".
     pub control: bool,
 }
@@ -142,6 +146,17 @@ pub struct ApiVersionSpec {
     pub require: Option<semver::VersionReq>,
     /// JSON pointer → expected type: a missing or retyped field is schema drift.
     pub required_fields: std::collections::BTreeMap<String, FieldType>,
+}
+
+/// The `rpc` check of a chain node (`[targets.rpc]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RpcSpec {
+    /// Endpoints with the same `chain` are compared; default: the provider.
+    pub chain: String,
+    /// Expected `eth_chainId` (EVM); a node on another chain fails.
+    pub chain_id: Option<u64>,
+    /// Blocks (EVM) or slots (Solana) a node may trail its best peer by.
+    pub max_block_lag: u64,
 }
 
 /// Where the gateway's version is read.

@@ -56,6 +56,15 @@ pub struct RawTarget {
     pub dns: Option<RawDns>,
     pub ping: Option<RawPing>,
     pub api_version: Option<RawApiVersion>,
+    pub rpc: Option<RawRpc>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRpc {
+    pub chain: Option<S<String>>,
+    pub chain_id: Option<S<i64>>,
+    pub max_block_lag: Option<S<i64>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -123,6 +132,9 @@ impl RawTarget {
             min_tls_version,
             cert_expiry_warning
         );
+        if self.rpc.is_none() {
+            self.rpc = d.rpc.clone();
+        }
         if self.api_version.is_none() {
             self.api_version = d.api_version.clone();
         }

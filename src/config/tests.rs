@@ -226,12 +226,6 @@ fn checks_are_validated_against_the_scheme() {
         "unknown check `smtp`",
     );
     one_problem(
-        "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nchecks = [\"rpc\"]\n",
-        4,
-        11,
-        "not available in this build yet",
-    );
-    one_problem(
         "[[targets]]\nname = \"a\"\nurl = \"http://x.example\"\nchecks = [\"tls\"]\n",
         4,
         11,
@@ -451,4 +445,26 @@ fn shards_split_targets_stably_and_keep_controls() {
     // The hash is part of the interface: pin it.
     assert_eq!(stable_hash("alipay-openapi"), stable_hash("alipay-openapi"));
     assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
+}
+
+#[test]
+fn rpc_needs_a_chain_profile_and_sane_numbers() {
+    one_problem(
+        "[[targets]]\nname = \"a\"\nurl = \"https://rpc.example\"\nchecks = [\"rpc\"]\n",
+        4,
+        10,
+        "needs `profile = \"evm_jsonrpc\"`",
+    );
+    one_problem(
+        "[[targets]]\nname = \"a\"\nurl = \"https://rpc.example\"\nprofile = \"evm_jsonrpc\"\nchecks = [\"rpc\"]\n[targets.rpc]\nchain_id = 0\n",
+        7,
+        12,
+        "positive chain id",
+    );
+    let plan = parse_str("[[targets]]\nname = \"a\"\nprovider = \"infura\"\nurl = \"https://rpc.example\"\nprofile = \"solana_jsonrpc\"\nchecks = [\"rpc\"]\n").unwrap();
+    let r = &plan.targets[0].rpc;
+    assert_eq!(
+        (r.chain.as_str(), r.chain_id, r.max_block_lag),
+        ("infura", None, 150)
+    );
 }

@@ -10,7 +10,7 @@ use hyper::Method;
 
 use super::error::{Problem, Problems};
 use super::raw::{RawApiVersion, RawConfig, RawDns, RawHttp, RawPing, RawTarget, S};
-use super::{ApiVersionSpec, FieldType, VersionSource};
+use super::{ApiVersionSpec, FieldType, RpcSpec, VersionSource};
 use super::{
     Check, DnsSpec, HttpSpec, PingMethod, PingSpec, Plan, Scheme, ServerPlan, Target,
     DEFAULT_LISTEN,
@@ -25,8 +25,7 @@ const DEFAULT_MAX_BODY: usize = 64 * 1024;
 const DEFAULT_CERT_WARNING: Duration = Duration::from_secs(14 * 86_400);
 const MAX_BODY_LIMIT: i64 = 16 * 1024 * 1024;
 const PROFILES: &str = "generic, alipay, wechatpay_v3, stripe, evm_jsonrpc, solana_jsonrpc";
-const PLANNED_CHECKS: &[&str] = &["rpc"];
-const CHECK_NAMES: &str = "dns, tcp, ping, tls, http, api_version";
+const CHECK_NAMES: &str = "dns, tcp, ping, tls, http, api_version, rpc";
 
 pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Problem>> {
     let mut p = Problems::new(source);
@@ -310,6 +309,18 @@ fn target(
     let dns = dns(t.dns.as_ref(), p);
     let ping = ping(t.ping.as_ref(), timeout, p);
     let api_version = api_version(t.api_version.as_ref(), p);
+    let provider_name = t
+        .provider
+        .as_ref()
+        .map(|v| v.get_ref().clone())
+        .or_else(|| endpoint.as_ref().map(|e| e.host.clone()));
+    let rpc = rpc(
+        t,
+        profile,
+        checks.as_deref(),
+        provider_name.unwrap_or_default(),
+        p,
+    );
     if p.list.len() > before {
         return None;
     }
@@ -341,6 +352,7 @@ fn target(
         dns: dns?,
         ping: ping?,
         api_version: api_version?,
+        rpc: rpc?,
         control,
     })
 }
@@ -443,6 +455,58 @@ fn ping(r: Option<&RawPing>, timeout: Option<Duration>, p: &mut Problems) -> Opt
         loss_threshold: loss_threshold?,
         method: method?,
         port: port?,
+    })
+}
+
+fn rpc(
+    t: &RawTarget,
+    profile: Option<Profile>,
+    checks: Option<&[Check]>,
+    provider: String,
+    p: &mut Problems,
+) -> Option<RpcSpec> {
+    let wants_rpc = checks.is_some_and(|c| c.contains(&Check::Rpc));
+    let is_chain = matches!(profile, Some(Profile::EvmJsonrpc | Profile::SolanaJsonrpc));
+    if wants_rpc && profile.is_some() && !is_chain {
+        let at = t.checks.as_ref().map(|c| c.span()).unwrap_or(0..0);
+        p.at(
+            at,
+            "check `rpc` needs `profile = \"evm_jsonrpc\"` or `\"solana_jsonrpc\"`",
+        );
+        return None;
+    }
+    let r = t.rpc.clone().unwrap_or_default();
+    let default_lag = if profile == Some(Profile::SolanaJsonrpc) {
+        150
+    } else {
+        5
+    };
+    let lag = int_in(
+        &r.max_block_lag,
+        "max_block_lag",
+        0,
+        1_000_000,
+        default_lag,
+        p,
+    );
+    let chain_id = match &r.chain_id {
+        None => Some(None),
+        Some(c) if *c.get_ref() > 0 => Some(Some(*c.get_ref() as u64)),
+        Some(c) => {
+            p.at(
+                c.span(),
+                format!(
+                    "`chain_id` = {}: expected a positive chain id, e.g. 1 for Ethereum mainnet",
+                    c.get_ref()
+                ),
+            );
+            None
+        }
+    };
+    Some(RpcSpec {
+        chain: r.chain.map(|c| c.into_inner()).unwrap_or(provider),
+        chain_id: chain_id?,
+        max_block_lag: lag? as u64,
     })
 }
 
@@ -652,12 +716,10 @@ fn checks(
     for c in list.get_ref() {
         let v = c.get_ref().as_str();
         let Some(check) = Check::parse(v) else {
-            let why = if PLANNED_CHECKS.contains(&v) {
-                format!("check `{v}` is not available in this build yet; available: {CHECK_NAMES}")
-            } else {
-                format!("unknown check `{v}`; expected one of: {CHECK_NAMES}")
-            };
-            p.at(c.span(), why);
+            p.at(
+                c.span(),
+                format!("unknown check `{v}`; expected one of: {CHECK_NAMES}"),
+            );
             ok = false;
             continue;
         };
@@ -671,7 +733,7 @@ fn checks(
                 ok = false;
                 continue;
             }
-            (Some(Scheme::Tcp), Check::Tls | Check::Http | Check::ApiVersion) => false,
+            (Some(Scheme::Tcp), Check::Tls | Check::Http | Check::ApiVersion | Check::Rpc) => false,
             (Some(Scheme::Http), Check::Tls) => false,
             _ => true,
         };

@@ -34,6 +34,8 @@ pub struct Behavior {
     pub delay: Duration,
     /// Wait between the head and the body (slow transfer).
     pub body_delay: Duration,
+    /// Answer JSON-RPC: method → result (an unknown method gets error -32601).
+    pub rpc: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 impl Behavior {
@@ -44,7 +46,20 @@ impl Behavior {
             body: Bytes::from(body.to_string()),
             delay: Duration::ZERO,
             body_delay: Duration::ZERO,
+            rpc: None,
         }
+    }
+
+    /// A JSON-RPC 2.0 node answering `method` with `result`.
+    pub fn jsonrpc(results: &[(&str, serde_json::Value)]) -> Behavior {
+        let mut b = Behavior::ok("");
+        b.rpc = Some(
+            results
+                .iter()
+                .map(|(m, r)| (m.to_string(), r.clone()))
+                .collect(),
+        );
+        b
     }
 
     pub fn status(mut self, status: u16) -> Behavior {
@@ -203,6 +218,7 @@ where
                 .await
                 .map(|c| c.to_bytes())
                 .unwrap_or_default();
+            let seen_body = body.clone();
             let seen = Seen {
                 method: head.method.to_string(),
                 path_and_query: head
@@ -226,7 +242,10 @@ where
             if let Ok(mut s) = shared.seen.write() {
                 *s = Some(seen);
             }
-            let b = b.unwrap_or_else(|| Behavior::ok("").status(500));
+            let mut b = b.unwrap_or_else(|| Behavior::ok("").status(500));
+            if let Some(methods) = &b.rpc {
+                b.body = Bytes::from(rpc_answer(methods, &seen_body).to_string());
+            }
             tokio::time::sleep(b.delay).await;
             let mut resp = Response::new(DelayedBody::new(b.body.clone(), b.body_delay));
             *resp.status_mut() = hyper::StatusCode::from_u16(b.status)
@@ -252,6 +271,23 @@ where
             .serve_connection(io, svc)
             .await
     };
+}
+
+fn rpc_answer(
+    methods: &std::collections::BTreeMap<String, serde_json::Value>,
+    request: &[u8],
+) -> serde_json::Value {
+    let req: serde_json::Value = serde_json::from_slice(request).unwrap_or_default();
+    let id = req.get("id").cloned().unwrap_or(serde_json::Value::Null);
+    let method = req.get("method").and_then(|m| m.as_str()).unwrap_or("");
+    match methods.get(method) {
+        Some(result) => serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+        None => serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": { "code": -32601, "message": format!("the method {method} does not exist/is not available") }
+        }),
+    }
 }
 
 /// A body that sends its one chunk after a delay, to make the transfer phase measurable.

@@ -101,6 +101,10 @@ pub enum FailureKind {
     ApiSunsetPassed,
     /// `required_fields` are missing or have another type.
     ApiSchemaDrift,
+    /// The chain node serves another chain than `chain_id`.
+    RpcWrongChain,
+    /// The chain node trails its peers by more than `max_block_lag`.
+    RpcBehind,
     /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
     DeadlineExceeded,
 }
@@ -251,6 +255,8 @@ pub struct Evidence {
     pub http: Option<HttpEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_version: Option<super::apiver::ApiVersionEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc: Option<super::rpc::RpcEvidence>,
 }
 
 impl Evidence {
@@ -268,6 +274,7 @@ impl Evidence {
             tls: None,
             http: None,
             api_version: None,
+            rpc: None,
         }
     }
 }

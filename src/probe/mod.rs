@@ -13,6 +13,7 @@ mod evidence;
 pub mod http;
 pub mod ping;
 pub mod resolve;
+pub mod rpc;
 pub mod tcp;
 pub mod tls;
 
@@ -41,6 +42,7 @@ pub struct Probers {
     pub tls: tls::TlsProber,
     pub http: http::HttpProber,
     pub api_version: apiver::ApiVersionProber,
+    pub rpc: rpc::RpcProber,
 }
 
 impl Probers {
@@ -51,7 +53,8 @@ impl Probers {
             ping: ping::PingProber::new(resolvers.clone()),
             tls: tls::TlsProber::new(resolvers.clone()),
             http: http::HttpProber::new(resolvers.clone()),
-            api_version: apiver::ApiVersionProber::new(http::HttpProber::new(resolvers)),
+            api_version: apiver::ApiVersionProber::new(http::HttpProber::new(resolvers.clone())),
+            rpc: rpc::RpcProber::new(http::HttpProber::new(resolvers)),
         }
     }
 
@@ -69,6 +72,7 @@ impl Probers {
             Check::Tls => self.tls.probe(target, deadline).await,
             Check::Http => self.http.probe(target, deadline).await,
             Check::ApiVersion => self.api_version.probe(target, deadline).await,
+            Check::Rpc => self.rpc.probe(target, deadline).await,
         }
     }
 

@@ -125,6 +125,26 @@ async fn verify(d: &Daemon, cases: &[Case]) {
         matches!(get(addr, "/readyz").await, Ok((200, _))).then_some(())
     })
     .await;
+    // Some verdicts need a second round (a chain node is compared with peers that reported
+    // after it): wait until every rule is as expected, then check everything once.
+    let _ = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let mut all = true;
+            for c in cases {
+                let body = get(addr, &format!("/api/v1/targets/{}", c.name))
+                    .await
+                    .map(|r| r.1)
+                    .unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                all &= v["diagnosis"]["rule"] == c.rule && v["diagnosis"]["scope"] == c.scope;
+            }
+            if all {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await;
     let text = get(addr, "/metrics").await.unwrap().1;
     let mut wrong = Vec::new();
     for c in cases {
@@ -704,6 +724,64 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         "",
     ));
 
+    // Chain nodes: the one trailing its peers serves stale balances; one is on another chain.
+    let node = |height: &str, chain: &str| {
+        Behavior::jsonrpc(&[
+            ("eth_chainId", serde_json::json!(chain)),
+            ("eth_blockNumber", serde_json::json!(height)),
+        ])
+    };
+    for (name, height, chain, rule, cause, symptom, hint) in [
+        ("eth-a", "0x3e8", "0x1", "none", "none", None, ""),
+        ("eth-b", "0x3e9", "0x1", "none", "none", None, ""),
+        (
+            "eth-laggard",
+            "0x3d4",
+            "0x1",
+            "rpc_behind",
+            "server",
+            Some("balance_anomaly"),
+            "Wait and retry",
+        ),
+        (
+            "eth-wrong-chain",
+            "0x3e9",
+            "0x5",
+            "rpc_wrong_chain",
+            "user_input",
+            None,
+            "request parameters",
+        ),
+    ] {
+        let g = Gateway::http(node(height, chain)).await.unwrap();
+        cases.push(case(
+            name,
+            format!("{}\nprofile = \"evm_jsonrpc\"\nchecks = [\"rpc\"]\n[targets.rpc]\nchain = \"ethereum\"\nchain_id = 1\nmax_block_lag = 5", http(g.port(), "/")),
+            rule,
+            cause,
+            symptom,
+            hint,
+        ));
+        keep.push(g);
+    }
+    let sol = Gateway::http(Behavior::jsonrpc(&[(
+        "getSlot",
+        serde_json::json!(280_000_123u64),
+    )]))
+    .await
+    .unwrap();
+    cases.push(case(
+        "solana",
+        format!(
+            "{}\nprofile = \"solana_jsonrpc\"\nchecks = [\"rpc\"]",
+            http(sol.port(), "/")
+        ),
+        "none",
+        "none",
+        None,
+        "",
+    ));
+
     // Two endpoints of one provider both failing: the provider, not the endpoint.
     let down_a = Gateway::http(status(502)).await.unwrap();
     let down_b = Gateway::http(status(502)).await.unwrap();
@@ -751,6 +829,22 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let warnings = v["diagnosis"]["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 2, "deprecated and sunsetting: {v}");
+    assert_eq!(
+        api("payprobe_rpc_block_height{provider=\"eth-laggard\",target=\"eth-laggard\"}"),
+        Some(980.0)
+    );
+    assert_eq!(
+        api("payprobe_rpc_block_lag{provider=\"eth-laggard\",target=\"eth-laggard\"}"),
+        Some(21.0)
+    );
+    assert_eq!(
+        api("payprobe_rpc_block_lag{provider=\"eth-b\",target=\"eth-b\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        api("payprobe_rpc_block_height{provider=\"solana\",target=\"solana\"}"),
+        Some(280_000_123.0)
+    );
     let (status, body) = get(d.addr, "/api/v1/targets/s503-maint?lang=zh-CN")
         .await
         .unwrap();
