@@ -77,12 +77,23 @@ pub struct Peers {
 impl Peers {
     /// Records a target's current state (inserting it if new).
     pub fn set(&mut self, name: &str, provider: &str, control: bool, failing: bool, cause: Cause) {
+        let network = failing && cause == Cause::Network;
+        if let Some(m) = self.members.get(name) {
+            // The common case, every round: nothing changed, nothing to recount.
+            if m.provider == provider
+                && m.control == control
+                && m.failing == failing
+                && m.network == network
+            {
+                return;
+            }
+        }
         self.remove(name);
         let m = Member {
             provider: provider.to_string(),
             control,
             failing,
-            network: failing && cause == Cause::Network,
+            network,
         };
         self.apply(&m, true);
         self.members.insert(name.to_string(), m);

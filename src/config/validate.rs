@@ -65,8 +65,13 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
         // Duplicates are checked on the raw name, so they are found even when the first
         // entry has problems of its own.
         if let Some(n) = &merged.name {
-            let line = super::line_col(source, spanned.span().start).0;
-            if let Some(first) = seen.get(n.get_ref()) {
+            // The line is computed only for the message: scanning the file once per target
+            // would make 10,000 targets quadratic.
+            let start = spanned.span().start;
+            if let Some(first) = seen
+                .get(n.get_ref())
+                .map(|at| super::line_col(source, *at).0)
+            {
                 p.at(
                     n.span(),
                     format!(
@@ -76,7 +81,7 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
                 );
                 continue;
             }
-            seen.insert(n.get_ref().clone(), line);
+            seen.insert(n.get_ref().clone(), start);
         }
         let Some(t) = target(&merged, spanned.span(), control, base, &mut p) else {
             continue;

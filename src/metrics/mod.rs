@@ -3,8 +3,10 @@
 //! Only bounded label values are used: target and provider names come from the config, the
 //! rest from closed enums. Every series of a target is removed when the target is.
 
+mod hot;
+
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus::{
@@ -70,6 +72,8 @@ pub struct Metrics {
     /// TLS and API version labels currently exported per target, to remove them on change.
     tls_seen: Mutex<HashMap<String, String>>,
     api_seen: Mutex<HashMap<String, String>>,
+    /// Resolved handles of each target's hot series.
+    hot: Mutex<HashMap<String, Arc<hot::Hot>>>,
 }
 
 fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec, MetricsError> {
@@ -234,34 +238,42 @@ impl Metrics {
             config_reload_ok,
             tls_seen: Mutex::new(HashMap::new()),
             api_seen: Mutex::new(HashMap::new()),
+            hot: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Exports one finished round of a target.
+    fn hot(&self, t: &Target) -> Option<Arc<hot::Hot>> {
+        let mut map = self.hot.lock().ok()?;
+        if let Some(h) = map.get(&t.name) {
+            return Some(h.clone());
+        }
+        let h = Arc::new(hot::Hot::new(self, t));
+        map.insert(t.name.clone(), h.clone());
+        Some(h)
     }
 
     /// Exports one finished round of a target.
     pub fn observe(&self, t: &Target, round: &[Evidence]) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
+        let Some(hot) = self.hot(t) else { return };
         for e in round {
-            let check = e.check.as_str();
-            let l = [name, prov, check];
-            let secs = e.duration.as_secs_f64();
-            self.probe_success
-                .with_label_values(&l)
-                .set(if e.success { 1.0 } else { 0.0 });
-            self.probe_duration.with_label_values(&l).set(secs);
-            self.probe_latency.with_label_values(&l).observe(secs);
-            let outcome = if e.success { "success" } else { "failure" };
-            self.probes_total
-                .with_label_values(&[name, prov, check, outcome])
-                .inc();
-            if let Some(h) = &e.http {
-                for p in Phase::ALL {
-                    self.http_phase
-                        .with_label_values(&[name, prov, p.as_str()])
-                        .set(h.phases.get(p).as_secs_f64());
+            if let Some(s) = hot.check(e.check) {
+                let secs = e.duration.as_secs_f64();
+                s.success.set(if e.success { 1.0 } else { 0.0 });
+                s.duration.set(secs);
+                s.latency.observe(secs);
+                if e.success {
+                    s.ok.inc()
+                } else {
+                    s.failed.inc()
                 }
-                self.http_status
-                    .with_label_values(&[name, prov])
-                    .set(f64::from(h.status.unwrap_or(0)));
+            }
+            if let (Some(h), Some((phases, status))) = (&e.http, &hot.phases) {
+                for (g, p) in phases.iter().zip(Phase::ALL) {
+                    g.set(h.phases.get(p).as_secs_f64());
+                }
+                status.set(f64::from(h.status.unwrap_or(0)));
             }
             if let Some(p) = &e.ping {
                 self.ping_loss
@@ -322,31 +334,27 @@ impl Metrics {
     /// Exports a diagnosis: health, and the one-hot cause and scope (every value always
     /// present, so `payprobe_cause{cause="server"} == 1` needs no `absent()` tricks).
     pub fn observe_diagnosis(&self, t: &Target, d: &Diagnosis) {
-        let (name, prov) = (t.name.as_str(), t.provider.as_str());
         let one = |b: bool| if b { 1.0 } else { 0.0 };
-        self.target_healthy
-            .with_label_values(&[name, prov])
-            .set(one(d.healthy));
-        for c in Cause::ALL {
-            self.cause
-                .with_label_values(&[name, prov, c.as_str()])
-                .set(one(d.cause == c));
+        let Some(hot) = self.hot(t) else { return };
+        let ds = hot.diag(self, t);
+        ds.healthy.set(one(d.healthy));
+        for (g, c) in ds.cause.iter().zip(Cause::ALL) {
+            g.set(one(d.cause == c));
         }
-        for s in Scope::ALL {
-            self.scope
-                .with_label_values(&[name, prov, s.as_str()])
-                .set(one(d.scope == s));
+        for (g, s) in ds.scope.iter().zip(Scope::ALL) {
+            g.set(one(d.scope == s));
         }
-        for s in Symptom::ALL {
-            self.symptom
-                .with_label_values(&[name, prov, s.as_str()])
-                .set(one(d.symptoms.contains(&s)));
+        for (g, s) in ds.symptom.iter().zip(Symptom::ALL) {
+            g.set(one(d.symptoms.contains(&s)));
         }
     }
 
     /// Removes every series of a target (it left the config, or its labels changed).
     pub fn remove_target(&self, t: &Target) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
+        if let Ok(mut hot) = self.hot.lock() {
+            hot.remove(name);
+        }
         for c in Check::ALL {
             let l = [name, prov, c.as_str()];
             let _ = self.probe_success.remove_label_values(&l);
