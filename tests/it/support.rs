@@ -169,11 +169,18 @@ impl Dnsmasq {
     /// Starts dnsmasq with `args` (e.g. `--address=/good.test/127.0.0.1`). Fails the test with
     /// a clear message when dnsmasq is missing (tests/run.sh installs `dnsmasq-base`).
     pub async fn start(args: &[&str]) -> Dnsmasq {
-        let port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // dnsmasq binds the port over UDP *and* TCP, and a port picked free may be taken by
+        // the time it starts (tests run in parallel): retry on another port if it exits.
+        for _ in 0..5 {
+            if let Some(d) = Dnsmasq::try_start(args).await {
+                return d;
+            }
+        }
+        panic!("dnsmasq did not start on a free loopback port in 5 tries");
+    }
+
+    async fn try_start(args: &[&str]) -> Option<Dnsmasq> {
+        let port = free_udp_and_tcp_port();
         let user = String::from_utf8(
             std::process::Command::new("id")
                 .arg("-un")
@@ -202,12 +209,29 @@ impl Dnsmasq {
                 panic!("cannot start dnsmasq ({e}); tests/run.sh installs Debian's dnsmasq-base")
             });
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let d = Dnsmasq { child, addr };
-        wait_for(10, "dnsmasq to answer", || async move {
-            raw_query(addr, "ready.invalid").await
-        })
-        .await;
-        d
+        let mut d = Dnsmasq { child, addr };
+        let end = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < end {
+            if d.child.try_wait().ok().flatten().is_some() {
+                return None; // exited: most likely the port was taken
+            }
+            if raw_query(addr, "ready.invalid").await.is_some() {
+                return Some(d);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
+
+/// A loopback port free for both UDP and TCP at the time of asking.
+fn free_udp_and_tcp_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
 }
 
