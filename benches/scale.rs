@@ -13,7 +13,9 @@ use payprobe::app::Daemon;
 use payprobe::demo::gateway::{Behavior, Gateway};
 use payprobe::probe::Probers;
 
-/// utime + stime of the calling thread, in seconds (from /proc, in clock ticks of 1/100 s).
+mod common;
+
+/// utime + stime of the calling thread, in seconds.
 fn thread_cpu() -> f64 {
     let (u, s) = thread_cpu_split();
     u + s
@@ -21,12 +23,7 @@ fn thread_cpu() -> f64 {
 
 /// (user, system) CPU seconds of the calling thread.
 fn thread_cpu_split() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    // Fields after the ")" that closes the command name: utime is the 12th, stime the 13th.
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) / 100.0, ticks(12) / 100.0)
+    common::cpu_split("/proc/thread-self/stat")
 }
 
 fn rss_mib() -> f64 {
@@ -58,10 +55,7 @@ fn quantile(text: &str, name: &str, q: f64) -> String {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = common::args();
     let n: usize = args.first().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let secs: u64 = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(45);
     let interval: u64 = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(15);

@@ -16,13 +16,12 @@ use std::time::{Duration, Instant};
 use payprobe::demo::gateway::{Behavior, Gateway};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod common;
+
 /// utime + stime of a process, in seconds.
 fn process_cpu(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    let (u, s) = common::cpu_split(&format!("/proc/{pid}/stat"));
+    u + s
 }
 
 fn free_port() -> u16 {
@@ -56,10 +55,7 @@ async fn http_get(addr: &str, path: &str) -> bool {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = common::args();
     let rate: u64 = args.first().and_then(|v| v.parse().ok()).unwrap_or(200);
     let secs: u64 = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(30);
     if Command::new("prometheus-blackbox-exporter")

@@ -1,3 +1,5 @@
+//! Unit tests, compiled only with #[cfg(test)] (declared at the bottom of mod.rs).
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime};

@@ -1,3 +1,5 @@
+//! Unit tests, compiled only with #[cfg(test)] (declared at the bottom of mod.rs).
+
 use super::*;
 
 fn parse_str(s: &str) -> Result<Plan, ConfigError> {

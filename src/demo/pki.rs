@@ -43,15 +43,20 @@ impl Ca {
         self.issuer.pem()
     }
 
-    /// A leaf for `names` (DNS names or IP addresses) signed by this CA.
-    pub fn leaf(&self, names: &[&str], validity: Validity) -> Result<Leaf, PkiError> {
-        let params = leaf_params(names, validity)?;
+    /// Signs a leaf with a fresh key; the chain carries the CA certificate too, as servers send it.
+    fn sign(&self, params: CertificateParams) -> Result<Leaf, PkiError> {
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok(Leaf {
             chain: vec![cert.der().clone(), self.issuer.der().clone()],
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
         })
+    }
+
+    /// A leaf for `names` (DNS names or IP addresses) signed by this CA.
+    pub fn leaf(&self, names: &[&str], validity: Validity) -> Result<Leaf, PkiError> {
+        let params = leaf_params(names, validity)?;
+        self.sign(params)
     }
 }
 
@@ -61,12 +66,7 @@ impl Ca {
     pub fn client_only_leaf(&self, names: &[&str]) -> Result<Leaf, PkiError> {
         let mut params = leaf_params(names, Validity::Current)?;
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-        let key = KeyPair::generate()?;
-        let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(Leaf {
-            chain: vec![cert.der().clone(), self.issuer.der().clone()],
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        })
+        self.sign(params)
     }
 }
 
@@ -75,12 +75,7 @@ impl Ca {
     pub fn leaf_with_serial(&self, names: &[&str], serial: u64) -> Result<Leaf, PkiError> {
         let mut params = leaf_params(names, Validity::Current)?;
         params.serial_number = Some(rcgen::SerialNumber::from(serial));
-        let key = KeyPair::generate()?;
-        let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(Leaf {
-            chain: vec![cert.der().clone(), self.issuer.der().clone()],
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        })
+        self.sign(params)
     }
 
     /// A CRL, signed by this CA, revoking the certificates with these serials (PEM).

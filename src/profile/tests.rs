@@ -1,3 +1,5 @@
+//! Unit tests, compiled only with #[cfg(test)] (declared at the bottom of mod.rs).
+
 use proptest::prelude::*;
 
 use super::*;
