@@ -864,17 +864,18 @@ fn http(
                 })
                 .ok()
         }
-        (None, None) => Some(safe.map_or_else(bytes::Bytes::new, |(_, _, body)| {
+        (None, None) => Some(safe.map_or_else(bytes::Bytes::new, |body| {
             bytes::Bytes::from_static(body.as_bytes())
         })),
     };
-    if let Some((_, ctype, _)) = safe {
-        if !headers
-            .iter()
-            .any(|(k, _)| k == hyper::header::CONTENT_TYPE)
-        {
-            headers.push((hyper::header::CONTENT_TYPE, HeaderValue::from_static(ctype)));
-        }
+    let has_type = headers
+        .iter()
+        .any(|(k, _)| k == hyper::header::CONTENT_TYPE);
+    if safe.is_some() && !has_type {
+        headers.push((
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ));
     }
     let mut expect_status = Vec::new();
     for s in h.expect_status.iter().flat_map(|l| l.get_ref()) {

@@ -75,20 +75,17 @@ impl Profile {
         }
     }
 
-    /// The read-only request a target of this profile sends unless `[targets.http]` says
-    /// otherwise: (method, content type, body). No profile's request can move money.
-    pub fn safe_request(self) -> Option<(&'static str, &'static str, &'static str)> {
+    /// The read-only JSON-RPC call (POSTed as `application/json`) a chain-node target sends
+    /// unless `[targets.http]` says otherwise. No profile's request can move money; payment
+    /// profiles use the request the target configures.
+    pub fn safe_request(self) -> Option<&'static str> {
         match self {
-            Profile::EvmJsonrpc => Some((
-                "POST",
-                "application/json",
-                r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#,
-            )),
-            Profile::SolanaJsonrpc => Some((
-                "POST",
-                "application/json",
+            Profile::EvmJsonrpc => {
+                Some(r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#)
+            }
+            Profile::SolanaJsonrpc => Some(
                 r#"{"jsonrpc":"2.0","id":1,"method":"getSlot","params":[{"commitment":"confirmed"}]}"#,
-            )),
+            ),
             _ => None,
         }
     }
