@@ -153,6 +153,9 @@ impl Gateway {
         };
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
+                // Like real API front ends: without it, an h2 body written after its headers
+                // waits for the client's delayed ACK (~40 ms) and the demo would lie.
+                let _ = tcp.set_nodelay(true);
                 let (shared, tls) = (shared.clone(), tls.clone());
                 tokio::spawn(async move {
                     match tls {

@@ -43,7 +43,12 @@ pub fn render(plan: &Plan, store: &Store) -> String {
         for e in st.iter().flat_map(|s| s.latest.values()) {
             let what = match &e.failure {
                 None => format!("ok in {:.0} ms", e.duration.as_secs_f64() * 1000.0),
-                Some(f) => format!("{:?} at {}: {}", f.kind, f.phase.as_str(), f.detail),
+                Some(f) => format!(
+                    "{} at {}: {}",
+                    kind_name(f.kind),
+                    f.phase.as_str(),
+                    f.detail
+                ),
             };
             let _ = write!(
                 detail,
@@ -79,6 +84,14 @@ td,th{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-ali
 </body></html>\n",
         crate::VERSION
     )
+}
+
+/// The failure kind as the API spells it (`connect_refused`).
+fn kind_name(k: crate::probe::FailureKind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| format!("{k:?}"))
 }
 
 fn esc(s: &str) -> String {

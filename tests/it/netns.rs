@@ -188,18 +188,20 @@ async fn loopback_pings_over_ipv4_and_ipv6_lose_nothing() {
         assert!(min > 0.0 && min <= avg && avg <= max, "{p:?}");
         assert!(p.rtt_stddev.unwrap() >= 0.0);
     }
-    // TCP pings to a closed port: the RST is the reply.
-    let e = probe(&ping_target(
-        "127.0.0.1".parse().unwrap(),
-        "count = 3\nspacing = \"10ms\"\nmethod = \"tcp\"",
-    ))
-    .await;
-    let p = e.ping.as_ref().unwrap();
-    assert_eq!(
-        (p.method, p.received),
-        (payprobe::probe::ping::Method::Tcp, 3),
-        "{e:?}"
-    );
+    // TCP pings to a closed port: the RST is the reply. Over IPv4 and IPv6.
+    for addr in ["127.0.0.1", "::1"] {
+        let e = probe(&ping_target(
+            addr.parse().unwrap(),
+            "count = 3\nspacing = \"10ms\"\nmethod = \"tcp\"",
+        ))
+        .await;
+        let p = e.ping.as_ref().unwrap();
+        assert_eq!(
+            (p.method, p.received, p.port),
+            (payprobe::probe::ping::Method::Tcp, 3, Some(9)),
+            "{addr}: {e:?}"
+        );
+    }
 }
 
 #[tokio::test]
