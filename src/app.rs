@@ -66,7 +66,7 @@ impl Daemon {
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
         let ctx = Arc::new(Context {
-            runner,
+            runner: runner.clone(),
             metrics: metrics.clone(),
             store: store.clone(),
             limit: Arc::new(Semaphore::new(plan.server.max_concurrency)),
@@ -78,6 +78,7 @@ impl Daemon {
             metrics,
             store,
             plan: RwLock::new(Arc::new(plan)),
+            runner,
         });
         let server = tokio::spawn(http::serve(listener, shared.clone()));
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");

@@ -2,6 +2,7 @@
 
 mod api;
 mod page;
+mod probe;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub store: Arc<Store>,
     pub plan: RwLock<Arc<Plan>>,
+    /// Runs `/probe` requests with the same probers as the scheduler.
+    pub runner: Arc<dyn crate::scheduler::Runner>,
 }
 
 impl Shared {
@@ -52,7 +55,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(route(&shared, req)) }
+                async move { Ok::<_, Infallible>(route(&shared, req).await) }
             });
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
@@ -71,7 +74,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, std::io::Error> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
 }
 
-fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
+async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -89,6 +92,7 @@ fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body>
             Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}\n")),
         },
         "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/probe" => probe::probe(shared, query, req.headers()).await,
         "/readyz" => {
             if shared.store.is_ready(&plan) {
                 text(StatusCode::OK, "ready\n")

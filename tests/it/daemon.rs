@@ -146,6 +146,40 @@ async fn metrics_pass_promtool_and_the_api_tells_the_story() {
         "{page}"
     );
     assert_eq!(get(p.addr, "/healthz").await.unwrap().0, 200);
+
+    // blackbox_exporter-style one-shot probes of configured targets.
+    let (status, one) = get(p.addr, "/probe?target=wallet-ok&module=tls")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    promtool_check(&one);
+    assert_eq!(metric(&one, "probe_success"), Some(1.0), "{one}");
+    assert_eq!(
+        metric(&one, "payprobe_check_success{check=\"tls\"}"),
+        Some(1.0)
+    );
+    assert!(metric(&one, "probe_ssl_earliest_cert_expiry").unwrap() > 1.7e9);
+    let (_, down) = get(p.addr, "/probe?target=acq-down").await.unwrap();
+    promtool_check(&down);
+    assert_eq!(metric(&down, "probe_success"), Some(0.0));
+    assert_eq!(metric(&down, "probe_http_status_code"), Some(503.0));
+    assert!(metric(&down, "probe_http_duration_seconds{phase=\"processing\"}").is_some());
+    assert_eq!(
+        get(p.addr, "/probe?target=elsewhere.example")
+            .await
+            .unwrap()
+            .0,
+        404,
+        "only configured targets"
+    );
+    assert_eq!(
+        get(p.addr, "/probe?target=acq-down&module=smtp")
+            .await
+            .unwrap()
+            .0,
+        400
+    );
+    assert_eq!(get(p.addr, "/probe").await.unwrap().0, 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,114 @@
+//! `/probe?target=NAME&module=CHECK`: a blackbox_exporter-style one-shot probe, for setups
+//! where Prometheus drives the schedule. Only configured targets can be probed (an open
+//! `/probe` would let anyone make this host connect anywhere).
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use hyper::{HeaderMap, Response, StatusCode};
+
+use super::{text, with_type, Body, Shared};
+use crate::config::Check;
+use crate::probe::{Evidence, Phase};
+
+/// Prometheus sends its scrape timeout; the probe must answer before it.
+const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+/// Left for the reply itself once the probe ends.
+const MARGIN: Duration = Duration::from_millis(500);
+
+pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Response<Body> {
+    let param = |k: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+    };
+    let Some(plan) = shared.plan() else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned\n");
+    };
+    let Some(name) = param("target") else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "missing ?target=NAME (a target of the config)\n",
+        );
+    };
+    let Some(t) = plan.target(name) else {
+        return text(
+            StatusCode::NOT_FOUND,
+            &format!("no target named {name:?} in the config\n"),
+        );
+    };
+    let mut t = (**t).clone();
+    if let Some(m) = param("module") {
+        match Check::parse(m) {
+            Some(c) => t.checks = vec![c],
+            None => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("unknown module {m:?}; use a check name such as http, tls, dns\n"),
+                )
+            }
+        }
+    }
+    let budget = headers
+        .get(SCRAPE_TIMEOUT_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .map_or(t.timeout, |s| s.saturating_sub(MARGIN).min(t.timeout));
+    let deadline = tokio::time::Instant::now() + budget;
+    let round = shared.runner.round(std::sync::Arc::new(t), deadline).await;
+    with_type(
+        StatusCode::OK,
+        render(&round),
+        "text/plain; version=0.0.4; charset=utf-8",
+    )
+}
+
+/// blackbox_exporter's metric names, so dashboards built for it keep working.
+fn render(round: &[Evidence]) -> String {
+    let mut out = String::new();
+    let ok = round.iter().all(|e| e.success);
+    let total: f64 = round
+        .iter()
+        .map(|e| e.duration.as_secs_f64())
+        .fold(0.0, f64::max);
+    let _ = writeln!(out, "# HELP probe_success Whether the probe succeeded (all checks passed).\n# TYPE probe_success gauge\nprobe_success {}", u8::from(ok));
+    let _ = writeln!(out, "# HELP probe_duration_seconds How long the probe took.\n# TYPE probe_duration_seconds gauge\nprobe_duration_seconds {total}");
+    let _ = writeln!(out, "# HELP payprobe_check_success Whether each check passed.\n# TYPE payprobe_check_success gauge");
+    for e in round {
+        let _ = writeln!(
+            out,
+            "payprobe_check_success{{check=\"{}\"}} {}",
+            e.check.as_str(),
+            u8::from(e.success)
+        );
+    }
+    if let Some(d) = round.iter().find_map(|e| e.dns.as_ref()) {
+        let _ = writeln!(out, "# HELP probe_dns_lookup_time_seconds How long the DNS lookup took.\n# TYPE probe_dns_lookup_time_seconds gauge\nprobe_dns_lookup_time_seconds {}", d.duration.as_secs_f64());
+    }
+    if let Some(h) = round.iter().find_map(|e| e.http.as_ref()) {
+        let _ = writeln!(out, "# HELP probe_http_status_code Response HTTP status code (0: none).\n# TYPE probe_http_status_code gauge\nprobe_http_status_code {}", h.status.unwrap_or(0));
+        let _ = writeln!(out, "# HELP probe_http_duration_seconds Duration of each phase of the HTTP request.\n# TYPE probe_http_duration_seconds gauge");
+        for p in Phase::ALL {
+            let name = match p {
+                Phase::Dns => "resolve",
+                Phase::Processing => "processing",
+                Phase::Transfer => "transfer",
+                Phase::Connect => "connect",
+                Phase::Tls => "tls",
+                Phase::Content => "content",
+            };
+            let _ = writeln!(
+                out,
+                "probe_http_duration_seconds{{phase=\"{name}\"}} {}",
+                h.phases.get(p).as_secs_f64()
+            );
+        }
+    }
+    if let Some(c) = round
+        .iter()
+        .find_map(|e| e.tls.as_ref()?.certificate.as_ref())
+    {
+        let _ = writeln!(out, "# HELP probe_ssl_earliest_cert_expiry Expiry of the leaf certificate (Unix seconds).\n# TYPE probe_ssl_earliest_cert_expiry gauge\nprobe_ssl_earliest_cert_expiry {}", c.not_after_unix);
+    }
+    out
+}
