@@ -106,6 +106,7 @@ fn main() {
             .expect("daemon");
         // Skip the first interval (start-up spread), then measure.
         tokio::time::sleep(Duration::from_secs(interval)).await;
+        let rss_before_render = rss_mib();
         let text0 = daemon.shared.metrics.render().unwrap_or_default();
         let probes0 = count(&text0);
         let cpu0 = thread_cpu();
@@ -146,7 +147,7 @@ fn main() {
             1e6 * (u1 - u0) / probes.max(1.0),
             1e6 * (s1 - s0) / probes.max(1.0)
         );
-        println!("  resident memory (process)  {:>10.1} MiB", rss_mib());
+        println!("  resident memory (process)  {:>10.1} MiB ({rss_before_render:.1} MiB before the first /metrics render)", rss_mib());
         println!(
             "  scheduler lag p50          {:>10}",
             quantile(&text, "payprobe_scheduler_lag_seconds", 0.5)
