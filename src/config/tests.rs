@@ -470,3 +470,26 @@ fn rpc_needs_a_chain_profile_and_sane_numbers() {
         ("infura", None, 150)
     );
 }
+
+#[test]
+fn a_bare_host_gets_the_profiles_safe_query() {
+    let plan = parse_str(
+        "[[targets]]\nname = \"s\"\nurl = \"https://api.stripe.com\"\nprofile = \"stripe\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        plan.targets[0].url.as_str(),
+        "https://api.stripe.com/v1/charges/ch_payprobe_nonexistent"
+    );
+    let plan = parse_str(
+        "[[targets]]\nname = \"a\"\nurl = \"https://openapi.alipay.com/\"\nprofile = \"alipay\"\n",
+    )
+    .unwrap();
+    let u = &plan.targets[0].url;
+    assert_eq!(u.path(), "/gateway.do");
+    assert!(u.query().unwrap().contains("method=alipay.trade.query"));
+    assert!(u.query().unwrap().contains("payprobe-nonexistent-order"));
+    // A URL with a path of its own is left alone.
+    let plan = parse_str("[[targets]]\nname = \"w\"\nurl = \"https://api.mch.weixin.qq.com/v3/certificates\"\nprofile = \"wechatpay_v3\"\n").unwrap();
+    assert_eq!(plan.targets[0].url.path(), "/v3/certificates");
+}

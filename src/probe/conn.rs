@@ -50,6 +50,10 @@ pub async fn resolve(
     };
     let out = match res {
         Ok(a) => {
+            // An answer from a name server is a NOERROR; /etc/hosts has no rcode.
+            if a.server != "/etc/hosts" {
+                ev.rcode = Some("NOERROR".to_string());
+            }
             ev.server = Some(a.server);
             ev.addresses = a.addresses.clone();
             ev.unexpected = unexpected(&a.addresses, &dns.expect_addresses);

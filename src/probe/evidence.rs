@@ -133,7 +133,8 @@ pub struct DnsEvidence {
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
     pub addresses: Vec<IpAddr>,
-    /// Response code of a failed lookup (`NXDOMAIN`, `SERVFAIL`, ...); absent on success.
+    /// Response code: `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, ...; absent for an
+    /// answer from `/etc/hosts` or when no server answered.
     pub rcode: Option<String>,
     /// The name server that answered (`IP:port`), or `/etc/hosts`.
     pub server: Option<String>,

@@ -75,6 +75,23 @@ impl Profile {
         }
     }
 
+    /// The read-only query a payment-API target makes when its URL names only the host
+    /// (`https://api.stripe.com`): it asks for an order or charge that does not exist, so it
+    /// can never create or change a payment.
+    pub fn safe_path(self) -> Option<&'static str> {
+        match self {
+            Profile::Alipay => Some(
+                "/gateway.do?method=alipay.trade.query&charset=utf-8&version=1.0\
+                 &biz_content=%7B%22out_trade_no%22%3A%22payprobe-nonexistent-order%22%7D",
+            ),
+            Profile::WechatpayV3 => Some(
+                "/v3/pay/transactions/out-trade-no/payprobe-nonexistent-order?mchid=1230000109",
+            ),
+            Profile::Stripe => Some("/v1/charges/ch_payprobe_nonexistent"),
+            _ => None,
+        }
+    }
+
     /// The read-only JSON-RPC call (POSTed as `application/json`) a chain-node target sends
     /// unless `[targets.http]` says otherwise. No profile's request can move money; payment
     /// profiles use the request the target configures.

@@ -312,6 +312,16 @@ fn target(
         .map(|d| d.unwrap_or(DEFAULT_CERT_WARNING));
     let scheme = endpoint.as_ref().map(|e| e.scheme);
     let checks = checks(t, scheme, endpoint.as_ref().and_then(|e| e.ip), p);
+    // A payment profile's safe query when the URL names only the host.
+    let endpoint = endpoint.map(|mut e| {
+        let bare = e.url.path() == "/" && e.url.query().is_none();
+        if let Some(path) = profile.and_then(|pr| pr.safe_path()).filter(|_| bare) {
+            if let Ok(u) = e.url.join(path) {
+                e.url = u;
+            }
+        }
+        e
+    });
     let http = http(
         t.http.as_ref(),
         scheme,
