@@ -64,6 +64,21 @@ impl Prober for ApiVersionProber {
     }
 }
 
+/// The `api_version` evidence of a round, read from that round's `http` check: a failed
+/// exchange stays the failure (a lower layer explains a higher one).
+pub fn from_http(t: &Target, http: &Evidence, now: SystemTime) -> Evidence {
+    let mut e = http.clone();
+    e.check = Check::ApiVersion;
+    let Some(h) = &http.http else { return e };
+    let (ev, verdict) = evaluate(&t.api_version, h, now);
+    e.api_version = Some(ev);
+    if e.failure.is_none() {
+        e.failure = verdict.err();
+        e.success = e.failure.is_none();
+    }
+    e
+}
+
 /// Judges one response against the target's `[targets.api_version]`. Pure: `now` is given.
 pub fn evaluate(
     spec: &ApiVersionSpec,

@@ -77,9 +77,31 @@ impl Probers {
     }
 
     /// Runs every check of a target at once, all bounded by the same deadline.
+    ///
+    /// When a target has both `http` and `api_version`, the version is read from the `http`
+    /// check's response instead of asking the gateway twice: payment APIs rate-limit, and
+    /// a probe should cost the provider as little as it can.
     pub async fn round(&self, target: &Target, deadline: Instant) -> Vec<Evidence> {
-        let runs = target.checks.iter().map(|c| self.run(*c, target, deadline));
-        futures_util::future::join_all(runs).await
+        let shared =
+            target.checks.contains(&Check::Http) && target.checks.contains(&Check::ApiVersion);
+        let runs = target
+            .checks
+            .iter()
+            .filter(|c| !(shared && **c == Check::ApiVersion))
+            .map(|c| self.run(*c, target, deadline));
+        let mut out = futures_util::future::join_all(runs).await;
+        if shared {
+            if let Some(http) = out.iter().find(|e| e.check == Check::Http) {
+                let derived = apiver::from_http(target, http, std::time::SystemTime::now());
+                let at = target
+                    .checks
+                    .iter()
+                    .position(|c| *c == Check::ApiVersion)
+                    .unwrap_or(out.len());
+                out.insert(at.min(out.len()), derived);
+            }
+        }
+        out
     }
 }
 

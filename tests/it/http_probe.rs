@@ -625,3 +625,25 @@ async fn tcp_and_tls_checks_share_the_connector() {
     assert!(round[0].tls.is_none() && round[1].tls.is_some());
     assert_eq!(gw.hits(), 1, "only the http check sends a request");
 }
+
+#[tokio::test]
+async fn http_and_api_version_share_one_request() {
+    let gw = Gateway::http(Behavior::ok("{\"status\":\"UP\"}").header("x-api-version", "2.4"))
+        .await
+        .unwrap();
+    let t = target(&format!(
+        "name = \"t\"\nurl = \"http://127.0.0.1:{}/v2/status\"\nchecks = [\"api_version\", \"http\"]\n[targets.api_version]\nheader = \"X-Api-Version\"\nrequire = \">=3\"",
+        gw.port()
+    ));
+    let deadline = tokio::time::Instant::now() + t.timeout;
+    let round = payprobe::probe::Probers::system().round(&t, deadline).await;
+    assert_eq!(gw.hits(), 1, "the gateway is asked once per round");
+    let checks: Vec<&str> = round.iter().map(|e| e.check.as_str()).collect();
+    assert_eq!(checks, ["api_version", "http"], "in the configured order");
+    assert!(round[1].success, "the HTTP exchange itself is fine");
+    assert_eq!(kind(&round[0]), Some(FailureKind::ApiVersionMismatch));
+    assert_eq!(
+        round[0].api_version.as_ref().unwrap().seen.as_deref(),
+        Some("2.4")
+    );
+}
