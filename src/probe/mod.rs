@@ -11,6 +11,7 @@ mod conn;
 pub mod dns;
 mod evidence;
 pub mod http;
+mod icmp_raw;
 pub mod ping;
 pub mod resolve;
 pub mod rpc;

@@ -11,7 +11,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -19,6 +19,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
+use super::icmp_raw::RawIcmp;
 use super::resolve::Resolvers;
 use super::{conn, Evidence, Failure, FailureKind, Phase, Prober, Recorder};
 use crate::config::{Check, PingMethod, Target};
@@ -63,14 +64,35 @@ struct Burst {
     send_errors: u32,
 }
 
+/// The shared raw sockets, opened on first use (`None` inside: not permitted).
+#[derive(Default)]
+struct RawSockets {
+    v4: OnceLock<Option<RawIcmp>>,
+    v6: OnceLock<Option<RawIcmp>>,
+}
+
+impl RawSockets {
+    fn get(&self, ip: IpAddr) -> Option<&RawIcmp> {
+        let (cell, v6) = match ip {
+            IpAddr::V4(_) => (&self.v4, false),
+            IpAddr::V6(_) => (&self.v6, true),
+        };
+        cell.get_or_init(|| RawIcmp::open(v6)).as_ref()
+    }
+}
+
 #[derive(Clone)]
 pub struct PingProber {
     resolvers: Arc<Resolvers>,
+    raw: Arc<RawSockets>,
 }
 
 impl PingProber {
     pub fn new(resolvers: Arc<Resolvers>) -> Self {
-        PingProber { resolvers }
+        PingProber {
+            resolvers,
+            raw: Arc::default(),
+        }
     }
 }
 
@@ -87,13 +109,13 @@ impl Prober for PingProber {
             )
             .await?;
             let ip = addrs[0];
-            let rtts = match target.ping.method {
-                PingMethod::Tcp => None,
-                PingMethod::Auto => icmp_socket(ip),
-            };
-            let (method, burst) = match rtts {
-                Some((method, sock)) => (method, icmp_burst(&sock, method, ip, target).await),
-                None => (Method::Tcp, tcp_burst(ip, target).await),
+            let icmp = target.ping.method == PingMethod::Auto;
+            let (method, burst) = match icmp.then(|| dgram_socket(ip)).flatten() {
+                Some(sock) => (Method::IcmpDgram, dgram_burst(&sock, ip, target).await),
+                None => match self.raw.get(ip).filter(|_| icmp) {
+                    Some(raw) => (Method::IcmpRaw, raw_burst(raw, ip, target).await),
+                    None => (Method::Tcp, tcp_burst(ip, target).await),
+                },
             };
             let ev = stats(method, ip, target, &burst);
             let loss = ev.loss_ratio;
@@ -125,31 +147,51 @@ fn method_name(m: Method) -> &'static str {
     }
 }
 
-/// Opens the best ICMP socket this process may have, as a tokio datagram socket.
-fn icmp_socket(ip: IpAddr) -> Option<(Method, UdpSocket)> {
+/// Opens an unprivileged ICMP datagram socket, where the kernel allows this process one
+/// (`net.ipv4.ping_group_range`). The kernel matches replies to it by identifier.
+fn dgram_socket(ip: IpAddr) -> Option<UdpSocket> {
     let (domain, proto) = match ip {
         IpAddr::V4(_) => (Domain::IPV4, Protocol::ICMPV4),
         IpAddr::V6(_) => (Domain::IPV6, Protocol::ICMPV6),
     };
-    let (method, sock) = Socket::new(domain, Type::DGRAM, Some(proto))
-        .map(|s| (Method::IcmpDgram, s))
-        .or_else(|_| Socket::new(domain, Type::RAW, Some(proto)).map(|s| (Method::IcmpRaw, s)))
-        .ok()?;
+    let sock = Socket::new(domain, Type::DGRAM, Some(proto)).ok()?;
     sock.set_nonblocking(true).ok()?;
     // An ICMP socket is a datagram socket: tokio's UdpSocket drives its send/recv safely.
     let std_sock: std::net::UdpSocket = sock.into();
-    UdpSocket::from_std(std_sock).ok().map(|s| (method, s))
+    UdpSocket::from_std(std_sock).ok()
 }
 
-/// Identifiers for raw sockets, which see every ICMP packet and must pick out their own.
+/// Identifiers for raw pings: unique among the probes in flight, so the shared raw socket
+/// can tell whose reply is whose.
 static NEXT_ID: AtomicU16 = AtomicU16::new(0);
 
-/// Sends `count` echo requests `spacing` apart; returns each one's RTT (`None` = lost).
-async fn icmp_burst(sock: &UdpSocket, method: Method, ip: IpAddr, t: &Target) -> Burst {
-    let p = &t.ping;
-    let id = NEXT_ID
+fn next_id() -> u16 {
+    NEXT_ID
         .fetch_add(1, Ordering::Relaxed)
-        .wrapping_add(std::process::id() as u16);
+        .wrapping_add(std::process::id() as u16)
+}
+
+/// Over the shared raw socket: `count` echo requests `spacing` apart.
+async fn raw_burst(raw: &RawIcmp, ip: IpAddr, t: &Target) -> Burst {
+    let p = &t.ping;
+    let id = next_id();
+    let start = Instant::now();
+    let tries = (0..p.count).map(|seq| async move {
+        tokio::time::sleep_until(start + p.spacing * seq).await;
+        raw.ping(ip, id, seq as u16, p.packet_timeout).await
+    });
+    let results = futures_util::future::join_all(tries).await;
+    Burst {
+        send_errors: results.iter().filter(|r| r.is_err()).count() as u32,
+        rtts: results.into_iter().map(|r| r.ok().flatten()).collect(),
+    }
+}
+
+/// Over a datagram socket: sends `count` echo requests `spacing` apart; returns each one's
+/// RTT (`None` = lost).
+async fn dgram_burst(sock: &UdpSocket, ip: IpAddr, t: &Target) -> Burst {
+    let p = &t.ping;
+    let id = next_id();
     let n = p.count as usize;
     let mut sent_at: Vec<Option<Instant>> = vec![None; n];
     let mut rtts: Vec<Option<Duration>> = vec![None; n];
@@ -187,11 +229,9 @@ async fn icmp_burst(sock: &UdpSocket, method: Method, ip: IpAddr, t: &Target) ->
                 }
             }
             r = sock.recv_from(&mut buf) => {
-                let Ok((len, from)) = r else { continue };
-                if from.ip() != ip && method == Method::IcmpRaw {
-                    continue;
-                }
-                if let Some(seq) = echo_reply_seq(&buf[..len], ip, method, id) {
+                let Ok((len, _)) = r else { continue };
+                // The kernel rewrote our identifier and delivers only our replies.
+                if let Some((_, seq)) = echo_reply_id_seq(&buf[..len], ip.is_ipv6(), false) {
                     let i = usize::from(seq);
                     if let (Some(Some(at)), Some(slot)) = (sent_at.get(i), rtts.get_mut(i)) {
                         let rtt = at.elapsed();
@@ -208,7 +248,7 @@ async fn icmp_burst(sock: &UdpSocket, method: Method, ip: IpAddr, t: &Target) ->
 }
 
 /// An echo request: type, code, checksum, identifier, sequence, and a short payload.
-fn echo_request(ip: IpAddr, id: u16, seq: u16) -> Vec<u8> {
+pub(super) fn echo_request(ip: IpAddr, id: u16, seq: u16) -> Vec<u8> {
     let kind = if ip.is_ipv4() { 8 } else { 128 };
     let mut p = vec![kind, 0, 0, 0];
     p.extend_from_slice(&id.to_be_bytes());
@@ -235,25 +275,23 @@ fn checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// The sequence number of an echo reply meant for us, if `pkt` is one.
-fn echo_reply_seq(pkt: &[u8], ip: IpAddr, method: Method, id: u16) -> Option<u16> {
-    // Raw IPv4 sockets deliver the IP header too; IPv6 and datagram sockets do not.
-    let icmp = if method == Method::IcmpRaw && ip.is_ipv4() {
+/// The identifier and sequence number of an echo reply, if `pkt` is one. Raw IPv4 sockets
+/// deliver the IP header too; IPv6 and datagram sockets do not.
+pub(super) fn echo_reply_id_seq(pkt: &[u8], v6: bool, raw: bool) -> Option<(u16, u16)> {
+    let icmp = if raw && !v6 {
         let ihl = usize::from(pkt.first()? & 0x0f) * 4;
         pkt.get(ihl..)?
     } else {
         pkt
     };
-    let reply = if ip.is_ipv4() { 0 } else { 129 };
+    let reply = if v6 { 129 } else { 0 };
     if icmp.len() < 8 || icmp[0] != reply || icmp[1] != 0 {
         return None;
     }
-    // Datagram sockets rewrite the identifier and filter replies by it themselves.
-    let their_id = u16::from_be_bytes([icmp[4], icmp[5]]);
-    if method == Method::IcmpRaw && their_id != id {
-        return None;
-    }
-    Some(u16::from_be_bytes([icmp[6], icmp[7]]))
+    Some((
+        u16::from_be_bytes([icmp[4], icmp[5]]),
+        u16::from_be_bytes([icmp[6], icmp[7]]),
+    ))
 }
 
 /// TCP "pings": connects `count` times, `spacing` apart; SYN-ACK or RST both count as a reply.
@@ -330,29 +368,30 @@ mod tests {
     }
 
     #[test]
-    fn replies_are_matched_by_type_id_and_sequence() {
+    fn replies_are_read_for_type_id_and_sequence() {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let mut reply = echo_request(ip, 9, 4);
         reply[0] = 0;
-        assert_eq!(
-            echo_reply_seq(&reply, ip, Method::IcmpDgram, 1),
-            Some(4),
-            "dgram ignores the id"
-        );
+        assert_eq!(echo_reply_id_seq(&reply, false, false), Some((9, 4)));
         let mut raw = vec![0x45; 20];
-        raw[0] = 0x45;
         raw.extend_from_slice(&reply);
-        assert_eq!(echo_reply_seq(&raw, ip, Method::IcmpRaw, 9), Some(4));
         assert_eq!(
-            echo_reply_seq(&raw, ip, Method::IcmpRaw, 8),
-            None,
-            "someone else's ping"
+            echo_reply_id_seq(&raw, false, true),
+            Some((9, 4)),
+            "the IPv4 header is skipped"
         );
         let request = echo_request(ip, 9, 4);
         assert_eq!(
-            echo_reply_seq(&request, ip, Method::IcmpDgram, 9),
+            echo_reply_id_seq(&request, false, false),
             None,
             "our own request"
+        );
+        let mut v6 = echo_request("::1".parse().unwrap(), 3, 2);
+        v6[0] = 129;
+        assert_eq!(
+            echo_reply_id_seq(&v6, true, true),
+            Some((3, 2)),
+            "raw IPv6 has no header"
         );
     }
 }

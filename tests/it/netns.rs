@@ -391,3 +391,26 @@ fn provider(target: &str, ns: &Netns) -> String {
         _ => ns.vacant_ip.to_string(),
     }
 }
+
+/// Many bursts at once share one raw socket (as root) without taking each other's replies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pings_keep_their_own_replies() {
+    let probers = payprobe::probe::Probers::system();
+    let targets: Vec<_> = (0..12)
+        .map(|i| {
+            ping_target(
+                if i % 2 == 0 { "127.0.0.1" } else { "::1" }
+                    .parse()
+                    .unwrap(),
+                "count = 8\nspacing = \"5ms\"",
+            )
+        })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    let rounds =
+        futures_util::future::join_all(targets.iter().map(|t| probers.round(t, deadline))).await;
+    for r in rounds {
+        let p = r[0].ping.as_ref().unwrap();
+        assert_eq!((p.sent, p.received), (8, 8), "{p:?}");
+    }
+}
