@@ -25,8 +25,10 @@ pub fn render(plan: &Plan, store: &Store) -> String {
                     (false, false) => "failing".to_string(),
                     (false, true) => "failing, flapping".to_string(),
                 };
+                // A healthy target can still hurt users (slow): say which way.
+                let symptoms: Vec<&str> = d.symptoms.iter().map(|s| s.as_str()).collect();
                 let cause = if d.healthy {
-                    String::new()
+                    symptoms.join(", ")
                 } else {
                     format!("{} · {}", d.cause.as_str(), d.scope.as_str())
                 };
