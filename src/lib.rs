@@ -6,9 +6,13 @@
 //!   [`config::Plan`] that the rest of the code trusts (no re-validation downstream).
 //! * [`probe`] holds one module per check behind the [`probe::Prober`] trait. A probe never
 //!   returns `Err` for a dead gateway: it returns typed [`probe::Evidence`] saying what failed.
+//! * [`profile`] reads provider error bodies (Alipay, WeChat Pay, Stripe, JSON-RPC) into causes.
 //! * [`scheduler`] runs every target on its own interval under a global concurrency cap.
-//! * [`state`] keeps the latest evidence per target; [`metrics`] turns it into Prometheus series;
-//!   [`http`] serves `/metrics`, health, the JSON API and the status page.
+//! * [`classify`] turns evidence into a diagnosis (cause, scope, symptoms, hint) with pure
+//!   functions and one rules table.
+//! * [`state`] keeps the latest evidence and diagnosis per target; [`metrics`] turns them into
+//!   Prometheus series; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
+//!   status page; [`app`] ties them together with reload and signals.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
 pub mod app;

@@ -6,7 +6,7 @@ use super::RoundVerdict;
 
 /// Verdicts kept for flapping detection.
 const FLAP_WINDOW: usize = 10;
-/// Pass/fail changes within [`FLAP_WINDOW`] rounds that make a target "flapping".
+/// Pass/fail changes within `FLAP_WINDOW` (10) rounds that make a target "flapping".
 const FLAP_CHANGES: usize = 4;
 
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ impl Window {
         self.healthy
     }
 
-    /// Changed between pass and fail at least [`FLAP_CHANGES`] times in the last rounds.
+    /// Changed between pass and fail at least `FLAP_CHANGES` (4) times in the last rounds.
     pub fn flapping(&self) -> bool {
         let changes = self
             .verdicts

@@ -1,7 +1,7 @@
 //! Configuration: TOML in, validated immutable [`Plan`] out.
 //!
-//! Parsing and validation are separate steps (as in ripgrep): [`raw`] mirrors the file with
-//! every value optional and spanned, [`validate`] checks everything at once and reports *all*
+//! Parsing and validation are separate steps (as in ripgrep): `raw` mirrors the file with
+//! every value optional and spanned, `validate` checks everything at once and reports *all*
 //! problems with their line and column, and the resulting [`Plan`] holds only values the
 //! probers can use without checking again.
 

@@ -2,7 +2,7 @@
 //!
 //! A prober gets a target and a deadline and returns [`Evidence`]; it never fails with `Err`
 //! for an unreachable gateway, because "unreachable" is exactly the evidence we want. The
-//! [`Recorder`] keeps phase boundaries contiguous, so phase durations always add up to the
+//! `Recorder` keeps phase boundaries contiguous, so phase durations always add up to the
 //! total, and tells which phase was in flight when the deadline hit.
 
 pub mod apiver;

@@ -1,7 +1,7 @@
 //! Alipay Open Platform gateway (`gateway.do`): `{"<method>_response": {"code", "msg",
 //! "sub_code", "sub_msg"}}`, or `error_response` for gateway-level errors.
 //! Source: Alipay Open Platform, public error codes (公共错误码),
-//! https://opendocs.alipay.com/common/02km9f
+//! <https://opendocs.alipay.com/common/02km9f>
 
 use super::{code, text, Code, Found};
 use crate::classify::Cause::{Security, Server, UserInput};

@@ -1,7 +1,7 @@
 //! JSON-RPC 2.0 chain nodes: `{"result": ...}` or `{"error": {"code", "message"}}`.
-//! Sources: EIP-1474 (Ethereum JSON-RPC error codes), https://eips.ethereum.org/EIPS/eip-1474 ;
-//! JSON-RPC 2.0 specification, https://www.jsonrpc.org/specification ; Solana RPC server
-//! errors (agave `rpc-client-api/src/custom_error.rs`), https://solana.com/docs/rpc
+//! Sources: EIP-1474 (Ethereum JSON-RPC error codes), <https://eips.ethereum.org/EIPS/eip-1474> ;
+//! JSON-RPC 2.0 specification, <https://www.jsonrpc.org/specification> ; Solana RPC server
+//! errors (agave `rpc-client-api/src/custom_error.rs`), <https://solana.com/docs/rpc>
 
 use super::{code, text, Code, Found};
 use crate::classify::Cause::{ApiVersion, Security, Server, UserInput};

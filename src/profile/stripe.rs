@@ -1,6 +1,6 @@
 //! Stripe: `{"error": {"type", "code", "message", ...}}`; the HTTP status tells
 //! authentication (401) and rate limiting (429) apart within `invalid_request_error`.
-//! Source: Stripe API reference, "Errors", https://docs.stripe.com/api/errors
+//! Source: Stripe API reference, "Errors", <https://docs.stripe.com/api/errors>
 
 use super::{code, text, Code, Found};
 use crate::classify::Cause::{Security, Server, UserInput};

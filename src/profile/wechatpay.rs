@@ -1,6 +1,6 @@
 //! WeChat Pay API v3: errors are an HTTP status plus `{"code": "...", "message": "..."}`.
 //! Source: WeChat Pay API v3 interface rules, HTTP status codes and error codes,
-//! https://pay.weixin.qq.com/wiki/doc/apiv3/wechatpay/wechatpay2_0.shtml (and each API's
+//! <https://pay.weixin.qq.com/wiki/doc/apiv3/wechatpay/wechatpay2_0.shtml> (and each API's
 //! "error codes" section, e.g. the JSAPI order query).
 
 use super::{code, text, Code, Found};
