@@ -100,6 +100,10 @@ pub struct RawDns {
 pub struct RawHttp {
     pub method: Option<S<String>>,
     pub headers: Option<BTreeMap<S<String>, S<String>>>,
+    /// Header name → environment variable holding its value (secrets stay out of the file).
+    pub headers_from_env: Option<BTreeMap<S<String>, S<String>>>,
+    /// Header name → file holding its value (trailing newline removed).
+    pub headers_from_file: Option<BTreeMap<S<String>, S<String>>>,
     pub body: Option<S<String>>,
     pub body_file: Option<S<String>>,
     pub expect_status: Option<S<Vec<S<i64>>>>,
@@ -172,6 +176,8 @@ impl RawHttp {
         }
         inherit!(
             method,
+            headers_from_env,
+            headers_from_file,
             body,
             body_file,
             expect_status,

@@ -493,3 +493,33 @@ fn a_bare_host_gets_the_profiles_safe_query() {
     let plan = parse_str("[[targets]]\nname = \"w\"\nurl = \"https://api.mch.weixin.qq.com/v3/certificates\"\nprofile = \"wechatpay_v3\"\n").unwrap();
     assert_eq!(plan.targets[0].url.path(), "/v3/certificates");
 }
+
+#[test]
+fn secret_headers_come_from_env_or_file_and_never_show() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("key"), "Bearer sk_test_from_file\n").unwrap();
+    std::env::set_var("PAYPROBE_TEST_SECRET_HEADER", "secret-from-env");
+    let src = "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\n[targets.http]\nheaders = { Authorization = \"inline\" }\nheaders_from_file = { Authorization = \"key\" }\nheaders_from_env = { X-Api-Key = \"PAYPROBE_TEST_SECRET_HEADER\" }\n";
+    let plan = parse(Path::new("t.toml"), src, dir.path()).unwrap();
+    let h = &plan.targets[0].http.headers;
+    let get = |n: &str| {
+        h.iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        get("authorization"),
+        "Bearer sk_test_from_file",
+        "the file wins over the inline value"
+    );
+    assert_eq!(get("x-api-key"), "secret-from-env");
+    assert!(get("x-api-key").is_sensitive());
+    assert_eq!(h.iter().filter(|(k, _)| k == "authorization").count(), 1);
+    // Missing sources are located and never print a value.
+    let bad = "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\n[targets.http]\nheaders_from_env = { X-Key = \"PAYPROBE_TEST_UNSET_VARIABLE\" }\n";
+    let err = parse(Path::new("t.toml"), bad, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("t.toml:5:30: header \"X-Key\": environment variable PAYPROBE_TEST_UNSET_VARIABLE is not set"), "{err}");
+}

@@ -64,6 +64,7 @@ pub(super) fn http(
             ),
         }
     }
+    secret_headers(h, base, &mut headers, p);
     let body = match (&h.body, &h.body_file) {
         (Some(b), Some(_)) => {
             p.at(b.span(), "set `body` or `body_file`, not both");
@@ -141,4 +142,65 @@ pub(super) fn http(
         max_redirects: max_redirects? as u32,
         max_body_bytes: max_body? as usize,
     })
+}
+
+/// Headers whose values come from the environment or a file, so a key never sits in the
+/// config. Errors name the variable or file, never the value.
+fn secret_headers(
+    h: &RawHttp,
+    base: &Path,
+    out: &mut Vec<(HeaderName, HeaderValue)>,
+    p: &mut Problems,
+) {
+    let sources = h
+        .headers_from_env
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k, v, true))
+        .chain(
+            h.headers_from_file
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k, v, false)),
+        );
+    for (k, src, from_env) in sources {
+        let Ok(name) = HeaderName::from_bytes(k.get_ref().as_bytes()) else {
+            p.at(
+                k.span(),
+                format!("header name {:?} is not valid", k.get_ref()),
+            );
+            continue;
+        };
+        let raw = if from_env {
+            std::env::var(src.get_ref()).map_err(|_| {
+                format!(
+                    "environment variable {} is not set (or not UTF-8)",
+                    src.get_ref()
+                )
+            })
+        } else {
+            let path = resolve(base, src.get_ref());
+            std::fs::read_to_string(&path)
+                .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        match raw {
+            Ok(v) => match HeaderValue::from_str(&v) {
+                Ok(mut v) => {
+                    v.set_sensitive(true);
+                    out.retain(|(n, _)| *n != name);
+                    out.push((name, v));
+                }
+                Err(_) => p.at(
+                    src.span(),
+                    format!(
+                        "the value for header {:?} from {:?} is not a valid header value",
+                        k.get_ref(),
+                        src.get_ref()
+                    ),
+                ),
+            },
+            Err(why) => p.at(src.span(), format!("header {:?}: {why}", k.get_ref())),
+        }
+    }
 }
