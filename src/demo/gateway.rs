@@ -276,6 +276,20 @@ where
     };
 }
 
+/// A loopback port where connections are refused, held for as long as the returned socket
+/// lives: it is bound but never listens, so no one else can take the port meanwhile (a port
+/// merely found free could be reused by the next server started).
+pub fn closed_port() -> std::io::Result<(u16, socket2::Socket)> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    let port = s
+        .local_addr()?
+        .as_socket()
+        .map(|a| a.port())
+        .ok_or_else(|| std::io::Error::other("no local address"))?;
+    Ok((port, s))
+}
+
 fn rpc_answer(
     methods: &std::collections::BTreeMap<String, serde_json::Value>,
     request: &[u8],

@@ -28,6 +28,7 @@ pub struct Demo {
     pub dir: PathBuf,
     _gateways: Vec<Gateway>,
     _stalled: tokio::task::JoinHandle<()>,
+    _refused: socket2::Socket,
 }
 
 impl Drop for Demo {
@@ -68,10 +69,7 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
     .await?;
     let (stalled, stalled_task) = stalled_tls_listener().await?;
     // A port that was just closed: connecting to it is refused, as for a crashed gateway.
-    let refused_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?.port()
-    };
+    let (refused_port, refused_hold) = gateway::closed_port()?;
 
     let dir = std::env::temp_dir().join(format!("payprobe-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -150,6 +148,7 @@ url = "tcp://127.0.0.1:{healthy}"
         dir,
         _gateways: vec![healthy, slow, down, untrusted, old_api, bad_request],
         _stalled: stalled_task,
+        _refused: refused_hold,
     })
 }
 

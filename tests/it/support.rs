@@ -28,10 +28,13 @@ pub async fn probe(t: &Target) -> Evidence {
     round.remove(0)
 }
 
-/// A port nothing listens on (bound, then closed).
+/// A port where connections are refused, reserved until the test process ends (bound, not
+/// listening), so a server started later in the same test cannot land on it.
 pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+    static HELD: std::sync::Mutex<Vec<socket2::Socket>> = std::sync::Mutex::new(Vec::new());
+    let (port, sock) = payprobe::demo::gateway::closed_port().unwrap();
+    HELD.lock().unwrap().push(sock);
+    port
 }
 
 /// HTTP/1.0 GET against the daemon; returns (status, body).
@@ -76,12 +79,6 @@ where
     }
 }
 
-/// A free loopback address for a daemon to listen on.
-pub fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
 /// A payprobe process, killed when dropped.
 pub struct Proc {
     pub child: std::process::Child,
@@ -90,19 +87,42 @@ pub struct Proc {
 
 impl Proc {
     /// `payprobe <args> --listen <free addr>`, logs to a file in `dir`.
+    /// Listens on port 0 and reads the address it got from its (JSON) log, so no port is
+    /// guessed free and then taken by a parallel test.
     pub fn spawn(args: &[&str], dir: &Path) -> Proc {
-        let addr = free_addr();
-        let log = std::fs::File::create(dir.join("payprobe.log")).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"))
+        let log_path = dir.join("payprobe.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"))
+            .arg("--log-format")
+            .arg("json")
             .args(args)
             .arg("--listen")
-            .arg(addr.to_string())
+            .arg("127.0.0.1:0")
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start payprobe");
-        Proc { child, addr }
+        let end = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let addr = text.lines().find_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                (v["fields"]["message"] == "payprobe listening")
+                    .then(|| v["fields"]["addr"].as_str()?.parse().ok())?
+            });
+            if let Some(addr) = addr {
+                return Proc { child, addr };
+            }
+            if let Ok(Some(st)) = child.try_wait() {
+                panic!("payprobe exited ({st}) before listening:\n{text}");
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "payprobe did not log its address:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub async fn wait_ready(&self) {
