@@ -253,3 +253,82 @@ async fn sigterm_and_sigint_stop_cleanly() {
         assert!(st.success(), "SIG{sig}: exit status {st:?}");
     }
 }
+
+/// Break a gateway on purpose, then mend it: thresholds hold the verdict back by the right
+/// number of rounds, and each change of cause is logged once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_broken_and_mended_flips_after_its_thresholds_and_logs_each_change_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let cfg = dir.path().join("payprobe.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfailure_threshold = 3\nsuccess_threshold = 2\n\n{}",
+            http_target("gw", "p", gw.port())
+        ),
+    )
+    .unwrap();
+    let p = Proc::spawn(&["run", "--config", cfg.to_str().unwrap()], dir.path());
+    p.wait_ready().await;
+    let state = || async {
+        let (_, body) = get(p.addr, "/api/v1/targets/gw").await.ok()?;
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        Some((
+            v["diagnosis"]["cause"].as_str()?.to_string(),
+            v["consecutive_failures"].as_u64()?,
+            v["rounds"].as_u64()?,
+        ))
+    };
+
+    gw.set(Behavior::ok("{}").status(503));
+    // Failing, but below failure_threshold: still "none".
+    let (cause, fails, _) = wait_for(10, "two failed rounds", || async {
+        state().await.filter(|s| s.1 == 2)
+    })
+    .await;
+    assert_eq!((cause.as_str(), fails), ("none", 2));
+    wait_for(10, "the third failed round flips it", || async {
+        state().await.filter(|s| s.0 == "server")
+    })
+    .await;
+
+    gw.set(Behavior::ok("{}"));
+    let rounds_at_fix = state().await.unwrap().2;
+    let (cause, _, rounds) = wait_for(10, "mended, one good round", || async {
+        state().await.filter(|s| s.1 == 0)
+    })
+    .await;
+    assert_eq!(
+        cause, "server",
+        "one good round is below success_threshold (round {rounds}, fixed at {rounds_at_fix})"
+    );
+    wait_for(10, "the second good round clears it", || async {
+        state().await.filter(|s| s.0 == "none")
+    })
+    .await;
+
+    let log = std::fs::read_to_string(dir.path().join("payprobe.log")).unwrap();
+    let changes: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("diagnosis changed"))
+        .collect();
+    assert_eq!(
+        changes.len(),
+        2,
+        "none→server and server→none, once each:\n{}",
+        changes.join("\n")
+    );
+    assert!(
+        changes[0].contains("\"cause\":\"server\"")
+            && changes[0].contains("\"rule\":\"status_5xx\""),
+        "{}",
+        changes[0]
+    );
+    assert!(
+        changes[1].contains("\"cause\":\"none\"")
+            && changes[1].contains("\"cause_from\":\"server\""),
+        "{}",
+        changes[1]
+    );
+}
