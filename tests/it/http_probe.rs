@@ -29,6 +29,24 @@ impl Trust {
     fn target(&self, body: &str) -> std::sync::Arc<payprobe::config::Target> {
         target_in(&format!("{body}\nca_file = \"ca.pem\""), self.dir.path())
     }
+
+    /// An HTTPS gateway on 127.0.0.1 presenting a leaf of this CA.
+    async fn gateway(&self, validity: Validity) -> Gateway {
+        Gateway::https(
+            Behavior::ok("{}"),
+            self.ca.leaf(&["127.0.0.1"], validity).unwrap(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A target trusting this CA, for `gw`, with extra keys.
+    fn target_for(&self, gw: &Gateway, extra: &str) -> std::sync::Arc<payprobe::config::Target> {
+        self.target(&format!(
+            "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"\n{extra}",
+            gw.port()
+        ))
+    }
 }
 
 #[tokio::test]
@@ -116,10 +134,7 @@ async fn https_over_http1_when_the_server_has_no_h2() {
     )
     .await
     .unwrap();
-    let t = trust.target(&format!(
-        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"",
-        gw.port()
-    ));
+    let t = trust.target_for(&gw, "");
     let e = probe(&t).await;
     assert!(e.success, "{e:?}");
     assert_eq!(e.tls.as_ref().unwrap().version.as_deref(), Some("TLSv1.2"));
@@ -135,10 +150,7 @@ async fn a_server_below_min_tls_version_is_a_protocol_version_failure() {
     )
     .await
     .unwrap();
-    let t = trust.target(&format!(
-        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"\nmin_tls_version = \"1.3\"",
-        gw.port()
-    ));
+    let t = trust.target_for(&gw, "min_tls_version = \"1.3\"");
     let e = probe(&t).await;
     assert_eq!(kind(&e), Some(FailureKind::TlsProtocolVersion), "{e:?}");
 }
@@ -181,17 +193,8 @@ async fn a_leaf_from_an_unknown_ca_is_unknown_issuer_and_its_certificate_is_reco
 #[tokio::test]
 async fn an_expired_certificate_shows_its_dates() {
     let trust = Trust::new();
-    let gw = Gateway::https(
-        Behavior::ok("{}"),
-        trust.ca.leaf(&["127.0.0.1"], Validity::Expired).unwrap(),
-    )
-    .await
-    .unwrap();
-    let e = probe(&trust.target(&format!(
-        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"",
-        gw.port()
-    )))
-    .await;
+    let gw = trust.gateway(Validity::Expired).await;
+    let e = probe(&trust.target_for(&gw, "")).await;
     assert_eq!(kind(&e), Some(FailureKind::TlsCertExpired));
     let c = e.tls.as_ref().unwrap().certificate.as_ref().unwrap();
     assert_eq!(c.not_after, "2021-01-01T00:00:00Z");
@@ -235,19 +238,8 @@ async fn a_certificate_revoked_by_the_crl_file_is_refused() {
 #[tokio::test]
 async fn a_certificate_close_to_expiry_passes_with_a_warning() {
     let trust = Trust::new();
-    let gw = Gateway::https(
-        Behavior::ok("{}"),
-        trust
-            .ca
-            .leaf(&["127.0.0.1"], Validity::ExpiresInDays(3))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let t = trust.target(&format!(
-        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"\ncert_expiry_warning = \"14d\"",
-        gw.port()
-    ));
+    let gw = trust.gateway(Validity::ExpiresInDays(3)).await;
+    let t = trust.target_for(&gw, "cert_expiry_warning = \"14d\"");
     let e = probe(&t).await;
     assert!(e.success, "{e:?}");
     let tls = e.tls.as_ref().unwrap();
@@ -257,10 +249,7 @@ async fn a_certificate_close_to_expiry_passes_with_a_warning() {
         v.ok && v.warnings.len() == 1 && v.warnings[0].contains("expires at"),
         "{v:?}"
     );
-    let later = trust.target(&format!(
-        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"\ncert_expiry_warning = \"1d\"",
-        gw.port()
-    ));
+    let later = trust.target_for(&gw, "cert_expiry_warning = \"1d\"");
     assert!(!probe(&later).await.tls.unwrap().expiring_soon);
 }
 
@@ -303,10 +292,7 @@ async fn certificate_for_another_name_is_a_name_mismatch() {
     )
     .await
     .unwrap();
-    let t = trust.target(&format!(
-        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"",
-        gw.port()
-    ));
+    let t = trust.target_for(&gw, "");
     let e = probe(&t).await;
     assert_eq!(kind(&e), Some(FailureKind::TlsCertNameMismatch), "{e:?}");
 }
@@ -324,10 +310,7 @@ async fn expired_and_not_yet_valid_certificates_are_told_apart() {
         )
         .await
         .unwrap();
-        let t = trust.target(&format!(
-            "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"",
-            gw.port()
-        ));
+        let t = trust.target_for(&gw, "");
         let e = probe(&t).await;
         assert_eq!(kind(&e), Some(want), "{e:?}");
     }
@@ -615,16 +598,8 @@ async fn host_names_go_through_the_resolver() {
 #[tokio::test]
 async fn tcp_and_tls_checks_share_the_connector() {
     let trust = Trust::new();
-    let gw = Gateway::https(
-        Behavior::ok("{}"),
-        trust.ca.leaf(&["127.0.0.1"], Validity::Current).unwrap(),
-    )
-    .await
-    .unwrap();
-    let t = trust.target(&format!(
-        "name = \"t\"\nurl = \"https://127.0.0.1:{}/\"\nchecks = [\"tcp\", \"tls\", \"http\"]",
-        gw.port()
-    ));
+    let gw = trust.gateway(Validity::Current).await;
+    let t = trust.target_for(&gw, "checks = [\"tcp\", \"tls\", \"http\"]");
     let deadline = tokio::time::Instant::now() + t.timeout;
     let round = payprobe::probe::Probers::system().round(&t, deadline).await;
     let checks: Vec<&str> = round.iter().map(|e| e.check.as_str()).collect();
