@@ -276,6 +276,24 @@ where
     };
 }
 
+/// A TCP listener on loopback that accepts and never answers: a TLS handshake with it stalls,
+/// as behind a broken middlebox. Returns its port and the task holding the connections.
+pub async fn silent() -> std::io::Result<(u16, tokio::task::JoinHandle<()>)> {
+    let l = TcpListener::bind("127.0.0.1:0").await?;
+    let port = l.local_addr()?.port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+            // Keep only the newest few: the demo runs for hours.
+            if held.len() > 16 {
+                held.remove(0);
+            }
+        }
+    });
+    Ok((port, task))
+}
+
 /// A loopback port where connections are refused, held for as long as the returned socket
 /// lives: it is bound but never listens, so no one else can take the port meanwhile (a port
 /// merely found free could be reused by the next server started).

@@ -67,7 +67,7 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
         Behavior::ok(r#"{"code":"PARAM_ERROR","message":"out_trade_no is malformed"}"#).status(400),
     )
     .await?;
-    let (stalled, stalled_task) = stalled_tls_listener().await?;
+    let (stalled, stalled_task) = gateway::silent().await?;
     // A port that was just closed: connecting to it is refused, as for a crashed gateway.
     let (refused_port, refused_hold) = gateway::closed_port()?;
 
@@ -150,22 +150,4 @@ url = "tcp://127.0.0.1:{healthy}"
         _stalled: stalled_task,
         _refused: refused_hold,
     })
-}
-
-/// A TCP listener that accepts and never answers: the TLS handshake stalls, as behind a
-/// broken middlebox. Returns its port and the task holding the connections.
-async fn stalled_tls_listener() -> std::io::Result<(u16, tokio::task::JoinHandle<()>)> {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let port = l.local_addr()?.port();
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = l.accept().await {
-            held.push(s);
-            // Keep only the newest few: the demo runs for hours.
-            if held.len() > 16 {
-                held.remove(0);
-            }
-        }
-    });
-    Ok((port, task))
 }

@@ -9,9 +9,8 @@ use payprobe::app::Daemon;
 use payprobe::demo::gateway::{Behavior, Gateway};
 use payprobe::demo::pki::{self, Ca, Validity};
 use payprobe::probe::Probers;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{closed_port, get, metric, wait_for};
+use crate::support::{closed_port, full_backlog, get, metric, raw_server, silent_server, wait_for};
 
 /// One broken (or healthy) endpoint and what payprobe must say about it.
 struct Case {
@@ -49,59 +48,6 @@ fn case(
 
 fn http(port: u16, path: &str) -> String {
     format!("url = \"http://127.0.0.1:{port}{path}\"")
-}
-
-/// A server that reads the request, sends half a response and hangs up.
-async fn half_response_server() -> u16 {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let mut buf = [0u8; 2048];
-            let _ = s.read(&mut buf).await;
-            let _ = s
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf")
-                .await;
-        }
-    });
-    port
-}
-
-/// A server that accepts and never speaks.
-async fn silent_server() -> u16 {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = l.accept().await {
-            held.push(s);
-        }
-    });
-    port
-}
-
-/// A listener whose accept queue is full: further SYNs are dropped (connect timeout).
-async fn full_backlog() -> (
-    tokio::net::TcpListener,
-    Vec<tokio::net::TcpStream>,
-    std::net::SocketAddr,
-) {
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let l = sock.listen(1).unwrap();
-    let addr = l.local_addr().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        if let Ok(Ok(s)) = tokio::time::timeout(
-            Duration::from_millis(200),
-            tokio::net::TcpStream::connect(addr),
-        )
-        .await
-        {
-            fillers.push(s);
-        }
-    }
-    (l, fillers, addr)
 }
 
 async fn start(dir: &Path, targets: &str) -> Daemon {
@@ -432,7 +378,7 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         Some("payment_delay"),
         "Wait and retry",
     ));
-    let half = half_response_server().await;
+    let half = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf").await;
     cases.push(case(
         "hung-up",
         http(half, "/v1/pay"),
@@ -482,7 +428,7 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         Some("network_interruption"),
         "network path",
     ));
-    let silent = silent_server().await;
+    let (silent, _silent_task) = silent_server().await;
     cases.push(case(
         "tls-stall",
         format!("url = \"https://127.0.0.1:{silent}/\""),

@@ -5,9 +5,10 @@ use std::time::Duration;
 use payprobe::demo::gateway::{Behavior, Gateway};
 use payprobe::demo::pki::{self, Ca, Validity};
 use payprobe::probe::{FailureKind, Phase};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{closed_port, probe, target, target_in};
+use crate::support::{
+    closed_port, full_backlog, probe, raw_server, silent_server, target, target_in,
+};
 
 fn kind(e: &payprobe::probe::Evidence) -> Option<FailureKind> {
     e.failure.as_ref().map(|f| f.kind)
@@ -363,14 +364,7 @@ async fn the_timeout_is_honoured_and_blamed_on_the_response() {
 #[tokio::test]
 async fn a_silent_tls_server_is_a_handshake_timeout() {
     // Accepts TCP and never speaks: the handshake stalls.
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    let _hold = tokio::spawn(async move {
-        let mut conns = Vec::new();
-        while let Ok((s, _)) = l.accept().await {
-            conns.push(s);
-        }
-    });
+    let (port, _hold) = silent_server().await;
     let t = target(&format!("name = \"t\"\nurl = \"https://127.0.0.1:{port}/\"\ninterval = \"10s\"\ntimeout = \"300ms\""));
     let e = probe(&t).await;
     let f = e.failure.as_ref().expect("must time out");
@@ -383,23 +377,7 @@ async fn a_silent_tls_server_is_a_handshake_timeout() {
 
 #[tokio::test]
 async fn a_full_accept_queue_is_a_connect_timeout() {
-    // A listener that never accepts, with a backlog of 1: once the queue is full the kernel
-    // drops further SYNs, so connect() hangs exactly as on a black-holed route.
-    let sock = tokio::net::TcpSocket::new_v4().unwrap();
-    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = sock.listen(1).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..8 {
-        if let Ok(Ok(s)) = tokio::time::timeout(
-            Duration::from_millis(200),
-            tokio::net::TcpStream::connect(addr),
-        )
-        .await
-        {
-            fillers.push(s);
-        }
-    }
+    let (listener, _fillers, addr) = full_backlog().await;
     let t = target(&format!(
         "name = \"t\"\nurl = \"http://{addr}/\"\ninterval = \"10s\"\ntimeout = \"300ms\""
     ));
@@ -542,18 +520,7 @@ async fn the_body_read_is_capped() {
 
 #[tokio::test]
 async fn a_connection_closed_mid_body_is_reported_in_transfer() {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf).await;
-            let _ = s
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
-                .await;
-            drop(s);
-        }
-    });
+    let port = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort").await;
     let t = target(&format!("name = \"t\"\nurl = \"http://127.0.0.1:{port}/\""));
     let e = probe(&t).await;
     let f = e.failure.as_ref().expect("must fail");
@@ -567,15 +534,7 @@ async fn a_connection_closed_mid_body_is_reported_in_transfer() {
 
 #[tokio::test]
 async fn garbage_instead_of_http_is_a_protocol_error() {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf).await;
-            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
-        }
-    });
+    let port = raw_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").await;
     let t = target(&format!("name = \"t\"\nurl = \"http://127.0.0.1:{port}/\""));
     let e = probe(&t).await;
     assert_eq!(kind(&e), Some(FailureKind::HttpProtocolError), "{e:?}");

@@ -28,6 +28,51 @@ pub async fn probe(t: &Target) -> Evidence {
     round.remove(0)
 }
 
+/// A server that reads one request, writes `reply` as it is (broken HTTP, or not HTTP at
+/// all) and hangs up.
+pub async fn raw_server(reply: &'static [u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(reply).await;
+        }
+    });
+    port
+}
+
+/// A server that accepts and never speaks (the connections are kept open).
+pub async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
+    payprobe::demo::gateway::silent().await.unwrap()
+}
+
+/// A listener whose accept queue is full: the kernel drops further SYNs, so connect()
+/// hangs exactly as on a black-holed route. Keep the returned listener and fillers alive.
+pub async fn full_backlog() -> (
+    tokio::net::TcpListener,
+    Vec<tokio::net::TcpStream>,
+    SocketAddr,
+) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let l = sock.listen(1).unwrap();
+    let addr = l.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let attempt = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        );
+        if let Ok(Ok(s)) = attempt.await {
+            fillers.push(s);
+        }
+    }
+    (l, fillers, addr)
+}
+
 /// A port where connections are refused, reserved until the test process ends (bound, not
 /// listening), so a server started later in the same test cannot land on it.
 pub fn closed_port() -> u16 {
