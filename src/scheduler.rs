@@ -97,13 +97,10 @@ impl Scheduler {
                 },
             );
         }
-        for (_, old) in self.running.drain() {
+        for (_, old) in std::mem::replace(&mut self.running, next) {
             out.removed += 1;
-            self.ctx.store.remove(&old.target.name);
-            self.ctx.metrics.remove_target(&old.target);
-            old.task.abort();
+            self.retire(old);
         }
-        self.running = next;
         out
     }
 

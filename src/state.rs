@@ -69,13 +69,9 @@ impl Store {
         for e in round {
             st.latest.insert(e.check, e);
         }
-        let healthy = st.window.healthy();
-        let cause = match (healthy, st.window.last_failure()) {
-            (false, Some(v)) => v.cause,
-            _ => classify::Cause::None,
-        };
-        peers.set(&t.name, &t.provider, t.control, !healthy, cause);
-        let d = classify::classify(&st.window, &peers.context_for(&t.name), now);
+        let ctx = peers.context_for(&t.name, &t.provider, t.control);
+        let d = classify::classify(&st.window, &ctx, now);
+        peers.set(&t.name, &t.provider, t.control, !d.healthy, d.cause);
         let old = std::mem::replace(&mut st.diagnosis, d.clone());
         let first = st.window.rounds() == 1;
         if first || (old.healthy, old.cause, old.scope) != (d.healthy, d.cause, d.scope) {

@@ -134,28 +134,29 @@ impl Peers {
         }
     }
 
-    /// The context of one target: everything but itself.
-    pub fn context_for(&self, name: &str) -> Context {
-        let Some(m) = self.members.get(name) else {
-            return Context::default();
-        };
-        let me = |b: bool| usize::from(b);
-        if m.control {
+    /// The context of one target: everything but itself. Its own last record, if any, is
+    /// left out, so a target is judged before its new state is recorded.
+    pub fn context_for(&self, name: &str, provider: &str, control: bool) -> Context {
+        let n = |b: bool| usize::from(b);
+        let me = self.members.get(name);
+        let my_failing_control = n(me.is_some_and(|m| m.control && m.failing));
+        if control {
             return Context {
                 control: true,
-                controls_failing: self.controls_failing - me(m.failing),
+                controls_failing: self.controls_failing - my_failing_control,
                 ..Context::default()
             };
         }
-        let c = self.providers.get(&m.provider).copied().unwrap_or_default();
+        let c = self.providers.get(provider).copied().unwrap_or_default();
+        let mine = me.filter(|m| !m.control && m.provider == provider);
         Context {
             control: false,
-            controls_failing: self.controls_failing,
-            peers: c.endpoints.saturating_sub(1),
-            peers_failing: c.failing - me(m.failing),
-            peers_network: c.network - me(m.network),
-            other_providers: self.providers.len().saturating_sub(1),
-            other_providers_network_down: self.network_down_providers - me(c.network_down()),
+            controls_failing: self.controls_failing - my_failing_control,
+            peers: c.endpoints - n(mine.is_some()),
+            peers_failing: c.failing - n(mine.is_some_and(|m| m.failing)),
+            peers_network: c.network - n(mine.is_some_and(|m| m.network)),
+            other_providers: self.providers.len() - n(self.providers.contains_key(provider)),
+            other_providers_network_down: self.network_down_providers - n(c.network_down()),
         }
     }
 }

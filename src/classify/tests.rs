@@ -438,6 +438,15 @@ fn alternating_results_are_flapping_without_flipping() {
     assert!(!classify(&steady, &Context::default(), SystemTime::UNIX_EPOCH).flapping);
 }
 
+/// The context of a target in the scope test: "ctl" is the control, "alipay-a" belongs to
+/// provider "alipay", and so on.
+fn ctx(p: &Peers, name: &str) -> Context {
+    match name {
+        "ctl" => p.context_for(name, "", true),
+        n => p.context_for(name, n.split('-').next().unwrap_or(n), false),
+    }
+}
+
 #[test]
 fn scope_from_peers_and_controls() {
     let mut p = Peers::default();
@@ -446,60 +455,60 @@ fn scope_from_peers_and_controls() {
     p.set("stripe", "stripe", false, false, Cause::None);
     p.set("ctl", "", true, false, Cause::None);
     assert_eq!(
-        scope::scope(Cause::Server, &p.context_for("alipay-a")),
+        scope::scope(Cause::Server, &ctx(&p, "alipay-a")),
         Scope::Endpoint
     );
     // Both alipay endpoints down, controls fine: the provider.
     p.set("alipay-b", "alipay", false, true, Cause::Server);
     assert_eq!(
-        scope::scope(Cause::Server, &p.context_for("alipay-a")),
+        scope::scope(Cause::Server, &ctx(&p, "alipay-a")),
         Scope::Provider
     );
     assert_eq!(
-        scope::scope(Cause::Server, &p.context_for("alipay-b")),
+        scope::scope(Cause::Server, &ctx(&p, "alipay-b")),
         Scope::Provider
     );
     // A control fails too: it is us.
     p.set("ctl", "", true, true, Cause::Network);
     assert_eq!(
-        scope::scope(Cause::Server, &p.context_for("alipay-a")),
+        scope::scope(Cause::Server, &ctx(&p, "alipay-a")),
         Scope::Local
     );
-    assert_eq!(
-        scope::scope(Cause::Network, &p.context_for("ctl")),
-        Scope::Local
-    );
+    assert_eq!(scope::scope(Cause::Network, &ctx(&p, "ctl")), Scope::Local);
     p.set("ctl", "", true, false, Cause::None);
     // Every provider down at the network layer, no control failing: still us.
     p.set("alipay-a", "alipay", false, true, Cause::Network);
     p.set("alipay-b", "alipay", false, true, Cause::Network);
     assert_eq!(
-        scope::scope(Cause::Network, &p.context_for("alipay-a")),
+        scope::scope(Cause::Network, &ctx(&p, "alipay-a")),
         Scope::Provider
     );
     p.set("stripe", "stripe", false, true, Cause::Network);
     assert_eq!(
-        scope::scope(Cause::Network, &p.context_for("alipay-a")),
+        scope::scope(Cause::Network, &ctx(&p, "alipay-a")),
         Scope::Local
     );
     assert_eq!(
-        scope::scope(Cause::Network, &p.context_for("stripe")),
+        scope::scope(Cause::Network, &ctx(&p, "stripe")),
         Scope::Local
     );
     // One provider failing for another reason breaks the "everything is down" picture.
     p.set("stripe", "stripe", false, true, Cause::Server);
     assert_eq!(
-        scope::scope(Cause::Network, &p.context_for("alipay-a")),
+        scope::scope(Cause::Network, &ctx(&p, "alipay-a")),
         Scope::Provider
     );
     assert_eq!(
-        scope::scope(Cause::Server, &p.context_for("stripe")),
+        scope::scope(Cause::Server, &ctx(&p, "stripe")),
         Scope::Endpoint
     );
+    // A target not recorded yet is judged against everyone else too.
+    let fresh = p.context_for("alipay-new", "alipay", false);
+    assert_eq!((fresh.peers, fresh.peers_failing), (2, 2));
     // Removing targets keeps the counts right.
     p.remove("alipay-b");
     p.remove("stripe");
-    let c = p.context_for("alipay-a");
+    let c = ctx(&p, "alipay-a");
     assert_eq!(
         (c.peers, c.other_providers, c.other_providers_network_down),
         (0, 0, 0)
