@@ -316,6 +316,15 @@ impl Shard {
     }
 }
 
+/// A URL's host as a resolver or TLS server name wants it: no brackets around IPv6.
+pub fn url_host(u: &url::Url) -> Option<String> {
+    match u.host()? {
+        url::Host::Domain(d) => Some(d.to_string()),
+        url::Host::Ipv4(a) => Some(a.to_string()),
+        url::Host::Ipv6(a) => Some(a.to_string()),
+    }
+}
+
 /// FNV-1a 64: a fixed, documented hash so shards and start offsets never move between
 /// releases (std's `DefaultHasher` makes no such promise).
 pub fn stable_hash(s: &str) -> u64 {

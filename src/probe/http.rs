@@ -363,12 +363,8 @@ fn next_hop(prev: &Hop, status: StatusCode, location: &HeaderValue) -> Result<Ho
         "http" => false,
         other => return Err(bad(format!("redirect to unsupported scheme {other}"))),
     };
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_string(),
-        Some(url::Host::Ipv4(a)) => a.to_string(),
-        Some(url::Host::Ipv6(a)) => a.to_string(),
-        None => return Err(bad(format!("Location {loc:?} has no host"))),
-    };
+    let host = crate::config::url_host(&url)
+        .ok_or_else(|| bad(format!("Location {loc:?} has no host")))?;
     let port = url
         .port_or_known_default()
         .unwrap_or(if tls { 443 } else { 80 });

@@ -39,10 +39,8 @@ pub(super) fn endpoint(u: &S<String>, p: &mut Problems) -> Option<Endpoint> {
             return None;
         }
     };
-    let host = match url.host() {
-        Some(url::Host::Domain(d)) => d.to_string(),
-        Some(url::Host::Ipv4(a)) => a.to_string(),
-        Some(url::Host::Ipv6(a)) => a.to_string(),
+    let host = match super::super::url_host(&url) {
+        Some(h) => h,
         None => {
             p.at(u.span(), format!("`url` = {raw:?} has no host"));
             return None;
