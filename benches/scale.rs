@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use payprobe::app::Daemon;
-use payprobe::demo::gateway::{Behavior, Gateway};
 use payprobe::probe::Probers;
 
 mod common;
@@ -68,14 +67,7 @@ fn main() {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let mut gws = Vec::new();
-            for _ in 0..8 {
-                gws.push(
-                    Gateway::http(Behavior::ok(r#"{"code":"10000","msg":"Success"}"#))
-                        .await
-                        .expect("gateway"),
-                );
-            }
+            let gws = common::gateways().await;
             let ports: Vec<u16> = gws.iter().map(|g| g.port()).collect();
             tx.send(ports).expect("send ports");
             std::future::pending::<()>().await;

@@ -13,7 +13,6 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use payprobe::demo::gateway::{Behavior, Gateway};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
@@ -81,10 +80,7 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let mut gws = Vec::new();
-        for _ in 0..8 {
-            gws.push(Gateway::http(Behavior::ok(r#"{"code":"10000","msg":"Success"}"#)).await.expect("gateway"));
-        }
+        let gws = common::gateways().await;
         let ports: Vec<u16> = gws.iter().map(|g| g.port()).collect();
         let dir = std::env::temp_dir().join(format!("payprobe-vs-blackbox-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
