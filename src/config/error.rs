@@ -1,5 +1,6 @@
 //! Configuration errors that name their place: file, line and column.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -47,9 +48,13 @@ fn render(path: &Path, problems: &[Problem]) -> String {
 }
 
 /// Collects problems while validating, turning byte spans into line:column.
+/// A problem in `[defaults]` is found once for every target that inherits it; it is listed
+/// once, but still counted each time, so every target it spoils is refused.
 pub struct Problems<'a> {
     source: &'a str,
     pub list: Vec<Problem>,
+    listed: HashSet<(usize, usize, String)>,
+    found: usize,
 }
 
 impl<'a> Problems<'a> {
@@ -57,17 +62,29 @@ impl<'a> Problems<'a> {
         Problems {
             source,
             list: Vec::new(),
+            listed: HashSet::new(),
+            found: 0,
         }
     }
 
     /// Records a problem at the start of `span`.
     pub fn at(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, column) = line_col(self.source, span.start);
-        self.list.push(Problem {
-            line,
-            column,
-            message: message.into(),
-        });
+        let message = message.into();
+        self.found += 1;
+        if self.listed.insert((line, column, message.clone())) {
+            self.list.push(Problem {
+                line,
+                column,
+                message,
+            });
+        }
+    }
+
+    /// Problems found so far, repeats included: compare before and after a step to learn
+    /// whether that step found any.
+    pub fn count(&self) -> usize {
+        self.found
     }
 }
 

@@ -523,3 +523,16 @@ fn secret_headers_come_from_env_or_file_and_never_show() {
         .to_string();
     assert!(err.contains("t.toml:5:30: header \"X-Key\": environment variable PAYPROBE_TEST_UNSET_VARIABLE is not set"), "{err}");
 }
+
+#[test]
+fn a_problem_in_defaults_is_listed_once_however_many_targets_inherit_it() {
+    let mut src = String::from("[defaults]\ninterval = \"5s\"\ntimeout = \"5s\"\n");
+    for i in 0..50 {
+        src.push_str(&format!(
+            "[[targets]]\nname = \"t{i}\"\nurl = \"http://10.0.0.1/{i}\"\n"
+        ));
+    }
+    let ps = problems(&src);
+    assert_eq!(ps.len(), 1, "{ps:?}");
+    assert_eq!((ps[0].0, ps[0].1), (3, 11));
+}

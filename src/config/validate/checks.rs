@@ -15,7 +15,7 @@ pub(super) fn dns(d: Option<&RawDns>, p: &mut Problems) -> Option<DnsSpec> {
     let Some(d) = d else {
         return Some(DnsSpec::default());
     };
-    let before = p.list.len();
+    let before = p.count();
     let mut out = DnsSpec::default();
     for r in d.resolvers.iter().flat_map(|l| l.get_ref()) {
         let v = r.get_ref();
@@ -44,7 +44,7 @@ pub(super) fn dns(d: Option<&RawDns>, p: &mut Problems) -> Option<DnsSpec> {
             ),
         }
     }
-    (p.list.len() == before).then_some(out)
+    (p.count() == before).then_some(out)
 }
 
 pub(super) fn ping(
@@ -54,7 +54,7 @@ pub(super) fn ping(
 ) -> Option<PingSpec> {
     let d = PingSpec::default();
     let Some(r) = r else { return Some(d) };
-    let before = p.list.len();
+    let before = p.count();
     let count = int_in(&r.count, "count", 1, 100, i64::from(d.count), p);
     let spacing = duration(&r.spacing, "spacing", p).map(|v| v.unwrap_or(d.spacing));
     let packet_timeout =
@@ -103,7 +103,7 @@ pub(super) fn ping(
             ));
         }
     }
-    if p.list.len() > before {
+    if p.count() > before {
         return None;
     }
     Some(PingSpec {
@@ -172,7 +172,7 @@ pub(super) fn api_version(r: Option<&RawApiVersion>, p: &mut Problems) -> Option
     let Some(r) = r else {
         return Some(ApiVersionSpec::default());
     };
-    let before = p.list.len();
+    let before = p.count();
     let sources: Vec<(&str, &S<String>)> = [
         ("header", &r.header),
         ("json_pointer", &r.json_pointer),
@@ -257,7 +257,7 @@ pub(super) fn api_version(r: Option<&RawApiVersion>, p: &mut Problems) -> Option
             ),
         }
     }
-    (p.list.len() == before).then_some(ApiVersionSpec {
+    (p.count() == before).then_some(ApiVersionSpec {
         source,
         require,
         required_fields,

@@ -28,7 +28,7 @@ pub(super) fn http(
         Some(h) => h,
         None => &default,
     };
-    let before = p.list.len();
+    let before = p.count();
     // A profile's safe read-only request, unless the target writes its own.
     let safe = profile
         .safe_request()
@@ -126,7 +126,7 @@ pub(super) fn http(
         DEFAULT_MAX_BODY as i64,
         p,
     );
-    if p.list.len() > before {
+    if p.count() > before {
         return None;
     }
     Some(HttpSpec {

@@ -203,7 +203,7 @@ fn target(
     base: &Path,
     p: &mut Problems,
 ) -> Option<Target> {
-    let before = p.list.len();
+    let before = p.count();
     let kind = if control {
         "[[controls]]"
     } else {
@@ -344,7 +344,7 @@ fn target(
         provider_name.unwrap_or_default(),
         p,
     );
-    if p.list.len() > before {
+    if p.count() > before {
         return None;
     }
     let e = endpoint?;
