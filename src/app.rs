@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use crate::config::{self, ConfigError, Plan, Shard};
 use crate::http::{self, Shared};
 use crate::metrics::{Metrics, MetricsError};
+use crate::pipeline::Pipeline;
 use crate::probe::Probers;
 use crate::scheduler::{Context, Runner, Scheduler};
 use crate::state::Store;
@@ -65,10 +66,10 @@ impl Daemon {
         let store = Arc::new(Store::new());
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
+        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), Vec::new()));
         let ctx = Arc::new(Context {
             runner: runner.clone(),
-            metrics: metrics.clone(),
-            store: store.clone(),
+            rounds: pipeline,
             limit: Arc::new(Semaphore::new(plan.server.max_concurrency)),
         });
         let mut scheduler = Scheduler::new(ctx);
@@ -137,10 +138,16 @@ impl Daemon {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         loop {
-            tokio::select! {
-                _ = hup.recv() => { let _ = self.reload(); }
+            // The scheduler's supervisor runs here too: a target task that ended is
+            // restarted by `supervise` itself.
+            let reload = tokio::select! {
+                _ = hup.recv() => true,
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                 _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
+                () = self.scheduler.supervise() => false,
+            };
+            if reload {
+                let _ = self.reload();
             }
         }
         self.stop();

@@ -21,6 +21,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod metrics;
+pub mod pipeline;
 pub mod probe;
 pub mod profile;
 pub mod scheduler;

@@ -4,20 +4,27 @@
 //! inside the interval (a hash of its name) so 10,000 targets with the same interval spread
 //! evenly instead of all firing at once. A task runs its rounds one after another, so one
 //! target is never probed twice at once; a global semaphore caps probes in flight.
+//!
+//! Supervision: a round that panics is caught inside the task and recorded as an
+//! `internal_error` failure (payprobe's fault, never the gateway's); the task goes on at its
+//! next tick. The tasks live in a [`JoinSet`], so a task that ends anyway is observed by
+//! [`Scheduler::supervise`], logged, counted and restarted. What a round produced goes to
+//! [`Rounds`] (the pipeline): the scheduler knows no output.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, Id, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::{stable_hash, Plan, Target};
-use crate::metrics::Metrics;
+use crate::pipeline::Rounds;
 use crate::probe::{Evidence, Failure, FailureKind, Phase, Probers};
-use crate::state::Store;
 
 /// Slack given to a round past its deadline before the scheduler gives up on it. Probers
 /// honour the deadline themselves; this only guards against a bug hanging a target forever.
@@ -36,16 +43,16 @@ impl Runner for Probers {
     }
 }
 
+/// What every target task shares.
 pub struct Context {
     pub runner: Arc<dyn Runner>,
-    pub metrics: Arc<Metrics>,
-    pub store: Arc<Store>,
+    pub rounds: Arc<dyn Rounds>,
     pub limit: Arc<Semaphore>,
 }
 
 struct Running {
     target: Arc<Target>,
-    task: JoinHandle<()>,
+    task: AbortHandle,
 }
 
 /// What a plan change did.
@@ -60,6 +67,9 @@ pub struct Applied {
 pub struct Scheduler {
     ctx: Arc<Context>,
     running: HashMap<String, Running>,
+    tasks: JoinSet<()>,
+    /// Which target each live task probes, to name (and restart) one that ended.
+    ids: HashMap<Id, String>,
 }
 
 impl Scheduler {
@@ -67,6 +77,43 @@ impl Scheduler {
         Scheduler {
             ctx,
             running: HashMap::new(),
+            tasks: JoinSet::new(),
+            ids: HashMap::new(),
+        }
+    }
+
+    fn spawn(&mut self, t: &Arc<Target>) -> Running {
+        let task = self.tasks.spawn(run_target(t.clone(), self.ctx.clone()));
+        self.ids.insert(task.id(), t.name.clone());
+        Running {
+            target: t.clone(),
+            task,
+        }
+    }
+
+    /// Waits for a target task to end. Tasks loop forever, so an end that is not our own
+    /// abort is a bug: it is logged, counted and the target restarted. While no task runs
+    /// it never resolves, so a `select!` loop can always include it.
+    pub async fn supervise(&mut self) {
+        let Some(res) = self.tasks.join_next_with_id().await else {
+            return std::future::pending().await;
+        };
+        let (id, why) = match res {
+            Ok((id, ())) => (id, "returned".to_string()),
+            Err(e) if e.is_cancelled() => {
+                self.ids.remove(&e.id());
+                return;
+            }
+            Err(e) => (e.id(), format!("failed: {e}")),
+        };
+        let Some(name) = self.ids.remove(&id) else {
+            return;
+        };
+        tracing::error!(target_name = %name, "probe task {why}; restarting it");
+        self.ctx.rounds.internal_error("task");
+        if let Some(t) = self.running.get(&name).map(|r| r.target.clone()) {
+            let r = self.spawn(&t);
+            self.running.insert(name, r);
         }
     }
 
@@ -88,14 +135,8 @@ impl Scheduler {
                 }
                 None => out.added += 1,
             }
-            let task = tokio::spawn(run_target(t.clone(), self.ctx.clone()));
-            next.insert(
-                t.name.clone(),
-                Running {
-                    target: t.clone(),
-                    task,
-                },
-            );
+            let r = self.spawn(t);
+            next.insert(t.name.clone(), r);
         }
         for (_, old) in std::mem::replace(&mut self.running, next) {
             out.removed += 1;
@@ -104,17 +145,17 @@ impl Scheduler {
         out
     }
 
-    fn retire(&self, old: Running) {
+    fn retire(&mut self, old: Running) {
         old.task.abort();
-        self.ctx.metrics.remove_target(&old.target);
-        self.ctx.store.remove(&old.target.name);
+        self.ids.remove(&old.task.id());
+        self.ctx.rounds.retire(&old.target);
     }
 
     /// Stops every probe loop (in-flight probes are dropped, closing their sockets).
     pub fn stop(&mut self) {
-        for (_, r) in self.running.drain() {
-            r.task.abort();
-        }
+        self.running.clear();
+        self.ids.clear();
+        self.tasks.abort_all();
     }
 
     pub fn len(&self) -> usize {
@@ -150,35 +191,59 @@ async fn run_target(t: Arc<Target>, ctx: Arc<Context>) {
             return; // semaphore closed: shutting down
         };
         let started = Instant::now();
-        ctx.metrics
-            .observe_lag(started.saturating_duration_since(scheduled));
+        ctx.rounds
+            .started(started.saturating_duration_since(scheduled));
         let deadline = started + t.timeout;
-        let round = ctx.runner.round(t.clone(), deadline);
+        let round = AssertUnwindSafe(ctx.runner.round(t.clone(), deadline)).catch_unwind();
         let round = match tokio::time::timeout_at(deadline + OVERRUN_GRACE, round).await {
-            Ok(r) => r,
-            Err(_) => overrun(&t),
+            Ok(Ok(r)) => r,
+            Ok(Err(panic)) => {
+                let what = panic_message(panic.as_ref());
+                tracing::error!(target_name = %t.name, panic = %what, "probe round panicked; recorded as an internal error");
+                ctx.rounds.internal_error("round");
+                failed_round(
+                    &t,
+                    started.elapsed(),
+                    FailureKind::InternalError,
+                    &format!("payprobe failed, not the gateway: {what}"),
+                )
+            }
+            Err(_) => {
+                tracing::error!(target_name = %t.name, "probe round overran its deadline; recorded as failed");
+                ctx.rounds.internal_error("deadline");
+                failed_round(
+                    &t,
+                    t.timeout + OVERRUN_GRACE,
+                    FailureKind::DeadlineExceeded,
+                    "payprobe failed, not the gateway: the probe did not return by its deadline",
+                )
+            }
         };
         drop(permit);
-        ctx.metrics.observe(&t, &round);
-        if let Some(d) = ctx.store.record(&t, round, std::time::SystemTime::now()) {
-            ctx.metrics.observe_diagnosis(&t, &d);
+        let (rounds, target) = (&ctx.rounds, &t);
+        if std::panic::catch_unwind(AssertUnwindSafe(|| rounds.finished(target, round))).is_err() {
+            tracing::error!(target_name = %t.name, "judging a round panicked; the target goes on at its next round");
+            ctx.rounds.internal_error("judge");
         }
     }
 }
 
-/// Evidence for a round that did not return by its deadline (a bug, not a gateway fault).
-fn overrun(t: &Target) -> Vec<Evidence> {
-    tracing::error!(target_name = %t.name, "probe round overran its deadline; recorded as failed");
+/// The text of a caught panic, when it carried one.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// Evidence for a round payprobe itself failed to finish: every check failed with `kind`.
+fn failed_round(t: &Target, took: Duration, kind: FailureKind, detail: &str) -> Vec<Evidence> {
     t.checks
         .iter()
         .map(|c| {
             let mut e = Evidence::new(&t.name, *c);
-            e.duration = t.timeout + OVERRUN_GRACE;
-            e.failure = Some(Failure::new(
-                Phase::Processing,
-                FailureKind::DeadlineExceeded,
-                "the probe did not return by its deadline",
-            ));
+            e.duration = took;
+            e.failure = Some(Failure::new(Phase::Processing, kind, detail));
             e
         })
         .collect()

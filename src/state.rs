@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use crate::classify::{self, Diagnosis, Peers, Window};
@@ -15,6 +15,7 @@ use crate::probe::Evidence;
 
 #[derive(Debug, Clone)]
 pub struct TargetState {
+    pub target: Arc<Target>,
     /// Last evidence of each check (bodies dropped; the excerpt stays).
     pub latest: BTreeMap<Check, Evidence>,
     pub window: Window,
@@ -27,6 +28,28 @@ pub struct TargetState {
 struct Inner {
     targets: HashMap<String, TargetState>,
     peers: Peers,
+}
+
+/// What recording a round did.
+#[derive(Debug)]
+pub struct Recorded {
+    pub diagnosis: Diagnosis,
+    /// The diagnosis before this round; `None` on the first round.
+    pub previous: Option<Diagnosis>,
+    pub since: SystemTime,
+    /// Other targets whose scope moved because this one changed health (a control failed,
+    /// a provider's last endpoint went down): judged again at once rather than at their own
+    /// next round, so a local outage never shows as `endpoint` for an interval.
+    pub rejudged: Vec<Rejudged>,
+}
+
+/// A target judged again without a round of its own.
+#[derive(Debug)]
+pub struct Rejudged {
+    pub target: Arc<Target>,
+    pub diagnosis: Diagnosis,
+    pub previous: Diagnosis,
+    pub since: SystemTime,
 }
 
 /// All targets' state. Writers (probe rounds) and readers (scrapes, API) hold the lock only
@@ -42,55 +65,52 @@ impl Store {
         Store::default()
     }
 
-    /// Judges and records a round; returns the target's new diagnosis.
-    pub fn record(
-        &self,
-        t: &Target,
-        mut round: Vec<Evidence>,
-        now: SystemTime,
-    ) -> Option<Diagnosis> {
-        let verdict = classify::judge_round(t, &round);
-        for e in &mut round {
-            if let Some(h) = e.http.as_mut() {
-                h.body = bytes::Bytes::new();
-            }
-        }
+    /// Judges and records a round. Bodies are not kept (the excerpt stays).
+    pub fn record(&self, t: &Arc<Target>, round: &[Evidence], now: SystemTime) -> Option<Recorded> {
+        let verdict = classify::judge_round(t, round);
         let mut inner = self.inner.write().ok()?;
         let Inner { targets, peers } = &mut *inner;
         let st = targets
             .entry(t.name.clone())
             .or_insert_with(|| TargetState {
+                target: t.clone(),
                 latest: BTreeMap::new(),
                 window: Window::new(t.failure_threshold, t.success_threshold),
                 diagnosis: Diagnosis::pending(),
                 since: now,
             });
+        st.target = t.clone();
         st.window.push(verdict);
         for e in round {
-            st.latest.insert(e.check, e);
+            let mut kept = e.clone();
+            if let Some(h) = kept.http.as_mut() {
+                h.body = bytes::Bytes::new();
+            }
+            st.latest.insert(kept.check, kept);
         }
         let ctx = peers.context_for(&t.name, &t.provider, t.control);
         let d = classify::classify(&st.window, &ctx, now);
-        peers.set(&t.name, &t.provider, t.control, !d.healthy, d.cause);
+        let moved = peers.set(&t.name, &t.provider, t.control, !d.healthy, d.cause);
         let old = std::mem::replace(&mut st.diagnosis, d.clone());
         let first = st.window.rounds() == 1;
         if first || (old.healthy, old.cause, old.scope) != (d.healthy, d.cause, d.scope) {
             st.since = now;
         }
-        if !first && (old.cause, old.scope) != (d.cause, d.scope) {
-            tracing::warn!(
-                target_name = %t.name,
-                provider = %t.provider,
-                cause_from = old.cause.as_str(),
-                cause = d.cause.as_str(),
-                scope_from = old.scope.as_str(),
-                scope = d.scope.as_str(),
-                rule = d.rule,
-                reason = %d.reason,
-                "diagnosis changed"
-            );
+        if !first {
+            log_change(t, &old, &d);
         }
-        Some(d)
+        let since = st.since;
+        let rejudged = if moved {
+            rejudge_others(targets, peers, &t.name, now)
+        } else {
+            Vec::new()
+        };
+        Some(Recorded {
+            diagnosis: d,
+            previous: (!first).then_some(old),
+            since,
+            rejudged,
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<TargetState> {
@@ -122,4 +142,54 @@ impl Store {
         }
         all
     }
+}
+
+/// Judges again every other unhealthy target whose scope depends on the peer that changed.
+/// Runs only when a target's health or network-ness flips (rare), at O(targets) then.
+fn rejudge_others(
+    targets: &mut HashMap<String, TargetState>,
+    peers: &Peers,
+    changed: &str,
+    now: SystemTime,
+) -> Vec<Rejudged> {
+    let mut out = Vec::new();
+    for (name, st) in targets.iter_mut() {
+        if name == changed || st.diagnosis.healthy || st.window.rounds() == 0 {
+            continue;
+        }
+        let t = &st.target;
+        let ctx = peers.context_for(&t.name, &t.provider, t.control);
+        let d = classify::classify(&st.window, &ctx, now);
+        if d.scope == st.diagnosis.scope {
+            continue;
+        }
+        log_change(t, &st.diagnosis, &d);
+        let previous = std::mem::replace(&mut st.diagnosis, d.clone());
+        st.since = now;
+        out.push(Rejudged {
+            target: t.clone(),
+            diagnosis: d,
+            previous,
+            since: now,
+        });
+    }
+    out
+}
+
+/// Each change of cause or scope is logged once, as structured fields.
+fn log_change(t: &Target, old: &Diagnosis, d: &Diagnosis) {
+    if (old.cause, old.scope) == (d.cause, d.scope) {
+        return;
+    }
+    tracing::warn!(
+        target_name = %t.name,
+        provider = %t.provider,
+        cause_from = old.cause.as_str(),
+        cause = d.cause.as_str(),
+        scope_from = old.scope.as_str(),
+        scope = d.scope.as_str(),
+        rule = d.rule,
+        reason = %d.reason,
+        "diagnosis changed"
+    );
 }

@@ -66,6 +66,8 @@ use When::{Kind, Kinds, Status, StatusOnVersionedPath, StatusWithHeader};
 
 /// The rules. Ids are stable: they appear in the JSON API and in tests.
 pub const RULES: &[Rule] = &[
+    // payprobe's own failure first: a caught panic or an overrun says nothing about the gateway.
+    rule("internal_error", Kinds(&[K::InternalError, K::DeadlineExceeded]), Unknown, &[TF], "payprobe failed, not the gateway (a bug: please report it with this evidence)"),
     // DNS: nothing else can work without a name.
     rule("dns_nxdomain", Kind(K::DnsNxdomain), Network, &[NI, TF], "the name does not exist (NXDOMAIN): DNS hijack, expired domain or a typo"),
     rule("dns_servfail", Kind(K::DnsServfail), Network, &[NI, TF], "the resolver failed (SERVFAIL)"),

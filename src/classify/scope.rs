@@ -75,8 +75,16 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// Records a target's current state (inserting it if new).
-    pub fn set(&mut self, name: &str, provider: &str, control: bool, failing: bool, cause: Cause) {
+    /// Records a target's current state (inserting it if new); true when the counts moved,
+    /// i.e. other targets' scope may have changed.
+    pub fn set(
+        &mut self,
+        name: &str,
+        provider: &str,
+        control: bool,
+        failing: bool,
+        cause: Cause,
+    ) -> bool {
         let network = failing && cause == Cause::Network;
         if let Some(m) = self.members.get(name) {
             // The common case, every round: nothing changed, nothing to recount.
@@ -85,7 +93,7 @@ impl Peers {
                 && m.failing == failing
                 && m.network == network
             {
-                return;
+                return false;
             }
         }
         self.remove(name);
@@ -97,6 +105,7 @@ impl Peers {
         };
         self.apply(&m, true);
         self.members.insert(name.to_string(), m);
+        true
     }
 
     pub fn remove(&mut self, name: &str) {

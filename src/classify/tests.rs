@@ -277,7 +277,12 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
         ),
         (
             failing(Http, Phase::Processing, K::DeadlineExceeded),
-            "unmatched",
+            "internal_error",
+            Unknown,
+        ),
+        (
+            failing(Tcp, Phase::Processing, K::InternalError),
+            "internal_error",
             Unknown,
         ),
     ]

@@ -29,6 +29,7 @@ pub(super) struct DiagSeries {
 }
 
 pub(super) struct Hot {
+    pub last_round: Gauge,
     pub checks: Vec<(Check, CheckSeries)>,
     /// Phase gauges in `Phase::ALL` order and the status gauge, for HTTP-speaking checks.
     pub phases: Option<([Gauge; 5], Gauge)>,
@@ -69,6 +70,7 @@ impl Hot {
             )
         });
         Hot {
+            last_round: m.last_round.with_label_values(&[name, prov]),
             checks,
             phases,
             diag: OnceLock::new(),

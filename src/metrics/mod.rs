@@ -1,4 +1,4 @@
-//! Prometheus series, named exactly as DESIGN.md says (users build dashboards on them).
+//! Prometheus series, named as docs/architecture.md lists them (users build dashboards on them).
 //!
 //! Only bounded label values are used: target and provider names come from the config, the
 //! rest from closed enums. Every series of a target is removed when the target is.
@@ -42,6 +42,30 @@ fn release_freed_memory() {
     }
 }
 
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The metrics are the first output of every judged round (see `src/pipeline.rs`).
+impl crate::pipeline::Output for Metrics {
+    fn name(&self) -> &'static str {
+        "metrics"
+    }
+
+    fn publish(&self, round: &crate::pipeline::JudgedRound<'_>) {
+        if !round.rejudged() {
+            self.observe(round.target, round.evidence);
+        }
+        self.observe_diagnosis(round.target, round.diagnosis);
+    }
+
+    fn retire(&self, target: &Target) {
+        self.remove_target(target);
+    }
+}
+
 /// Sets an `*_info` series to 1 for `value`, removing the series of the previous value: a
 /// version change must not leave two series claiming to be current.
 fn swap_label(vec: &GaugeVec, seen: &Mutex<HashMap<String, String>>, t: &Target, value: &str) {
@@ -78,6 +102,8 @@ pub struct Metrics {
     cause: GaugeVec,
     scope: GaugeVec,
     symptom: GaugeVec,
+    last_round: GaugeVec,
+    internal_errors: IntCounterVec,
     pub scheduler_lag: Histogram,
     pub config_reload_ok: Gauge,
     /// TLS and API version labels currently exported per target, to remove them on change.
@@ -115,6 +141,17 @@ impl Metrics {
             &["target", "provider", "check", "outcome"],
         )?;
         r.register(Box::new(probes_total.clone()))?;
+        let internal_errors = IntCounterVec::new(
+            Opts::new(
+                "payprobe_internal_errors_total",
+                "Failures of payprobe itself (a caught panic, an overrun, a failed output), by where they happened. Never the gateway's fault.",
+            ),
+            &["where"],
+        )?;
+        r.register(Box::new(internal_errors.clone()))?;
+        for place in ["round", "deadline", "judge", "task", "store"] {
+            internal_errors.with_label_values(&[place]);
+        }
         let scheduler_lag = Histogram::with_opts(
             HistogramOpts::new(
                 "payprobe_scheduler_lag_seconds",
@@ -242,7 +279,14 @@ impl Metrics {
                 "Round-trip times of the last ping burst.",
                 &["target", "provider", "stat"],
             )?,
+            last_round: gauge(
+                &r,
+                "payprobe_target_last_round_timestamp_seconds",
+                "When the target's last round finished (Unix seconds): a stale value means its task is stuck.",
+                tp,
+            )?,
             registry: r,
+            internal_errors,
             probe_latency,
             probes_total,
             scheduler_lag,
@@ -268,6 +312,7 @@ impl Metrics {
     pub fn observe(&self, t: &Target, round: &[Evidence]) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
         let Some(hot) = self.hot(t) else { return };
+        hot.last_round.set(unix_now());
         for e in round {
             if let Some(s) = hot.check(e.check) {
                 let secs = e.duration.as_secs_f64();
@@ -389,6 +434,7 @@ impl Metrics {
             let _ = self.ping_rtt.remove_label_values(&[name, prov, stat]);
         }
         let _ = self.target_healthy.remove_label_values(&[name, prov]);
+        let _ = self.last_round.remove_label_values(&[name, prov]);
         for c in Cause::ALL {
             let _ = self.cause.remove_label_values(&[name, prov, c.as_str()]);
         }
@@ -410,6 +456,11 @@ impl Metrics {
         let _ = self.api_sunset.remove_label_values(&[name, prov]);
         let _ = self.rpc_height.remove_label_values(&[name, prov]);
         let _ = self.rpc_lag.remove_label_values(&[name, prov]);
+    }
+
+    /// Counts a failure of payprobe itself; `place` is a bounded label value.
+    pub fn internal_error(&self, place: &str) {
+        self.internal_errors.with_label_values(&[place]).inc();
     }
 
     pub fn observe_lag(&self, lag: Duration) {

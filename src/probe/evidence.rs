@@ -107,6 +107,8 @@ pub enum FailureKind {
     RpcBehind,
     /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
     DeadlineExceeded,
+    /// payprobe itself failed during the round (a caught panic): never the gateway.
+    InternalError,
 }
 
 /// The first failure of a probe. `detail` is for humans; never a metric label.

@@ -125,9 +125,12 @@ fn every_rule_has_a_real_server_test() {
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
         .collect();
+    // payprobe's own failures: no gateway can cause one once the bug is fixed, so this row
+    // is shown with a panicking prober in scheduler.rs instead.
+    let exempt = ["internal_error"];
     let mut missing = Vec::new();
     for r in payprobe::classify::rules::RULES {
-        if !sources.contains(&format!("\"{}\"", r.id)) {
+        if !exempt.contains(&r.id) && !sources.contains(&format!("\"{}\"", r.id)) {
             missing.push(r.id);
         }
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use payprobe::config::{self, Plan, Target};
 use payprobe::metrics::Metrics;
+use payprobe::pipeline::Pipeline;
 use payprobe::probe::{Evidence, FailureKind};
 use payprobe::scheduler::{start_offset, Applied, Context, Runner, Scheduler};
 use payprobe::state::Store;
@@ -31,16 +32,23 @@ struct Fake {
     log: Arc<Log>,
     work: Duration,
     hang: bool,
+    /// Rounds (counted over all targets) that panic instead of returning.
+    panic_rounds: usize,
 }
 
 impl Runner for Fake {
     fn round(&self, t: Arc<Target>, _deadline: Instant) -> BoxFuture<'static, Vec<Evidence>> {
         let (log, work, hang) = (self.log.clone(), self.work, self.hang);
+        let panic_rounds = self.panic_rounds;
         Box::pin(async move {
-            log.starts
-                .lock()
-                .unwrap()
-                .push((t.name.clone(), Instant::now()));
+            let started = {
+                let mut s = log.starts.lock().unwrap();
+                s.push((t.name.clone(), Instant::now()));
+                s.len()
+            };
+            if started <= panic_rounds {
+                panic!("fake prober bug in round {started}");
+            }
             let n = log.inflight.fetch_add(1, Ordering::SeqCst) + 1;
             log.max_inflight.fetch_max(n, Ordering::SeqCst);
             let mine = {
@@ -79,18 +87,38 @@ fn plan(n: usize, extra: &str, cap: usize) -> Plan {
     config::parse(Path::new("test.toml"), &src, Path::new(".")).unwrap()
 }
 
-fn scheduler(log: &Arc<Log>, work: Duration, hang: bool, cap: usize) -> (Scheduler, Arc<Context>) {
+struct Harness {
+    ctx: Arc<Context>,
+    pipeline: Arc<Pipeline>,
+}
+
+fn scheduler(log: &Arc<Log>, work: Duration, hang: bool, cap: usize) -> (Scheduler, Harness) {
+    with_panics(log, work, hang, cap, 0)
+}
+
+fn with_panics(
+    log: &Arc<Log>,
+    work: Duration,
+    hang: bool,
+    cap: usize,
+    panic_rounds: usize,
+) -> (Scheduler, Harness) {
+    let pipeline = Arc::new(Pipeline::new(
+        Arc::new(Store::new()),
+        Arc::new(Metrics::new().unwrap()),
+        Vec::new(),
+    ));
     let ctx = Arc::new(Context {
         runner: Arc::new(Fake {
             log: log.clone(),
             work,
             hang,
+            panic_rounds,
         }),
-        metrics: Arc::new(Metrics::new().unwrap()),
-        store: Arc::new(Store::new()),
+        rounds: pipeline.clone(),
         limit: Arc::new(Semaphore::new(cap)),
     });
-    (Scheduler::new(ctx.clone()), ctx)
+    (Scheduler::new(ctx.clone()), Harness { ctx, pipeline })
 }
 
 #[tokio::test(start_paused = true)]
@@ -154,7 +182,7 @@ async fn the_global_cap_holds_and_a_target_never_overlaps_itself() {
     );
     assert_eq!(log.max_per_target.load(Ordering::SeqCst), 1);
     // 20 targets of 1.4 s in 2 s with 3 slots cannot keep up: lag must show it.
-    let text = ctx.metrics.render().unwrap();
+    let text = ctx.pipeline.metrics.render().unwrap();
     let count = crate::support::metric(&text, "payprobe_scheduler_lag_seconds_count").unwrap();
     let sum = crate::support::metric(&text, "payprobe_scheduler_lag_seconds_sum").unwrap();
     assert!(count >= 20.0 && sum > 1.0, "count {count} sum {sum}");
@@ -168,13 +196,21 @@ async fn a_round_that_never_returns_is_cut_at_its_deadline() {
     let offset = start_offset("t0", Duration::from_secs(10));
     s.apply(&p);
     tokio::time::sleep(offset + Duration::from_secs(2)).await;
-    let st = ctx.store.get("t0").expect("the round was recorded");
+    let st = ctx
+        .pipeline
+        .store
+        .get("t0")
+        .expect("the round was recorded");
     let e = st.latest.values().next().unwrap();
     assert_eq!(
         e.failure.as_ref().map(|f| f.kind),
         Some(FailureKind::DeadlineExceeded)
     );
-    assert_eq!(ctx.limit.available_permits(), 10, "the permit was released");
+    assert_eq!(
+        ctx.ctx.limit.available_permits(),
+        10,
+        "the permit was released"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -190,7 +226,7 @@ async fn apply_keeps_unchanged_targets_and_drops_removed_series() {
         }
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let text = ctx.metrics.render().unwrap();
+    let text = ctx.pipeline.metrics.render().unwrap();
     assert!(
         text.contains("target=\"t1\""),
         "series exist before removal"
@@ -219,12 +255,12 @@ async fn apply_keeps_unchanged_targets_and_drops_removed_series() {
         }
     );
     assert_eq!(s.len(), 1);
-    let text = ctx.metrics.render().unwrap();
+    let text = ctx.pipeline.metrics.render().unwrap();
     assert!(
         !text.contains("target=\"t1\""),
         "removed target's series must go:\n{text}"
     );
-    assert!(ctx.store.get("t1").is_none());
+    assert!(ctx.pipeline.store.get("t1").is_none());
     let before = log
         .starts
         .lock()
@@ -241,4 +277,52 @@ async fn apply_keeps_unchanged_targets_and_drops_removed_series() {
         .filter(|(n, _)| n == "t1")
         .count();
     assert_eq!(before, after, "a removed target is no longer probed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_round_is_recorded_counted_and_the_target_goes_on() {
+    let log = Arc::new(Log::default());
+    let (mut s, ctx) = with_panics(&log, Duration::from_millis(5), false, 10, 1);
+    let p = plan(1, "interval = \"2s\"\ntimeout = \"1s\"", 10);
+    let offset = start_offset("t0", Duration::from_secs(2));
+    s.apply(&p);
+    tokio::time::sleep(offset + Duration::from_millis(100)).await;
+    let st = ctx
+        .pipeline
+        .store
+        .get("t0")
+        .expect("the panicking round was recorded");
+    let e = st.latest.values().next().unwrap();
+    let f = e.failure.as_ref().expect("a failure");
+    assert_eq!(f.kind, FailureKind::InternalError);
+    assert!(
+        f.detail.contains("payprobe failed, not the gateway"),
+        "{}",
+        f.detail
+    );
+    assert!(
+        f.detail.contains("fake prober bug in round 1"),
+        "{}",
+        f.detail
+    );
+    let text = ctx.pipeline.metrics.render().unwrap();
+    assert_eq!(
+        crate::support::metric(&text, "payprobe_internal_errors_total{where=\"round\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        ctx.ctx.limit.available_permits(),
+        10,
+        "the permit was released"
+    );
+    // The next rounds run and pass: the task survived its panic.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let st = ctx.pipeline.store.get("t0").unwrap();
+    assert!(st.latest.values().all(|e| e.success), "{:?}", st.latest);
+    assert!(log.starts.lock().unwrap().len() >= 3);
+    let stamp = crate::support::metric(
+        &ctx.pipeline.metrics.render().unwrap(),
+        "payprobe_target_last_round_timestamp_seconds{provider=\"127.0.0.1\",target=\"t0\"}",
+    );
+    assert!(stamp.is_some_and(|v| v > 1.0e9), "{stamp:?}");
 }
