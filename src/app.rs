@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use crate::config::{self, ConfigError, Plan, Shard};
+use crate::history::History;
 use crate::http::{self, Shared};
 use crate::metrics::{Metrics, MetricsError};
 use crate::pipeline::Pipeline;
@@ -66,7 +67,12 @@ impl Daemon {
         let store = Arc::new(Store::new());
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
-        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), Vec::new()));
+        let history = Arc::new(History::default());
+        let pipeline = Arc::new(Pipeline::new(
+            store.clone(),
+            metrics.clone(),
+            vec![history.clone()],
+        ));
         let ctx = Arc::new(Context {
             runner: runner.clone(),
             rounds: pipeline,
@@ -78,6 +84,7 @@ impl Daemon {
         let shared = Arc::new(Shared {
             metrics,
             store,
+            history,
             plan: RwLock::new(Arc::new(plan)),
             runner,
         });

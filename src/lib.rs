@@ -13,12 +13,14 @@
 //! * [`state`] keeps the latest evidence and diagnosis per target; [`metrics`] turns them into
 //!   Prometheus series; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
 //!   status page; [`app`] ties them together with reload and signals.
+//! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
 pub mod app;
 pub mod classify;
 pub mod config;
 pub mod demo;
+pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod pipeline;

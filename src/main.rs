@@ -66,6 +66,9 @@ enum Cmd {
         /// Language of remediation hints (en, zh-CN).
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
+        /// Stop after this long (e.g. "5m"); by default the story repeats until SIGTERM.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
     },
 }
 
@@ -116,7 +119,11 @@ async fn dispatch(cmd: Cmd) -> ExitCode {
         },
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::ProbeOnce { file, target, json } => probe_once(&file, target.as_deref(), json).await,
-        Cmd::Demo { listen, lang } => demo(&listen, lang).await,
+        Cmd::Demo {
+            listen,
+            lang,
+            duration,
+        } => demo(&listen, lang, duration).await,
     }
 }
 
@@ -203,16 +210,30 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
     }
 }
 
-async fn demo(listen: &str, lang: Option<Lang>) -> ExitCode {
-    let demo = match payprobe::demo::start(listen).await {
+async fn demo(listen: &str, lang: Option<Lang>, duration: Option<std::time::Duration>) -> ExitCode {
+    let mut demo = match payprobe::demo::start(listen).await {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
     tracing::info!(config = %demo.config_path.display(), "demo gateways started; open http://{listen}/ and /metrics");
+    demo.play();
     let overrides = Overrides { listen: None, lang };
-    let code = match payprobe::app::run(demo.config_path.clone(), None, overrides).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+    let daemon = payprobe::app::run(demo.config_path.clone(), None, overrides);
+    let ended = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let code = tokio::select! {
+        r = daemon => match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        () = ended => {
+            tracing::info!("demo: --duration is over, stopping");
+            ExitCode::SUCCESS
+        }
     };
     drop(demo);
     code

@@ -117,6 +117,16 @@ impl Store {
         self.inner.read().ok()?.targets.get(name).cloned()
     }
 
+    /// The diagnosis and its `since` of every target that finished a round, visited under
+    /// one read lock without copying evidence: the status page's summary of 10,000 targets.
+    pub fn each_diagnosis(&self, mut f: impl FnMut(&str, &Diagnosis, SystemTime)) {
+        if let Ok(inner) = self.inner.read() {
+            for (name, st) in &inner.targets {
+                f(name, &st.diagnosis, st.since);
+            }
+        }
+    }
+
     pub fn remove(&self, name: &str) {
         if let Ok(mut inner) = self.inner.write() {
             inner.targets.remove(name);

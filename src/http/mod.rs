@@ -26,6 +26,8 @@ use crate::state::Store;
 pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub store: Arc<Store>,
+    /// The last rounds of every target, for the status page.
+    pub history: Arc<crate::history::History>,
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
@@ -105,7 +107,7 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         }
         "/" => with_type(
             StatusCode::OK,
-            page::render(&plan, &shared.store),
+            page::render(&plan, &shared.store, &shared.history, query),
             "text/html; charset=utf-8",
         ),
         "/api/v1/targets" => api::list(&plan, &shared.store, query),
