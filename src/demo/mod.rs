@@ -36,6 +36,15 @@ pub struct Cast {
 impl Cast {
     /// Puts every endpoint in the state `act` gives it. `height` is the chain's best block.
     pub async fn apply(&self, act: &Act, height: u64) {
+        if act.everywhere.is_some() {
+            // A lost uplink is seen first on the controls: once they are unhealthy, every
+            // gateway that fails next is judged `local` at once, never `endpoint` first.
+            let controls = self.gateways.iter().filter(|(s, _)| s.kind == Kind::Control);
+            for (sim, g) in controls {
+                g.set_reach(story::reach(act.fault(sim.name))).await;
+            }
+            tokio::time::sleep(CONTROL_LEAD).await;
+        }
         let switches = self.gateways.iter().map(|(sim, g)| async move {
             let fault = act.fault(sim.name);
             g.set(story::answer(sim.kind, fault, height));
@@ -60,6 +69,10 @@ impl Cast {
             .map(|(_, g)| g)
     }
 }
+
+/// How long the controls fail before everything else when the whole network goes: two
+/// failed rounds at the demo's 1 s interval, and a little more.
+const CONTROL_LEAD: Duration = Duration::from_millis(2500);
 
 /// The running gateways (kept alive while the demo runs) and the config that probes them.
 pub struct Demo {

@@ -146,7 +146,7 @@ const fn one(
     }
 }
 
-/// The story, played in a loop: 107 s a cycle.
+/// The story, played in a loop: 109 s a cycle.
 pub const ACTS: &[Act] = &[
     Act {
         key: "healthy",
@@ -182,8 +182,8 @@ pub const ACTS: &[Act] = &[
     },
     Act {
         key: "local",
-        secs: 16,
-        line: "this vantage point loses its network: the control and every gateway stop answering connects (network, local)",
+        secs: 20,
+        line: "this vantage point loses its network: first the control, then every gateway stops answering connects (network, local)",
         faults: &[],
         everywhere: Some(Fault::Unreachable),
         expect: &[],
@@ -191,7 +191,7 @@ pub const ACTS: &[Act] = &[
     },
     Act {
         key: "recovery",
-        secs: 16,
+        secs: 14,
         line: "recovery: the network is back, every target turns healthy and every incident resolves",
         faults: &[],
         everywhere: None,

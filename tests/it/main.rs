@@ -8,6 +8,7 @@ mod diagnosis;
 mod dns;
 mod http_probe;
 mod netns;
+mod page;
 mod scheduler;
 mod story;
 mod support;
