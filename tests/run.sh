@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests use when they are
 # missing: `prometheus` (the real promtool), `dnsmasq-base` (a real DNS server), `nftables`
-# and `iproute2` (namespaces and packet loss for the network tests).
+# and `iproute2` (namespaces and packet loss for the network tests), `chromium` and
+# `fonts-wqy-microhei` (the status page rendered in a real browser, Chinese included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${need[*]}" >&2
   sudo=""

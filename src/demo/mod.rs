@@ -39,7 +39,10 @@ impl Cast {
         if act.everywhere.is_some() {
             // A lost uplink is seen first on the controls: once they are unhealthy, every
             // gateway that fails next is judged `local` at once, never `endpoint` first.
-            let controls = self.gateways.iter().filter(|(s, _)| s.kind == Kind::Control);
+            let controls = self
+                .gateways
+                .iter()
+                .filter(|(s, _)| s.kind == Kind::Control);
             for (sim, g) in controls {
                 g.set_reach(story::reach(act.fault(sim.name))).await;
             }

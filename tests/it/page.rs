@@ -141,7 +141,10 @@ async fn status_page_in_chromium() {
     })
     .await
     .unwrap();
-    assert!(!console_errors(&err).is_empty(), "console errors are seen: {err}");
+    assert!(
+        !console_errors(&err).is_empty(),
+        "console errors are seen: {err}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let shots = if std::env::var_os("PAYPROBE_SCREENSHOTS").is_some() {
@@ -152,7 +155,8 @@ async fn status_page_in_chromium() {
     let p = Proc::spawn(&["demo", "--duration", "200s"], dir.path());
     p.wait_ready().await;
     let base = format!("http://{}/", p.addr);
-    let (mut causes, mut scopes, mut symptoms) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut causes, mut scopes, mut symptoms) =
+        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let (mut provider_shot, mut local_seen, mut recovered) = (false, false, false);
     let end = Instant::now() + Duration::from_secs(180);
     while !recovered {
@@ -179,7 +183,9 @@ async fn status_page_in_chromium() {
             provider_shot = true;
             screenshot(base.clone(), shots.join("status-en.png"), 1280, 1900).await;
         }
-        let all_local = st.iter().all(|s| !s.1 && s.2 == "network" && s.3 == "local");
+        let all_local = st
+            .iter()
+            .all(|s| !s.1 && s.2 == "network" && s.3 == "local");
         if all_local && !local_seen {
             local_seen = true;
             let zh = format!("{base}?lang=zh-CN");
@@ -188,12 +194,18 @@ async fn status_page_in_chromium() {
                 dom(zh.clone()),
                 screenshot(zh, shots.join("status-zh.png"), 1280, 1900),
             );
-            assert!(en_dom.contains("The problem is on this side: check your network."), "{en_dom}");
+            assert!(
+                en_dom.contains("The problem is on this side: check your network."),
+                "{en_dom}"
+            );
             assert!(zh_dom.contains("问题在本端：请检查本机网络。"), "{zh_dom}");
             assert!(zh_dom.contains("lang=\"zh-CN\""));
             for sim in CAST {
                 let r = row(&en_dom, sim.name);
-                assert!(r.contains("data-cause=\"network\"") && r.contains(">network<"), "{r}");
+                assert!(
+                    r.contains("data-cause=\"network\"") && r.contains(">network<"),
+                    "{r}"
+                );
                 assert!(r.contains("data-scope=\"local\""), "{r}");
                 let r = row(&zh_dom, sim.name);
                 assert!(r.contains(">网络<") && r.contains(">本端<"), "{r}");
@@ -207,8 +219,16 @@ async fn status_page_in_chromium() {
             );
             assert!(en_dom.contains("Every target is healthy."), "{en_dom}");
             for sim in CAST {
-                assert!(row(&en_dom, sim.name).contains("<svg"), "history of {}", sim.name);
-                assert!(row(&en_dom, sim.name).contains("r-fail"), "{}'s failures are marked", sim.name);
+                assert!(
+                    row(&en_dom, sim.name).contains("<svg"),
+                    "history of {}",
+                    sim.name
+                );
+                assert!(
+                    row(&en_dom, sim.name).contains("r-fail"),
+                    "{}'s failures are marked",
+                    sim.name
+                );
             }
         }
     }
@@ -216,11 +236,25 @@ async fn status_page_in_chromium() {
     let want = |all: &[&str]| all.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
         causes,
-        want(&["api_version", "network", "none", "security", "server", "unknown", "user_input"])
+        want(&[
+            "api_version",
+            "network",
+            "none",
+            "security",
+            "server",
+            "unknown",
+            "user_input"
+        ])
     );
     assert_eq!(scopes, want(&["endpoint", "local", "none", "provider"]));
     assert_eq!(
         symptoms,
-        want(&["auth_failure", "balance_anomaly", "network_interruption", "payment_delay", "transaction_failure"])
+        want(&[
+            "auth_failure",
+            "balance_anomaly",
+            "network_interruption",
+            "payment_delay",
+            "transaction_failure"
+        ])
     );
 }

@@ -30,6 +30,7 @@ pub struct Words {
     pub th_todo: &'static str,
     pub all_providers: &'static str,
     pub see_banner: &'static str,
+    pub same_hint: &'static str,
     pub no_rounds: &'static str,
     pub evidence: &'static str,
     pub warning: &'static str,
@@ -64,6 +65,7 @@ const EN: Words = Words {
     th_todo: "what to do",
     all_providers: "all providers",
     see_banner: "A local problem: see the banner above.",
+    same_hint: "↑ Same as above.",
     no_rounds: "no rounds yet",
     evidence: "evidence",
     warning: "warning",
@@ -98,6 +100,7 @@ const ZH: Words = Words {
     th_todo: "处理建议",
     all_providers: "全部服务商",
     see_banner: "本端问题：见上方横幅。",
+    same_hint: "↑ 同上。",
     no_rounds: "尚无数据",
     evidence: "证据",
     warning: "警告",
@@ -160,15 +163,15 @@ pub fn symptom(s: Symptom, lang: Lang) -> &'static str {
     }
 }
 
-/// "3 of 11 targets and 1 control fail at the network layer together."
+/// "10 of 10 targets and 1 control fail at the same time: …"
 pub fn local_detail(failing: usize, total: usize, controls: usize, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
-            "{failing} of {total} targets and {controls} control{} fail at the same time: the providers are probably fine. Check this host's network, DNS resolver, proxy and firewall.",
+            "{failing} of {total} targets and {controls} control{} fail at the same time: the providers are probably fine.",
             if controls == 1 { "" } else { "s" }
         ),
         Lang::ZhCn => format!(
-            "{total} 个目标中有 {failing} 个与 {controls} 个对照目标同时失败：服务商很可能正常。请检查本机网络、DNS 解析器、代理和防火墙。"
+            "{total} 个目标中有 {failing} 个与 {controls} 个对照目标同时失败：服务商很可能正常。"
         ),
     }
 }

@@ -283,7 +283,7 @@ fn providers_table(out: &mut String, s: &Summary, a: &Ask) {
     let w = i18n::words(a.lang);
     let _ = write!(
         out,
-        "<section><h2>{}</h2><table class=\"summary\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        "<section><h2>{}</h2><div class=\"scroll\"><table class=\"summary\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
         w.providers, w.th_provider, w.th_targets, w.healthy, w.failing, w.th_causes
     );
     let mut rows: Vec<(&str, &Group)> = s.groups.iter().map(|(p, g)| (p.as_str(), g)).collect();
@@ -313,7 +313,7 @@ fn providers_table(out: &mut String, s: &Summary, a: &Ask) {
             g.failing,
         );
     }
-    out.push_str("</tbody></table>");
+    out.push_str("</tbody></table></div>");
     if a.provider.is_some() {
         let all = link(
             &Ask {
@@ -369,13 +369,15 @@ fn details(
             w.th_history,
             w.th_todo
         );
+        let mut last_hint = String::new();
         for t in targets {
-            row(out, t, store, history, a.lang, now);
+            row(out, t, store, history, a.lang, now, &mut last_hint);
         }
         out.push_str("</tbody></table></section>");
     }
 }
 
+/// `last_hint` is the hint of the row above in the same group: said once, then pointed at.
 fn row(
     out: &mut String,
     t: &Target,
@@ -383,6 +385,7 @@ fn row(
     history: &History,
     lang: Lang,
     now: SystemTime,
+    last_hint: &mut String,
 ) {
     let w = i18n::words(lang);
     let st = store.get(&t.name);
@@ -390,7 +393,7 @@ fn row(
     let spark = svg::sparkline(&points, history.capacity(), lang);
     let last = points
         .last()
-        .map(|p| format!("<span class=\"ms\">{:.0} ms</span>", p.millis))
+        .map(|p| format!("<span class=\"ms\">{}</span>", millis(p.millis)))
         .unwrap_or_default();
     // The query string of a payment API is long and says little at a glance: it is in the
     // tooltip (and the JSON API).
@@ -447,7 +450,11 @@ fn row(
             ),
         )
     };
-    let mut symptoms = String::from("<ul class=\"sym\">");
+    // Empty cells stay empty (hidden on a phone).
+    let mut symptoms = String::new();
+    if !d.symptoms.is_empty() {
+        symptoms.push_str("<ul class=\"sym\">");
+    }
     for s in &d.symptoms {
         let _ = write!(
             symptoms,
@@ -456,7 +463,9 @@ fn row(
             i18n::symptom(*s, lang)
         );
     }
-    symptoms.push_str("</ul>");
+    if !d.symptoms.is_empty() {
+        symptoms.push_str("</ul>");
+    }
     let _ = write!(
         out,
         "<tr class=\"t {class}\" data-target=\"{}\" data-cause=\"{}\" data-scope=\"{}\">{name}\
@@ -473,21 +482,27 @@ fn row(
         w.th_symptoms,
         w.th_history,
         w.th_todo,
-        todo(d, lang),
+        todo(d, lang, last_hint),
     );
 }
 
 /// The hint (unless the banner already says it), the evidence in one line, and warnings.
-fn todo(d: &Diagnosis, lang: Lang) -> String {
+fn todo(d: &Diagnosis, lang: Lang, last_hint: &mut String) -> String {
     let w = i18n::words(lang);
     let mut s = String::new();
-    if !d.healthy {
-        if d.scope == Scope::Local {
-            let _ = write!(s, "<p>{}</p>", w.see_banner);
-        } else {
-            let _ = write!(s, "<p>{}</p>", esc(&classify::hint(d.cause, d.scope, lang)));
-        }
+    let hint = if d.healthy {
+        String::new()
+    } else {
+        classify::hint(d.cause, d.scope, lang)
+    };
+    if d.scope == Scope::Local {
+        let _ = write!(s, "<p>{}</p>", w.see_banner);
+    } else if !hint.is_empty() && hint == *last_hint {
+        let _ = write!(s, "<p class=\"muted\">{}</p>", w.same_hint);
+    } else if !hint.is_empty() {
+        let _ = write!(s, "<p>{}</p>", esc(&hint));
     }
+    *last_hint = hint;
     let reason = reason(d, lang);
     if !reason.is_empty() {
         let _ = write!(
@@ -512,6 +527,15 @@ fn todo(d: &Diagnosis, lang: Lang) -> String {
 // The diag branch adds a translated reason in src/classify (issue #12): call it here.
 fn reason(d: &Diagnosis, _lang: Lang) -> String {
     d.reason.clone()
+}
+
+/// `0.4 ms`, `12 ms`: a loopback connect is not `0 ms`.
+fn millis(ms: f32) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
 }
 
 /// `02:31:05 UTC` of a wall-clock time (the date is left out: the page is about now).
@@ -550,7 +574,7 @@ a{color:#0550ae}nav a[aria-current]{font-weight:bold;color:#1f2328;text-decorati
 .chips{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:8px}\
 .chips li{background:#fff;border:1px solid var(--line);border-radius:14px;padding:2px 10px}\
 table{border-collapse:collapse;width:100%;background:#fff}\
-table.targets{table-layout:fixed}.w-t{width:19%}.w-h{width:13%}.w-c{width:9%}.w-s{width:10%}.w-y{width:12%}.w-r{width:200px}\
+table.targets{table-layout:fixed}.w-t{width:19%}.w-h{width:13%}.w-c{width:9%}.w-s{width:10%}.w-y{width:12%}.w-r{width:196px}\
 th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}\
 thead th{background:var(--bg);font-size:.85rem;text-transform:none;color:#3d444d;white-space:nowrap}\
 table.summary{max-width:900px}.summary td,.summary th{padding:4px 8px}\
@@ -568,7 +592,7 @@ tr.bad{background:#fffafa}tr.bad>th{border-left:4px solid var(--bad)}tr.ok>th{bo
 .s-provider{border-color:#c62828;border-style:dashed}\
 .sym{margin:0;padding-left:16px}.them{font-weight:600}\
 .hist{white-space:nowrap}.spark{vertical-align:middle;background:var(--bg);border:1px solid var(--line)}\
-.r-ok{fill:#4a8fd8}.r-rec{fill:#e0a030}.r-fail{fill:var(--bad)}.ms{font-size:.78rem;color:var(--muted);margin-left:4px}\
+.r-ok{fill:#4a8fd8}.r-rec{fill:#e0a030}.r-fail{fill:var(--bad)}.ms{display:block;font-size:.78rem;color:var(--muted)}\
 .todo{font-size:.88rem}.todo p{margin:0 0 4px}.reason{color:var(--muted)}.k{font-weight:600}\
 .warn{color:var(--warn)}.muted{color:var(--muted)}.note{color:var(--muted)}\
 footer{margin-top:20px;color:var(--muted);font-size:.8rem}\
@@ -577,4 +601,4 @@ table.targets,table.targets tbody,table.targets tr,table.targets th,table.target
 table.targets thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
 table.targets tr{border:1px solid var(--line);border-radius:6px;margin:0 0 10px}\
 table.targets td{border:0;padding:3px 8px}table.targets td[data-label]::before{content:attr(data-label) ': ';font-weight:600;color:var(--muted)}\
-table.targets col{width:auto!important}}";
+table.targets col{width:auto!important}table.targets td:empty{display:none}}.scroll{overflow-x:auto}";
