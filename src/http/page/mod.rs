@@ -602,3 +602,6 @@ table.targets thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:
 table.targets tr{border:1px solid var(--line);border-radius:6px;margin:0 0 10px}\
 table.targets td{border:0;padding:3px 8px}table.targets td[data-label]::before{content:attr(data-label) ': ';font-weight:600;color:var(--muted)}\
 table.targets col{width:auto!important}table.targets td:empty{display:none}}.scroll{overflow-x:auto}";
+
+#[cfg(test)]
+mod tests;

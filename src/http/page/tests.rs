@@ -1,0 +1,99 @@
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::render;
+use crate::config::{self, Check, Plan, Target};
+use crate::history::History;
+use crate::probe::{Evidence, Failure, FailureKind, Phase};
+use crate::state::Store;
+
+/// `n` targets in each of three providers, and a control.
+fn plan(n: usize) -> Plan {
+    let mut src = String::new();
+    for p in 0..3 {
+        for i in 0..n {
+            let _ = write!(
+                src,
+                "[[targets]]\nname = \"p{p}-{i}\"\nprovider = \"p{p}\"\nurl = \"tcp://127.0.0.1:{}\"\n",
+                1000 + i
+            );
+        }
+    }
+    src.push_str("[[controls]]\nname = \"ctl\"\nurl = \"tcp://127.0.0.1:53\"\n");
+    config::parse(Path::new("t.toml"), &src, Path::new(".")).unwrap()
+}
+
+fn round(store: &Store, t: &Arc<Target>, kind: Option<FailureKind>) {
+    let mut e = Evidence::new(&t.name, Check::Tcp);
+    e.success = kind.is_none();
+    e.failure = kind.map(|k| Failure::new(Phase::Connect, k, "detail"));
+    store.record(t, &[e], SystemTime::now());
+}
+
+fn find<'a>(plan: &'a Plan, name: &str) -> &'a Arc<Target> {
+    plan.targets.iter().find(|t| t.name == name).unwrap()
+}
+
+#[test]
+fn a_large_plan_shows_the_summary_and_the_failing_targets_only() {
+    let plan = plan(100);
+    let store = Store::new();
+    for t in &plan.targets {
+        round(&store, t, None);
+    }
+    for _ in 0..3 {
+        round(
+            &store,
+            find(&plan, "p1-7"),
+            Some(FailureKind::ConnectRefused),
+        );
+    }
+    let html = render(&plan, &store, &History::default(), "");
+    assert_eq!(
+        html.matches("data-target=").count(),
+        1,
+        "only the failing target"
+    );
+    assert!(html.contains("data-target=\"p1-7\" data-cause=\"server\""));
+    for p in ["p0", "p1", "p2"] {
+        assert!(
+            html.contains(&format!("?lang=en&amp;provider={p}")),
+            "{p} links to its details"
+        );
+    }
+    assert!(html.contains("299 healthy · 1 failing · 300 targets"));
+    assert!(html.contains("Not on this side"));
+
+    let p2 = render(&plan, &store, &History::default(), "provider=p2");
+    assert_eq!(p2.matches("data-target=").count(), 100);
+    assert!(p2.contains("data-target=\"p2-99\""));
+    assert!(!p2.contains("data-target=\"p1-7\""));
+}
+
+#[test]
+fn a_failing_control_puts_the_local_banner_first_in_either_language() {
+    let plan = plan(2);
+    let store = Store::new();
+    for t in &plan.targets {
+        for _ in 0..3 {
+            round(&store, t, Some(FailureKind::ConnectTimeout));
+        }
+    }
+    let html = render(&plan, &store, &History::default(), "");
+    let banner = html.find("The problem is on this side: check your network.");
+    let table = html.find("<table");
+    assert!(
+        banner.is_some() && banner < table,
+        "the banner comes before any table"
+    );
+    assert!(html.contains("6 of 6 targets and 1 control fail at the same time"));
+    let zh = render(&plan, &store, &History::default(), "lang=zh-CN");
+    assert!(zh.contains("<html lang=\"zh-CN\">"));
+    assert!(zh.contains("问题在本端：请检查本机网络。"));
+    assert!(zh.contains(">网络<") && zh.contains(">本端<") && zh.contains("网络中断"));
+    for en in [">failing<", ">network<", "what to do", "healthy"] {
+        assert!(!zh.contains(en), "{en:?} left in English");
+    }
+}
