@@ -47,6 +47,10 @@ impl HttpProber {
 }
 
 impl Prober for HttpProber {
+    fn check(&self) -> Check {
+        Check::Http
+    }
+
     async fn probe(&self, target: &Target, deadline: Instant) -> super::Evidence {
         let mut rec = Recorder::new(target, Check::Http);
         rec.ev.http = Some(HttpEvidence::default());
