@@ -3,7 +3,7 @@
 //! They are the same steps — resolve, then connect, then handshake — stopped after the
 //! layer the check names, so one prober serves all three (registered once per check in
 //! [`super::Probers::new`]) instead of three copies of one shape. The steps themselves live
-//! in [`super::conn`], shared with the `http` check, so the `dns` check and the `dns` phase
+//! in `conn.rs`, shared with the `http` check, so the `dns` check and the `dns` phase
 //! of an HTTP probe always agree.
 
 use std::sync::Arc;
