@@ -9,4 +9,5 @@ mod dns;
 mod http_probe;
 mod netns;
 mod scheduler;
+mod scrape;
 mod support;
