@@ -135,6 +135,8 @@ pub struct Diagnosis {
     pub reason: String,
     /// What works now but will not for long (an expiring certificate, a Sunset date).
     pub warnings: Vec<String>,
+    /// The latest round passed but was slower than the target's `latency_slo`.
+    pub slow: bool,
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
@@ -167,6 +169,7 @@ pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
     };
     let warnings = latest.map(|v| v.warnings.clone()).unwrap_or_default();
     Diagnosis {
+        slow: latest.is_some_and(|v| v.slow),
         cause,
         scope,
         symptoms,
@@ -190,6 +193,7 @@ impl Diagnosis {
             rule: "none",
             reason: String::new(),
             warnings: Vec::new(),
+            slow: false,
         }
     }
 }

@@ -43,6 +43,10 @@ pub struct ServerPlan {
     pub max_concurrency: usize,
     /// Language of remediation hints (`lang = "en" | "zh-CN"`).
     pub lang: crate::classify::Lang,
+    /// Export `payprobe_probe_latency_seconds` per target and check. Off by default: at 18
+    /// series per check it was most of the scrape; `payprobe_probes_over_slo_total` answers
+    /// the SLO question with one series.
+    pub latency_histograms: bool,
 }
 
 /// A kind of check. The set is closed; its names are the `check` label values.

@@ -8,6 +8,8 @@ use payprobe::app::Daemon;
 use payprobe::probe::Probers;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use payprobe::demo::gateway::{Behavior, Gateway};
+
 use crate::support::{metric, silent_server, wait_for};
 
 /// A raw HTTP/1.0 GET with the given extra header lines; returns the head and the body bytes.
@@ -43,8 +45,13 @@ fn gunzip(bytes: &[u8]) -> String {
 async fn metrics_are_gzipped_when_the_scraper_asks_and_plain_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let (port, _server) = silent_server().await;
+    let slow = Gateway::http(Behavior::ok("{}").delay(Duration::from_millis(60)))
+        .await
+        .unwrap();
     let src = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[[targets]]\nname = \"quiet\"\nurl = \"tcp://127.0.0.1:{port}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
+        "[server]\nlisten = \"127.0.0.1:0\"\n[[targets]]\nname = \"quiet\"\nurl = \"tcp://127.0.0.1:{port}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n\
+         [[targets]]\nname = \"slow\"\nprovider = \"p\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nlatency_slo = \"20ms\"\n",
+        slow.port()
     );
     let plan = payprobe::config::parse(&dir.path().join("p.toml"), &src, dir.path()).unwrap();
     let d = Daemon::start(plan, None, Arc::new(Probers::system()))
