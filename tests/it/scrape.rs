@@ -58,14 +58,13 @@ async fn metrics_are_gzipped_when_the_scraper_asks_and_plain_otherwise() {
         .await
         .unwrap();
     let addr = d.addr;
-    wait_for(10, "the first round", || async move {
+    wait_for(10, "a round of each target", || async move {
         let (_, body) = fetch(addr, "").await;
         let text = String::from_utf8_lossy(&body).into_owned();
-        metric(
-            &text,
-            "payprobe_target_healthy{provider=\"127.0.0.1\",target=\"quiet\"}",
-        )
-        .map(|_| ())
+        let quiet = "payprobe_target_healthy{provider=\"127.0.0.1\",target=\"quiet\"}";
+        let slow = "payprobe_probes_over_slo_total{provider=\"p\",target=\"slow\"}";
+        (metric(&text, quiet).is_some() && metric(&text, slow).is_some_and(|n| n >= 1.0))
+            .then_some(())
     })
     .await;
 
