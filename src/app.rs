@@ -8,8 +8,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::{self, ConfigError, Plan, Shard};
 use crate::http::{self, Shared};
+use crate::incidents::Incidents;
 use crate::metrics::{Metrics, MetricsError};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Output, Pipeline};
 use crate::probe::Probers;
 use crate::scheduler::{Context, Runner, Scheduler};
 use crate::state::Store;
@@ -66,7 +67,13 @@ impl Daemon {
         let store = Arc::new(Store::new());
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
-        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), Vec::new()));
+        let incidents = Arc::new(Incidents::new(
+            &plan.server.state_dir,
+            &plan.targets,
+            metrics.clone(),
+        ));
+        let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone()];
+        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
         let ctx = Arc::new(Context {
             runner: runner.clone(),
             rounds: pipeline,
@@ -78,6 +85,7 @@ impl Daemon {
         let shared = Arc::new(Shared {
             metrics,
             store,
+            incidents,
             plan: RwLock::new(Arc::new(plan)),
             runner,
         });

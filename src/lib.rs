@@ -21,6 +21,7 @@ pub mod classify;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod incidents;
 pub mod metrics;
 pub mod pipeline;
 pub mod probe;

@@ -18,7 +18,7 @@ mod window;
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use hints::{hint, Lang};
 pub use rules::{judge_round, RoundVerdict};
@@ -26,7 +26,7 @@ pub use scope::{Context, Peers};
 pub use window::Window;
 
 /// Why a target fails. A closed set: these are the `cause` label values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     None,
@@ -66,7 +66,7 @@ impl Cause {
 /// Where the problem is: this vantage point, one provider, or one endpoint. `none` while the
 /// target is healthy. (`global`, many vantage points agreeing, is a Prometheus recording rule
 /// across payprobe instances, not something one process can know.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     None,

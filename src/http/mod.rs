@@ -1,4 +1,5 @@
-//! The HTTP listener: `/metrics`, `/healthz`, `/readyz`, `/api/v1/targets[/{name}]`, `/`.
+//! The HTTP listener: `/metrics`, `/healthz`, `/readyz`, `/api/v1/targets[/{name}]`,
+//! `/api/v1/incidents`, `/`.
 
 mod api;
 mod page;
@@ -27,6 +28,8 @@ use crate::state::Store;
 pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub store: Arc<Store>,
+    /// Open and recent closed incidents (`/api/v1/incidents`, the status page).
+    pub incidents: Arc<crate::incidents::Incidents>,
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
@@ -107,8 +110,9 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
             "text/html; charset=utf-8",
         ),
         "/api/v1/targets" => api::list(&plan, &shared.store, query),
+        "/api/v1/incidents" => api::incidents(&shared.incidents, query),
         p => match p.strip_prefix("/api/v1/targets/") {
-            Some(name) => api::one(&plan, &shared.store, name, query),
+            Some(name) => api::one(&plan, &shared.store, &shared.incidents, name, query),
             None => text(
                 StatusCode::NOT_FOUND,
                 "not found; try /metrics, /api/v1/targets or /\n",

@@ -4,6 +4,9 @@
 //! rest from closed enums. Every series of a target is removed when the target is.
 
 mod hot;
+mod incidents;
+
+pub use incidents::{IncidentMetrics, OUTCOMES as NOTIFICATION_OUTCOMES};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -114,6 +117,8 @@ pub struct Metrics {
     latency_histograms: bool,
     pub scheduler_lag: Histogram,
     pub config_reload_ok: Gauge,
+    /// Incidents and alert delivery (`src/incidents/`, `src/alerts/`).
+    pub incidents: IncidentMetrics,
     /// TLS and API version labels currently exported per target, to remove them on change.
     tls_seen: Mutex<HashMap<String, String>>,
     api_seen: Mutex<HashMap<String, String>>,
@@ -198,7 +203,9 @@ impl Metrics {
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
+        let incidents = IncidentMetrics::new(&r)?;
         Ok(Metrics {
+            incidents,
             probe_success: gauge(
                 &r,
                 "payprobe_probe_success",
@@ -483,6 +490,7 @@ impl Metrics {
         let _ = self.api_sunset.remove_label_values(&[name, prov]);
         let _ = self.rpc_height.remove_label_values(&[name, prov]);
         let _ = self.rpc_lag.remove_label_values(&[name, prov]);
+        self.incidents.remove_target(t);
     }
 
     /// Counts a failure of payprobe itself; `place` is a bounded label value.
