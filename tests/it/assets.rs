@@ -194,3 +194,62 @@ fn the_profile_doc_lists_every_code() {
     }
     assert!(n >= 60, "{n}");
 }
+
+/// "1m45s", "75s", "2h" in seconds.
+fn duration_secs(s: &str) -> u64 {
+    let (mut total, mut n) = (0, 0);
+    for c in s.chars() {
+        match c {
+            '0'..='9' => n = n * 10 + u64::from(c.to_digit(10).unwrap()),
+            'h' => (total, n) = (total + n * 3600, 0),
+            'm' => (total, n) = (total + n * 60, 0),
+            's' => (total, n) = (total + n, 0),
+            _ => panic!("duration {s}"),
+        }
+    }
+    total + n
+}
+
+/// Every alert of the rules file has a unit test where it fires, one before that where it is
+/// quiet, and one after where it has resolved (in the same test group).
+#[test]
+fn every_alert_is_unit_tested_firing_quiet_and_resolved() {
+    let dir = Path::new(ROOT).join("deploy/prometheus");
+    let rules = &crate::ops::yaml_docs(&dir.join("payprobe-rules.yml"))[0];
+    let tests = &crate::ops::yaml_docs(&dir.join("payprobe-rules.test.yml"))[0];
+    let mut missing = Vec::new();
+    let alerts: BTreeSet<&str> = rules["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .filter_map(|r| r["alert"].as_str())
+        .collect();
+    for alert in &alerts {
+        let covered = tests["tests"].as_array().unwrap().iter().any(|t| {
+            let cases: Vec<(u64, bool)> = t["alert_rule_test"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["alertname"] == *alert)
+                .map(|c| {
+                    let fires = c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty());
+                    (duration_secs(c["eval_time"].as_str().unwrap()), fires)
+                })
+                .collect();
+            let firing: Vec<u64> = cases.iter().filter(|c| c.1).map(|c| c.0).collect();
+            let (Some(first), Some(last)) = (firing.iter().min(), firing.iter().max()) else {
+                return false;
+            };
+            cases.iter().any(|c| !c.1 && c.0 < *first) && cases.iter().any(|c| !c.1 && c.0 > *last)
+        });
+        if !covered {
+            missing.push(*alert);
+        }
+    }
+    assert!(alerts.len() >= 15, "{alerts:?}");
+    assert!(
+        missing.is_empty(),
+        "alerts not tested firing, quiet before and resolved after: {missing:?}"
+    );
+}
