@@ -2,10 +2,10 @@
 # Runs the whole test suite. Installs the Debian packages the tests use when they are
 # missing: `prometheus` (Prometheus itself and promtool), `prometheus-alertmanager` (amtool,
 # for the compose stack's config), `dnsmasq-base` (a real DNS server), `nftables` and
-# `iproute2` (namespaces and packet loss for the network tests), `systemd` (systemd-analyze
-# for the unit's exposure score and syscall groups), `strace` (the
-# syscalls payprobe makes, against the unit's SystemCallFilter=) and `python3-yaml` (parses the compose, Kubernetes and
-# provisioning YAML).
+# `iproute2` (namespaces and packet loss for the network tests), `systemd` (systemd-analyze:
+# the unit's exposure score and syscall groups), `strace` (the syscalls payprobe makes,
+# against the unit's SystemCallFilter=) and `python3-yaml` (reads the compose, Kubernetes and
+# Grafana provisioning YAML).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -132,6 +132,7 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
         "payprobe_alert_notifications_total",
         "payprobe_outbox_pending",
         "payprobe_outbox_oldest_seconds",
+        "payprobe_state_dir_errors_total",
     ];
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
