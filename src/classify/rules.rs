@@ -1,6 +1,6 @@
 //! The rules table: from one round's evidence to a cause and symptoms.
 //!
-//! One table, read top to bottom, first match wins; DESIGN.md "Causes" is its origin. The
+//! One table, read top to bottom, first match wins (docs/architecture.md, "Design decisions"). The
 //! failure that decides is the one at the lowest layer (DNS → connect → TLS → HTTP), ties
 //! broken by check order, so the answer never depends on the order evidence arrived in.
 

@@ -100,11 +100,20 @@ pub fn height_at(elapsed: Duration) -> u64 {
 }
 
 impl Demo {
-    /// Plays the story in a loop, one log line per act, until the demo is dropped.
-    pub fn play(&mut self) {
+    /// Plays the story in a loop, one log line per act, until the demo is dropped; or, with
+    /// `hold`, puts the endpoints in that act's state and keeps them there.
+    pub fn play(&mut self, hold: Option<&'static Act>) {
         let cast = self.cast.clone();
         self.story = Some(tokio::spawn(async move {
             let t0 = tokio::time::Instant::now();
+            if let Some(act) = hold {
+                tracing::info!(act = act.key, "demo holds one act: {}", act.line);
+                cast.apply(act, height_at(t0.elapsed())).await;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    cast.tick(act, height_at(t0.elapsed()));
+                }
+            }
             let cycle = story::cycle().as_secs();
             for n in 1u64.. {
                 for (i, act) in ACTS.iter().enumerate() {
@@ -173,6 +182,8 @@ fn config(listen: &str, dir: &std::path::Path, gateways: &[(&'static Sim, Gatewa
 [server]
 listen = "{listen}"
 state_dir = "{}"
+# The demo shows the opt-in per-target latency histograms too (the dashboards' p95 panels).
+latency_histograms = true
 
 [defaults]
 interval = "1s"

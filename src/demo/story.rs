@@ -200,6 +200,47 @@ pub const ACTS: &[Act] = &[
     },
 ];
 
+/// Several faults at once, held by `payprobe demo --hold showcase` instead of the story:
+/// alert rules and dashboards need the same failure for minutes (`for: 30s` and longer),
+/// which the story's 7-second acts never give. Not part of the cycle.
+pub static SHOWCASE: Act = Act {
+    key: "showcase",
+    secs: 0,
+    line: "showcase, held: a slow endpoint, a stalled TLS handshake, Alipay 20000, WeChat Pay down as a whole, a Solana HTML page and an EVM node behind, all at once",
+    faults: &[
+        ("stripe-payment-intents", Fault::Slow),
+        ("stripe-charges", Fault::StallTls),
+        ("alipay-trade-query", Fault::AlipayUnavailable),
+        ("wechatpay-order-query", Fault::WechatSystemError),
+        ("wechatpay-refund-query", Fault::WechatSystemError),
+        ("solana-node", Fault::HtmlPage),
+        ("eth-node-c", Fault::Behind),
+    ],
+    everywhere: None,
+    expect: &[
+        Expect { target: "stripe-payment-intents", healthy: true, cause: Cause::None, scope: Scope::None, symptom: Some(PD) },
+        fails("stripe-charges", Network, Endpoint, NI),
+        fails("alipay-trade-query", Server, Endpoint, PD),
+        fails("wechatpay-order-query", Server, Provider, TF),
+        fails("wechatpay-refund-query", Server, Provider, TF),
+        fails("solana-node", Unknown, Endpoint, TF),
+        fails("eth-node-c", Server, Endpoint, BA),
+    ],
+    expect_everywhere: None,
+};
+
+/// An act of the story, or the showcase, by its key.
+pub fn act(key: &str) -> Option<&'static Act> {
+    ACTS.iter()
+        .find(|a| a.key == key)
+        .or((key == SHOWCASE.key).then_some(&SHOWCASE))
+}
+
+/// Every key [`act`] knows, for error messages.
+pub fn keys() -> Vec<&'static str> {
+    ACTS.iter().map(|a| a.key).chain([SHOWCASE.key]).collect()
+}
+
 impl Act {
     /// The fault of `target` in this act.
     pub fn fault(&self, target: &str) -> Option<Fault> {

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use payprobe::demo::story::{ACTS, CAST};
+use payprobe::demo::story::{ACTS, CAST, SHOWCASE};
 use payprobe::probe::Probers;
 use payprobe::state::Store;
 
@@ -19,7 +19,7 @@ async fn every_act_gets_the_diagnosis_it_claims() {
     let probers = Probers::system();
     let store = Store::new();
     let height = payprobe::demo::height_at(std::time::Duration::ZERO);
-    for act in ACTS {
+    for act in ACTS.iter().chain([&SHOWCASE]) {
         demo.cast.apply(act, height).await;
         // Thresholds are 2 in the demo: three rounds turn any target either way.
         for _ in 0..3 {
