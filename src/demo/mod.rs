@@ -190,7 +190,7 @@ interval = "1s"
 timeout = "900ms"
 failure_threshold = 2
 success_threshold = 2
-latency_slo = "300ms"
+latency_slo = "400ms"
 "#,
         dir.join("state").display()
     );

@@ -63,7 +63,7 @@ pub const CAST: &[Sim] = &[
 /// What goes wrong with one endpoint during an act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Answers correctly, 500 ms late (over the 300 ms latency SLO).
+    /// Answers correctly, 550 ms late (over the 400 ms latency SLO, well within the timeout).
     Slow,
     /// Accepts and never speaks: the TLS handshake stalls.
     StallTls,
@@ -340,7 +340,7 @@ pub fn answer(kind: Kind, fault: Option<Fault>, height: u64) -> Behavior {
         (Kind::Solana, _) => Behavior::jsonrpc(&[("getSlot", json!(height * 2))]),
     };
     if fault == Some(Fault::Slow) {
-        b.delay(Duration::from_millis(500))
+        b.delay(Duration::from_millis(550))
     } else {
         b
     }

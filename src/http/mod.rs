@@ -108,7 +108,13 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         }
         "/" => with_type(
             StatusCode::OK,
-            page::render(&plan, &shared.store, &shared.history, query),
+            page::render(
+                &plan,
+                &shared.store,
+                &shared.history,
+                &page::incidents(&shared.incidents),
+                query,
+            ),
             "text/html; charset=utf-8",
         ),
         "/api/v1/targets" => api::list(&plan, &shared.store, query),

@@ -1,7 +1,7 @@
 //! The status page in a real browser: Debian's `chromium`, headless, against the demo as a
 //! new user runs it. The rendered DOM is checked act by act (every target, every cause,
-//! scope and symptom, the local banner during the local act, the recovery), no console
-//! error occurs, and screenshots are taken — into `docs/` when `PAYPROBE_SCREENSHOTS=1`,
+//! scope and symptom, the local banner and open incidents during the local act, the
+//! recovery with every incident resolved), no console error occurs, and screenshots are taken — into `docs/` when `PAYPROBE_SCREENSHOTS=1`,
 //! which is how the README's screenshots are made:
 //!
 //! ```sh
@@ -200,7 +200,14 @@ async fn status_page_in_chromium() {
             );
             assert!(zh_dom.contains("问题在本端：请检查本机网络。"), "{zh_dom}");
             assert!(zh_dom.contains("lang=\"zh-CN\""));
+            let open = en_dom.split("id=\"incidents\"").nth(1).unwrap_or_default();
+            let open = open.split("Recently resolved").next().unwrap_or_default();
             for sim in CAST {
+                assert!(
+                    open.contains(&format!("data-incident=\"{}@", sim.name)),
+                    "an open incident for {}: {open}",
+                    sim.name
+                );
                 let r = row(&en_dom, sim.name);
                 assert!(
                     r.contains("data-cause=\"network\"") && r.contains(">network<"),
@@ -218,6 +225,15 @@ async fn status_page_in_chromium() {
                 screenshot(base.clone(), dir.path().join("phone.png"), 390, 1400),
             );
             assert!(en_dom.contains("Every target is healthy."), "{en_dom}");
+            assert!(
+                en_dom.contains("No open incident."),
+                "every incident resolves: {en_dom}"
+            );
+            let resolved = en_dom.split("Recently resolved").nth(1).unwrap_or_default();
+            assert!(
+                resolved.contains("class=\"inc resolved\""),
+                "with durations: {en_dom}"
+            );
             for sim in CAST {
                 assert!(
                     row(&en_dom, sim.name).contains("<svg"),

@@ -37,6 +37,13 @@ pub struct Words {
     pub metrics: &'static str,
     pub api: &'static str,
     pub language: &'static str,
+    pub open_incidents: &'static str,
+    pub resolved: &'static str,
+    pub th_opened: &'static str,
+    pub th_for: &'static str,
+    pub th_lasted: &'static str,
+    pub no_open: &'static str,
+    pub more: &'static str,
 }
 
 const EN: Words = Words {
@@ -72,6 +79,13 @@ const EN: Words = Words {
     metrics: "metrics",
     api: "JSON API",
     language: "Language",
+    open_incidents: "Open incidents",
+    resolved: "Recently resolved",
+    th_opened: "opened",
+    th_for: "open for",
+    th_lasted: "lasted",
+    no_open: "No open incident.",
+    more: "more",
 };
 
 const ZH: Words = Words {
@@ -107,6 +121,13 @@ const ZH: Words = Words {
     metrics: "指标",
     api: "JSON 接口",
     language: "语言",
+    open_incidents: "进行中的事件",
+    resolved: "最近已恢复",
+    th_opened: "开始于",
+    th_for: "已持续",
+    th_lasted: "持续时间",
+    no_open: "没有进行中的事件。",
+    more: "更多",
 };
 
 pub fn words(lang: Lang) -> &'static Words {

@@ -10,7 +10,10 @@
 //! Every word comes from [`i18n`], in the language of `?lang=` or the config.
 
 mod i18n;
+mod incidents;
 mod svg;
+
+pub use incidents::{incidents, Shown};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -106,7 +109,7 @@ fn summarize(plan: &Plan, diag: &HashMap<String, (bool, Cause, Scope)>) -> Summa
     s
 }
 
-pub fn render(plan: &Plan, store: &Store, history: &History, query: &str) -> String {
+pub fn render(plan: &Plan, store: &Store, history: &History, shown: &Shown, query: &str) -> String {
     let now = SystemTime::now();
     let a = ask(query, plan.server.lang);
     let w = i18n::words(a.lang);
@@ -126,6 +129,7 @@ pub fn render(plan: &Plan, store: &Store, history: &History, query: &str) -> Str
     );
     header(&mut out, &a);
     verdict(&mut out, &sum, a.lang);
+    incidents::render(&mut out, shown, a.lang, now);
     providers_table(&mut out, &sum, &a);
     let chosen: Vec<&std::sync::Arc<Target>> = match &a.provider {
         Some(p) if p == CONTROLS => plan.targets.iter().filter(|t| t.control).collect(),
@@ -271,7 +275,7 @@ fn verdict(out: &mut String, s: &Summary, lang: Lang) {
     out.push_str("</section>");
 }
 
-fn cause_badge(c: Cause, lang: Lang) -> String {
+pub(crate) fn cause_badge(c: Cause, lang: Lang) -> String {
     format!(
         "<span class=\"cause c-{}\">{}</span>",
         c.as_str(),
@@ -539,7 +543,7 @@ fn millis(ms: f32) -> String {
 }
 
 /// `02:31:05 UTC` of a wall-clock time (the date is left out: the page is about now).
-fn clock(t: SystemTime) -> String {
+pub(crate) fn clock(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -594,7 +598,7 @@ tr.bad{background:#fffafa}tr.bad>th{border-left:4px solid var(--bad)}tr.ok>th{bo
 .hist{white-space:nowrap}.spark{vertical-align:middle;background:var(--bg);border:1px solid var(--line)}\
 .r-ok{fill:#4a8fd8}.r-rec{fill:#e0a030}.r-fail{fill:var(--bad)}.ms{display:block;font-size:.78rem;color:var(--muted)}\
 .todo{font-size:.88rem}.todo p{margin:0 0 4px}.reason{color:var(--muted)}.k{font-weight:600}\
-.warn{color:var(--warn)}.muted{color:var(--muted)}.note{color:var(--muted)}\
+.warn{color:var(--warn)}table.incidents{max-width:900px}tr.inc.open>th{color:var(--bad)}tr.inc.resolved>th{color:var(--ok)}.muted{color:var(--muted)}.note{color:var(--muted)}\
 footer{margin-top:20px;color:var(--muted);font-size:.8rem}\
 @media (max-width:760px){body{padding:8px}\
 table.targets,table.targets tbody,table.targets tr,table.targets th,table.targets td{display:block;width:100%}\
