@@ -116,12 +116,13 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
     }
 }
 
-/// Every row of the rules table is shown by a real-server test (diagnosis.rs or netns.rs),
+/// Every row of the rules table is shown by a real-server test (diagnosis.rs, judgement.rs
+/// or netns.rs),
 /// not only by the table test: adding a rule without one fails here.
 #[test]
 fn every_rule_has_a_real_server_test() {
     let dir = Path::new(ROOT).join("tests/it");
-    let sources: String = ["diagnosis.rs", "netns.rs"]
+    let sources: String = ["diagnosis.rs", "judgement.rs", "netns.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
         .collect();

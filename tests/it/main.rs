@@ -7,6 +7,7 @@ mod daemon;
 mod diagnosis;
 mod dns;
 mod http_probe;
+mod judgement;
 mod netns;
 mod scheduler;
 mod support;
