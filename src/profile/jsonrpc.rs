@@ -71,7 +71,7 @@ pub const EVM: &[Code] = &[
         "-32010",
         UserInput,
         &[TF],
-        "transaction creation failed (Nethermind)",
+        "transaction creation failed (older Nethermind releases)",
     ),
     code(
         "-32015",
@@ -84,6 +84,30 @@ pub const EVM: &[Code] = &[
         Server,
         &[TF, PD],
         "the request exceeded the node's timeout (Nethermind)",
+    ),
+    code(
+        "-32017",
+        Server,
+        &[TF, PD],
+        "a module of the node exceeded its timeout (Nethermind)",
+    ),
+    code(
+        "-32020",
+        UserInput,
+        &[TF],
+        "the account is locked (Nethermind)",
+    ),
+    code(
+        "-39001",
+        Server,
+        &[TF, BA],
+        "unknown block: the node does not have it (Nethermind)",
+    ),
+    code(
+        "4444",
+        Server,
+        &[TF],
+        "the block is pruned by the node's history expiry (Nethermind)",
     ),
     code(
         "3",
