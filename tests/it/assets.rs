@@ -166,3 +166,44 @@ fn the_profile_doc_lists_every_code() {
     }
     assert!(n >= 60, "{n}");
 }
+
+/// docs/status-codes.md has a row for every registered code, naming the rule and cause the
+/// rules table gives it (interim codes are read past and say so).
+#[test]
+fn the_status_code_doc_says_what_the_rules_do() {
+    use payprobe::classify::status::{INTERIM, REGISTERED};
+    use payprobe::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/status-codes.md")).unwrap();
+    let t = crate::support::target("name = \"t\"\nurl = \"https://127.0.0.1:1/pay\"");
+    for &(code, name, _) in REGISTERED {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| {code} | {name} |")))
+            .unwrap_or_else(|| panic!("docs/status-codes.md has no row for {code} {name}"));
+        if INTERIM.contains(&code) {
+            assert!(row.contains("interim: read past"), "{row}");
+            continue;
+        }
+        let (rule, cause) = if (200..300).contains(&code) {
+            ("none", "none")
+        } else {
+            let mut e = Evidence::new("t", payprobe::config::Check::Http);
+            e.failure = Some(Failure::new(
+                Phase::Processing,
+                FailureKind::UnexpectedStatus,
+                format!("status {code}"),
+            ));
+            e.http = Some(HttpEvidence {
+                status: Some(code),
+                final_url: "https://127.0.0.1:1/pay".into(),
+                ..Default::default()
+            });
+            let v = payprobe::classify::judge_round(&t, &[e]);
+            (v.rule, v.cause.as_str())
+        };
+        assert!(
+            row.contains(&format!("| `{rule}` | {cause} |")),
+            "docs/status-codes.md row for {code} should say `{rule}` | {cause}: {row}"
+        );
+    }
+}
