@@ -56,6 +56,15 @@ fn provider(cause: Cause, status_code: u16) -> Evidence {
     e
 }
 
+/// A 2xx body that is not in the provider's format (as `profile::judge` reports it).
+fn mismatch(code: &str) -> Evidence {
+    let mut e = provider(Cause::Server, 200);
+    if let Some(v) = e.http.as_mut().and_then(|h| h.profile.as_mut()) {
+        v.code = code.into();
+    }
+    e
+}
+
 fn passing(check: Check, ms: u64) -> Evidence {
     let mut e = Evidence::new("t", check);
     e.success = true;
@@ -262,19 +271,72 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
         (status(400, v, &[]), "status_400", UserInput),
         (status(422, v, &[]), "status_422", UserInput),
         (status(423, v, &[]), "status_423", UserInput),
-        // Evidence no rule explains is said to be unknown, not guessed.
+        // Every status has a row; only the reserved, unused ones are unknown, said plainly.
         (
             status(404, "https://gw.example/pay", &[]),
-            "unmatched",
-            Unknown,
+            "status_404",
+            UserInput,
         ),
-        (status(418, v, &[]), "unmatched", Unknown),
-        (failing(Tls, Phase::Tls, K::TlsAlert), "unmatched", Unknown),
+        (status(418, v, &[]), "status_unused", Unknown),
+        (status(306, v, &[]), "status_unused", Unknown),
+        (status(101, v, &[]), "status_1xx", Server),
+        (status(204, v, &[]), "status_2xx_unexpected", Server),
+        (status(301, v, &[]), "status_3xx_moved", UserInput),
+        (status(308, v, &[]), "status_3xx_moved", UserInput),
+        (status(304, v, &[]), "status_304", Server),
+        (status(305, v, &[]), "status_305", Network),
+        (status(302, v, &[]), "status_3xx", Server),
+        (status(307, v, &[]), "status_3xx", Server),
+        (status(407, v, &[]), "status_407", Network),
+        (status(451, v, &[]), "status_451", Network),
+        (status(408, v, &[]), "status_408", Network),
+        (status(402, v, &[]), "status_402", UserInput),
+        (
+            status(410, "https://gw.example/pay", &[]),
+            "status_410",
+            ApiVersion,
+        ),
+        (status(421, v, &[]), "status_421", Server),
+        (status(424, v, &[]), "status_424", Server),
+        (status(425, v, &[]), "status_425", Server),
+        (status(405, v, &[]), "status_405", UserInput),
+        (status(409, v, &[]), "status_409", UserInput),
+        (status(413, v, &[]), "status_request_rejected", UserInput),
+        (status(431, v, &[]), "status_request_rejected", UserInput),
+        (status(499, v, &[]), "status_4xx", UserInput),
+        (status(511, v, &[]), "status_511", Network),
+        (status(501, v, &[]), "status_501", ApiVersion),
+        (status(505, v, &[]), "status_505", ApiVersion),
+        (status(510, v, &[]), "status_510", ApiVersion),
+        (status(504, v, &[]), "status_504", Server),
+        (status(520, v, &[]), "status_5xx", Server),
+        (status(600, v, &[]), "status_invalid", Server),
+        // A peer that answered in another protocol shows the path works: the server's.
+        (failing(Tls, Phase::Tls, K::TlsAlert), "tls_alert", Server),
+        (
+            failing(Tls, Phase::Tls, K::TlsNotTls),
+            "tls_not_tls",
+            Server,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsPeerMisbehaved),
+            "tls_peer_misbehaved",
+            Server,
+        ),
+        // Closed before any TLS answer: a middlebox or a non-TLS server, said to be unknown.
+        (failing(Tls, Phase::Tls, K::TlsError), "tls_closed", Unknown),
+        (
+            failing(Tcp, Phase::Connect, K::ConnectError),
+            "connect_error",
+            Network,
+        ),
         (
             failing(Http, Phase::Processing, K::HttpProtocolError),
-            "unmatched",
-            Unknown,
+            "http_protocol_error",
+            Server,
         ),
+        (mismatch("not_json"), "provider_format", Server),
+        (mismatch("not_provider_format"), "provider_format", Server),
         (
             failing(Http, Phase::Processing, K::DeadlineExceeded),
             "internal_error",

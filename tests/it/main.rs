@@ -8,6 +8,7 @@ mod diagnosis;
 mod dns;
 mod http_probe;
 mod incidents;
+mod judgement;
 mod kubernetes;
 mod netns;
 mod ops;
