@@ -811,3 +811,29 @@ fn the_reason_is_rendered_in_chinese_from_its_parts() {
     let zh = reason(&d, Lang::ZhCn);
     assert!(zh.contains("250 毫秒") && zh.contains("100 毫秒"), "{zh}");
 }
+
+#[test]
+fn packet_loss_adds_payment_delay_whichever_failure_decides() {
+    let t = target("");
+    let v = judge_round(
+        &t,
+        &[
+            failing(Check::Ping, Phase::Connect, K::PacketLoss),
+            failing(Check::Tcp, Phase::Connect, K::ConnectTimeout),
+        ],
+    );
+    assert_eq!(v.rule, "connect_timeout");
+    assert!(
+        v.symptoms.contains(&Symptom::PaymentDelay),
+        "{:?}",
+        v.symptoms
+    );
+    let v = judge_round(
+        &t,
+        &[failing(Check::Tcp, Phase::Connect, K::ConnectTimeout)],
+    );
+    assert!(
+        !v.symptoms.contains(&Symptom::PaymentDelay),
+        "no loss, no delay"
+    );
+}
