@@ -8,8 +8,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::{self, ConfigError, Plan, Shard};
 use crate::http::{self, Shared};
+use crate::incidents::Incidents;
 use crate::metrics::{Metrics, MetricsError};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Output, Pipeline};
 use crate::probe::Probers;
 use crate::scheduler::{Context, Runner, Scheduler};
 use crate::state::Store;
@@ -62,11 +63,17 @@ impl Daemon {
         runner: Arc<dyn Runner>,
     ) -> Result<Daemon, AppError> {
         let plan = plan.shard(shard);
-        let metrics = Arc::new(Metrics::new()?);
+        let metrics = Arc::new(Metrics::with_histograms(plan.server.latency_histograms)?);
         let store = Arc::new(Store::new());
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
-        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), Vec::new()));
+        let incidents = Arc::new(Incidents::new(
+            &plan.server.state_dir,
+            &plan.targets,
+            metrics.clone(),
+        ));
+        let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone()];
+        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
         let ctx = Arc::new(Context {
             runner: runner.clone(),
             rounds: pipeline,
@@ -78,6 +85,7 @@ impl Daemon {
         let shared = Arc::new(Shared {
             metrics,
             store,
+            incidents,
             plan: RwLock::new(Arc::new(plan)),
             runner,
         });
@@ -106,9 +114,12 @@ impl Daemon {
             }
         };
         self.overrides.apply(&mut plan);
-        let old_listen = self.shared.plan().map(|p| p.server.listen);
-        if old_listen != Some(plan.server.listen) {
+        let old = self.shared.plan().map(|p| p.server.clone());
+        if old.as_ref().map(|s| s.listen) != Some(plan.server.listen) {
             tracing::warn!(listen = %plan.server.listen, "a new `listen` address takes effect only after a restart");
+        }
+        if old.as_ref().map(|s| s.latency_histograms) != Some(plan.server.latency_histograms) {
+            tracing::warn!("a change of `latency_histograms` takes effect only after a restart");
         }
         let applied = self.scheduler.apply(&plan);
         if let Ok(mut p) = self.shared.plan.write() {

@@ -20,7 +20,7 @@ mod window;
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use hints::{hint, Lang};
 pub use reason::{reason, ReasonParts};
@@ -29,7 +29,7 @@ pub use scope::{Context, Peers};
 pub use window::Window;
 
 /// Why a target fails. A closed set: these are the `cause` label values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     None,
@@ -69,7 +69,7 @@ impl Cause {
 /// Where the problem is: this vantage point, one provider, or one endpoint. `none` while the
 /// target is healthy. (`global`, many vantage points agreeing, is a Prometheus recording rule
 /// across payprobe instances, not something one process can know.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     None,
@@ -141,6 +141,8 @@ pub struct Diagnosis {
     /// What `reason` is made of: [`reason()`] renders it in English or Chinese.
     #[serde(skip)]
     pub parts: Option<ReasonParts>,
+    /// The latest round passed but was slower than the target's `latency_slo`.
+    pub slow: bool,
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
@@ -181,6 +183,7 @@ pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
     };
     let warnings = latest.map(|v| v.warnings.clone()).unwrap_or_default();
     Diagnosis {
+        slow: latest.is_some_and(|v| v.slow),
         cause,
         scope,
         symptoms,
@@ -206,6 +209,7 @@ impl Diagnosis {
             reason: String::new(),
             warnings: Vec::new(),
             parts: None,
+            slow: false,
         }
     }
 }

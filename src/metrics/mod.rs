@@ -4,6 +4,9 @@
 //! rest from closed enums. Every series of a target is removed when the target is.
 
 mod hot;
+mod incidents;
+
+pub use incidents::{IncidentMetrics, OUTCOMES as NOTIFICATION_OUTCOMES};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -57,6 +60,11 @@ impl crate::pipeline::Output for Metrics {
     fn publish(&self, round: &crate::pipeline::JudgedRound<'_>) {
         if !round.rejudged() {
             self.observe(round.target, round.evidence);
+            if let Some(c) = self.hot(round.target).and_then(|h| h.over_slo.clone()) {
+                if round.diagnosis.slow {
+                    c.inc();
+                }
+            }
         }
         self.observe_diagnosis(round.target, round.diagnosis);
     }
@@ -126,9 +134,14 @@ pub struct Metrics {
     last_round: GaugeVec,
     failure_kind: GaugeVec,
     retry_after: GaugeVec,
+    over_slo: IntCounterVec,
     internal_errors: IntCounterVec,
+    /// Whether per-target latency histograms are exported (`[server] latency_histograms`).
+    latency_histograms: bool,
     pub scheduler_lag: Histogram,
     pub config_reload_ok: Gauge,
+    /// Incidents and alert delivery (`src/incidents/`, `src/alerts/`).
+    pub incidents: IncidentMetrics,
     /// TLS and API version labels currently exported per target, to remove them on change.
     tls_seen: Mutex<HashMap<String, String>>,
     api_seen: Mutex<HashMap<String, String>>,
@@ -143,7 +156,13 @@ fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<GaugeV
 }
 
 impl Metrics {
+    /// Metrics without per-target latency histograms (the default).
     pub fn new() -> Result<Metrics, MetricsError> {
+        Metrics::with_histograms(false)
+    }
+
+    /// Metrics with or without `payprobe_probe_latency_seconds` per target and check.
+    pub fn with_histograms(latency_histograms: bool) -> Result<Metrics, MetricsError> {
         let r = Registry::new();
         let tpc = &["target", "provider", "check"];
         let tp = &["target", "provider"];
@@ -172,6 +191,14 @@ impl Metrics {
             &["where"],
         )?;
         r.register(Box::new(internal_errors.clone()))?;
+        let over_slo = IntCounterVec::new(
+            Opts::new(
+                "payprobe_probes_over_slo_total",
+                "Rounds that passed but took longer than the target's latency_slo (only for targets with one); with payprobe_probes_total{check=\"http\"} it gives the SLO burn rate.",
+            ),
+            &["target", "provider"],
+        )?;
+        r.register(Box::new(over_slo.clone()))?;
         for place in ["round", "deadline", "judge", "task", "store"] {
             internal_errors.with_label_values(&[place]);
         }
@@ -199,7 +226,9 @@ impl Metrics {
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
+        let incidents = IncidentMetrics::new(&r)?;
         Ok(Metrics {
+            incidents,
             probe_success: gauge(
                 &r,
                 "payprobe_probe_success",
@@ -322,6 +351,8 @@ impl Metrics {
             )?,
             registry: r,
             internal_errors,
+            over_slo,
+            latency_histograms,
             probe_latency,
             probes_total,
             scheduler_lag,
@@ -353,7 +384,9 @@ impl Metrics {
                 let secs = e.duration.as_secs_f64();
                 s.success.set(if e.success { 1.0 } else { 0.0 });
                 s.duration.set(secs);
-                s.latency.observe(secs);
+                if let Some(h) = &s.latency {
+                    h.observe(secs);
+                }
                 if e.success {
                     s.ok.inc()
                 } else {
@@ -515,6 +548,7 @@ impl Metrics {
         }
         let _ = self.target_healthy.remove_label_values(&[name, prov]);
         let _ = self.last_round.remove_label_values(&[name, prov]);
+        let _ = self.over_slo.remove_label_values(&[name, prov]);
         for c in Cause::ALL {
             let _ = self.cause.remove_label_values(&[name, prov, c.as_str()]);
         }
@@ -536,6 +570,7 @@ impl Metrics {
         let _ = self.api_sunset.remove_label_values(&[name, prov]);
         let _ = self.rpc_height.remove_label_values(&[name, prov]);
         let _ = self.rpc_lag.remove_label_values(&[name, prov]);
+        self.incidents.remove_target(t);
     }
 
     /// Counts a failure of payprobe itself; `place` is a bounded label value.

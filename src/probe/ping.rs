@@ -97,6 +97,10 @@ impl PingProber {
 }
 
 impl Prober for PingProber {
+    fn check(&self) -> Check {
+        Check::Ping
+    }
+
     async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
         let mut rec = Recorder::new(target, Check::Ping);
         let steps = async {
