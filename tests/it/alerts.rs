@@ -412,3 +412,161 @@ async fn nothing_is_lost_across_sigkill_while_the_receiver_is_down() {
     assert_eq!(statuses.last().map(String::as_str), Some("resolved"));
     drop(p2);
 }
+
+/// Debian's Alertmanager on a free loopback port, routing everything to `hook` by webhook.
+struct Alertmanager {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Alertmanager {
+    async fn start(hook: SocketAddr) -> Alertmanager {
+        for _ in 0..5 {
+            if let Some(am) = Alertmanager::try_start(hook).await {
+                return am;
+            }
+        }
+        panic!("Alertmanager did not start on a free loopback port in 5 tries");
+    }
+
+    async fn try_start(hook: SocketAddr) -> Option<Alertmanager> {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("am.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "route:\n  receiver: hook\n  group_by: ['alertname', 'target']\n  group_wait: 100ms\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n- name: hook\n  webhook_configs:\n  - url: http://{hook}/from-alertmanager\n    send_resolved: true\n"
+            ),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let child = std::process::Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("am.log")).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start prometheus-alertmanager ({e}); tests/run.sh installs it")
+            });
+        let mut am = Alertmanager {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let end = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < end {
+            if am.child.try_wait().ok().flatten().is_some() {
+                return None; // most likely the port was taken meanwhile
+            }
+            if matches!(get(addr, "/-/ready").await, Ok((200, _))) {
+                return Some(am);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    async fn alerts(&self) -> Vec<serde_json::Value> {
+        let body = get(self.addr, "/api/v2/alerts")
+            .await
+            .map(|r| r.1)
+            .unwrap_or_default();
+        serde_json::from_str(&body).unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn a_real_alertmanager_shows_the_alert_and_routes_firing_and_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::up().await;
+    let am = Alertmanager::start(rx.addr).await;
+    let gw = Gateway::http(broken()).await.unwrap();
+    let sink = format!(
+        "[[alerts.sinks]]\nname = \"am\"\nkind = \"alertmanager\"\nurl = \"http://{}\"\n",
+        am.addr
+    );
+    let d = daemon(
+        dir.path(),
+        &config(dir.path(), &dir.path().join("state"), gw.port(), &sink),
+    )
+    .await;
+    let amr = &am;
+    let alert = wait_for(
+        30,
+        "the alert in Alertmanager's /api/v2/alerts",
+        || async move {
+            amr.alerts()
+                .await
+                .into_iter()
+                .find(|a| a["labels"]["target"] == "pay")
+        },
+    )
+    .await;
+    assert_eq!(alert["labels"]["alertname"], "PaymentEndpointFailing");
+    assert_eq!(alert["labels"]["provider"], "acme");
+    assert_eq!(alert["labels"]["cause"], "server");
+    assert_eq!(alert["labels"]["scope"], "endpoint");
+    assert_eq!(alert["labels"]["severity"], "critical");
+    assert_eq!(alert["status"]["state"], "active");
+    assert!(
+        alert["generatorURL"]
+            .as_str()
+            .unwrap()
+            .ends_with("/api/v1/targets/pay"),
+        "{alert}"
+    );
+    assert!(
+        alert["annotations"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("never resubmit"),
+        "{alert}"
+    );
+
+    // Alertmanager's own webhook receiver routes it on to the test.
+    let got = &rx;
+    let routed = wait_for(30, "Alertmanager's firing webhook", || async move {
+        got.got()
+            .into_iter()
+            .find(|g| g.path == "/from-alertmanager" && g.body["status"] == "firing")
+    })
+    .await;
+    assert_eq!(routed.body["version"], "4");
+    assert_eq!(routed.body["alerts"][0]["labels"]["target"], "pay");
+
+    gw.set(Behavior::ok("{}"));
+    let resolved = wait_for(30, "Alertmanager's resolved webhook", || async move {
+        got.got()
+            .into_iter()
+            .find(|g| g.path == "/from-alertmanager" && g.body["status"] == "resolved")
+    })
+    .await;
+    assert_eq!(resolved.body["alerts"][0]["labels"]["target"], "pay");
+    let still = am.alerts().await;
+    assert!(
+        still
+            .iter()
+            .all(|a| a["labels"]["target"] != "pay" || a["status"]["state"] != "active"),
+        "no longer active after the resolution: {still:?}"
+    );
+    d.stop();
+}
