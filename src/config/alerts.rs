@@ -7,7 +7,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AlertsPlan {
     /// How long a new alert waits for its scope to settle before the first notification;
-    /// `None` means one interval of the fastest target.
+    /// `None` means one interval (plus timeout) of the fastest target.
     pub group_wait: Option<Duration>,
     /// How often firing alerts are re-sent to Alertmanager (its `endsAt` stays ahead).
     pub resend_interval: Duration,

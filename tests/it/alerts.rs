@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,11 +62,14 @@ fn verify(headers: &BTreeMap<String, String>, body: &[u8]) -> bool {
 
 impl Receiver {
     pub fn down() -> Receiver {
+        Receiver::down_on("127.0.0.1".parse().unwrap())
+    }
+
+    pub fn down_on(ip: std::net::IpAddr) -> Receiver {
         let sock =
             socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         sock.set_reuse_address(true).unwrap();
-        sock.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
-            .unwrap();
+        sock.bind(&SocketAddr::new(ip, 0).into()).unwrap();
         let addr = sock.local_addr().unwrap().as_socket().unwrap();
         Receiver {
             addr,
@@ -569,4 +573,122 @@ async fn a_real_alertmanager_shows_the_alert_and_routes_firing_and_resolved() {
         "no longer active after the resolution: {still:?}"
     );
     d.stop();
+}
+
+/// TCP listeners on `ip` that accept and hang up: endpoints for `tcp` checks.
+async fn tcp_endpoint(ip: std::net::IpAddr) -> (u16, tokio::task::JoinHandle<()>) {
+    let l = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    (
+        port,
+        tokio::spawn(async move { while l.accept().await.is_ok() {} }),
+    )
+}
+
+/// A local outage inside a network namespace: the daemon runs in it, its control and its
+/// targets (two providers) are outside, and nftables in the namespace drops every packet to
+/// them while the webhook receiver stays reachable. Exactly one firing and one resolved
+/// notification, both for the vantage point, and no per-target page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_outage_pages_once_for_the_vantage_point() {
+    let Some(ns) = crate::netns::Netns::new() else {
+        return;
+    };
+    let mut rx = Receiver::down_on(ns.host_ip);
+    rx.start();
+    let (c, _c) = tcp_endpoint(ns.host_ip).await;
+    let (a, _a) = tcp_endpoint(ns.host_ip).await;
+    let (b, _b) = tcp_endpoint(ns.host_ip).await;
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("{}:19{:03}", ns.ns_ip, (std::process::id() + 500) % 1000);
+    let h = ns.host_ip;
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nlisten = \"{listen}\"\nstate_dir = \"{state}\"\n[alerts]\nvantage = \"test-vp\"\n\
+             [[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{rx}/hook\"\n\
+             [defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\nfailure_threshold = 2\nsuccess_threshold = 2\nchecks = [\"tcp\"]\n\
+             [[targets]]\nname = \"wallet\"\nprovider = \"wallet-co\"\nurl = \"tcp://{h}:{a}\"\n\
+             [[targets]]\nname = \"bank\"\nprovider = \"bank-co\"\nurl = \"tcp://{h}:{b}\"\n\
+             [[controls]]\nname = \"control\"\nurl = \"tcp://{h}:{c}\"\n",
+            state = dir.path().join("state").display(),
+            rx = rx.addr,
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("log")).unwrap();
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            env!("CARGO_BIN_EXE_payprobe"),
+            "run",
+            "--config",
+        ])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = listen.parse().unwrap();
+    let got = &rx;
+    let result = tokio::time::timeout(Duration::from_secs(90), async {
+        wait_for(20, "every target healthy", || async move {
+            let t = get(addr, "/metrics").await.ok()?.1;
+            let healthy = t
+                .lines()
+                .filter(|l| l.starts_with("payprobe_target_healthy{") && l.ends_with(" 1"))
+                .count();
+            (healthy == 3).then_some(())
+        })
+        .await;
+        ns.nft(&format!("table inet pp {{\n chain out {{\n  type filter hook output priority 0;\n  ip daddr {h} tcp dport {{ {a}, {b}, {c} }} drop\n }}\n}}\n"));
+        wait_for(30, "the vantage-point alert", || async move { (!got.got().is_empty()).then_some(()) }).await;
+        tokio::time::sleep(Duration::from_secs(3)).await; // a per-target page would show now
+        ns.exec(&["nft", "delete", "table", "inet", "pp"]).unwrap();
+        wait_for(30, "the resolution", || async move { (got.got().len() >= 2).then_some(()) }).await;
+        tokio::time::sleep(Duration::from_secs(6)).await; // room for late per-target pages
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let daemon_log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+    assert!(
+        result.is_ok(),
+        "timed out; got {:#?}\ndaemon log:\n{daemon_log}",
+        rx.got()
+    );
+    let all = rx.got();
+    let seen: Vec<(String, String)> = all
+        .iter()
+        .map(|g| {
+            (
+                g.body["status"].as_str().unwrap_or("").to_string(),
+                g.body["alerts"][0]["labels"]["alertname"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "firing".to_string(),
+                "PaymentProbeVantagePointDown".to_string()
+            ),
+            (
+                "resolved".to_string(),
+                "PaymentProbeVantagePointDown".to_string()
+            )
+        ],
+        "exactly one firing and one resolved, for the vantage point:\n{all:#?}\n{daemon_log}"
+    );
+    let f = &all[0].body["alerts"][0];
+    assert_eq!(f["labels"]["scope"], "local");
+    assert_eq!(f["labels"]["vantage"], "test-vp");
+    assert_eq!(f["annotations"]["endpoints"], "bank, control, wallet");
 }
