@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use crate::alerts::Alerts;
 use crate::config::{self, ConfigError, Plan, Shard};
 use crate::http::{self, Shared};
 use crate::incidents::Incidents;
@@ -35,6 +36,8 @@ pub struct Daemon {
     shard: Option<Shard>,
     /// Command-line settings that win over the file, on reloads too.
     pub overrides: Overrides,
+    /// The alert engine and sinks (`None` without `[[alerts.sinks]]`).
+    alerts: Option<Alerts>,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -82,13 +85,20 @@ impl Daemon {
         let mut scheduler = Scheduler::new(ctx);
         let applied = scheduler.apply(&plan);
         let source = plan.source.clone();
+        let plan_ref = Arc::new(plan);
         let shared = Arc::new(Shared {
             metrics,
             store,
             incidents,
-            plan: RwLock::new(Arc::new(plan)),
+            plan: RwLock::new(plan_ref.clone()),
             runner,
         });
+        let alerts = Alerts::start(
+            &plan_ref,
+            addr,
+            shared.incidents.clone(),
+            shared.metrics.clone(),
+        );
         let server = tokio::spawn(http::serve(listener, shared.clone()));
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
@@ -99,6 +109,7 @@ impl Daemon {
             source,
             shard,
             overrides: Overrides::default(),
+            alerts,
         })
     }
 
@@ -114,7 +125,11 @@ impl Daemon {
             }
         };
         self.overrides.apply(&mut plan);
-        let old = self.shared.plan().map(|p| p.server.clone());
+        let old_plan = self.shared.plan();
+        if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
+            tracing::warn!("a change of [alerts] takes effect only after a restart");
+        }
+        let old = old_plan.map(|p| p.server.clone());
         if old.as_ref().map(|s| s.listen) != Some(plan.server.listen) {
             tracing::warn!(listen = %plan.server.listen, "a new `listen` address takes effect only after a restart");
         }
@@ -140,6 +155,7 @@ impl Daemon {
     pub fn stop(mut self) {
         self.scheduler.stop();
         self.server.abort();
+        self.alerts.take();
     }
 
     /// Runs until SIGTERM or SIGINT; SIGHUP reloads.

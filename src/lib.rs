@@ -16,6 +16,7 @@
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
+pub mod alerts;
 pub mod app;
 pub mod classify;
 pub mod config;
