@@ -34,6 +34,8 @@ pub struct Daemon {
     shard: Option<Shard>,
     /// Command-line settings that win over the file, on reloads too.
     pub overrides: Overrides,
+    /// The `max_concurrency` cap shared by scheduled rounds and `/probe`.
+    limit: Arc<Semaphore>,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -67,10 +69,11 @@ impl Daemon {
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
         let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), Vec::new()));
+        let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(Context {
             runner: runner.clone(),
             rounds: pipeline,
-            limit: Arc::new(Semaphore::new(plan.server.max_concurrency)),
+            limit: limit.clone(),
         });
         let mut scheduler = Scheduler::new(ctx);
         let applied = scheduler.apply(&plan);
@@ -80,6 +83,11 @@ impl Daemon {
             store,
             plan: RwLock::new(Arc::new(plan)),
             runner,
+            limit: limit.clone(),
+            probe_rate: http::RateLimit::new(
+                crate::limits::PROBE_ENDPOINT_PER_SECOND,
+                crate::limits::PROBE_ENDPOINT_BURST,
+            ),
         });
         let server = tokio::spawn(http::serve(listener, shared.clone()));
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
@@ -91,6 +99,7 @@ impl Daemon {
             source,
             shard,
             overrides: Overrides::default(),
+            limit,
         })
     }
 
@@ -110,10 +119,22 @@ impl Daemon {
         if old_listen != Some(plan.server.listen) {
             tracing::warn!(listen = %plan.server.listen, "a new `listen` address takes effect only after a restart");
         }
-        let applied = self.scheduler.apply(&plan);
-        if let Ok(mut p) = self.shared.plan.write() {
-            *p = Arc::new(plan);
+        let old_cap = self.shared.plan().map(|p| p.server.max_concurrency);
+        if let Some(old) = old_cap.filter(|o| *o != plan.server.max_concurrency) {
+            resize(&self.limit, old, plan.server.max_concurrency);
         }
+        let applied = self.scheduler.apply(&plan);
+        // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
+        // a poisoned lock is taken over, and said, rather than keeping the old plan while
+        // reporting success (issue 15).
+        let mut slot = self.shared.plan.write().unwrap_or_else(|poisoned| {
+            tracing::error!("plan lock was poisoned by a panic; recovered");
+            self.shared.metrics.internal_error("plan_lock");
+            self.shared.plan.clear_poison();
+            poisoned.into_inner()
+        });
+        *slot = Arc::new(plan);
+        drop(slot);
         self.shared.metrics.config_reload_ok.set(1.0);
         tracing::info!(
             added = applied.added,
@@ -155,6 +176,27 @@ impl Daemon {
     }
 }
 
+/// Applies a new `max_concurrency` to the running cap. Growing is immediate; shrinking
+/// forgets the free permits now and takes the rest as the probes holding them finish (a
+/// probe in flight is never cut short for it).
+fn resize(limit: &Arc<Semaphore>, old: usize, new: usize) {
+    if new > old {
+        limit.add_permits(new - old);
+    } else {
+        let want = old - new;
+        let now = limit.forget_permits(want);
+        if let Some(rest) = u32::try_from(want - now).ok().filter(|r| *r > 0) {
+            let limit = limit.clone();
+            tokio::spawn(async move {
+                if let Ok(p) = limit.acquire_many_owned(rest).await {
+                    p.forget();
+                }
+            });
+        }
+    }
+    tracing::info!(old, new, "max_concurrency changed");
+}
+
 /// `payprobe run`: the daemon from a config file.
 pub async fn run(
     path: PathBuf,
@@ -163,6 +205,14 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let mut plan = config::load(&path)?;
     overrides.apply(&mut plan);
+    // Probes and the listener share the file budget: ask for room before either starts.
+    if let Some(n) = http::conns::raise_nofile() {
+        tracing::info!(
+            open_files = n,
+            listener_connections = http::conns::budget(),
+            "file limits"
+        );
+    }
     let mut daemon = Daemon::start(plan, shard, Arc::new(Probers::system())).await?;
     daemon.overrides = overrides;
     daemon.run_until_signal().await
@@ -192,8 +242,15 @@ pub async fn probe_once(
         let (probers, limit) = (probers.clone(), limit.clone());
         async move {
             let _permit = limit.acquire_owned().await.ok();
-            let deadline = tokio::time::Instant::now() + t.timeout;
-            probers.round(t, deadline).await
+            let started = tokio::time::Instant::now();
+            let deadline = started + t.timeout;
+            // Like a scheduled round (src/scheduler.rs): a panic is payprobe's failure,
+            // reported as evidence, never a crash of the command.
+            let round = std::panic::AssertUnwindSafe(probers.round(t, deadline));
+            match futures_util::FutureExt::catch_unwind(round).await {
+                Ok(r) => r,
+                Err(p) => crate::scheduler::panicked_round(t, started.elapsed(), p.as_ref()),
+            }
         }
     });
     Ok(futures_util::future::join_all(rounds)

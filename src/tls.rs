@@ -78,7 +78,7 @@ pub struct Recording {
 impl Recording {
     /// The chain the server presented (leaf first), if the handshake got that far.
     pub fn chain(&self) -> Option<Vec<CertificateDer<'static>>> {
-        self.chain.lock().ok().and_then(|c| c.clone())
+        crate::sync::lock(&self.chain, "TLS chain").clone()
     }
 }
 
@@ -93,7 +93,8 @@ impl ServerCertVerifier for Recording {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let mut chain = vec![end_entity.clone().into_owned()];
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        if let Ok(mut slot) = self.chain.lock() {
+        {
+            let mut slot = crate::sync::lock(&self.chain, "TLS chain");
             *slot = Some(chain);
         }
         self.inner
@@ -192,12 +193,13 @@ pub fn client(
     let crls: Option<Arc<[u8]>> = crls.map(Into::into);
     let key = (extra_ca.clone(), crls.clone(), min);
     let cache = CACHE.get_or_init(Default::default);
-    let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+    let cached = crate::sync::lock(cache, "TLS configs").get(&key).cloned();
     let (config, verifier) = match cached {
         Some(b) => b,
         None => {
             let b = build_verified(extra_ca.as_deref(), crls.as_deref(), min)?;
-            if let Ok(mut c) = cache.lock() {
+            {
+                let mut c = crate::sync::lock(cache, "TLS configs");
                 c.insert(key, b.clone());
             }
             b

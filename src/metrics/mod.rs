@@ -69,7 +69,7 @@ impl crate::pipeline::Output for Metrics {
 /// Sets an `*_info` series to 1 for `value`, removing the series of the previous value: a
 /// version change must not leave two series claiming to be current.
 fn swap_label(vec: &GaugeVec, seen: &Mutex<HashMap<String, String>>, t: &Target, value: &str) {
-    let Ok(mut seen) = seen.lock() else { return };
+    let mut seen = crate::sync::lock(seen, "metric labels");
     if let Some(old) = seen.get(&t.name) {
         if old == value {
             return;
@@ -299,7 +299,7 @@ impl Metrics {
 
     /// Exports one finished round of a target.
     fn hot(&self, t: &Target) -> Option<Arc<hot::Hot>> {
-        let mut map = self.hot.lock().ok()?;
+        let mut map = crate::sync::lock(&self.hot, "metric handles");
         if let Some(h) = map.get(&t.name) {
             return Some(h.clone());
         }
@@ -369,10 +369,10 @@ impl Metrics {
                         .api_sunset
                         .with_label_values(&[name, prov])
                         .set(s as f64),
+                    // Only the Sunset series: a target with both `api_version` and `rpc`
+                    // keeps its chain series (they used to vanish here, issue 15).
                     None => {
                         let _ = self.api_sunset.remove_label_values(&[name, prov]);
-                        let _ = self.rpc_height.remove_label_values(&[name, prov]);
-                        let _ = self.rpc_lag.remove_label_values(&[name, prov]);
                     }
                 }
             }
@@ -408,7 +408,8 @@ impl Metrics {
     /// Removes every series of a target (it left the config, or its labels changed).
     pub fn remove_target(&self, t: &Target) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
-        if let Ok(mut hot) = self.hot.lock() {
+        {
+            let mut hot = crate::sync::lock(&self.hot, "metric handles");
             hot.remove(name);
         }
         for c in Check::ALL {
@@ -448,7 +449,7 @@ impl Metrics {
             (&self.tls_version, &self.tls_seen),
             (&self.api_version, &self.api_seen),
         ] {
-            if let Some(v) = seen.lock().ok().and_then(|mut s| s.remove(name)) {
+            if let Some(v) = crate::sync::lock(seen, "metric labels").remove(name) {
                 let _ = vec.remove_label_values(&[name, prov, &v]);
             }
         }

@@ -6,6 +6,7 @@ mod cli;
 mod daemon;
 mod diagnosis;
 mod dns;
+mod hostile;
 mod http_probe;
 mod netns;
 mod scheduler;
