@@ -84,6 +84,11 @@ pub const MAX_THRESHOLD_ROUNDS: i64 = 1_000;
 /// healthy target fail for want of a socket.
 pub const MAX_LISTENER_CONNECTIONS: usize = 512;
 
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). Deeper than
+/// tokio's 1,024 so a flood of connects does not drop a scraper's SYN while the budget above
+/// evicts idle connections.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
 /// Time a client gets to send a complete request head, and also how long an idle keep-alive
 /// connection may wait for its next request. Prometheus sends its whole request at once.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);

@@ -8,6 +8,7 @@ mod diagnosis;
 mod dns;
 mod hostile;
 mod http_probe;
+mod listener;
 mod netns;
 mod scheduler;
 mod support;
