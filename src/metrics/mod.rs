@@ -483,3 +483,38 @@ impl Metrics {
         TextEncoder::new().format_type().to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::apiver::ApiVersionEvidence;
+    use crate::probe::rpc::RpcEvidence;
+
+    /// A round with chain heights and an API version without `Sunset` keeps the chain
+    /// series (removing the absent Sunset series used to remove them too).
+    #[test]
+    fn no_sunset_keeps_the_chain_series() {
+        let src = "[[targets]]\nname = \"node\"\nurl = \"http://127.0.0.1:1/\"\nprofile = \"evm_jsonrpc\"\nchecks = [\"rpc\", \"api_version\"]\n[targets.rpc]\nchain = \"ethereum\"\n";
+        let plan = crate::config::parse(
+            std::path::Path::new("t.toml"),
+            src,
+            std::path::Path::new("."),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let t = &plan.targets[0];
+        let m = Metrics::new().unwrap();
+        let mut rpc = Evidence::new("node", Check::Rpc);
+        rpc.rpc = Some(RpcEvidence {
+            height: Some(1000),
+            lag: Some(2),
+            ..Default::default()
+        });
+        let mut api = Evidence::new("node", Check::ApiVersion);
+        api.api_version = Some(ApiVersionEvidence::default());
+        m.observe(t, &[rpc, api]);
+        let text = m.render().unwrap();
+        assert!(text.contains("payprobe_rpc_block_height{"), "{text}");
+        assert!(text.contains("payprobe_rpc_block_lag{"), "{text}");
+        assert!(!text.contains("payprobe_api_sunset_timestamp_seconds{"));
+    }
+}

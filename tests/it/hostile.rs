@@ -280,6 +280,18 @@ mod tls {
             )
         }
 
+        /// A leaf for 127.0.0.1 wrongly marked as a CA (basicConstraints CA:TRUE).
+        pub fn ca_marked_leaf(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+            let mut p = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let key = KeyPair::generate().unwrap();
+            let cert = p.signed_by(&key, &self.issuer).unwrap();
+            (
+                vec![cert.der().clone(), self.issuer.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+        }
+
         pub fn target(
             &self,
             port: u16,
@@ -458,7 +470,55 @@ mod tls {
             let c = ev.tls.as_ref().unwrap().certificate.clone().unwrap();
             assert_eq!(c.not_before, "1950-01-01T00:00:00Z");
             assert_eq!(c.not_after, after);
+            let detail = ev.failure.unwrap().detail;
+            assert!(detail.contains("before 1970"), "{detail}");
         }
+    }
+
+    /// An end-entity certificate marked as a CA is explained, not dumped as debug text.
+    #[tokio::test]
+    async fn a_server_certificate_marked_as_a_ca_is_explained() {
+        let pki = Pki::new();
+        let port = tls_server(pki.ca_marked_leaf(), &[], |_s| async {}).await;
+        let ev = bounded(&pki.target(port, "tls", "2s")).await;
+        assert_eq!(kind(&ev), Some(FailureKind::TlsCertInvalid), "{ev:?}");
+        let detail = ev.failure.unwrap().detail;
+        assert!(detail.contains("marked as a CA"), "{detail}");
+        assert!(!detail.contains("OtherError"), "{detail}");
+    }
+
+    /// The same kind of certificate, self-signed and pinned exactly in `ca_file`, is trusted
+    /// as is (its name and dates still checked).
+    #[tokio::test]
+    async fn a_certificate_pinned_exactly_in_ca_file_is_trusted() {
+        // A self-signed certificate marked as a CA, for `san`, pinned in ca_file.
+        async fn pinned(san: &str) -> (tempfile::TempDir, u16) {
+            let mut p = CertificateParams::new(vec![san.to_string()]).unwrap();
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let key = KeyPair::generate().unwrap();
+            let cert = p.self_signed(&key).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("ca.pem"), cert.pem()).unwrap();
+            let leaf = (
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            );
+            (dir, tls_server(leaf, &[], |_s| async {}).await)
+        }
+        let body = |port: u16| {
+            format!("name = \"t\"\nurl = \"https://127.0.0.1:{port}/\"\nchecks = [\"tls\"]\ntimeout = \"2s\"\nca_file = \"ca.pem\"")
+        };
+        let (dir, port) = pinned("127.0.0.1").await;
+        let ev = bounded(&target_in(&body(port), dir.path())).await;
+        assert!(ev.success, "{ev:?}");
+        // Pinned, but the name must still match.
+        let (dir, port) = pinned("127.0.0.2").await;
+        let ev = bounded(&target_in(&body(port), dir.path())).await;
+        assert_eq!(
+            ev.failure.as_ref().map(|f| f.phase),
+            Some(Phase::Tls),
+            "{ev:?}"
+        );
     }
 
     #[tokio::test]
