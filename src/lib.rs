@@ -17,6 +17,7 @@
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
+pub mod alerts;
 pub mod app;
 pub mod classify;
 pub mod config;
@@ -24,12 +25,15 @@ pub mod demo;
 pub mod history;
 pub mod http;
 pub mod incidents;
+pub mod limits;
 pub mod metrics;
 pub mod pipeline;
 pub mod probe;
 pub mod profile;
 pub mod scheduler;
 pub mod state;
+pub mod sync;
+pub mod timefmt;
 pub mod tls;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.

@@ -527,10 +527,9 @@ fn todo(d: &Diagnosis, lang: Lang, last_hint: &mut String) -> String {
     s
 }
 
-/// The diagnosis's reason in the page's language.
-// The diag branch adds a translated reason in src/classify (issue #12): call it here.
-fn reason(d: &Diagnosis, _lang: Lang) -> String {
-    d.reason.clone()
+/// The diagnosis's reason in the page's language (src/classify/reason.rs).
+fn reason(d: &Diagnosis, lang: Lang) -> String {
+    classify::reason(d, lang)
 }
 
 /// `0.4 ms`, `12 ms`: a loopback connect is not `0 ms`.
