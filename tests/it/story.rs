@@ -89,3 +89,97 @@ async fn an_unreachable_gateway_times_out_connecting() {
     let ev = Probers::system().round(t, deadline).await;
     assert!(ev.iter().all(|e| e.success), "reachable again: {ev:?}");
 }
+
+/// The local act is one problem, not eleven: with a webhook sink, exactly one
+/// vantage-point alert fires (no endpoint or provider alert on the way), and it resolves
+/// in the recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_act_fires_exactly_one_vantage_point_alert() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use payprobe::demo::story;
+
+    use crate::alerts::Receiver;
+    use crate::support::wait_for;
+
+    let demo = payprobe::demo::start("127.0.0.1:0").await.unwrap();
+    let rx = Receiver::up().await;
+    std::fs::write(demo.dir.join("hook.secret"), "test-hook-secret\n").unwrap();
+    let mut src = std::fs::read_to_string(&demo.config_path).unwrap();
+    src.push_str(&format!(
+        "\n[alerts]\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\nsecret_file = \"hook.secret\"\n",
+        rx.addr
+    ));
+    let mut plan = payprobe::config::parse(&demo.config_path, &src, &demo.dir).unwrap();
+    plan.server.listen = "127.0.0.1:0".parse().unwrap();
+    let d = payprobe::app::Daemon::start(plan, None, Arc::new(Probers::system()))
+        .await
+        .unwrap();
+    let store = d.shared.store.clone();
+    let all = |healthy: Option<bool>, scope: &'static str| {
+        let store = store.clone();
+        move || {
+            let store = store.clone();
+            async move {
+                let mut n = 0;
+                let mut ok = true;
+                store.each_diagnosis(|_, d, _| {
+                    n += 1;
+                    ok &= healthy.is_none_or(|h| d.healthy == h) && d.scope.as_str() == scope;
+                });
+                (ok && n == CAST.len()).then_some(())
+            }
+        }
+    };
+    let height = payprobe::demo::height_at(Duration::ZERO);
+    wait_for(20, "every target healthy", all(Some(true), "none")).await;
+    demo.cast.apply(story::act("local").unwrap(), height).await;
+    wait_for(30, "every target local", all(Some(false), "local")).await;
+    let got = &rx;
+    wait_for(30, "the vantage-point alert", || async move {
+        (!got.got().is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await; // room for any other alert to show
+    demo.cast
+        .apply(story::act("recovery").unwrap(), height)
+        .await;
+    wait_for(30, "every target healthy again", all(Some(true), "none")).await;
+    wait_for(30, "the resolved notification", || async move {
+        (got.got().len() >= 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent: Vec<(String, String)> = rx
+        .got()
+        .iter()
+        .flat_map(|g| {
+            let status = g.body["status"].as_str().unwrap_or("").to_string();
+            g.body["alerts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |a| {
+                    let name = a["labels"]["alertname"].as_str().unwrap_or("").to_string();
+                    (name, status.clone())
+                })
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            (
+                "PaymentProbeVantagePointDown".to_string(),
+                "firing".to_string()
+            ),
+            (
+                "PaymentProbeVantagePointDown".to_string(),
+                "resolved".to_string()
+            ),
+        ],
+        "one vantage-point alert, fired then resolved, and nothing else"
+    );
+    d.stop();
+}
