@@ -153,8 +153,9 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
         };
         gateways.push((sim, g));
     }
-    // One directory per demo, also when one process starts several (the tests do).
-    static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    // One directory per demo, also within one process (the tests start several at once):
+    // a shared one would let one demo's CA replace another's under a running daemon.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("payprobe-demo-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir)?;

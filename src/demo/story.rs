@@ -79,8 +79,12 @@ pub enum Fault {
     WechatSystemError,
     /// Stripe `400 invalid_request_error / parameter_invalid_integer`.
     StripeBadParam,
-    /// A JSON-RPC error code no documentation lists (`-32099`): payprobe says it cannot tell.
-    UnknownCode,
+    /// An HTML page with status 200 instead of a JSON-RPC answer (a proxy in front): the
+    /// peer answered, so the path works, and the answer is not the protocol: `server`.
+    HtmlPage,
+    /// Alipay answers in its format with a code no published table lists: payprobe cannot
+    /// place it and says `unknown` rather than guess.
+    AlipayUndocumented,
     /// A chain node 20 blocks behind its peers.
     Behind,
 }
@@ -167,8 +171,8 @@ pub const ACTS: &[Act] = &[
         &[("alipay-refund-query", Fault::AlipayMethodGone)], &[fails("alipay-refund-query", ApiVersion, Endpoint, TF)]),
     one("endpoint-user-input", "one endpoint fails: stripe-payment-intents rejects a parameter, 400 invalid_request_error (user_input, endpoint)",
         &[("stripe-payment-intents", Fault::StripeBadParam)], &[fails("stripe-payment-intents", UserInput, Endpoint, TF)]),
-    one("endpoint-unknown", "one endpoint fails: solana-node answers JSON-RPC error -32099, a code no documentation lists (unknown, endpoint)",
-        &[("solana-node", Fault::UnknownCode)], &[fails("solana-node", Unknown, Endpoint, TF)]),
+    one("endpoint-unknown", "one endpoint fails: alipay-refund-query answers code 88888, which no Alipay table lists (unknown, endpoint)",
+        &[("alipay-refund-query", Fault::AlipayUndocumented)], &[fails("alipay-refund-query", Unknown, Endpoint, TF)]),
     one("chain-behind", "one endpoint fails: eth-node-c falls 20 blocks behind eth-node-a and -b (server, balance_anomaly)",
         &[("eth-node-c", Fault::Behind)], &[fails("eth-node-c", Server, Endpoint, BA)]),
     Act {
@@ -206,14 +210,14 @@ pub const ACTS: &[Act] = &[
 pub static SHOWCASE: Act = Act {
     key: "showcase",
     secs: 0,
-    line: "showcase, held: a slow endpoint, a stalled TLS handshake, Alipay 20000, WeChat Pay down as a whole, an unknown Solana error code and an EVM node behind, all at once",
+    line: "showcase, held: a slow endpoint, a stalled TLS handshake, Alipay 20000, WeChat Pay down as a whole, a Solana HTML page and an EVM node behind, all at once",
     faults: &[
         ("stripe-payment-intents", Fault::Slow),
         ("stripe-charges", Fault::StallTls),
         ("alipay-trade-query", Fault::AlipayUnavailable),
         ("wechatpay-order-query", Fault::WechatSystemError),
         ("wechatpay-refund-query", Fault::WechatSystemError),
-        ("solana-node", Fault::UnknownCode),
+        ("solana-node", Fault::HtmlPage),
         ("eth-node-c", Fault::Behind),
     ],
     everywhere: None,
@@ -223,7 +227,7 @@ pub static SHOWCASE: Act = Act {
         fails("alipay-trade-query", Server, Endpoint, PD),
         fails("wechatpay-order-query", Server, Provider, TF),
         fails("wechatpay-refund-query", Server, Provider, TF),
-        fails("solana-node", Unknown, Endpoint, TF),
+        fails("solana-node", Server, Endpoint, TF),
         fails("eth-node-c", Server, Endpoint, BA),
     ],
     expect_everywhere: None,
@@ -299,6 +303,9 @@ pub fn answer(kind: Kind, fault: Option<Fault>, height: u64) -> Behavior {
         (Kind::AlipayRefund, Some(Fault::AlipayMethodGone)) => Behavior::ok(
             r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.method-not-exist","sub_msg":"不存在的方法名"},"sign":"demo"}"#,
         ),
+        (Kind::AlipayRefund, Some(Fault::AlipayUndocumented)) => Behavior::ok(
+            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"88888","msg":"Unlisted"},"sign":"demo"}"#,
+        ),
         (Kind::AlipayRefund, _) => Behavior::ok(
             r#"{"alipay_trade_fastpay_refund_query_response":{"code":"10000","msg":"Success"},"sign":"demo"}"#,
         ),
@@ -330,9 +337,13 @@ pub fn answer(kind: Kind, fault: Option<Fault>, height: u64) -> Behavior {
                 ("eth_blockNumber", json!(format!("{h:#x}"))),
             ])
         }
-        (Kind::Solana, Some(Fault::UnknownCode)) => Behavior::ok(
-            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32099,"message":"node-specific failure 7"}}"#,
-        ),
+        (Kind::Solana, Some(Fault::HtmlPage)) => {
+            let mut b = Behavior::ok(
+                "<!doctype html><html><head><title>Access denied</title></head><body><h1>Please enable cookies</h1></body></html>",
+            );
+            b.headers = vec![("content-type".into(), "text/html".into())];
+            b
+        }
         (Kind::Solana, _) => Behavior::jsonrpc(&[("getSlot", json!(height * 2))]),
     };
     if fault == Some(Fault::Slow) {
