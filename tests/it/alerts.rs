@@ -692,3 +692,84 @@ async fn a_local_outage_pages_once_for_the_vantage_point() {
     assert_eq!(f["labels"]["vantage"], "test-vp");
     assert_eq!(f["annotations"]["endpoints"], "bank, control, wallet");
 }
+
+// The CLI runs as a blocking child process: the receiver needs threads of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_test_reports_each_sinks_answer_and_a_robot_error_code_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::up().await;
+    // A DingTalk robot that answers as DingTalk does when the signature is wrong.
+    let robot = crate::support::raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 46\r\nconnection: close\r\n\r\n{\"errcode\":310000,\"errmsg\":\"sign not match\"}\r\n",
+    )
+    .await;
+    std::fs::write(dir.path().join("ding.secret"), "SECtest\n").unwrap();
+    let sinks = format!(
+        "{}[[alerts.sinks]]\nname = \"ding\"\nkind = \"dingtalk\"\nurl = \"http://127.0.0.1:{robot}/robot/send?access_token=TOPSECRET\"\nsecret_file = \"ding.secret\"\n",
+        hook(rx.addr)
+    );
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        config(dir.path(), &dir.path().join("state"), 9, &sinks),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"))
+            .args(["alerts", "test", "--config"])
+            .arg(&cfg)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = run(&["--sink", "hook"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("hook (webhook)") && text.contains("delivered, HTTP 200"),
+        "{text}"
+    );
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("ding (dingtalk): FAILED") && text.contains("310000"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("TOPSECRET"),
+        "the robot token never shows: {text}"
+    );
+    let got = rx.got();
+    assert!(
+        got.iter()
+            .all(|g| g.signed && g.body["alerts"][0]["labels"]["alertname"] == "PaymentProbeTest"),
+        "{got:#?}"
+    );
+    let (code, text) = run(&["--sink", "nope"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("sinks: hook, ding"), "{text}");
+}
+
+#[tokio::test]
+async fn the_demo_sends_its_alerts_to_a_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::up().await;
+    let url = format!("http://{}/demo", rx.addr);
+    let _p = Proc::spawn(&["demo", "--webhook", &url], dir.path());
+    let got = &rx;
+    let alerts = wait_for(60, "the demo's first alerts", || async move {
+        let g = got.got();
+        (!g.is_empty()).then_some(g)
+    })
+    .await;
+    assert!(
+        alerts
+            .iter()
+            .all(|g| g.path == "/demo" && g.body["version"] == "4" && g.body["status"] == "firing"),
+        "{alerts:#?}"
+    );
+}
