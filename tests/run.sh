@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests use when they are
 # missing: `prometheus` (the real promtool), `dnsmasq-base` (a real DNS server), `nftables`
-# and `iproute2` (namespaces and packet loss for the network tests).
+# and `iproute2` (namespaces and packet loss for the network tests), `prometheus-alertmanager`
+# (a real Alertmanager receives payprobe's alerts and routes them by its own webhook).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${need[*]}" >&2
   sudo=""

@@ -303,6 +303,17 @@ fn endpoint(i: &Incident, s: &Settings) -> Want {
     }
 }
 
+/// The member whose reason and evidence speak for the group: the earliest with its cause.
+fn earliest_with<'a>(members: &[&'a Incident], cause: Cause) -> &'a Incident {
+    let with = members
+        .iter()
+        .filter(|m| m.cause == cause)
+        .min_by_key(|m| m.opened_ms);
+    with.or_else(|| members.iter().min_by_key(|m| m.opened_ms))
+        .copied()
+        .unwrap_or(members[0])
+}
+
 fn names(members: &[&Incident]) -> String {
     let mut v: Vec<&str> = members.iter().map(|m| m.target.as_str()).collect();
     v.sort_unstable();
@@ -311,11 +322,8 @@ fn names(members: &[&Incident]) -> String {
 
 fn provider(p: &str, members: &[&Incident], s: &Settings) -> Want {
     let cause = main_cause(members);
-    let first = members
-        .iter()
-        .min_by_key(|m| m.opened_ms)
-        .copied()
-        .unwrap_or(members[0]);
+    let first = earliest_with(members, cause);
+    let starts_ms = members.iter().map(|m| m.opened_ms).min().unwrap_or(first.opened_ms);
     let mut labels = base("PaymentProviderDown", cause, Scope::Provider, s);
     labels.insert("provider".into(), p.to_string());
     let api = format!("{}/api/v1/incidents", s.external);
@@ -336,7 +344,7 @@ fn provider(p: &str, members: &[&Incident], s: &Settings) -> Want {
     Want {
         annotations,
         labels,
-        starts_ms: first.opened_ms,
+        starts_ms,
         cause,
         generator_url: api,
     }
@@ -349,11 +357,8 @@ fn vantage(members: &[&Incident], s: &Settings) -> Want {
     } else {
         &controls
     });
-    let first = members
-        .iter()
-        .min_by_key(|m| m.opened_ms)
-        .copied()
-        .unwrap_or(members[0]);
+    let first = earliest_with(members, cause);
+    let starts_ms = members.iter().map(|m| m.opened_ms).min().unwrap_or(first.opened_ms);
     let labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
     let api = format!("{}/api/v1/incidents", s.external);
     let summary = match s.lang {
@@ -373,7 +378,7 @@ fn vantage(members: &[&Incident], s: &Settings) -> Want {
     Want {
         annotations,
         labels,
-        starts_ms: first.opened_ms,
+        starts_ms,
         cause,
         generator_url: api,
     }
