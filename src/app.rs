@@ -66,7 +66,7 @@ impl Daemon {
         runner: Arc<dyn Runner>,
     ) -> Result<Daemon, AppError> {
         let plan = plan.shard(shard);
-        let metrics = Arc::new(Metrics::new()?);
+        let metrics = Arc::new(Metrics::with_histograms(plan.server.latency_histograms)?);
         let store = Arc::new(Store::new());
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
@@ -125,13 +125,16 @@ impl Daemon {
             }
         };
         self.overrides.apply(&mut plan);
-        let old = self.shared.plan();
-        if old.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
+        let old_plan = self.shared.plan();
+        if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
             tracing::warn!("a change of [alerts] takes effect only after a restart");
         }
-        let old_listen = old.map(|p| p.server.listen);
-        if old_listen != Some(plan.server.listen) {
+        let old = old_plan.map(|p| p.server.clone());
+        if old.as_ref().map(|s| s.listen) != Some(plan.server.listen) {
             tracing::warn!(listen = %plan.server.listen, "a new `listen` address takes effect only after a restart");
+        }
+        if old.as_ref().map(|s| s.latency_histograms) != Some(plan.server.latency_histograms) {
+            tracing::warn!("a change of `latency_histograms` takes effect only after a restart");
         }
         let applied = self.scheduler.apply(&plan);
         if let Ok(mut p) = self.shared.plan.write() {

@@ -323,7 +323,11 @@ fn names(members: &[&Incident]) -> String {
 fn provider(p: &str, members: &[&Incident], s: &Settings) -> Want {
     let cause = main_cause(members);
     let first = earliest_with(members, cause);
-    let starts_ms = members.iter().map(|m| m.opened_ms).min().unwrap_or(first.opened_ms);
+    let starts_ms = members
+        .iter()
+        .map(|m| m.opened_ms)
+        .min()
+        .unwrap_or(first.opened_ms);
     let mut labels = base("PaymentProviderDown", cause, Scope::Provider, s);
     labels.insert("provider".into(), p.to_string());
     let api = format!("{}/api/v1/incidents", s.external);
@@ -358,7 +362,11 @@ fn vantage(members: &[&Incident], s: &Settings) -> Want {
         &controls
     });
     let first = earliest_with(members, cause);
-    let starts_ms = members.iter().map(|m| m.opened_ms).min().unwrap_or(first.opened_ms);
+    let starts_ms = members
+        .iter()
+        .map(|m| m.opened_ms)
+        .min()
+        .unwrap_or(first.opened_ms);
     let labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
     let api = format!("{}/api/v1/incidents", s.external);
     let summary = match s.lang {

@@ -59,6 +59,7 @@ pub struct RawServer {
     pub state_dir: Option<S<String>>,
     pub max_concurrency: Option<S<i64>>,
     pub lang: Option<S<String>>,
+    pub latency_histograms: Option<S<bool>>,
 }
 
 /// One target, or the `[defaults]` every target inherits from.

@@ -1,4 +1,5 @@
-//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}` (`?lang=en|zh-CN` for hints).
+//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}` (`?lang=en|zh-CN` for the reason
+//! and the hint).
 
 use std::collections::BTreeSet;
 
@@ -60,7 +61,7 @@ fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
                 symptoms: d.symptoms.clone(),
                 flapping: d.flapping,
                 rule: d.rule,
-                reason: d.reason.clone(),
+                reason: classify::reason(d, lang),
                 warnings: d.warnings.clone(),
                 since: humantime::format_rfc3339_seconds(s.since).to_string(),
                 hint: classify::hint(d.cause, d.scope, lang),

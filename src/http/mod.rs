@@ -4,6 +4,7 @@
 mod api;
 mod page;
 mod probe;
+mod scrape;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -90,10 +91,7 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
     let path = req.uri().path();
     let query = req.uri().query().unwrap_or("");
     match path {
-        "/metrics" => match shared.metrics.render() {
-            Ok(body) => with_type(StatusCode::OK, body, &Metrics::content_type()),
-            Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}\n")),
-        },
+        "/metrics" => scrape::metrics(shared, req.headers()).await,
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/probe" => probe::probe(shared, query, req.headers()).await,
         "/readyz" => {

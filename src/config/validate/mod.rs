@@ -147,6 +147,7 @@ fn server(raw: &RawConfig, p: &mut Problems) -> Option<ServerPlan> {
         state_dir,
         max_concurrency: max_concurrency? as usize,
         lang: lang?,
+        latency_histograms: s.latency_histograms.as_ref().is_some_and(|b| *b.get_ref()),
     })
 }
 
