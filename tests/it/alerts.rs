@@ -204,17 +204,19 @@ async fn a_webhook_gets_one_signed_firing_and_one_resolved_with_its_duration() {
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::up().await;
     let gw = Gateway::http(broken()).await.unwrap();
+    // A second sink that accepts and never answers: it must not delay the first.
+    let (silent, _silent) = crate::support::silent_server().await;
+    let sinks = format!(
+        "{}[[alerts.sinks]]\nname = \"stuck\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{silent}/\"\ntimeout = \"60s\"\n",
+        hook(rx.addr)
+    );
     let d = daemon(
         dir.path(),
-        &config(
-            dir.path(),
-            &dir.path().join("state"),
-            gw.port(),
-            &hook(rx.addr),
-        ),
+        &config(dir.path(), &dir.path().join("state"), gw.port(), &sinks),
     )
     .await;
     let got = &rx;
+    // Bounded well below the stuck sink's 60 s timeout: a hang detector, not a speed claim.
     wait_for(20, "the firing notification", || async move {
         (!got.got().is_empty()).then_some(())
     })
@@ -279,6 +281,10 @@ async fn a_webhook_gets_one_signed_firing_and_one_resolved_with_its_duration() {
     assert_eq!(
         metric(&text, r#"payprobe_outbox_pending{sink="hook"}"#),
         Some(0.0)
+    );
+    assert!(
+        metric(&text, r#"payprobe_outbox_pending{sink="stuck"}"#).unwrap_or(0.0) >= 1.0,
+        "the stuck sink still holds its notification: {text}"
     );
     d.stop();
 }
@@ -772,4 +778,73 @@ async fn the_demo_sends_its_alerts_to_a_webhook() {
             .all(|g| g.path == "/demo" && g.body["version"] == "4" && g.body["status"] == "firing"),
         "{alerts:#?}"
     );
+}
+
+/// One outbox record as documented in `src/alerts/outbox.rs`, built here by hand:
+/// `len u32 LE | crc32 u32 LE | {"op":"put","n":{…}}`.
+fn framed_put(key: &str) -> Vec<u8> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "op": "put",
+        "n": {
+            "key": key, "fingerprint": "0011223344556677", "event": "firing",
+            "labels": {"alertname": "PaymentEndpointFailing", "target": "before-the-crash"},
+            "annotations": {"summary": "queued before a crash"},
+            "starts_ms": now, "generator_url": "http://x/", "created_ms": now, "group_key": "{}:{}"
+        }
+    }))
+    .unwrap();
+    let mut out = (payload.len() as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+#[tokio::test]
+async fn a_torn_outbox_is_skipped_and_what_came_before_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(state.join("outbox")).unwrap();
+    let mut bytes = framed_put("kept-before-the-tear");
+    let torn = framed_put("torn-mid-write");
+    bytes.extend_from_slice(&torn[..torn.len() / 2]);
+    std::fs::write(state.join("outbox/hook.log"), bytes).unwrap();
+    let rx = Receiver::up().await;
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let d = daemon(
+        dir.path(),
+        &config(dir.path(), &state, gw.port(), &hook(rx.addr)),
+    )
+    .await;
+    let got = &rx;
+    wait_for(20, "the record before the tear delivered", || async move {
+        got.by_key()
+            .contains_key("kept-before-the-tear")
+            .then_some(())
+    })
+    .await;
+    let addr = d.addr;
+    let text = get(addr, "/metrics").await.unwrap().1;
+    assert_eq!(
+        metric(
+            &text,
+            r#"payprobe_state_dir_errors_total{what="outbox_torn"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(!rx.by_key().contains_key("torn-mid-write"));
+    wait_for(10, "probing goes on", || async move {
+        let t = get(addr, "/metrics").await.ok()?.1;
+        (metric(
+            &t,
+            r#"payprobe_target_healthy{provider="acme",target="pay"}"#,
+        )? == 1.0)
+            .then_some(())
+    })
+    .await;
+    d.stop();
 }
