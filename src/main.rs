@@ -8,6 +8,11 @@ use payprobe::app::Overrides;
 use payprobe::classify::Lang;
 use payprobe::config::{self, Shard};
 
+fn parse_act(s: &str) -> Result<&'static payprobe::demo::story::Act, String> {
+    use payprobe::demo::story;
+    story::act(s).ok_or_else(|| format!("no act {s:?}; acts: {}", story::keys().join(", ")))
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}; use en or zh-CN"))
 }
@@ -69,6 +74,13 @@ enum Cmd {
         /// Also send the demo's alerts to this URL (Alertmanager webhook payload v4).
         #[arg(long)]
         webhook: Option<url::Url>,
+        /// Stop after this long (e.g. "5m"); by default the story repeats until SIGTERM.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Hold one act instead of playing the story (an act's key, or "showcase": several
+        /// failures at once, for alert rules and dashboards).
+        #[arg(long, value_parser = parse_act)]
+        hold: Option<&'static payprobe::demo::story::Act>,
     },
     /// Alert sinks.
     Alerts {
@@ -141,7 +153,9 @@ async fn dispatch(cmd: Cmd) -> ExitCode {
             listen,
             lang,
             webhook,
-        } => demo(&listen, lang, webhook).await,
+            duration,
+            hold,
+        } => demo(&listen, lang, webhook, duration, hold).await,
         Cmd::Alerts {
             cmd: AlertsCmd::Test { config, sink },
         } => alerts_test(&config, sink.as_deref()).await,
@@ -294,8 +308,14 @@ async fn alerts_test(file: &std::path::Path, only: Option<&str>) -> ExitCode {
     }
 }
 
-async fn demo(listen: &str, lang: Option<Lang>, webhook: Option<url::Url>) -> ExitCode {
-    let demo = match payprobe::demo::start(listen).await {
+async fn demo(
+    listen: &str,
+    lang: Option<Lang>,
+    webhook: Option<url::Url>,
+    duration: Option<std::time::Duration>,
+    hold: Option<&'static payprobe::demo::story::Act>,
+) -> ExitCode {
+    let mut demo = match payprobe::demo::start(listen).await {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
@@ -315,10 +335,24 @@ async fn demo(listen: &str, lang: Option<Lang>, webhook: Option<url::Url>) -> Ex
         tracing::info!(url = %payprobe::config::redact(&url), "the demo's alerts also go to this webhook");
     }
     tracing::info!(config = %demo.config_path.display(), "demo gateways started; open http://{listen}/ and /metrics");
+    demo.play(hold);
     let overrides = Overrides { listen: None, lang };
-    let code = match payprobe::app::run(demo.config_path.clone(), None, overrides).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+    let daemon = payprobe::app::run(demo.config_path.clone(), None, overrides);
+    let ended = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let code = tokio::select! {
+        r = daemon => match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        () = ended => {
+            tracing::info!("demo: --duration is over, stopping");
+            ExitCode::SUCCESS
+        }
     };
     drop(demo);
     code
