@@ -3,6 +3,7 @@
 
 mod assets;
 mod cli;
+mod compose;
 mod daemon;
 mod diagnosis;
 mod dns;
@@ -15,3 +16,4 @@ mod prometheus;
 mod scheduler;
 mod scrape;
 mod support;
+mod systemd;
