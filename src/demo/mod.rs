@@ -79,6 +79,8 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
 [server]
 listen = "{listen}"
 state_dir = "{state}"
+# The demo shows the opt-in per-target latency histograms too (the dashboards' p95 panels).
+latency_histograms = true
 
 [defaults]
 interval = "3s"

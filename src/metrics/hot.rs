@@ -38,6 +38,9 @@ pub(super) struct Hot {
     pub phases: Option<([Gauge; 5], Gauge)>,
     /// Made on the first diagnosis, so a scrape never sees a cause vector of all zeros.
     pub diag: OnceLock<DiagSeries>,
+    /// The failure kind each check's last probe exported (`None`: it passed), so the
+    /// `payprobe_probe_failure_kind` series is touched only when it changes.
+    pub kinds: std::sync::Mutex<Vec<(Check, Option<crate::probe::FailureKind>)>>,
 }
 
 impl Hot {
@@ -82,6 +85,7 @@ impl Hot {
             checks,
             phases,
             diag: OnceLock::new(),
+            kinds: std::sync::Mutex::new(Vec::new()),
         }
     }
 

@@ -77,7 +77,7 @@ impl crate::pipeline::Output for Metrics {
 /// Sets an `*_info` series to 1 for `value`, removing the series of the previous value: a
 /// version change must not leave two series claiming to be current.
 fn swap_label(vec: &GaugeVec, seen: &Mutex<HashMap<String, String>>, t: &Target, value: &str) {
-    let Ok(mut seen) = seen.lock() else { return };
+    let mut seen = crate::sync::lock(seen, "metric labels");
     if let Some(old) = seen.get(&t.name) {
         if old == value {
             return;
@@ -87,6 +87,27 @@ fn swap_label(vec: &GaugeVec, seen: &Mutex<HashMap<String, String>>, t: &Target,
     vec.with_label_values(&[&t.name, &t.provider, value])
         .set(1.0);
     seen.insert(t.name.clone(), value.to_string());
+}
+
+/// The label value of a failure kind: its snake_case name (`connect_refused`), `none` when
+/// the probe passed. Taken from the serde name so a new kind needs no second list.
+fn kind_label(k: Option<crate::probe::FailureKind>) -> String {
+    match k.map(serde_json::to_value) {
+        None => "none".into(),
+        Some(Ok(serde_json::Value::String(s))) => s,
+        Some(_) => "unknown".into(),
+    }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) as seconds from `now`: delta-seconds or an HTTP-date (a
+/// date in the past is 0). `None` when the value is neither.
+pub fn retry_after_secs(v: &str, now: std::time::SystemTime) -> Option<f64> {
+    let v = v.trim();
+    if let Ok(n) = v.parse::<u64>() {
+        return Some(n as f64);
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).map_or(0.0, |d| d.as_secs_f64()))
 }
 
 pub struct Metrics {
@@ -112,6 +133,8 @@ pub struct Metrics {
     symptom: GaugeVec,
     last_round: GaugeVec,
     over_slo: IntCounterVec,
+    failure_kind: GaugeVec,
+    retry_after: GaugeVec,
     internal_errors: IntCounterVec,
     /// Whether per-target latency histograms are exported (`[server] latency_histograms`).
     latency_histograms: bool,
@@ -314,6 +337,18 @@ impl Metrics {
                 "When the target's last round finished (Unix seconds): a stale value means its task is stuck.",
                 tp,
             )?,
+            failure_kind: gauge(
+                &r,
+                "payprobe_probe_failure_kind",
+                "1 for the failure kind of each check's last probe (kind=\"none\" when it passed); one series per target and check.",
+                &["target", "provider", "check", "kind"],
+            )?,
+            retry_after: gauge(
+                &r,
+                "payprobe_http_retry_after_seconds",
+                "Seconds the gateway's last Retry-After header asks to wait; absent when none was sent.",
+                tp,
+            )?,
             registry: r,
             internal_errors,
             over_slo,
@@ -330,7 +365,7 @@ impl Metrics {
 
     /// Exports one finished round of a target.
     fn hot(&self, t: &Target) -> Option<Arc<hot::Hot>> {
-        let mut map = self.hot.lock().ok()?;
+        let mut map = crate::sync::lock(&self.hot, "metric handles");
         if let Some(h) = map.get(&t.name) {
             return Some(h.clone());
         }
@@ -356,6 +391,19 @@ impl Metrics {
                     s.ok.inc()
                 } else {
                     s.failed.inc()
+                }
+            }
+            self.observe_kind(t, &hot, e);
+            if let Some(h) = &e.http {
+                match h
+                    .headers
+                    .get("retry-after")
+                    .and_then(|v| retry_after_secs(v, std::time::SystemTime::now()))
+                {
+                    Some(s) => self.retry_after.with_label_values(&[name, prov]).set(s),
+                    None => {
+                        let _ = self.retry_after.remove_label_values(&[name, prov]);
+                    }
                 }
             }
             if let (Some(h), Some((phases, status))) = (&e.http, &hot.phases) {
@@ -402,10 +450,10 @@ impl Metrics {
                         .api_sunset
                         .with_label_values(&[name, prov])
                         .set(s as f64),
+                    // Only the Sunset series: a target with both `api_version` and `rpc`
+                    // keeps its chain series (they used to vanish here, issue 15).
                     None => {
                         let _ = self.api_sunset.remove_label_values(&[name, prov]);
-                        let _ = self.rpc_height.remove_label_values(&[name, prov]);
-                        let _ = self.rpc_lag.remove_label_values(&[name, prov]);
                     }
                 }
             }
@@ -418,6 +466,29 @@ impl Metrics {
                 swap_label(&self.tls_version, &self.tls_seen, t, v);
             }
         }
+    }
+
+    /// Sets the check's failure-kind series to the last probe's kind, removing the previous
+    /// kind's series: one series per target and check, from the closed set of kinds.
+    fn observe_kind(&self, t: &Target, hot: &hot::Hot, e: &Evidence) {
+        let kind = e.failure.as_ref().map(|f| f.kind);
+        let Ok(mut kinds) = hot.kinds.lock() else {
+            return;
+        };
+        let (name, prov, check) = (t.name.as_str(), t.provider.as_str(), e.check.as_str());
+        match kinds.iter_mut().find(|(c, _)| *c == e.check) {
+            Some((_, old)) if *old == kind => return,
+            Some((_, old)) => {
+                let _ =
+                    self.failure_kind
+                        .remove_label_values(&[name, prov, check, &kind_label(*old)]);
+                *old = kind;
+            }
+            None => kinds.push((e.check, kind)),
+        }
+        self.failure_kind
+            .with_label_values(&[name, prov, check, &kind_label(kind)])
+            .set(1.0);
     }
 
     /// Exports a diagnosis: health, and the one-hot cause and scope (every value always
@@ -441,9 +512,19 @@ impl Metrics {
     /// Removes every series of a target (it left the config, or its labels changed).
     pub fn remove_target(&self, t: &Target) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
-        if let Ok(mut hot) = self.hot.lock() {
-            hot.remove(name);
+        let hot = crate::sync::lock(&self.hot, "metric handles").remove(name);
+        if let Some(h) = hot.as_ref() {
+            let kinds = crate::sync::lock(&h.kinds, "failure kinds");
+            for (c, k) in kinds.iter() {
+                let _ = self.failure_kind.remove_label_values(&[
+                    name,
+                    prov,
+                    c.as_str(),
+                    &kind_label(*k),
+                ]);
+            }
         }
+        let _ = self.retry_after.remove_label_values(&[name, prov]);
         for c in Check::ALL {
             let l = [name, prov, c.as_str()];
             let _ = self.probe_success.remove_label_values(&l);
@@ -482,7 +563,7 @@ impl Metrics {
             (&self.tls_version, &self.tls_seen),
             (&self.api_version, &self.api_seen),
         ] {
-            if let Some(v) = seen.lock().ok().and_then(|mut s| s.remove(name)) {
+            if let Some(v) = crate::sync::lock(seen, "metric labels").remove(name) {
                 let _ = vec.remove_label_values(&[name, prov, &v]);
             }
         }
@@ -515,5 +596,40 @@ impl Metrics {
 
     pub fn content_type() -> String {
         TextEncoder::new().format_type().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::apiver::ApiVersionEvidence;
+    use crate::probe::rpc::RpcEvidence;
+
+    /// A round with chain heights and an API version without `Sunset` keeps the chain
+    /// series (removing the absent Sunset series used to remove them too).
+    #[test]
+    fn no_sunset_keeps_the_chain_series() {
+        let src = "[[targets]]\nname = \"node\"\nurl = \"http://127.0.0.1:1/\"\nprofile = \"evm_jsonrpc\"\nchecks = [\"rpc\", \"api_version\"]\n[targets.rpc]\nchain = \"ethereum\"\n";
+        let plan = crate::config::parse(
+            std::path::Path::new("t.toml"),
+            src,
+            std::path::Path::new("."),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let t = &plan.targets[0];
+        let m = Metrics::new().unwrap();
+        let mut rpc = Evidence::new("node", Check::Rpc);
+        rpc.rpc = Some(RpcEvidence {
+            height: Some(1000),
+            lag: Some(2),
+            ..Default::default()
+        });
+        let mut api = Evidence::new("node", Check::ApiVersion);
+        api.api_version = Some(ApiVersionEvidence::default());
+        m.observe(t, &[rpc, api]);
+        let text = m.render().unwrap();
+        assert!(text.contains("payprobe_rpc_block_height{"), "{text}");
+        assert!(text.contains("payprobe_rpc_block_lag{"), "{text}");
+        assert!(!text.contains("payprobe_api_sunset_timestamp_seconds{"));
     }
 }

@@ -79,6 +79,11 @@ pub enum FailureKind {
     TlsCertInvalid,
     TlsProtocolVersion,
     TlsAlert,
+    /// The peer answered with bytes that are not TLS records (e.g. plain HTTP on a TLS port).
+    TlsNotTls,
+    /// The peer speaks TLS but broke the protocol.
+    TlsPeerMisbehaved,
+    /// The handshake ended without a TLS answer (closed or reset).
     TlsError,
     // HTTP, after the connection is up
     /// The request was sent and no response headers came before the deadline.
@@ -287,5 +292,5 @@ fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&humantime::format_rfc3339_millis(*t))
+    s.collect_str(&crate::timefmt::rfc3339_millis(*t))
 }

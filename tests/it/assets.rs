@@ -144,12 +144,13 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
     }
 }
 
-/// Every row of the rules table is shown by a real-server test (diagnosis.rs or netns.rs),
+/// Every row of the rules table is shown by a real-server test (diagnosis.rs, judgement.rs
+/// or netns.rs),
 /// not only by the table test: adding a rule without one fails here.
 #[test]
 fn every_rule_has_a_real_server_test() {
     let dir = Path::new(ROOT).join("tests/it");
-    let sources: String = ["diagnosis.rs", "netns.rs"]
+    let sources: String = ["diagnosis.rs", "judgement.rs", "netns.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
         .collect();
@@ -251,4 +252,45 @@ fn every_alert_is_unit_tested_firing_quiet_and_resolved() {
         missing.is_empty(),
         "alerts not tested firing, quiet before and resolved after: {missing:?}"
     );
+}
+
+/// docs/status-codes.md has a row for every registered code, naming the rule and cause the
+/// rules table gives it (interim codes are read past and say so).
+#[test]
+fn the_status_code_doc_says_what_the_rules_do() {
+    use payprobe::classify::status::{INTERIM, REGISTERED};
+    use payprobe::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/status-codes.md")).unwrap();
+    let t = crate::support::target("name = \"t\"\nurl = \"https://127.0.0.1:1/pay\"");
+    for &(code, name, _) in REGISTERED {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| {code} | {name} |")))
+            .unwrap_or_else(|| panic!("docs/status-codes.md has no row for {code} {name}"));
+        if INTERIM.contains(&code) {
+            assert!(row.contains("interim: read past"), "{row}");
+            continue;
+        }
+        let (rule, cause) = if (200..300).contains(&code) {
+            ("none", "none")
+        } else {
+            let mut e = Evidence::new("t", payprobe::config::Check::Http);
+            e.failure = Some(Failure::new(
+                Phase::Processing,
+                FailureKind::UnexpectedStatus,
+                format!("status {code}"),
+            ));
+            e.http = Some(HttpEvidence {
+                status: Some(code),
+                final_url: "https://127.0.0.1:1/pay".into(),
+                ..Default::default()
+            });
+            let v = payprobe::classify::judge_round(&t, &[e]);
+            (v.rule, v.cause.as_str())
+        };
+        assert!(
+            row.contains(&format!("| `{rule}` | {cause} |")),
+            "docs/status-codes.md row for {code} should say `{rule}` | {cause}: {row}"
+        );
+    }
 }
