@@ -309,27 +309,14 @@ async fn alerts(prom: &Prometheus) -> Vec<(String, String, BTreeMap<String, Stri
     out
 }
 
-/// The demo with its failures held still where it can (`--hold showcase`): alerts with
-/// `for:` need the same failure for longer than a demo act lasts.
-fn demo_args() -> Vec<&'static str> {
-    let help = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"))
-        .args(["demo", "--help"])
-        .output()
-        .unwrap();
-    if String::from_utf8_lossy(&help.stdout).contains("--hold") {
-        vec!["demo", "--hold", "showcase"]
-    } else {
-        vec!["demo"]
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_runs_the_rules_and_dashboards_against_the_demo() {
     if std::env::var_os("PAYPROBE_SKIP_PROMTOOL").is_some() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let demo = Proc::spawn(&demo_args(), dir.path());
+    // The story's acts are seconds long; alert rules need minutes of the same failures.
+    let demo = Proc::spawn(&["demo", "--hold", "showcase"], dir.path());
     demo.wait_ready().await;
     let prom = Prometheus::start(&test_config(demo.addr, dir.path()), dir.path()).await;
 
