@@ -4,6 +4,7 @@
 mod alerts;
 mod assets;
 mod cli;
+mod compose;
 mod daemon;
 mod diagnosis;
 mod dns;
@@ -21,3 +22,4 @@ mod scheduler;
 mod scrape;
 mod story;
 mod support;
+mod systemd;
