@@ -138,11 +138,11 @@ pub struct Diagnosis {
     pub reason: String,
     /// What works now but will not for long (an expiring certificate, a Sunset date).
     pub warnings: Vec<String>,
+    /// The latest round passed but was slower than the target's `latency_slo`.
+    pub slow: bool,
     /// What `reason` is made of: [`reason()`] renders it in English or Chinese.
     #[serde(skip)]
     pub parts: Option<ReasonParts>,
-    /// The latest round passed but was slower than the target's `latency_slo`.
-    pub slow: bool,
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
@@ -208,8 +208,8 @@ impl Diagnosis {
             rule: "none",
             reason: String::new(),
             warnings: Vec::new(),
-            parts: None,
             slow: false,
+            parts: None,
         }
     }
 }

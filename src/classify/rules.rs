@@ -1,7 +1,7 @@
 //! The rules table: from one round's evidence to a cause and symptoms.
 //!
-//! One table, read top to bottom, first match wins (docs/architecture.md, "Design decisions";
-//! docs/status-codes.md explains the HTTP status rows). The
+//! One table, read top to bottom, first match wins (docs/architecture.md, "Design
+//! decisions"); docs/status-codes.md explains the HTTP status rows. The
 //! failure that decides is the one at the lowest layer (DNS → connect → TLS → HTTP), ties
 //! broken by check order, so the answer never depends on the order evidence arrived in.
 

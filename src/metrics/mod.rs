@@ -132,9 +132,9 @@ pub struct Metrics {
     scope: GaugeVec,
     symptom: GaugeVec,
     last_round: GaugeVec,
+    over_slo: IntCounterVec,
     failure_kind: GaugeVec,
     retry_after: GaugeVec,
-    over_slo: IntCounterVec,
     internal_errors: IntCounterVec,
     /// Whether per-target latency histograms are exported (`[server] latency_histograms`).
     latency_histograms: bool,
