@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use crate::alerts::Alerts;
 use crate::config::{self, ConfigError, Plan, Shard};
 use crate::http::{self, Shared};
 use crate::incidents::Incidents;
@@ -35,6 +36,10 @@ pub struct Daemon {
     shard: Option<Shard>,
     /// Command-line settings that win over the file, on reloads too.
     pub overrides: Overrides,
+    /// The alert engine and sinks (`None` without `[[alerts.sinks]]`).
+    alerts: Option<Alerts>,
+    /// The `max_concurrency` cap shared by scheduled rounds and `/probe`.
+    limit: Arc<Semaphore>,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -74,21 +79,34 @@ impl Daemon {
         ));
         let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone()];
         let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
+        let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(Context {
             runner: runner.clone(),
             rounds: pipeline,
-            limit: Arc::new(Semaphore::new(plan.server.max_concurrency)),
+            limit: limit.clone(),
         });
         let mut scheduler = Scheduler::new(ctx);
         let applied = scheduler.apply(&plan);
         let source = plan.source.clone();
+        let plan_ref = Arc::new(plan);
         let shared = Arc::new(Shared {
             metrics,
             store,
             incidents,
-            plan: RwLock::new(Arc::new(plan)),
+            plan: RwLock::new(plan_ref.clone()),
             runner,
+            limit: limit.clone(),
+            probe_rate: http::RateLimit::new(
+                crate::limits::PROBE_ENDPOINT_PER_SECOND,
+                crate::limits::PROBE_ENDPOINT_BURST,
+            ),
         });
+        let alerts = Alerts::start(
+            &plan_ref,
+            addr,
+            shared.incidents.clone(),
+            shared.metrics.clone(),
+        );
         let server = tokio::spawn(http::serve(listener, shared.clone()));
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
@@ -99,6 +117,8 @@ impl Daemon {
             source,
             shard,
             overrides: Overrides::default(),
+            alerts,
+            limit,
         })
     }
 
@@ -114,17 +134,35 @@ impl Daemon {
             }
         };
         self.overrides.apply(&mut plan);
-        let old = self.shared.plan().map(|p| p.server.clone());
+        let old_plan = self.shared.plan();
+        if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
+            tracing::warn!("a change of [alerts] takes effect only after a restart");
+        }
+        let old = old_plan.map(|p| p.server.clone());
         if old.as_ref().map(|s| s.listen) != Some(plan.server.listen) {
             tracing::warn!(listen = %plan.server.listen, "a new `listen` address takes effect only after a restart");
         }
         if old.as_ref().map(|s| s.latency_histograms) != Some(plan.server.latency_histograms) {
             tracing::warn!("a change of `latency_histograms` takes effect only after a restart");
         }
-        let applied = self.scheduler.apply(&plan);
-        if let Ok(mut p) = self.shared.plan.write() {
-            *p = Arc::new(plan);
+        if let Some(old) = old
+            .map(|s| s.max_concurrency)
+            .filter(|o| *o != plan.server.max_concurrency)
+        {
+            resize(&self.limit, old, plan.server.max_concurrency);
         }
+        let applied = self.scheduler.apply(&plan);
+        // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
+        // a poisoned lock is taken over, and said, rather than keeping the old plan while
+        // reporting success (issue 15).
+        let mut slot = self.shared.plan.write().unwrap_or_else(|poisoned| {
+            tracing::error!("plan lock was poisoned by a panic; recovered");
+            self.shared.metrics.internal_error("plan_lock");
+            self.shared.plan.clear_poison();
+            poisoned.into_inner()
+        });
+        *slot = Arc::new(plan);
+        drop(slot);
         self.shared.metrics.config_reload_ok.set(1.0);
         tracing::info!(
             added = applied.added,
@@ -140,6 +178,7 @@ impl Daemon {
     pub fn stop(mut self) {
         self.scheduler.stop();
         self.server.abort();
+        self.alerts.take();
     }
 
     /// Runs until SIGTERM or SIGINT; SIGHUP reloads.
@@ -166,6 +205,27 @@ impl Daemon {
     }
 }
 
+/// Applies a new `max_concurrency` to the running cap. Growing is immediate; shrinking
+/// forgets the free permits now and takes the rest as the probes holding them finish (a
+/// probe in flight is never cut short for it).
+fn resize(limit: &Arc<Semaphore>, old: usize, new: usize) {
+    if new > old {
+        limit.add_permits(new - old);
+    } else {
+        let want = old - new;
+        let now = limit.forget_permits(want);
+        if let Some(rest) = u32::try_from(want - now).ok().filter(|r| *r > 0) {
+            let limit = limit.clone();
+            tokio::spawn(async move {
+                if let Ok(p) = limit.acquire_many_owned(rest).await {
+                    p.forget();
+                }
+            });
+        }
+    }
+    tracing::info!(old, new, "max_concurrency changed");
+}
+
 /// `payprobe run`: the daemon from a config file.
 pub async fn run(
     path: PathBuf,
@@ -174,6 +234,14 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let mut plan = config::load(&path)?;
     overrides.apply(&mut plan);
+    // Probes and the listener share the file budget: ask for room before either starts.
+    if let Some(n) = http::conns::raise_nofile() {
+        tracing::info!(
+            open_files = n,
+            listener_connections = http::conns::budget(),
+            "file limits"
+        );
+    }
     let mut daemon = Daemon::start(plan, shard, Arc::new(Probers::system())).await?;
     daemon.overrides = overrides;
     daemon.run_until_signal().await
@@ -203,8 +271,15 @@ pub async fn probe_once(
         let (probers, limit) = (probers.clone(), limit.clone());
         async move {
             let _permit = limit.acquire_owned().await.ok();
-            let deadline = tokio::time::Instant::now() + t.timeout;
-            probers.round(t, deadline).await
+            let started = tokio::time::Instant::now();
+            let deadline = started + t.timeout;
+            // Like a scheduled round (src/scheduler.rs): a panic is payprobe's failure,
+            // reported as evidence, never a crash of the command.
+            let round = std::panic::AssertUnwindSafe(probers.round(t, deadline));
+            match futures_util::FutureExt::catch_unwind(round).await {
+                Ok(r) => r,
+                Err(p) => crate::scheduler::panicked_round(t, started.elapsed(), p.as_ref()),
+            }
         }
     });
     Ok(futures_util::future::join_all(rounds)

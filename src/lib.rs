@@ -16,18 +16,22 @@
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
+pub mod alerts;
 pub mod app;
 pub mod classify;
 pub mod config;
 pub mod demo;
 pub mod http;
 pub mod incidents;
+pub mod limits;
 pub mod metrics;
 pub mod pipeline;
 pub mod probe;
 pub mod profile;
 pub mod scheduler;
 pub mod state;
+pub mod sync;
+pub mod timefmt;
 pub mod tls;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.

@@ -198,15 +198,8 @@ async fn run_target(t: Arc<Target>, ctx: Arc<Context>) {
         let round = match tokio::time::timeout_at(deadline + OVERRUN_GRACE, round).await {
             Ok(Ok(r)) => r,
             Ok(Err(panic)) => {
-                let what = panic_message(panic.as_ref());
-                tracing::error!(target_name = %t.name, panic = %what, "probe round panicked; recorded as an internal error");
                 ctx.rounds.internal_error("round");
-                failed_round(
-                    &t,
-                    started.elapsed(),
-                    FailureKind::InternalError,
-                    &format!("payprobe failed, not the gateway: {what}"),
-                )
+                panicked_round(&t, started.elapsed(), panic.as_ref())
             }
             Err(_) => {
                 tracing::error!(target_name = %t.name, "probe round overran its deadline; recorded as failed");
@@ -226,6 +219,22 @@ async fn run_target(t: Arc<Target>, ctx: Arc<Context>) {
             ctx.rounds.internal_error("judge");
         }
     }
+}
+
+/// The evidence (and the log line) for a round that panicked.
+pub(crate) fn panicked_round(
+    t: &Target,
+    took: Duration,
+    panic: &(dyn std::any::Any + Send),
+) -> Vec<Evidence> {
+    let what = panic_message(panic);
+    tracing::error!(target_name = %t.name, panic = %what, "probe round panicked; recorded as an internal error");
+    failed_round(
+        t,
+        took,
+        FailureKind::InternalError,
+        &format!("payprobe failed, not the gateway: {what}"),
+    )
 }
 
 /// The text of a caught panic, when it carried one.

@@ -68,7 +68,7 @@ impl Store {
     /// Judges and records a round. Bodies are not kept (the excerpt stays).
     pub fn record(&self, t: &Arc<Target>, round: &[Evidence], now: SystemTime) -> Option<Recorded> {
         let verdict = classify::judge_round(t, round);
-        let mut inner = self.inner.write().ok()?;
+        let mut inner = crate::sync::write(&self.inner, "state");
         let Inner { targets, peers } = &mut *inner;
         let st = targets
             .entry(t.name.clone())
@@ -114,11 +114,15 @@ impl Store {
     }
 
     pub fn get(&self, name: &str) -> Option<TargetState> {
-        self.inner.read().ok()?.targets.get(name).cloned()
+        crate::sync::read(&self.inner, "state")
+            .targets
+            .get(name)
+            .cloned()
     }
 
     pub fn remove(&self, name: &str) {
-        if let Ok(mut inner) = self.inner.write() {
+        {
+            let mut inner = crate::sync::write(&self.inner, "state");
             inner.targets.remove(name);
             inner.peers.remove(name);
         }
@@ -130,9 +134,7 @@ impl Store {
         if self.ready.load(Ordering::Acquire) {
             return true;
         }
-        let Ok(inner) = self.inner.read() else {
-            return false;
-        };
+        let inner = crate::sync::read(&self.inner, "state");
         let all = plan
             .targets
             .iter()

@@ -44,6 +44,9 @@ pub struct TlsClient {
     extra_ca: Option<Arc<[u8]>>,
     crls: Option<Arc<[u8]>>,
     min_version: TlsVersion,
+    /// The certificates of `ca_file`, trusted also as the server's own certificate when one
+    /// is presented byte for byte (see [`Recording`]).
+    pinned: Arc<[CertificateDer<'static>]>,
 }
 
 impl PartialEq for TlsClient {
@@ -61,6 +64,7 @@ impl TlsClient {
         let rec = Arc::new(Recording {
             inner: self.verifier.clone(),
             chain: Mutex::new(None),
+            pinned: self.pinned.clone(),
         });
         let mut cfg = (*self.config).clone();
         cfg.dangerous().set_certificate_verifier(rec.clone());
@@ -69,16 +73,23 @@ impl TlsClient {
 }
 
 /// Delegates to webpki and keeps a copy of the presented chain.
+///
+/// A certificate that `ca_file` holds exactly is trusted as the server's own certificate even
+/// where webpki refuses the path: webpki refuses a certificate marked as a CA when it is used
+/// by a server (`CaUsedAsEndEntity`), yet "trust exactly this certificate" is what a user who
+/// put a gateway's self-signed certificate in `ca_file` asked for. The name and the dates are
+/// still checked.
 #[derive(Debug)]
 pub struct Recording {
     inner: Arc<WebPkiServerVerifier>,
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
+    pinned: Arc<[CertificateDer<'static>]>,
 }
 
 impl Recording {
     /// The chain the server presented (leaf first), if the handshake got that far.
     pub fn chain(&self) -> Option<Vec<CertificateDer<'static>>> {
-        self.chain.lock().ok().and_then(|c| c.clone())
+        crate::sync::lock(&self.chain, "TLS chain").clone()
     }
 }
 
@@ -93,11 +104,20 @@ impl ServerCertVerifier for Recording {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let mut chain = vec![end_entity.clone().into_owned()];
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        if let Ok(mut slot) = self.chain.lock() {
+        {
+            let mut slot = crate::sync::lock(&self.chain, "TLS chain");
             *slot = Some(chain);
         }
-        self.inner
+        match self
+            .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(e) if pinned_exactly(&self.pinned, end_entity, server_name, now) => {
+                tracing::debug!(error = %e, "server certificate pinned in ca_file; trusted as is");
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -121,6 +141,31 @@ impl ServerCertVerifier for Recording {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
     }
+}
+
+/// `ee` is one of the pinned certificates, valid for `name`, and within its dates at `now`.
+fn pinned_exactly(
+    pinned: &[CertificateDer<'static>],
+    ee: &CertificateDer<'_>,
+    name: &ServerName<'_>,
+    now: UnixTime,
+) -> bool {
+    if !pinned.iter().any(|p| p.as_ref() == ee.as_ref()) {
+        return false;
+    }
+    let Ok(cert) = webpki::EndEntityCert::try_from(ee) else {
+        return false;
+    };
+    if cert.verify_is_valid_for_subject_name(name).is_err() {
+        return false;
+    }
+    use x509_parser::prelude::FromDer;
+    let Ok((_, x)) = x509_parser::certificate::X509Certificate::from_der(ee.as_ref()) else {
+        return false;
+    };
+    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let v = x.validity();
+    v.not_before.timestamp() <= now && now <= v.not_after.timestamp()
 }
 
 impl fmt::Debug for TlsClient {
@@ -192,16 +237,21 @@ pub fn client(
     let crls: Option<Arc<[u8]>> = crls.map(Into::into);
     let key = (extra_ca.clone(), crls.clone(), min);
     let cache = CACHE.get_or_init(Default::default);
-    let cached = cache.lock().ok().and_then(|c| c.get(&key).cloned());
+    let cached = crate::sync::lock(cache, "TLS configs").get(&key).cloned();
     let (config, verifier) = match cached {
         Some(b) => b,
         None => {
             let b = build_verified(extra_ca.as_deref(), crls.as_deref(), min)?;
-            if let Ok(mut c) = cache.lock() {
+            {
+                let mut c = crate::sync::lock(cache, "TLS configs");
                 c.insert(key, b.clone());
             }
             b
         }
+    };
+    let pinned: Arc<[CertificateDer<'static>]> = match extra_ca.as_deref() {
+        Some(pem) => parse_pem_certs(pem)?.into(),
+        None => Arc::new([]),
     };
     Ok(TlsClient {
         config,
@@ -209,6 +259,7 @@ pub fn client(
         extra_ca,
         crls,
         min_version: min,
+        pinned,
     })
 }
 

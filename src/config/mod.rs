@@ -5,6 +5,7 @@
 //! problems with their line and column, and the resulting [`Plan`] holds only values the
 //! probers can use without checking again.
 
+mod alerts;
 mod error;
 mod raw;
 mod validate;
@@ -17,6 +18,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 use serde::Serialize;
 
+pub use alerts::{redact, AlertsPlan, Secret, SinkKind, SinkSpec};
 pub use error::{line_col, ConfigError, Problem};
 
 use crate::tls::{TlsClient, TlsVersion};
@@ -33,6 +35,8 @@ pub struct Plan {
     pub server: ServerPlan,
     /// Targets and controls; controls have `control == true`.
     pub targets: Vec<Arc<Target>>,
+    /// `[alerts]`: sinks and timing (no sinks: no notifications, incidents still kept).
+    pub alerts: AlertsPlan,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -63,7 +63,7 @@ fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
                 rule: d.rule,
                 reason: classify::reason(d, lang),
                 warnings: d.warnings.clone(),
-                since: humantime::format_rfc3339_seconds(s.since).to_string(),
+                since: crate::timefmt::rfc3339_secs(crate::timefmt::unix_secs(s.since)),
                 hint: classify::hint(d.cause, d.scope, lang),
             }
         }),
@@ -77,10 +77,10 @@ fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
 
 /// `?lang=` overrides the configured language; an unknown value is a 400, not a silent default.
 fn lang(query: &str, default: Lang) -> Result<Lang, Box<Response<Body>>> {
-    let Some(v) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) else {
+    let Some(v) = super::param(query, "lang") else {
         return Ok(default);
     };
-    Lang::parse(v).ok_or_else(|| {
+    Lang::parse(&v).ok_or_else(|| {
         Box::new(json(
             StatusCode::BAD_REQUEST,
             &serde_json::json!({ "error": format!("unknown lang {v:?}; use en or zh-CN") }),

@@ -2,9 +2,13 @@
 //! `/api/v1/incidents`, `/`.
 
 mod api;
+pub mod conns;
 mod page;
 mod probe;
+mod rate;
 mod scrape;
+
+pub use rate::RateLimit;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,10 +20,11 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::config::Plan;
+use crate::limits;
 use crate::metrics::Metrics;
 use crate::state::Store;
 
@@ -33,18 +38,33 @@ pub struct Shared {
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
+    /// The `max_concurrency` cap the scheduled rounds take too: `/probe` cannot add load
+    /// beyond it.
+    pub limit: Arc<tokio::sync::Semaphore>,
+    /// `/probe` requests started per second.
+    pub probe_rate: RateLimit,
 }
 
 impl Shared {
+    /// The plan in force. A writer that panicked cannot leave the `Arc` half-written, so a
+    /// poisoned lock is recovered (always `Some`; kept an `Option` for the callers).
     pub fn plan(&self) -> Option<Arc<Plan>> {
-        self.plan.read().ok().map(|p| p.clone())
+        let g = self.plan.read().unwrap_or_else(|p| p.into_inner());
+        Some(g.clone())
     }
 }
 
 pub type Body = Full<Bytes>;
 
-/// Accepts connections until the task is aborted. Each connection is served in its own task.
+/// Accepts connections until the task is aborted. Each connection is served in its own task
+/// under the connection budget of `src/http/conns.rs`, with the head limits and the header
+/// read timeout of `src/limits.rs`.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    serve_with(listener, shared, conns::Conns::new(conns::budget())).await
+}
+
+pub async fn serve_with(listener: TcpListener, shared: Arc<Shared>, conns: Arc<conns::Conns>) {
+    let mut refused = 0u64;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -55,27 +75,58 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        let Some(slot) = conns.admit() else {
+            // Every connection is mid-request: this one is closed at once (dropped).
+            refused += 1;
+            if refused % 1000 == 1 {
+                tracing::warn!(%peer, refused, cap = conns.cap(), "connection budget full; closing new connections");
+            }
+            continue;
+        };
+        let slot = Arc::new(slot);
         let shared = shared.clone();
-        tokio::spawn(async move {
+        let task_slot = slot.clone();
+        let task = tokio::spawn(async move {
+            let slot = task_slot;
             let svc = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, Infallible>(route(&shared, req).await) }
+                let (shared, slot) = (shared.clone(), slot.clone());
+                async move {
+                    slot.busy(true);
+                    let resp = route(&shared, req).await;
+                    slot.busy(false);
+                    Ok::<_, Infallible>(resp)
+                }
             });
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await
-            {
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits::HEADER_READ_TIMEOUT)
+                .max_headers(limits::MAX_REQUEST_HEADERS)
+                .max_header_size(limits::MAX_REQUEST_HEAD_BYTES)
+                .max_buf_size(limits::MAX_REQUEST_HEAD_BYTES)
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
+        slot.attach(task.abort_handle());
     }
 }
 
-/// Binds the listener, naming the address in the error.
+/// Binds the listener, naming the address in the error. The accept queue is
+/// [`limits::LISTEN_BACKLOG`] deep, so a burst of connections waits in the kernel instead of
+/// having its SYNs dropped (a dropped SYN costs a scraper a one-second retransmit).
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, std::io::Error> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+    let named =
+        |e: std::io::Error| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"));
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(named)?;
+    sock.set_reuseaddr(true).map_err(named)?;
+    sock.bind(addr).map_err(named)?;
+    sock.listen(limits::LISTEN_BACKLOG).map_err(named)
 }
 
 async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
@@ -84,6 +135,15 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
             StatusCode::METHOD_NOT_ALLOWED,
             "only GET and HEAD are served\n",
         );
+    }
+    if has_body(&req) {
+        let mut r = text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "requests carry no body here\n",
+        );
+        r.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
     }
     let Some(plan) = shared.plan() else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned\n");
@@ -119,6 +179,25 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
             ),
         },
     }
+}
+
+/// The first `key=value` of a query string, percent-decoded (`+` is a space, as HTML forms
+/// and Prometheus's `params` send it): `?target=pay%2Dcn` names the target `pay-cn`.
+pub(crate) fn param(query: &str, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A request announcing more body than [`limits::MAX_REQUEST_BODY_BYTES`] (none: only GET
+/// and HEAD are served).
+fn has_body<B>(req: &Request<B>) -> bool {
+    let h = req.headers();
+    let length = h
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    h.contains_key(hyper::header::TRANSFER_ENCODING)
+        || length.is_some_and(|n| n > limits::MAX_REQUEST_BODY_BYTES)
 }
 
 pub(crate) fn with_type(status: StatusCode, body: String, ctype: &str) -> Response<Body> {

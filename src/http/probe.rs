@@ -17,11 +17,21 @@ const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 const MARGIN: Duration = Duration::from_millis(500);
 
 pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Response<Body> {
-    let param = |k: &str| {
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
-    };
+    let param = |k: &str| super::param(query, k);
+    if let Err(wait) = shared.probe_rate.take() {
+        let mut r = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "more than {} /probe requests a second; retry in {wait:.1} s\n",
+                crate::limits::PROBE_ENDPOINT_PER_SECOND
+            ),
+        );
+        let secs = (wait.ceil() as u64).max(1).to_string();
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&secs) {
+            r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let Some(plan) = shared.plan() else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned\n");
     };
@@ -31,7 +41,7 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
             "missing ?target=NAME (a target of the config)\n",
         );
     };
-    let Some(t) = plan.target(name) else {
+    let Some(t) = plan.target(&name) else {
         return text(
             StatusCode::NOT_FOUND,
             &format!("no target named {name:?} in the config\n"),
@@ -39,7 +49,7 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
     };
     let mut t = (**t).clone();
     if let Some(m) = param("module") {
-        match Check::parse(m) {
+        match Check::parse(&m) {
             Some(c) => t.checks = vec![c],
             None => {
                 return text(
@@ -55,6 +65,15 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .map_or(t.timeout, |s| s.saturating_sub(MARGIN).min(t.timeout));
     let deadline = tokio::time::Instant::now() + budget;
+    // The same cap as scheduled rounds: /probe waits its turn (within its budget) instead
+    // of adding load past `max_concurrency`.
+    let permit = tokio::time::timeout_at(deadline, shared.limit.clone().acquire_owned()).await;
+    let Ok(Ok(_permit)) = permit else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "every probe slot (max_concurrency) stayed busy for the whole budget\n",
+        );
+    };
     let round = shared.runner.round(std::sync::Arc::new(t), deadline).await;
     with_type(
         StatusCode::OK,

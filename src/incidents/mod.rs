@@ -18,6 +18,7 @@ use std::time::SystemTime;
 use tokio::sync::Notify;
 
 pub use model::{unix_ms, Change, Incident, IncidentView, RECOVERED};
+pub(crate) use persist::write_atomic;
 
 use crate::classify::Diagnosis;
 use crate::config::Target;

@@ -77,7 +77,7 @@ impl crate::pipeline::Output for Metrics {
 /// Sets an `*_info` series to 1 for `value`, removing the series of the previous value: a
 /// version change must not leave two series claiming to be current.
 fn swap_label(vec: &GaugeVec, seen: &Mutex<HashMap<String, String>>, t: &Target, value: &str) {
-    let Ok(mut seen) = seen.lock() else { return };
+    let mut seen = crate::sync::lock(seen, "metric labels");
     if let Some(old) = seen.get(&t.name) {
         if old == value {
             return;
@@ -365,7 +365,7 @@ impl Metrics {
 
     /// Exports one finished round of a target.
     fn hot(&self, t: &Target) -> Option<Arc<hot::Hot>> {
-        let mut map = self.hot.lock().ok()?;
+        let mut map = crate::sync::lock(&self.hot, "metric handles");
         if let Some(h) = map.get(&t.name) {
             return Some(h.clone());
         }
@@ -450,10 +450,10 @@ impl Metrics {
                         .api_sunset
                         .with_label_values(&[name, prov])
                         .set(s as f64),
+                    // Only the Sunset series: a target with both `api_version` and `rpc`
+                    // keeps its chain series (they used to vanish here, issue 15).
                     None => {
                         let _ = self.api_sunset.remove_label_values(&[name, prov]);
-                        let _ = self.rpc_height.remove_label_values(&[name, prov]);
-                        let _ = self.rpc_lag.remove_label_values(&[name, prov]);
                     }
                 }
             }
@@ -512,8 +512,9 @@ impl Metrics {
     /// Removes every series of a target (it left the config, or its labels changed).
     pub fn remove_target(&self, t: &Target) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
-        let hot = self.hot.lock().ok().and_then(|mut h| h.remove(name));
-        if let Some(kinds) = hot.as_ref().and_then(|h| h.kinds.lock().ok()) {
+        let hot = crate::sync::lock(&self.hot, "metric handles").remove(name);
+        if let Some(h) = hot.as_ref() {
+            let kinds = crate::sync::lock(&h.kinds, "failure kinds");
             for (c, k) in kinds.iter() {
                 let _ = self.failure_kind.remove_label_values(&[
                     name,
@@ -562,7 +563,7 @@ impl Metrics {
             (&self.tls_version, &self.tls_seen),
             (&self.api_version, &self.api_seen),
         ] {
-            if let Some(v) = seen.lock().ok().and_then(|mut s| s.remove(name)) {
+            if let Some(v) = crate::sync::lock(seen, "metric labels").remove(name) {
                 let _ = vec.remove_label_values(&[name, prov, &v]);
             }
         }
@@ -618,5 +619,40 @@ mod retry_after_tests {
         );
         assert_eq!(retry_after_secs("soon", now), None);
         assert_eq!(retry_after_secs("-5", now), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::apiver::ApiVersionEvidence;
+    use crate::probe::rpc::RpcEvidence;
+
+    /// A round with chain heights and an API version without `Sunset` keeps the chain
+    /// series (removing the absent Sunset series used to remove them too).
+    #[test]
+    fn no_sunset_keeps_the_chain_series() {
+        let src = "[[targets]]\nname = \"node\"\nurl = \"http://127.0.0.1:1/\"\nprofile = \"evm_jsonrpc\"\nchecks = [\"rpc\", \"api_version\"]\n[targets.rpc]\nchain = \"ethereum\"\n";
+        let plan = crate::config::parse(
+            std::path::Path::new("t.toml"),
+            src,
+            std::path::Path::new("."),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let t = &plan.targets[0];
+        let m = Metrics::new().unwrap();
+        let mut rpc = Evidence::new("node", Check::Rpc);
+        rpc.rpc = Some(RpcEvidence {
+            height: Some(1000),
+            lag: Some(2),
+            ..Default::default()
+        });
+        let mut api = Evidence::new("node", Check::ApiVersion);
+        api.api_version = Some(ApiVersionEvidence::default());
+        m.observe(t, &[rpc, api]);
+        let text = m.render().unwrap();
+        assert!(text.contains("payprobe_rpc_block_height{"), "{text}");
+        assert!(text.contains("payprobe_rpc_block_lag{"), "{text}");
+        assert!(!text.contains("payprobe_api_sunset_timestamp_seconds{"));
     }
 }

@@ -7,7 +7,7 @@
 //! with a semver requirement, and reads `Deprecation` (RFC 9745) and `Sunset` (RFC 8594).
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::Serialize;
 use tokio::time::{timeout_at, Instant};
@@ -89,9 +89,7 @@ pub fn evaluate(
     h: &HttpEvidence,
     now: SystemTime,
 ) -> (ApiVersionEvidence, Result<(), Failure>) {
-    let now_unix = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now_unix = crate::timefmt::unix_secs(now);
     let mut ev = ApiVersionEvidence {
         required: spec.require.as_ref().map(|r| r.to_string()),
         ..Default::default()
@@ -242,13 +240,12 @@ fn parse_date(v: &str) -> Option<i64> {
     }
     httpdate::parse_http_date(v)
         .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64)
+        .map(crate::timefmt::unix_secs)
 }
 
+/// The gateway picks these dates: any `i64` must format (see `src/timefmt.rs`).
 fn date(unix: i64) -> String {
-    let t = UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
+    crate::timefmt::rfc3339_secs(unix)
 }
 
 fn type_name(v: &serde_json::Value) -> &'static str {
@@ -282,7 +279,7 @@ impl FieldType {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
 

@@ -1,7 +1,7 @@
 //! What a certificate says, in evidence form (x509-parser; verification is rustls's job).
 
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
@@ -64,10 +64,13 @@ impl CertSummary {
 
     /// Time left before `not_after` (zero if past).
     pub fn remaining(&self, now: SystemTime) -> Duration {
-        let now = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Duration::from_secs(self.not_after_unix.saturating_sub(now).max(0) as u64)
+        let now = crate::timefmt::unix_secs(now);
+        Duration::from_secs(
+            self.not_after_unix
+                .saturating_sub(now)
+                .max(0)
+                .unsigned_abs(),
+        )
     }
 }
 
@@ -88,10 +91,5 @@ fn name(g: &GeneralName<'_>) -> Option<String> {
 }
 
 fn rfc3339(unix: i64) -> String {
-    let t = if unix >= 0 {
-        UNIX_EPOCH + Duration::from_secs(unix as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(unix.unsigned_abs())
-    };
-    humantime::format_rfc3339_seconds(t).to_string()
+    crate::timefmt::rfc3339_secs(unix)
 }

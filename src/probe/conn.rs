@@ -264,7 +264,36 @@ fn tls_failure(e: &io::Error) -> Failure {
         }
         _ => FailureKind::TlsError,
     };
-    Failure::new(Phase::Tls, kind, format!("TLS handshake: {err}"))
+    let detail = match err {
+        E::InvalidCertificate(c) => cert_meaning(c).map(|m| format!("TLS handshake: {m}")),
+        _ => None,
+    };
+    Failure::new(
+        Phase::Tls,
+        kind,
+        detail.unwrap_or_else(|| format!("TLS handshake: {err}")),
+    )
+}
+
+/// What a certificate refusal means, where rustls's own text is a debug dump
+/// (`Other(OtherError(CaUsedAsEndEntity))`) or too terse to act on.
+fn cert_meaning(c: &rustls::CertificateError) -> Option<String> {
+    use rustls::CertificateError as C;
+    match c {
+        C::BadEncoding => Some(
+            "the server's certificate could not be decoded by the verifier: a malformed field, or a validity date before 1970 (which the verifier cannot represent)".into(),
+        ),
+        C::Other(o) => match o.0.downcast_ref::<webpki::Error>()? {
+            webpki::Error::CaUsedAsEndEntity => Some(
+                "the server presents a certificate marked as a CA (basicConstraints CA:TRUE) as its own; TLS clients refuse that. Reissue it as an end-entity certificate, or put exactly this certificate in `ca_file` to trust it as is".into(),
+            ),
+            webpki::Error::EndEntityUsedAsCa => Some(
+                "a certificate in the chain that signs the server's is not marked as a CA; the chain is built wrong".into(),
+            ),
+            other => Some(format!("the certificate was refused ({other:?})")),
+        },
+        _ => None,
+    }
 }
 
 /// Timestamps of the last write and of the first read after it, in nanoseconds since

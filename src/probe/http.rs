@@ -19,6 +19,7 @@ use super::conn::{self, IoMarks, TimedIo};
 use super::resolve::Resolvers;
 use super::{Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
 use crate::config::{Check, DnsSpec, Scheme, Target};
+use crate::limits;
 
 /// Response headers kept in evidence: the ones later diagnosis reads.
 const HEADERS_OF_INTEREST: &[&str] = &[
@@ -33,7 +34,7 @@ const HEADERS_OF_INTEREST: &[&str] = &[
     "api-version",
 ];
 /// How much of the body is shown to humans in the evidence.
-const EXCERPT_BYTES: usize = 512;
+const EXCERPT_BYTES: usize = limits::BODY_EXCERPT_BYTES;
 
 #[derive(Clone)]
 pub struct HttpProber {
@@ -206,7 +207,10 @@ where
     let io = TokioIo::new(io);
     let req = build_request(t, hop, h2)?;
     if h2 {
-        let (mut tx, c) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+        let (mut tx, c) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .max_header_list_size(limits::MAX_H2_HEADER_LIST_BYTES)
+            .max_concurrent_reset_streams(limits::MAX_H2_RESET_STREAMS)
+            .handshake(io)
             .await
             .map_err(hyper_failure)?;
         let guard = AbortOnDrop(tokio::spawn(async move {
@@ -215,7 +219,12 @@ where
         let resp = tx.send_request(req).await.map_err(hyper_failure)?;
         Ok((resp, guard))
     } else {
-        let (mut tx, c) = hyper::client::conn::http1::handshake(io)
+        // Explicit bounds on what a gateway may send as a head (see `src/limits.rs`).
+        let (mut tx, c) = hyper::client::conn::http1::Builder::new()
+            .max_headers(limits::MAX_RESPONSE_HEADERS)
+            .max_header_size(limits::MAX_RESPONSE_HEAD_BYTES)
+            .max_buf_size(limits::PROBE_READ_BUFFER_BYTES)
+            .handshake(io)
             .await
             .map_err(hyper_failure)?;
         let guard = AbortOnDrop(tokio::spawn(async move {

@@ -63,9 +63,13 @@ impl RawIcmp {
     ) -> Result<Option<Duration>, ()> {
         let (tx, rx) = oneshot::channel();
         let key = (ip, id, seq);
-        if let Ok(mut w) = self.waiting.lock() {
-            w.insert(key, tx);
-        }
+        lock(&self.waiting).insert(key, tx);
+        // Removes the waiter however this future ends: on its own timeout, or dropped when
+        // the probe's deadline cancels it (before, such waiters stayed in the map forever).
+        let _waiter = Waiter {
+            waiting: &self.waiting,
+            key,
+        };
         let pkt = super::ping::echo_request(ip, id, seq);
         let sent = Instant::now();
         if self
@@ -74,42 +78,93 @@ impl RawIcmp {
             .await
             .is_err()
         {
-            self.forget(key);
             return Err(());
         }
         let got = tokio::time::timeout(timeout, rx).await;
-        self.forget(key);
         Ok(match got {
             Ok(Ok(at)) => Some(at.saturating_duration_since(sent)),
             _ => None,
         })
     }
 
-    fn forget(&self, key: Key) {
-        if let Ok(mut w) = self.waiting.lock() {
-            w.remove(&key);
-        }
+    /// Probes waiting for a reply (for tests of the cancellation path).
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        lock(&self.waiting).len()
     }
+}
+
+struct Waiter<'a> {
+    waiting: &'a Waiters,
+    key: Key,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        lock(self.waiting).remove(&self.key);
+    }
+}
+
+/// The waiter map stays consistent even if a holder panicked (each operation is a single
+/// insert or remove), so a poisoned lock is taken over, and said, instead of silently
+/// dropping every later reply.
+fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<Key, oneshot::Sender<Instant>>> {
+    w.lock().unwrap_or_else(|poisoned| {
+        tracing::error!("raw ICMP waiter lock was poisoned by a panic; recovered");
+        w.clear_poison();
+        poisoned.into_inner()
+    })
 }
 
 async fn receive(sock: Arc<UdpSocket>, waiting: Waiters, v6: bool) {
     let mut buf = [0u8; 1500];
+    let mut errors = 0u64;
     loop {
-        let Ok((len, from)) = sock.recv_from(&mut buf).await else {
-            // A failing socket must not spin the runtime.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
+        let (len, from) = match sock.recv_from(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Said once, then every 1,000th time: a failing socket must neither spin
+                // the runtime nor flood the log, nor fail silently (every ping would look
+                // lost).
+                if errors % 1000 == 0 {
+                    tracing::error!(error = %e, errors = errors + 1, v6, "raw ICMP receive failed; pings over this socket will look lost");
+                }
+                errors += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
         };
         let at = Instant::now();
         let Some((id, seq)) = super::ping::echo_reply_id_seq(&buf[..len], v6, true) else {
             continue;
         };
-        let tx = waiting
-            .lock()
-            .ok()
-            .and_then(|mut w| w.remove(&(from.ip(), id, seq)));
+        let tx = lock(&waiting).remove(&(from.ip(), id, seq));
         if let Some(tx) = tx {
             let _ = tx.send(at);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+
+    /// A ping cancelled mid-wait (the probe's deadline) leaves no waiter behind.
+    #[tokio::test]
+    async fn a_cancelled_ping_leaves_no_waiter() {
+        let Some(raw) = RawIcmp::open(false) else {
+            eprintln!("skipped: no CAP_NET_RAW");
+            return;
+        };
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut ping = Box::pin(raw.ping(ip, 77, 1, Duration::from_secs(10)));
+        // One poll: the waiter is registered and the request sent. On this single-threaded
+        // runtime the receiver task cannot run in between, so the ping is now waiting.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(ping.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(raw.waiting(), 1, "the ping waits for its reply");
+        drop(ping);
+        assert_eq!(raw.waiting(), 0, "the cancelled ping's waiter is gone");
     }
 }

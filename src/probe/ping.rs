@@ -112,7 +112,13 @@ impl Prober for PingProber {
                 &target.dns,
             )
             .await?;
-            let ip = addrs[0];
+            let ip = *addrs.first().ok_or_else(|| {
+                Failure::new(
+                    Phase::Dns,
+                    FailureKind::DnsNoAddresses,
+                    format!("{} resolved to no address", target.host),
+                )
+            })?;
             let icmp = target.ping.method == PingMethod::Auto;
             let (method, burst) = match icmp.then(|| dgram_socket(ip)).flatten() {
                 Some(sock) => (Method::IcmpDgram, dgram_burst(&sock, ip, target).await),

@@ -259,9 +259,7 @@ impl Resolvers {
         if servers.is_empty() {
             return self.system.clone();
         }
-        let Ok(mut m) = self.custom.lock() else {
-            return Arc::new(Resolver::with_servers(servers));
-        };
+        let mut m = crate::sync::lock(&self.custom, "resolvers");
         m.entry(servers.to_vec())
             .or_insert_with(|| Arc::new(Resolver::with_servers(servers)))
             .clone()

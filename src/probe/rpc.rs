@@ -50,9 +50,14 @@ impl Heights {
         height: u64,
         fresh: Duration,
     ) -> (Option<u64>, usize) {
-        let Ok(mut chains) = self.chains.lock() else {
-            return (None, 0);
-        };
+        // One insert and one retain per call: the map is consistent even after a panic
+        // elsewhere, so a poisoned lock is taken over (and said) rather than every later
+        // round silently losing its peers.
+        let mut chains = self.chains.lock().unwrap_or_else(|poisoned| {
+            tracing::error!("chain height lock was poisoned by a panic; recovered");
+            self.chains.clear_poison();
+            poisoned.into_inner()
+        });
         let now = Instant::now();
         let nodes = chains.entry(chain.to_string()).or_default();
         nodes.insert(target.to_string(), (height, now));

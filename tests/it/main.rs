@@ -1,15 +1,18 @@
 //! One integration binary (faster to link than many), with shared support code.
 //! Every server here binds 127.0.0.1:0; no test sends traffic anywhere else.
 
+mod alerts;
 mod assets;
 mod cli;
 mod daemon;
 mod diagnosis;
 mod dns;
+mod hostile;
 mod http_probe;
 mod incidents;
 mod judgement;
 mod kubernetes;
+mod listener;
 mod netns;
 mod ops;
 mod prometheus;

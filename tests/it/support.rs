@@ -135,9 +135,32 @@ impl Proc {
     /// Listens on port 0 and reads the address it got from its (JSON) log, so no port is
     /// guessed free and then taken by a parallel test.
     pub fn spawn(args: &[&str], dir: &Path) -> Proc {
+        Proc::spawn_limited(args, dir, None)
+    }
+
+    /// Like [`spawn`](Self::spawn), with the child's open-file limit (soft and hard) set to
+    /// `nofile`: the daemon cannot raise it, as on a host with the common 1,024.
+    pub fn spawn_limited(args: &[&str], dir: &Path, nofile: Option<u64>) -> Proc {
+        use std::os::unix::process::CommandExt;
         let log_path = dir.join("payprobe.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"))
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"));
+        if let Some(n) = nofile {
+            // SAFETY: setrlimit is async-signal-safe and touches only the child.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let r = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd
             .arg("--log-format")
             .arg("json")
             .args(args)

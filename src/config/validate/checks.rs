@@ -50,12 +50,23 @@ pub(super) fn dns(d: Option<&RawDns>, p: &mut Problems) -> Option<DnsSpec> {
 pub(super) fn ping(
     r: Option<&RawPing>,
     timeout: Option<Duration>,
+    timeout_span: Option<std::ops::Range<usize>>,
     p: &mut Problems,
 ) -> Option<PingSpec> {
     let d = PingSpec::default();
-    let Some(r) = r else { return Some(d) };
+    let none = RawPing::default();
+    // An absent table still gets the burst-vs-timeout check: the default burst can overrun
+    // a short `timeout`, and then every ping would be "lost" to the deadline (issue 15).
+    let r = r.unwrap_or(&none);
     let before = p.count();
-    let count = int_in(&r.count, "count", 1, 100, i64::from(d.count), p);
+    let count = int_in(
+        &r.count,
+        "count",
+        1,
+        crate::limits::MAX_PING_COUNT,
+        i64::from(d.count),
+        p,
+    );
     let spacing = duration(&r.spacing, "spacing", p).map(|v| v.unwrap_or(d.spacing));
     let packet_timeout =
         duration(&r.packet_timeout, "packet_timeout", p).map(|v| v.unwrap_or(d.packet_timeout));
@@ -89,13 +100,17 @@ pub(super) fn ping(
         Some(_) => int_in(&r.port, "port", 1, 65535, 0, p).map(|v| Some(v as u16)),
     };
     if let (Some(c), Some(s), Some(pt), Some(to)) = (count, spacing, packet_timeout, timeout) {
-        let burst = s * (c as u32 - 1) + pt;
+        // Bounded by MAX_PING_COUNT and MAX_CONFIG_DURATION: cannot overflow.
+        let burst = s
+            .saturating_mul(c.saturating_sub(1) as u32)
+            .saturating_add(pt);
         if burst >= to {
             let at = r
                 .count
                 .as_ref()
                 .map(|c| c.span())
                 .or(r.spacing.as_ref().map(|s| s.span()))
+                .or(timeout_span)
                 .unwrap_or(0..0);
             p.at(at, format!(
                 "a ping burst takes up to {} (count x spacing + packet_timeout), longer than the target's `timeout` ({}); lower count or spacing, or raise timeout",

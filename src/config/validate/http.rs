@@ -117,7 +117,14 @@ pub(super) fn http(
             );
         }
     }
-    let max_redirects = int_in(&h.max_redirects, "max_redirects", 0, 20, 5, p);
+    let max_redirects = int_in(
+        &h.max_redirects,
+        "max_redirects",
+        0,
+        crate::limits::MAX_REDIRECTS,
+        5,
+        p,
+    );
     let max_body = int_in(
         &h.max_body_bytes,
         "max_body_bytes",

@@ -12,9 +12,11 @@ use super::error::{Problem, Problems};
 use super::raw::{RawConfig, RawTarget, S};
 use super::{Plan, ServerPlan, Target, DEFAULT_LISTEN};
 use crate::classify::Lang;
+use crate::config::Check;
 use crate::profile::Profile;
 use crate::tls::{self, TlsSetupError, TlsVersion};
 
+mod alerts;
 mod checks;
 mod endpoint;
 mod http;
@@ -27,7 +29,7 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const DEFAULT_MAX_BODY: usize = 64 * 1024;
 const DEFAULT_CERT_WARNING: Duration = Duration::from_secs(14 * 86_400);
-pub(super) const MAX_BODY_LIMIT: i64 = 16 * 1024 * 1024;
+pub(super) const MAX_BODY_LIMIT: i64 = crate::limits::MAX_BODY_BYTES;
 const PROFILES: &str = "generic, alipay, wechatpay_v3, stripe, evm_jsonrpc, solana_jsonrpc";
 const CHECK_NAMES: &str = "dns, tcp, ping, tls, http, api_version, rpc";
 
@@ -95,11 +97,13 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
     if raw.targets.is_empty() && p.list.is_empty() {
         p.at(0..0, "no [[targets]]: nothing to probe");
     }
-    match (server, p.list.is_empty()) {
-        (Some(server), true) => Ok(Plan {
+    let alerts = alerts::alerts(raw.alerts.as_ref(), base, &mut p);
+    match (server, alerts, p.list.is_empty()) {
+        (Some(server), Some(alerts), true) => Ok(Plan {
             source: path.to_path_buf(),
             server,
             targets,
+            alerts,
         }),
         _ => Err(p.list),
     }
@@ -128,7 +132,14 @@ fn server(raw: &RawConfig, p: &mut Problems) -> Option<ServerPlan> {
         .as_ref()
         .map(|d| PathBuf::from(d.get_ref()))
         .unwrap_or_else(|| PathBuf::from("/var/lib/payprobe"));
-    let max_concurrency = int_in(&s.max_concurrency, "max_concurrency", 1, 100_000, 512, p);
+    let max_concurrency = int_in(
+        &s.max_concurrency,
+        "max_concurrency",
+        1,
+        crate::limits::MAX_CONCURRENCY,
+        512,
+        p,
+    );
     let lang = match &s.lang {
         None => Some(Lang::En),
         Some(l) => Lang::parse(l.get_ref()).or_else(|| {
@@ -178,7 +189,29 @@ pub(super) fn duration(
     p: &mut Problems,
 ) -> Option<Option<Duration>> {
     let Some(v) = v else { return Some(None) };
+    duration_max(v, key, crate::limits::MAX_CONFIG_DURATION, p)
+}
+
+/// A duration key with its own upper bound (the bound keeps deadline arithmetic far from
+/// overflow; see `src/limits.rs`).
+pub(super) fn duration_max(
+    v: &S<String>,
+    key: &str,
+    max: Duration,
+    p: &mut Problems,
+) -> Option<Option<Duration>> {
     match humantime::parse_duration(v.get_ref()) {
+        Ok(d) if d > max => {
+            p.at(
+                v.span(),
+                format!(
+                    "`{key}` = {:?} is longer than the largest accepted, {}",
+                    v.get_ref(),
+                    whole_days(max)
+                ),
+            );
+            None
+        }
         Ok(d) if d > Duration::ZERO => Some(Some(d)),
         Ok(_) => {
             p.at(v.span(), format!("`{key}` must be longer than zero"));
@@ -194,6 +227,14 @@ pub(super) fn duration(
             );
             None
         }
+    }
+}
+
+/// `400d` rather than humantime's `1year 1month 4days 13h 30m 54s`.
+fn whole_days(d: Duration) -> String {
+    match d.as_secs() {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ => humantime::format_duration(d).to_string(),
     }
 }
 
@@ -235,7 +276,11 @@ fn target(
         Some(u) => endpoint(u, p),
     };
     let interval = duration(&t.interval, "interval", p).map(|d| d.unwrap_or(DEFAULT_INTERVAL));
-    let timeout = duration(&t.timeout, "timeout", p).map(|d| d.unwrap_or(DEFAULT_TIMEOUT));
+    let timeout = match &t.timeout {
+        None => Some(DEFAULT_TIMEOUT),
+        Some(v) => duration_max(v, "timeout", crate::limits::MAX_PROBE_TIMEOUT, p)
+            .map(|d| d.unwrap_or(DEFAULT_TIMEOUT)),
+    };
     if let (Some(i), Some(to)) = (interval, timeout) {
         if to >= i {
             let at = t.timeout.as_ref().or(t.interval.as_ref()).map(|s| s.span());
@@ -250,8 +295,22 @@ fn target(
         }
     }
     let latency_slo = duration(&t.latency_slo, "latency_slo", p);
-    let failure_threshold = int_in(&t.failure_threshold, "failure_threshold", 1, 1000, 3, p);
-    let success_threshold = int_in(&t.success_threshold, "success_threshold", 1, 1000, 2, p);
+    let failure_threshold = int_in(
+        &t.failure_threshold,
+        "failure_threshold",
+        1,
+        crate::limits::MAX_THRESHOLD_ROUNDS,
+        3,
+        p,
+    );
+    let success_threshold = int_in(
+        &t.success_threshold,
+        "success_threshold",
+        1,
+        crate::limits::MAX_THRESHOLD_ROUNDS,
+        2,
+        p,
+    );
     let profile = match &t.profile {
         None => Some(Profile::Generic),
         Some(pr) => Profile::parse(pr.get_ref()).or_else(|| {
@@ -331,7 +390,14 @@ fn target(
         p,
     );
     let dns = dns(t.dns.as_ref(), p);
-    let ping = ping(t.ping.as_ref(), timeout, p);
+    // The burst is held to the timeout only where a ping runs.
+    let pings = checks.as_ref().is_some_and(|c| c.contains(&Check::Ping));
+    let ping = ping(
+        t.ping.as_ref(),
+        timeout.filter(|_| pings),
+        t.timeout.as_ref().map(|s| s.span()),
+        p,
+    );
     let api_version = api_version(t.api_version.as_ref(), p);
     let provider_name = t
         .provider

@@ -1,0 +1,122 @@
+//! Every bound payprobe puts on what others send it or on what a config may ask for, in one
+//! place, each with the reason for its value.
+//!
+//! A monitor must keep working exactly when the things it watches misbehave (issue 15): a
+//! gateway's answer is data that may be endless, enormous or malformed, and whoever can reach
+//! the listener may try to exhaust it. Nothing here is configurable on purpose: these are the
+//! safety rails under the config, and the config's own values are bounded by the `MAX_*`
+//! constants below so arithmetic on them (deadlines, bursts) cannot overflow.
+
+use std::time::Duration;
+
+// ----- What a gateway may send to a probe -----
+
+/// Response header lines read per response. Real gateways send 10 to 40; 100 is what nginx
+/// and hyper accept by default. A gateway sending more is recorded as an HTTP protocol error
+/// instead of making the probe keep parsing.
+pub const MAX_RESPONSE_HEADERS: usize = 100;
+
+/// Bytes of one response head (status line and headers). 64 KiB is 8 times what most servers
+/// accept for a request head; a 1 MiB head is refused here, before it is buffered whole.
+pub const MAX_RESPONSE_HEAD_BYTES: usize = 64 * 1024;
+
+/// hyper's read buffer for a probe connection: the head must fit, with room for a first read
+/// of body. hyper refuses values below 8 KiB.
+pub const PROBE_READ_BUFFER_BYTES: usize = MAX_RESPONSE_HEAD_BYTES + 16 * 1024;
+
+/// HTTP/2 header list (decoded size) a gateway may send, the same bound as HTTP/1.
+pub const MAX_H2_HEADER_LIST_BYTES: u32 = MAX_RESPONSE_HEAD_BYTES as u32;
+
+/// HTTP/2 streams a peer may reset before the connection is closed (CVE-2023-44487 style
+/// floods); a probe opens one stream, so a handful is generous.
+pub const MAX_H2_RESET_STREAMS: usize = 8;
+
+/// The largest `max_body_bytes` a target may ask for: a probe keeps at most this much of a
+/// body in memory (the rest is counted and discarded).
+pub const MAX_BODY_BYTES: i64 = 16 * 1024 * 1024;
+
+/// Body bytes shown to humans in the evidence; the whole (capped) body is kept for parsers.
+pub const BODY_EXCERPT_BYTES: usize = 512;
+
+/// Nesting depth of a JSON body. serde_json refuses more than 128 levels itself (its
+/// recursion limit), so a deep body is "not JSON" rather than a stack overflow; this constant
+/// documents that bound for the tests that rely on it.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Redirects a target may allow (`max_redirects`): a loop ends at this many hops.
+pub const MAX_REDIRECTS: i64 = 20;
+
+/// Slack past a probe's deadline that the hostile-gateway tests (`tests/it/hostile.rs`)
+/// allow: the time from the deadline firing to the evidence being returned (dropping
+/// sockets, a busy runtime on a loaded machine). It stays below the scheduler's own guard
+/// (`OVERRUN_GRACE` in `src/scheduler.rs`, 500 ms), so a probe within the slack is never
+/// cut off as a payprobe bug.
+pub const DEADLINE_SLACK: Duration = Duration::from_millis(400);
+
+// ----- What a config may ask for -----
+
+/// The longest duration any config key accepts (`interval`, `spacing`,
+/// `cert_expiry_warning`, ...): 400 days covers a certificate's whole lifetime (the longest
+/// sensible expiry warning) and keeps `now + duration` and `count x spacing` far from
+/// overflowing an `Instant`.
+pub const MAX_CONFIG_DURATION: Duration = Duration::from_secs(400 * 86_400);
+
+/// The longest `timeout` of one probe round: a probe that needs more than ten minutes is not
+/// a probe, and a long timeout holds a concurrency slot and its sockets that long.
+pub const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Echo requests in one ping burst.
+pub const MAX_PING_COUNT: i64 = 100;
+
+/// `max_concurrency`: probes in flight at once. Each holds a socket or two; 100,000 stays
+/// below the file limits this daemon asks for (see [`DESIRED_NOFILE`]).
+pub const MAX_CONCURRENCY: i64 = 100_000;
+
+/// Consecutive rounds in `failure_threshold` / `success_threshold`.
+pub const MAX_THRESHOLD_ROUNDS: i64 = 1_000;
+
+// ----- What a client of the listener may send -----
+
+/// Connections the listener keeps at once. Past it the oldest connection that is still
+/// waiting for a request head is closed to make room (a slowloris flood cannot lock out a
+/// scraper), and when every connection is busy the new one is closed at once. The value
+/// leaves most of the file budget to probes: a flood on the listener must never make a
+/// healthy target fail for want of a socket.
+pub const MAX_LISTENER_CONNECTIONS: usize = 512;
+
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). Deeper than
+/// tokio's 1,024 so a flood of connects does not drop a scraper's SYN while the budget above
+/// evicts idle connections.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Time a client gets to send a complete request head, and also how long an idle keep-alive
+/// connection may wait for its next request. Prometheus sends its whole request at once.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Request header lines the listener accepts; a scrape sends about 6.
+pub const MAX_REQUEST_HEADERS: usize = 32;
+
+/// Bytes of a request head the listener buffers (hyper's minimum buffer is 8 KiB).
+pub const MAX_REQUEST_HEAD_BYTES: usize = 8 * 1024;
+
+/// Only GET and HEAD are served: a request announcing a body is refused (413) and the
+/// connection closed, so nobody can stream data into the daemon.
+pub const MAX_REQUEST_BODY_BYTES: u64 = 0;
+
+/// `/probe` requests started per second (a token bucket of this rate and burst): the endpoint
+/// makes this host connect to a gateway, so it must not become a way to hammer one.
+pub const PROBE_ENDPOINT_PER_SECOND: u32 = 10;
+pub const PROBE_ENDPOINT_BURST: u32 = 20;
+
+/// How long a verified basic-auth (user, password) pair is remembered: bcrypt costs tens of
+/// milliseconds on purpose, a scrape every 15 s should not pay it every time, and a changed
+/// password must stop working soon.
+pub const AUTH_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Entries in that cache, so random passwords cannot grow it.
+pub const AUTH_CACHE_ENTRIES: usize = 64;
+
+/// The open-file limit the daemon raises its soft limit towards at start (never above the
+/// hard limit): 1,024 is the common default and too few for thousands of targets plus a
+/// listener.
+pub const DESIRED_NOFILE: u64 = 65_536;
