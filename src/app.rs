@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::alerts::Alerts;
 use crate::config::{self, ConfigError, Plan, Shard};
+use crate::history::History;
 use crate::http::{self, Shared};
 use crate::incidents::Incidents;
 use crate::metrics::{Metrics, MetricsError};
@@ -77,7 +78,8 @@ impl Daemon {
             &plan.targets,
             metrics.clone(),
         ));
-        let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone()];
+        let history = Arc::new(History::default());
+        let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone(), history.clone()];
         let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(Context {
@@ -93,6 +95,7 @@ impl Daemon {
             metrics,
             store,
             incidents,
+            history,
             plan: RwLock::new(plan_ref.clone()),
             runner,
             limit: limit.clone(),

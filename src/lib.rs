@@ -14,6 +14,7 @@
 //! * [`state`] judges each round and keeps the latest evidence and diagnosis per target;
 //!   [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
 //!   status page; [`app`] ties them together with reload and signals.
+//! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
 pub mod alerts;
@@ -21,6 +22,7 @@ pub mod app;
 pub mod classify;
 pub mod config;
 pub mod demo;
+pub mod history;
 pub mod http;
 pub mod incidents;
 pub mod limits;

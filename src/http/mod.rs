@@ -35,6 +35,8 @@ pub struct Shared {
     pub store: Arc<Store>,
     /// Open and recent closed incidents (`/api/v1/incidents`, the status page).
     pub incidents: Arc<crate::incidents::Incidents>,
+    /// The last rounds of every target, for the status page.
+    pub history: Arc<crate::history::History>,
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
@@ -166,7 +168,13 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         }
         "/" => with_type(
             StatusCode::OK,
-            page::render(&plan, &shared.store),
+            page::render(
+                &plan,
+                &shared.store,
+                &shared.history,
+                &page::incidents(&shared.incidents),
+                query,
+            ),
             "text/html; charset=utf-8",
         ),
         "/api/v1/targets" => api::list(&plan, &shared.store, query),

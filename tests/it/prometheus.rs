@@ -315,7 +315,8 @@ async fn prometheus_runs_the_rules_and_dashboards_against_the_demo() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let demo = Proc::spawn(&["demo"], dir.path());
+    // The story's acts are seconds long; alert rules need minutes of the same failures.
+    let demo = Proc::spawn(&["demo", "--hold", "showcase"], dir.path());
     demo.wait_ready().await;
     let prom = Prometheus::start(&test_config(demo.addr, dir.path()), dir.path()).await;
 
