@@ -79,8 +79,11 @@ pub enum Fault {
     WechatSystemError,
     /// Stripe `400 invalid_request_error / parameter_invalid_integer`.
     StripeBadParam,
-    /// An HTML page with status 200 instead of a JSON-RPC answer (a proxy in front).
+    /// An HTML page with status 200 instead of a JSON-RPC answer (a proxy in front): the
+    /// peer answered in another shape, so it is the server's (docs/profiles.md).
     HtmlPage,
+    /// A JSON-RPC error code no source documents: the one answer payprobe cannot place.
+    UndocumentedCode,
     /// A chain node 20 blocks behind its peers.
     Behind,
 }
@@ -167,8 +170,8 @@ pub const ACTS: &[Act] = &[
         &[("alipay-refund-query", Fault::AlipayMethodGone)], &[fails("alipay-refund-query", ApiVersion, Endpoint, TF)]),
     one("endpoint-user-input", "one endpoint fails: stripe-payment-intents rejects a parameter, 400 invalid_request_error (user_input, endpoint)",
         &[("stripe-payment-intents", Fault::StripeBadParam)], &[fails("stripe-payment-intents", UserInput, Endpoint, TF)]),
-    one("endpoint-unknown", "one endpoint fails: solana-node answers an HTML page instead of JSON-RPC (unknown, endpoint)",
-        &[("solana-node", Fault::HtmlPage)], &[fails("solana-node", Unknown, Endpoint, TF)]),
+    one("endpoint-unknown", "one endpoint fails: solana-node answers a JSON-RPC error code no source documents, -32099 (unknown, endpoint)",
+        &[("solana-node", Fault::UndocumentedCode)], &[fails("solana-node", Unknown, Endpoint, TF)]),
     one("chain-behind", "one endpoint fails: eth-node-c falls 20 blocks behind eth-node-a and -b (server, balance_anomaly)",
         &[("eth-node-c", Fault::Behind)], &[fails("eth-node-c", Server, Endpoint, BA)]),
     Act {
@@ -223,7 +226,7 @@ pub static SHOWCASE: Act = Act {
         fails("alipay-trade-query", Server, Endpoint, PD),
         fails("wechatpay-order-query", Server, Provider, TF),
         fails("wechatpay-refund-query", Server, Provider, TF),
-        fails("solana-node", Unknown, Endpoint, TF),
+        fails("solana-node", Server, Endpoint, TF),
         fails("eth-node-c", Server, Endpoint, BA),
     ],
     expect_everywhere: None,
@@ -337,6 +340,9 @@ pub fn answer(kind: Kind, fault: Option<Fault>, height: u64) -> Behavior {
             b.headers = vec![("content-type".into(), "text/html".into())];
             b
         }
+        (Kind::Solana, Some(Fault::UndocumentedCode)) => Behavior::ok(
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32099,"message":"custom node error"}}"#,
+        ),
         (Kind::Solana, _) => Behavior::jsonrpc(&[("getSlot", json!(height * 2))]),
     };
     if fault == Some(Fault::Slow) {
