@@ -323,6 +323,25 @@ fn names(members: &[&Incident]) -> String {
     v.join(", ")
 }
 
+/// A group alert (provider or vantage point): its annotations plus the failing endpoints.
+fn group_want(
+    mut annotations: BTreeMap<String, String>,
+    members: &[&Incident],
+    labels: BTreeMap<String, String>,
+    starts_ms: u64,
+    cause: Cause,
+    generator_url: String,
+) -> Want {
+    annotations.insert("endpoints".into(), names(members));
+    Want {
+        annotations,
+        labels,
+        starts_ms,
+        cause,
+        generator_url,
+    }
+}
+
 fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<Want> {
     let cause = main_cause(members);
     let first = earliest_with(members, cause)?;
@@ -346,15 +365,15 @@ fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<Want> {
             cause.as_str()
         ),
     };
-    let mut annotations = notes(summary, first, cause, Scope::Provider, &api, s);
-    annotations.insert("endpoints".into(), names(members));
-    Some(Want {
+    let annotations = notes(summary, first, cause, Scope::Provider, &api, s);
+    Some(group_want(
         annotations,
+        members,
         labels,
         starts_ms,
         cause,
-        generator_url: api,
-    })
+        api,
+    ))
 }
 
 fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
@@ -394,15 +413,15 @@ fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
             }
         ),
     };
-    let mut annotations = notes(summary, first, cause, Scope::Local, &api, s);
-    annotations.insert("endpoints".into(), names(members));
-    Some(Want {
+    let annotations = notes(summary, first, cause, Scope::Local, &api, s);
+    Some(group_want(
         annotations,
+        members,
         labels,
         starts_ms,
         cause,
-        generator_url: api,
-    })
+        api,
+    ))
 }
 
 #[cfg(test)]

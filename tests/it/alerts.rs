@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -624,20 +623,7 @@ async fn a_local_outage_pages_once_for_the_vantage_point() {
     )
     .unwrap();
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            env!("CARGO_BIN_EXE_payprobe"),
-            "run",
-            "--config",
-        ])
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = ns.run_payprobe(&cfg, log);
     let addr: SocketAddr = listen.parse().unwrap();
     let got = &rx;
     let result = tokio::time::timeout(Duration::from_secs(90), async {

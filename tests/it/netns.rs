@@ -97,6 +97,24 @@ impl Netns {
         Ok(ns)
     }
 
+    /// `payprobe run --config CFG` inside the namespace, its stderr (the log) to `log`.
+    pub fn run_payprobe(&self, cfg: &std::path::Path, log: std::fs::File) -> std::process::Child {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.name,
+                env!("CARGO_BIN_EXE_payprobe"),
+                "run",
+                "--config",
+            ])
+            .arg(cfg)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
     pub fn exec(&self, args: &[&str]) -> Result<Output, String> {
         run(Command::new("ip")
             .args(["netns", "exec", &self.name])
@@ -334,20 +352,7 @@ async fn network_faults_reach_metrics_and_api_as_network_causes() {
     )
     .unwrap();
     let log = std::fs::File::create(dir.path().join("log")).unwrap();
-    let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns.name,
-            env!("CARGO_BIN_EXE_payprobe"),
-            "run",
-            "--config",
-        ])
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = ns.run_payprobe(&cfg, log);
     let addr: std::net::SocketAddr = listen.parse().unwrap();
     let want = [
         ("lossy", "packet_loss", "payment_delay"),
