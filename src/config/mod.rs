@@ -43,6 +43,10 @@ pub struct ServerPlan {
     pub max_concurrency: usize,
     /// Language of remediation hints (`lang = "en" | "zh-CN"`).
     pub lang: crate::classify::Lang,
+    /// TLS and credentials for the listener (`web_config`), if any.
+    pub web: Option<Arc<crate::http::auth::WebConfig>>,
+    /// `/metrics` stays open to scrapers without credentials (`metrics_open`).
+    pub metrics_open: bool,
 }
 
 /// A kind of check. The set is closed; its names are the `check` label values.
