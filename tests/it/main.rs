@@ -11,4 +11,5 @@ mod http_probe;
 mod listener;
 mod netns;
 mod scheduler;
+mod secrets;
 mod support;
