@@ -1,6 +1,7 @@
 //! One integration binary (faster to link than many), with shared support code.
 //! Every server here binds 127.0.0.1:0; no test sends traffic anywhere else.
 
+mod arbitrary;
 mod assets;
 mod cli;
 mod daemon;
