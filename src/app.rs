@@ -6,10 +6,13 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use crate::alerts::Alerts;
 use crate::config::{self, ConfigError, Plan, Shard};
+use crate::history::History;
 use crate::http::{self, Shared};
+use crate::incidents::Incidents;
 use crate::metrics::{Metrics, MetricsError};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Output, Pipeline};
 use crate::probe::Probers;
 use crate::scheduler::{Context, Runner, Scheduler};
 use crate::state::Store;
@@ -34,6 +37,8 @@ pub struct Daemon {
     shard: Option<Shard>,
     /// Command-line settings that win over the file, on reloads too.
     pub overrides: Overrides,
+    /// The alert engine and sinks (`None` without `[[alerts.sinks]]`).
+    alerts: Option<Alerts>,
     /// The `max_concurrency` cap shared by scheduled rounds and `/probe`.
     limit: Arc<Semaphore>,
 }
@@ -64,11 +69,18 @@ impl Daemon {
         runner: Arc<dyn Runner>,
     ) -> Result<Daemon, AppError> {
         let plan = plan.shard(shard);
-        let metrics = Arc::new(Metrics::new()?);
+        let metrics = Arc::new(Metrics::with_histograms(plan.server.latency_histograms)?);
         let store = Arc::new(Store::new());
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
-        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), Vec::new()));
+        let incidents = Arc::new(Incidents::new(
+            &plan.server.state_dir,
+            &plan.targets,
+            metrics.clone(),
+        ));
+        let history = Arc::new(History::default());
+        let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone(), history.clone()];
+        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(Context {
             runner: runner.clone(),
@@ -78,10 +90,13 @@ impl Daemon {
         let mut scheduler = Scheduler::new(ctx);
         let applied = scheduler.apply(&plan);
         let source = plan.source.clone();
+        let plan_ref = Arc::new(plan);
         let shared = Arc::new(Shared {
             metrics,
             store,
-            plan: RwLock::new(Arc::new(plan)),
+            incidents,
+            history,
+            plan: RwLock::new(plan_ref.clone()),
             runner,
             limit: limit.clone(),
             probe_rate: http::RateLimit::new(
@@ -89,6 +104,12 @@ impl Daemon {
                 crate::limits::PROBE_ENDPOINT_BURST,
             ),
         });
+        let alerts = Alerts::start(
+            &plan_ref,
+            addr,
+            shared.incidents.clone(),
+            shared.metrics.clone(),
+        );
         let server = tokio::spawn(http::serve(listener, shared.clone()));
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
@@ -99,6 +120,7 @@ impl Daemon {
             source,
             shard,
             overrides: Overrides::default(),
+            alerts,
             limit,
         })
     }
@@ -115,12 +137,21 @@ impl Daemon {
             }
         };
         self.overrides.apply(&mut plan);
-        let old_listen = self.shared.plan().map(|p| p.server.listen);
-        if old_listen != Some(plan.server.listen) {
+        let old_plan = self.shared.plan();
+        if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
+            tracing::warn!("a change of [alerts] takes effect only after a restart");
+        }
+        let old = old_plan.map(|p| p.server.clone());
+        if old.as_ref().map(|s| s.listen) != Some(plan.server.listen) {
             tracing::warn!(listen = %plan.server.listen, "a new `listen` address takes effect only after a restart");
         }
-        let old_cap = self.shared.plan().map(|p| p.server.max_concurrency);
-        if let Some(old) = old_cap.filter(|o| *o != plan.server.max_concurrency) {
+        if old.as_ref().map(|s| s.latency_histograms) != Some(plan.server.latency_histograms) {
+            tracing::warn!("a change of `latency_histograms` takes effect only after a restart");
+        }
+        if let Some(old) = old
+            .map(|s| s.max_concurrency)
+            .filter(|o| *o != plan.server.max_concurrency)
+        {
             resize(&self.limit, old, plan.server.max_concurrency);
         }
         let applied = self.scheduler.apply(&plan);
@@ -150,6 +181,7 @@ impl Daemon {
     pub fn stop(mut self) {
         self.scheduler.stop();
         self.server.abort();
+        self.alerts.take();
     }
 
     /// Runs until SIGTERM or SIGINT; SIGHUP reloads.

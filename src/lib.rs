@@ -1,25 +1,30 @@
 //! payprobe watches payment gateways from the outside and says why they fail.
 //!
-//! The crate follows the data flow of `DESIGN.md`:
+//! The crate follows the data flow of `docs/architecture.md` (read it first):
 //!
 //! * [`config`] parses TOML into raw structs, then validates them into an immutable
 //!   [`config::Plan`] that the rest of the code trusts (no re-validation downstream).
-//! * [`probe`] holds one module per check behind the [`probe::Prober`] trait. A probe never
+//! * [`probe`] holds one module per check behind the [`probe::Prober`] trait, registered once
+//!   in [`probe::Probers::new`]. A probe never
 //!   returns `Err` for a dead gateway: it returns typed [`probe::Evidence`] saying what failed.
 //! * [`profile`] reads provider error bodies (Alipay, WeChat Pay, Stripe, JSON-RPC) into causes.
 //! * [`scheduler`] runs every target on its own interval under a global concurrency cap.
 //! * [`classify`] turns evidence into a diagnosis (cause, scope, symptoms, hint) with pure
 //!   functions and one rules table.
-//! * [`state`] keeps the latest evidence and diagnosis per target; [`metrics`] turns them into
-//!   Prometheus series; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
+//! * [`state`] judges each round and keeps the latest evidence and diagnosis per target;
+//!   [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
 //!   status page; [`app`] ties them together with reload and signals.
+//! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 
+pub mod alerts;
 pub mod app;
 pub mod classify;
 pub mod config;
 pub mod demo;
+pub mod history;
 pub mod http;
+pub mod incidents;
 pub mod limits;
 pub mod metrics;
 pub mod pipeline;

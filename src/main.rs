@@ -8,6 +8,11 @@ use payprobe::app::Overrides;
 use payprobe::classify::Lang;
 use payprobe::config::{self, Shard};
 
+fn parse_act(s: &str) -> Result<&'static payprobe::demo::story::Act, String> {
+    use payprobe::demo::story;
+    story::act(s).ok_or_else(|| format!("no act {s:?}; acts: {}", story::keys().join(", ")))
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}; use en or zh-CN"))
 }
@@ -66,6 +71,13 @@ enum Cmd {
         /// Language of remediation hints (en, zh-CN).
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
+        /// Stop after this long (e.g. "5m"); by default the story repeats until SIGTERM.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Hold one act instead of playing the story (an act's key, or "showcase": several
+        /// failures at once, for alert rules and dashboards).
+        #[arg(long, value_parser = parse_act)]
+        hold: Option<&'static payprobe::demo::story::Act>,
     },
 }
 
@@ -116,7 +128,12 @@ async fn dispatch(cmd: Cmd) -> ExitCode {
         },
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::ProbeOnce { file, target, json } => probe_once(&file, target.as_deref(), json).await,
-        Cmd::Demo { listen, lang } => demo(&listen, lang).await,
+        Cmd::Demo {
+            listen,
+            lang,
+            duration,
+            hold,
+        } => demo(&listen, lang, duration, hold).await,
     }
 }
 
@@ -203,16 +220,35 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
     }
 }
 
-async fn demo(listen: &str, lang: Option<Lang>) -> ExitCode {
-    let demo = match payprobe::demo::start(listen).await {
+async fn demo(
+    listen: &str,
+    lang: Option<Lang>,
+    duration: Option<std::time::Duration>,
+    hold: Option<&'static payprobe::demo::story::Act>,
+) -> ExitCode {
+    let mut demo = match payprobe::demo::start(listen).await {
         Ok(d) => d,
         Err(e) => return fail(e),
     };
     tracing::info!(config = %demo.config_path.display(), "demo gateways started; open http://{listen}/ and /metrics");
+    demo.play(hold);
     let overrides = Overrides { listen: None, lang };
-    let code = match payprobe::app::run(demo.config_path.clone(), None, overrides).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+    let daemon = payprobe::app::run(demo.config_path.clone(), None, overrides);
+    let ended = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let code = tokio::select! {
+        r = daemon => match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+        () = ended => {
+            tracing::info!("demo: --duration is over, stopping");
+            ExitCode::SUCCESS
+        }
     };
     drop(demo);
     code

@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests use when they are
-# missing: `prometheus` (the real promtool), `dnsmasq-base` (a real DNS server), `nftables`
-# and `iproute2` (namespaces and packet loss for the network tests).
+# missing: `prometheus` (Prometheus itself and promtool), `prometheus-alertmanager` (amtool,
+# for the compose stack's config), `dnsmasq-base` (a real DNS server), `nftables` and
+# `iproute2` (namespaces and packet loss for the network tests), `systemd` (systemd-analyze:
+# the unit's exposure score and syscall groups), `strace` (the syscalls payprobe makes,
+# against the unit's SystemCallFilter=), `python3-yaml` (reads the compose, Kubernetes and
+# Grafana provisioning YAML), and `chromium` and `fonts-wqy-microhei` (the status page rendered
+# in a real browser, Chinese included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${need[*]}" >&2
   sudo=""

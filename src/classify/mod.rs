@@ -11,22 +11,25 @@
 //!    like — into a [`Diagnosis`]: cause, scope ("is it me or them?"), symptoms and a hint.
 
 mod hints;
+mod reason;
 pub mod rules;
 mod scope;
+pub mod status;
 mod window;
 
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use hints::{hint, Lang};
+pub use reason::{reason, ReasonParts};
 pub use rules::{judge_round, RoundVerdict};
 pub use scope::{Context, Peers};
 pub use window::Window;
 
 /// Why a target fails. A closed set: these are the `cause` label values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     None,
@@ -66,7 +69,7 @@ impl Cause {
 /// Where the problem is: this vantage point, one provider, or one endpoint. `none` while the
 /// target is healthy. (`global`, many vantage points agreeing, is a Prometheus recording rule
 /// across payprobe instances, not something one process can know.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     None,
@@ -135,6 +138,11 @@ pub struct Diagnosis {
     pub reason: String,
     /// What works now but will not for long (an expiring certificate, a Sunset date).
     pub warnings: Vec<String>,
+    /// The latest round passed but was slower than the target's `latency_slo`.
+    pub slow: bool,
+    /// What `reason` is made of: [`reason()`] renders it in English or Chinese.
+    #[serde(skip)]
+    pub parts: Option<ReasonParts>,
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
@@ -143,9 +151,16 @@ pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
     let flapping = window.flapping();
     let latest = window.latest();
     // While healthy, only a slow-but-successful probe is worth a symptom.
-    let (cause, rule, reason, mut symptoms) = match (healthy, window.last_failure()) {
-        (false, Some(v)) => (v.cause, v.rule, v.reason.clone(), v.symptoms.clone()),
-        _ => (Cause::None, "none", String::new(), BTreeSet::new()),
+    let (cause, rule, reason, mut symptoms, failure_parts) = match (healthy, window.last_failure())
+    {
+        (false, Some(v)) => (
+            v.cause,
+            v.rule,
+            v.reason.clone(),
+            v.symptoms.clone(),
+            v.parts.clone(),
+        ),
+        _ => (Cause::None, "none", String::new(), BTreeSet::new(), None),
     };
     if let Some(v) = latest {
         if v.slow {
@@ -157,16 +172,18 @@ pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
     } else {
         scope::scope(cause, ctx)
     };
-    let reason = if healthy {
-        latest
-            .filter(|v| v.slow)
-            .map(|v| v.reason.clone())
-            .unwrap_or_default()
+    let (reason, parts) = if healthy {
+        let slow = latest.filter(|v| v.slow);
+        (
+            slow.map(|v| v.reason.clone()).unwrap_or_default(),
+            slow.and_then(|v| v.parts.clone()),
+        )
     } else {
-        reason
+        (reason, failure_parts)
     };
     let warnings = latest.map(|v| v.warnings.clone()).unwrap_or_default();
     Diagnosis {
+        slow: latest.is_some_and(|v| v.slow),
         cause,
         scope,
         symptoms,
@@ -175,6 +192,7 @@ pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
         rule,
         reason,
         warnings,
+        parts,
     }
 }
 
@@ -190,6 +208,8 @@ impl Diagnosis {
             rule: "none",
             reason: String::new(),
             warnings: Vec::new(),
+            slow: false,
+            parts: None,
         }
     }
 }

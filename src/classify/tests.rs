@@ -56,6 +56,15 @@ fn provider(cause: Cause, status_code: u16) -> Evidence {
     e
 }
 
+/// A 2xx body that is not in the provider's format (as `profile::judge` reports it).
+fn mismatch(code: &str) -> Evidence {
+    let mut e = provider(Cause::Server, 200);
+    if let Some(v) = e.http.as_mut().and_then(|h| h.profile.as_mut()) {
+        v.code = code.into();
+    }
+    e
+}
+
 fn passing(check: Check, ms: u64) -> Evidence {
     let mut e = Evidence::new("t", check);
     e.success = true;
@@ -262,19 +271,72 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
         (status(400, v, &[]), "status_400", UserInput),
         (status(422, v, &[]), "status_422", UserInput),
         (status(423, v, &[]), "status_423", UserInput),
-        // Evidence no rule explains is said to be unknown, not guessed.
+        // Every status has a row; only the reserved, unused ones are unknown, said plainly.
         (
             status(404, "https://gw.example/pay", &[]),
-            "unmatched",
-            Unknown,
+            "status_404",
+            UserInput,
         ),
-        (status(418, v, &[]), "unmatched", Unknown),
-        (failing(Tls, Phase::Tls, K::TlsAlert), "unmatched", Unknown),
+        (status(418, v, &[]), "status_unused", Unknown),
+        (status(306, v, &[]), "status_unused", Unknown),
+        (status(101, v, &[]), "status_1xx", Server),
+        (status(204, v, &[]), "status_2xx_unexpected", Server),
+        (status(301, v, &[]), "status_3xx_moved", UserInput),
+        (status(308, v, &[]), "status_3xx_moved", UserInput),
+        (status(304, v, &[]), "status_304", Server),
+        (status(305, v, &[]), "status_305", Network),
+        (status(302, v, &[]), "status_3xx", Server),
+        (status(307, v, &[]), "status_3xx", Server),
+        (status(407, v, &[]), "status_407", Network),
+        (status(451, v, &[]), "status_451", Network),
+        (status(408, v, &[]), "status_408", Network),
+        (status(402, v, &[]), "status_402", UserInput),
+        (
+            status(410, "https://gw.example/pay", &[]),
+            "status_410",
+            ApiVersion,
+        ),
+        (status(421, v, &[]), "status_421", Server),
+        (status(424, v, &[]), "status_424", Server),
+        (status(425, v, &[]), "status_425", Server),
+        (status(405, v, &[]), "status_405", UserInput),
+        (status(409, v, &[]), "status_409", UserInput),
+        (status(413, v, &[]), "status_request_rejected", UserInput),
+        (status(431, v, &[]), "status_request_rejected", UserInput),
+        (status(499, v, &[]), "status_4xx", UserInput),
+        (status(511, v, &[]), "status_511", Network),
+        (status(501, v, &[]), "status_501", ApiVersion),
+        (status(505, v, &[]), "status_505", ApiVersion),
+        (status(510, v, &[]), "status_510", ApiVersion),
+        (status(504, v, &[]), "status_504", Server),
+        (status(520, v, &[]), "status_5xx", Server),
+        (status(600, v, &[]), "status_invalid", Server),
+        // A peer that answered in another protocol shows the path works: the server's.
+        (failing(Tls, Phase::Tls, K::TlsAlert), "tls_alert", Server),
+        (
+            failing(Tls, Phase::Tls, K::TlsNotTls),
+            "tls_not_tls",
+            Server,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsPeerMisbehaved),
+            "tls_peer_misbehaved",
+            Server,
+        ),
+        // Closed before any TLS answer: a middlebox or a non-TLS server, said to be unknown.
+        (failing(Tls, Phase::Tls, K::TlsError), "tls_closed", Unknown),
+        (
+            failing(Tcp, Phase::Connect, K::ConnectError),
+            "connect_error",
+            Network,
+        ),
         (
             failing(Http, Phase::Processing, K::HttpProtocolError),
-            "unmatched",
-            Unknown,
+            "http_protocol_error",
+            Server,
         ),
+        (mismatch("not_json"), "provider_format", Server),
+        (mismatch("not_provider_format"), "provider_format", Server),
         (
             failing(Http, Phase::Processing, K::DeadlineExceeded),
             "internal_error",
@@ -616,4 +678,162 @@ proptest! {
         let both = judge_round(&t, &[high, low]);
         prop_assert_eq!((both.cause, both.rule), (alone.cause, alone.rule));
     }
+}
+
+/// Evidence the HTTP prober would record for one answer: the profile reads the body first,
+/// then the status decides (as `src/probe/http.rs` does).
+fn answered(profile: crate::profile::Profile, status: u16, body: &[u8]) -> Evidence {
+    let verdict = crate::profile::judge(profile, status, body, false, &[]);
+    let mut e = Evidence::new("t", Check::Http);
+    let failure = match &verdict {
+        Some(v) if v.ok => None,
+        Some(_) => Some(Failure::new(Phase::Content, K::ProviderError, "provider")),
+        None if (200..300).contains(&status) => None,
+        None => Some(Failure::new(
+            Phase::Processing,
+            K::UnexpectedStatus,
+            "status",
+        )),
+    };
+    e.success = failure.is_none();
+    e.failure = failure;
+    e.http = Some(HttpEvidence {
+        status: Some(status),
+        final_url: "https://gw.example/pay".into(),
+        profile: verdict,
+        ..Default::default()
+    });
+    e
+}
+
+/// The answer itself cannot be placed: a reserved, unused status, or a provider code no
+/// source documents (the verdict says so).
+fn ambiguous(e: &Evidence) -> bool {
+    let h = e.http.as_ref().unwrap();
+    match &h.profile {
+        Some(v)
+            if e.failure
+                .as_ref()
+                .is_some_and(|f| f.kind == K::ProviderError) =>
+        {
+            v.means.contains("is not in payprobe's table")
+        }
+        _ => matches!(h.status, Some(306 | 418)),
+    }
+}
+
+fn any_body() -> impl Strategy<Value = Vec<u8>> {
+    let code = prop_oneof![
+        Just("-32000".to_string()),
+        Just("-32601".to_string()),
+        Just("\"-32005\"".to_string()),
+        (-33000i64..0).prop_map(|n| n.to_string()),
+    ];
+    let msg = prop_oneof![
+        Just("header not found"),
+        Just("nonce too low"),
+        Just("rate limit"),
+        Just("x"),
+    ];
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..64),
+        Just(b"<!DOCTYPE html><html><title>Down</title></html>".to_vec()),
+        Just(b"{\"status\":\"ok\"}".to_vec()),
+        Just(b"[]".to_vec()),
+        (code.clone(), msg).prop_map(|(c, m)| format!(
+            r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":{c},"message":"{m}"}}}}"#
+        )
+        .into_bytes()),
+        code.prop_map(|c| format!(
+            r#"[{{"jsonrpc":"2.0","id":1,"result":"0x1"}},{{"jsonrpc":"2.0","id":2,"error":{{"code":{c}}}}}]"#
+        )
+        .into_bytes()),
+        Just(br#"{"alipay_trade_query_response":{"code":"40004","sub_code":"ACQ.SYSTEM_ERROR"}}"#.to_vec()),
+        Just(br#"{"code":"SYSTEM_ERROR","message":"busy"}"#.to_vec()),
+        Just(br#"{"error":{"type":"api_error","message":"x"}}"#.to_vec()),
+    ]
+}
+
+proptest! {
+    /// A working TCP path with an answer never yields `unknown` unless the answer itself is
+    /// ambiguous: any status (registered or not), any body, any profile.
+    #[test]
+    fn an_answer_over_a_working_path_is_placed_unless_it_is_itself_ambiguous(
+        status in 100u16..1000,
+        body in any_body(),
+        p in proptest::sample::select(crate::profile::Profile::ALL.to_vec()),
+    ) {
+        let t = target("");
+        let e = answered(p, status, &body);
+        let v = judge_round(&t, std::slice::from_ref(&e));
+        if v.cause == Cause::Unknown {
+            prop_assert!(ambiguous(&e), "unknown for {:?} at {status}: {:?}", p, v.reason);
+        }
+    }
+
+    /// A peer that answered in another protocol (TLS, HTTP) is placed too.
+    #[test]
+    fn a_protocol_mismatch_is_the_servers(
+        kind in proptest::sample::select(vec![K::TlsNotTls, K::TlsPeerMisbehaved, K::TlsAlert, K::HttpProtocolError, K::ConnectionClosed]),
+    ) {
+        let t = target("");
+        let phase = if matches!(kind, K::HttpProtocolError | K::ConnectionClosed) { Phase::Processing } else { Phase::Tls };
+        let v = judge_round(&t, &[failing(Check::Http, phase, kind)]);
+        prop_assert_eq!(v.cause, Cause::Server);
+    }
+}
+
+#[test]
+fn the_reason_is_rendered_in_chinese_from_its_parts() {
+    let t = target("latency_slo = \"100ms\"");
+    let mut w = Window::new(1, 1);
+    w.push(judge_round(
+        &t,
+        &[status(511, "https://gw.example/pay", &[])],
+    ));
+    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    assert_eq!(
+        reason(&d, Lang::En),
+        d.reason,
+        "English is the reason field itself"
+    );
+    let zh = reason(&d, Lang::ZhCn);
+    assert!(zh.starts_with("HTTP 检查，服务器处理阶段："), "{zh}");
+    assert!(zh.contains("强制门户") && zh.contains("（detail）"), "{zh}");
+    // Every rule says what it means in both languages.
+    for r in RULES {
+        assert!(!r.means_zh.is_empty() && !r.means_zh.is_ascii(), "{}", r.id);
+    }
+    // A slow but passing round, too.
+    let mut w = Window::new(1, 1);
+    w.push(judge_round(&t, &[passing(Check::Http, 250)]));
+    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    let zh = reason(&d, Lang::ZhCn);
+    assert!(zh.contains("250 毫秒") && zh.contains("100 毫秒"), "{zh}");
+}
+
+#[test]
+fn packet_loss_adds_payment_delay_whichever_failure_decides() {
+    let t = target("");
+    let v = judge_round(
+        &t,
+        &[
+            failing(Check::Ping, Phase::Connect, K::PacketLoss),
+            failing(Check::Tcp, Phase::Connect, K::ConnectTimeout),
+        ],
+    );
+    assert_eq!(v.rule, "connect_timeout");
+    assert!(
+        v.symptoms.contains(&Symptom::PaymentDelay),
+        "{:?}",
+        v.symptoms
+    );
+    let v = judge_round(
+        &t,
+        &[failing(Check::Tcp, Phase::Connect, K::ConnectTimeout)],
+    );
+    assert!(
+        !v.symptoms.contains(&Symptom::PaymentDelay),
+        "no loss, no delay"
+    );
 }

@@ -5,6 +5,7 @@
 //! problems with their line and column, and the resulting [`Plan`] holds only values the
 //! probers can use without checking again.
 
+mod alerts;
 mod error;
 mod raw;
 mod validate;
@@ -17,6 +18,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 use serde::Serialize;
 
+pub use alerts::{redact, AlertsPlan, Secret, SinkKind, SinkSpec};
 pub use error::{line_col, ConfigError, Problem};
 
 use crate::tls::{TlsClient, TlsVersion};
@@ -33,6 +35,8 @@ pub struct Plan {
     pub server: ServerPlan,
     /// Targets and controls; controls have `control == true`.
     pub targets: Vec<Arc<Target>>,
+    /// `[alerts]`: sinks and timing (no sinks: no notifications, incidents still kept).
+    pub alerts: AlertsPlan,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +51,10 @@ pub struct ServerPlan {
     pub web: Option<Arc<crate::http::auth::WebConfig>>,
     /// `/metrics` stays open to scrapers without credentials (`metrics_open`).
     pub metrics_open: bool,
+    /// Export `payprobe_probe_latency_seconds` per target and check. Off by default: at 18
+    /// series per check it was most of the scrape; `payprobe_probes_over_slo_total` answers
+    /// the SLO question with one series.
+    pub latency_histograms: bool,
 }
 
 /// A kind of check. The set is closed; its names are the `check` label values.
@@ -314,10 +322,28 @@ impl std::str::FromStr for Shard {
 }
 
 impl Shard {
-    /// Stable across processes and versions: FNV-1a of the target name.
+    /// Stable across processes and versions: jump consistent hashing of the FNV-1a hash of
+    /// the target name. Going from N to N+1 replicas moves only about 1/(N+1) of the targets,
+    /// all of them to the new replica (a modulo would reshuffle nearly all): scaling a
+    /// StatefulSet out does not restart every target's history elsewhere.
     pub fn owns(&self, name: &str) -> bool {
-        stable_hash(name) % u64::from(self.count) == u64::from(self.index)
+        jump_hash(stable_hash(name), self.count) == self.index
     }
+}
+
+/// Jump consistent hash (Lamping and Veach, "A Fast, Minimal Memory, Consistent Hash
+/// Algorithm", 2014): the bucket in `0..buckets` of `key`. Each step jumps forward to the
+/// next bucket at which the key would move when buckets are added; the last jump inside
+/// the range is the answer. `buckets` is at least 1 (a `Shard` never has 0).
+pub fn jump_hash(mut key: u64, buckets: u32) -> u32 {
+    let (mut b, mut j): (i64, i64) = (-1, 0);
+    while j < i64::from(buckets) {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        let r = (1u64 << 31) as f64 / ((key >> 33) + 1) as f64;
+        j = ((b + 1) as f64 * r) as i64;
+    }
+    u32::try_from(b.max(0)).unwrap_or(0)
 }
 
 /// A URL's host as a resolver or TLS server name wants it: no brackets around IPv6.

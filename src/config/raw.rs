@@ -22,6 +22,34 @@ pub struct RawConfig {
     pub targets: Vec<S<RawTarget>>,
     #[serde(default)]
     pub controls: Vec<S<RawTarget>>,
+    pub alerts: Option<S<RawAlerts>>,
+}
+
+/// `[alerts]` and its `[[alerts.sinks]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub group_wait: Option<S<String>>,
+    pub resend_interval: Option<S<String>>,
+    pub max_age: Option<S<String>>,
+    pub external_url: Option<S<String>>,
+    pub vantage: Option<S<String>>,
+    pub queue_limit: Option<S<i64>>,
+    #[serde(default)]
+    pub sinks: Vec<S<RawSink>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub name: Option<S<String>>,
+    pub kind: Option<S<String>>,
+    pub url: Option<S<String>>,
+    pub url_file: Option<S<String>>,
+    pub url_env: Option<S<String>>,
+    pub secret_file: Option<S<String>>,
+    pub secret_env: Option<S<String>>,
+    pub timeout: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,6 +63,7 @@ pub struct RawServer {
     pub web_config: Option<S<String>>,
     /// `/metrics`, `/healthz` and `/readyz` need no credentials even with `web_config`.
     pub metrics_open: Option<S<bool>>,
+    pub latency_histograms: Option<S<bool>>,
 }
 
 /// One target, or the `[defaults]` every target inherits from.

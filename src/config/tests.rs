@@ -536,3 +536,33 @@ fn a_problem_in_defaults_is_listed_once_however_many_targets_inherit_it() {
     assert_eq!(ps.len(), 1, "{ps:?}");
     assert_eq!((ps[0].0, ps[0].1), (3, 11));
 }
+
+/// Adding a replica moves only the targets the new one takes: about 1/(N+1) of them, and
+/// none between old replicas (a modulo would move most of them).
+#[test]
+fn a_new_shard_takes_its_share_and_nothing_else_moves() {
+    use super::{jump_hash, stable_hash};
+    let names: Vec<String> = (0..10_000).map(|i| format!("gw-{i}")).collect();
+    for n in 1..12u32 {
+        let mut moved = 0;
+        for name in &names {
+            let key = stable_hash(name);
+            let (before, after) = (jump_hash(key, n), jump_hash(key, n + 1));
+            assert!(before < n && after <= n);
+            if before != after {
+                assert_eq!(
+                    after, n,
+                    "{name} moved between old shards {before} -> {after}"
+                );
+                moved += 1;
+            }
+        }
+        let expected = names.len() as f64 / f64::from(n + 1);
+        let ratio = f64::from(moved) / expected;
+        assert!(
+            (0.85..1.15).contains(&ratio),
+            "{n} -> {}: moved {moved}, expected about {expected:.0}",
+            n + 1
+        );
+    }
+}

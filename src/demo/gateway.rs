@@ -83,6 +83,23 @@ impl Behavior {
     }
 }
 
+/// How a gateway's listener treats new connections: the network-layer faults of the demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reach {
+    /// Accept and answer with the [`Behavior`].
+    #[default]
+    Serve,
+    /// Accept and never speak: a TLS handshake stalls, as behind a broken middlebox.
+    Stall,
+    /// Stop accepting and fill the (small) accept queue: the kernel then drops new SYNs,
+    /// so a connect times out exactly as when this host's uplink is gone — without root.
+    Unreachable,
+}
+
+/// The accept queue of a gateway's listener: small, so that [`Reach::Unreachable`] fills it
+/// with a handful of connections.
+const BACKLOG: u32 = 8;
+
 /// The last request a gateway received, for tests that check what the prober sent.
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
@@ -99,6 +116,9 @@ pub struct Gateway {
     behavior: Arc<RwLock<Behavior>>,
     hits: Arc<AtomicU64>,
     seen: Arc<RwLock<Option<Seen>>>,
+    reach: tokio::sync::watch::Sender<Reach>,
+    /// Our own connections that fill the accept queue while unreachable.
+    fillers: tokio::sync::Mutex<Vec<tokio::net::TcpStream>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -141,8 +161,11 @@ impl Gateway {
         b: Behavior,
         tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> std::io::Result<Gateway> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let sock = tokio::net::TcpSocket::new_v4()?;
+        sock.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let listener = sock.listen(BACKLOG)?;
         let addr = listener.local_addr()?;
+        let (reach, mut reach_rx) = tokio::sync::watch::channel(Reach::Serve);
         let behavior = Arc::new(RwLock::new(b));
         let hits = Arc::new(AtomicU64::new(0));
         let seen = Arc::new(RwLock::new(None));
@@ -152,7 +175,37 @@ impl Gateway {
             seen: seen.clone(),
         };
         let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
+            let mut held = Vec::new();
+            loop {
+                let mode = *reach_rx.borrow_and_update();
+                if mode == Reach::Unreachable {
+                    // Not accepting: the queue fills and the kernel drops further SYNs.
+                    if reach_rx.changed().await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                let tcp = tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok((tcp, _)) => tcp,
+                        Err(_) => return,
+                    },
+                    r = reach_rx.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                if mode == Reach::Stall {
+                    held.push(tcp);
+                    // Keep only the newest few: the demo runs for hours.
+                    if held.len() > 32 {
+                        held.remove(0);
+                    }
+                    continue;
+                }
+                held.clear();
                 // Like real API front ends: without it, an h2 body written after its headers
                 // waits for the client's delayed ACK (~40 ms) and the demo would lie.
                 let _ = tcp.set_nodelay(true);
@@ -174,8 +227,54 @@ impl Gateway {
             behavior,
             hits,
             seen,
+            reach,
+            fillers: tokio::sync::Mutex::new(Vec::new()),
             task,
         })
+    }
+
+    /// Switches how new connections are treated (see [`Reach`]). Going unreachable returns
+    /// once the accept queue is full, so the next connect already times out.
+    pub async fn set_reach(&self, r: Reach) {
+        let mut fillers = self.fillers.lock().await;
+        if *self.reach.borrow() == r {
+            return;
+        }
+        let was = self.reach.send_replace(r);
+        if r != Reach::Unreachable {
+            // Queued fillers are accepted, see EOF and are dropped by the server. Return
+            // only once the queue has room again: a SYN dropped now would be retried by
+            // the kernel only after a second, longer than a demo probe waits.
+            fillers.clear();
+            if was == Reach::Unreachable {
+                for _ in 0..40 {
+                    let attempt = tokio::time::timeout(
+                        Duration::from_millis(50),
+                        tokio::net::TcpStream::connect(self.addr),
+                    );
+                    if let Ok(Ok(_)) = attempt.await {
+                        break;
+                    }
+                }
+            }
+            return;
+        }
+        // Let the accept loop see the change, then fill the queue until a connect hangs.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        for _ in 0..4 * BACKLOG {
+            let attempt = tokio::time::timeout(
+                Duration::from_millis(100),
+                tokio::net::TcpStream::connect(self.addr),
+            );
+            match attempt.await {
+                Ok(Ok(s)) => fillers.push(s),
+                _ => break,
+            }
+        }
+    }
+
+    pub fn reach(&self) -> Reach {
+        *self.reach.borrow()
     }
 
     /// Changes how the gateway answers from the next request on (break it on purpose).

@@ -1,4 +1,5 @@
-//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}` (`?lang=en|zh-CN` for hints).
+//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}` (`?lang=en|zh-CN` for the reason
+//! and the hint).
 
 use std::collections::BTreeSet;
 
@@ -8,6 +9,7 @@ use serde::Serialize;
 use super::{with_type, Body};
 use crate::classify::{self, Cause, Lang, Scope, Symptom};
 use crate::config::{Check, Plan, Target};
+use crate::incidents::{unix_ms, IncidentView, Incidents};
 use crate::probe::Evidence;
 use crate::state::Store;
 
@@ -59,7 +61,7 @@ fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
                 symptoms: d.symptoms.clone(),
                 flapping: d.flapping,
                 rule: d.rule,
-                reason: d.reason.clone(),
+                reason: classify::reason(d, lang),
                 warnings: d.warnings.clone(),
                 since: crate::timefmt::rfc3339_secs(crate::timefmt::unix_secs(s.since)),
                 hint: classify::hint(d.cause, d.scope, lang),
@@ -95,18 +97,74 @@ pub fn list(plan: &Plan, store: &Store, query: &str) -> Response<Body> {
     json(StatusCode::OK, &views)
 }
 
-pub fn one(plan: &Plan, store: &Store, name: &str, query: &str) -> Response<Body> {
+/// One target, with its incidents (open first, then the recent closed ones).
+#[derive(Serialize)]
+struct OneView<'a> {
+    #[serde(flatten)]
+    target: TargetView<'a>,
+    incidents: Vec<IncidentView>,
+}
+
+pub fn one(
+    plan: &Plan,
+    store: &Store,
+    incidents: &Incidents,
+    name: &str,
+    query: &str,
+) -> Response<Body> {
     let lang = match lang(query, plan.server.lang) {
         Ok(l) => l,
         Err(r) => return *r,
     };
     match plan.target(name) {
-        Some(t) => json(StatusCode::OK, &view(t, store, lang)),
+        Some(t) => {
+            let now = unix_ms(std::time::SystemTime::now());
+            let v = OneView {
+                target: view(t, store, lang),
+                incidents: incidents
+                    .of_target(name, TARGET_INCIDENTS)
+                    .iter()
+                    .map(|i| i.view(now))
+                    .collect(),
+            };
+            json(StatusCode::OK, &v)
+        }
         None => json(
             StatusCode::NOT_FOUND,
             &serde_json::json!({ "error": format!("no target named {name:?}") }),
         ),
     }
+}
+
+/// Incidents listed per target page, and at most on `/api/v1/incidents`.
+const TARGET_INCIDENTS: usize = 20;
+const MAX_INCIDENTS: usize = 500;
+
+/// `/api/v1/incidents[?limit=N]`: open incidents first (oldest first), then the recent
+/// closed ones (newest first).
+pub fn incidents(incidents: &Incidents, query: &str) -> Response<Body> {
+    let limit = match query.split('&').find_map(|kv| kv.strip_prefix("limit=")) {
+        None => 100,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_INCIDENTS).contains(&n) => n,
+            _ => {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    &serde_json::json!({ "error": format!("limit {v:?}: expected 1 to {MAX_INCIDENTS}") }),
+                )
+            }
+        },
+    };
+    let now = unix_ms(std::time::SystemTime::now());
+    let all = incidents.snapshot(limit);
+    let views: Vec<IncidentView> = all.iter().map(|i| i.view(now)).collect();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "open": all.iter().filter(|i| i.closed_ms.is_none()).count(),
+            "incidents": views,
+        }),
+    )
 }
 
 fn json<T: Serialize>(status: StatusCode, v: &T) -> Response<Body> {

@@ -1,4 +1,5 @@
-//! The HTTP listener: `/metrics`, `/healthz`, `/readyz`, `/api/v1/targets[/{name}]`, `/`.
+//! The HTTP listener: `/metrics`, `/healthz`, `/readyz`, `/api/v1/targets[/{name}]`,
+//! `/api/v1/incidents`, `/`.
 
 mod api;
 pub mod auth;
@@ -6,6 +7,7 @@ pub mod conns;
 mod page;
 mod probe;
 mod rate;
+mod scrape;
 
 pub use rate::RateLimit;
 
@@ -32,6 +34,10 @@ use crate::state::Store;
 pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub store: Arc<Store>,
+    /// Open and recent closed incidents (`/api/v1/incidents`, the status page).
+    pub incidents: Arc<crate::incidents::Incidents>,
+    /// The last rounds of every target, for the status page.
+    pub history: Arc<crate::history::History>,
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
@@ -199,10 +205,7 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
     let path = req.uri().path();
     let query = req.uri().query().unwrap_or("");
     match path {
-        "/metrics" => match shared.metrics.render() {
-            Ok(body) => with_type(StatusCode::OK, body, &Metrics::content_type()),
-            Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}\n")),
-        },
+        "/metrics" => scrape::metrics(shared, req.headers()).await,
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/probe" => probe::probe(shared, query, req.headers()).await,
         "/readyz" => {
@@ -217,12 +220,19 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         }
         "/" => with_type(
             StatusCode::OK,
-            page::render(&plan, &shared.store),
+            page::render(
+                &plan,
+                &shared.store,
+                &shared.history,
+                &page::incidents(&shared.incidents),
+                query,
+            ),
             "text/html; charset=utf-8",
         ),
         "/api/v1/targets" => api::list(&plan, &shared.store, query),
+        "/api/v1/incidents" => api::incidents(&shared.incidents, query),
         p => match p.strip_prefix("/api/v1/targets/") {
-            Some(name) => api::one(&plan, &shared.store, name, query),
+            Some(name) => api::one(&plan, &shared.store, &shared.incidents, name, query),
             None => text(
                 StatusCode::NOT_FOUND,
                 "not found; try /metrics, /api/v1/targets or /\n",

@@ -16,7 +16,8 @@ use crate::probe::Phase;
 pub(super) struct CheckSeries {
     pub success: Gauge,
     pub duration: Gauge,
-    pub latency: Histogram,
+    /// Only with `[server] latency_histograms = true`.
+    pub latency: Option<Histogram>,
     pub ok: IntCounter,
     pub failed: IntCounter,
 }
@@ -30,11 +31,16 @@ pub(super) struct DiagSeries {
 
 pub(super) struct Hot {
     pub last_round: Gauge,
+    /// Rounds over the latency SLO, for targets that have one.
+    pub over_slo: Option<IntCounter>,
     pub checks: Vec<(Check, CheckSeries)>,
     /// Phase gauges in `Phase::ALL` order and the status gauge, for HTTP-speaking checks.
     pub phases: Option<([Gauge; 5], Gauge)>,
     /// Made on the first diagnosis, so a scrape never sees a cause vector of all zeros.
     pub diag: OnceLock<DiagSeries>,
+    /// The failure kind each check's last probe exported (`None`: it passed), so the
+    /// `payprobe_probe_failure_kind` series is touched only when it changes.
+    pub kinds: std::sync::Mutex<Vec<(Check, Option<crate::probe::FailureKind>)>>,
 }
 
 impl Hot {
@@ -48,7 +54,9 @@ impl Hot {
                 let series = CheckSeries {
                     success: m.probe_success.with_label_values(&l),
                     duration: m.probe_duration.with_label_values(&l),
-                    latency: m.probe_latency.with_label_values(&l),
+                    latency: m
+                        .latency_histograms
+                        .then(|| m.probe_latency.with_label_values(&l)),
                     ok: m
                         .probes_total
                         .with_label_values(&[name, prov, c.as_str(), "success"]),
@@ -71,9 +79,13 @@ impl Hot {
         });
         Hot {
             last_round: m.last_round.with_label_values(&[name, prov]),
+            over_slo: t
+                .latency_slo
+                .map(|_| m.over_slo.with_label_values(&[name, prov])),
             checks,
             phases,
             diag: OnceLock::new(),
+            kinds: std::sync::Mutex::new(Vec::new()),
         }
     }
 

@@ -4,6 +4,9 @@
 //! rest from closed enums. Every series of a target is removed when the target is.
 
 mod hot;
+mod incidents;
+
+pub use incidents::{IncidentMetrics, OUTCOMES as NOTIFICATION_OUTCOMES};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -57,6 +60,11 @@ impl crate::pipeline::Output for Metrics {
     fn publish(&self, round: &crate::pipeline::JudgedRound<'_>) {
         if !round.rejudged() {
             self.observe(round.target, round.evidence);
+            if let Some(c) = self.hot(round.target).and_then(|h| h.over_slo.clone()) {
+                if round.diagnosis.slow {
+                    c.inc();
+                }
+            }
         }
         self.observe_diagnosis(round.target, round.diagnosis);
     }
@@ -81,6 +89,27 @@ fn swap_label(vec: &GaugeVec, seen: &Mutex<HashMap<String, String>>, t: &Target,
     seen.insert(t.name.clone(), value.to_string());
 }
 
+/// The label value of a failure kind: its snake_case name (`connect_refused`), `none` when
+/// the probe passed. Taken from the serde name so a new kind needs no second list.
+fn kind_label(k: Option<crate::probe::FailureKind>) -> String {
+    match k.map(serde_json::to_value) {
+        None => "none".into(),
+        Some(Ok(serde_json::Value::String(s))) => s,
+        Some(_) => "unknown".into(),
+    }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) as seconds from `now`: delta-seconds or an HTTP-date (a
+/// date in the past is 0). `None` when the value is neither.
+pub fn retry_after_secs(v: &str, now: std::time::SystemTime) -> Option<f64> {
+    let v = v.trim();
+    if let Ok(n) = v.parse::<u64>() {
+        return Some(n as f64);
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).map_or(0.0, |d| d.as_secs_f64()))
+}
+
 pub struct Metrics {
     registry: Registry,
     probe_success: GaugeVec,
@@ -103,9 +132,16 @@ pub struct Metrics {
     scope: GaugeVec,
     symptom: GaugeVec,
     last_round: GaugeVec,
+    over_slo: IntCounterVec,
+    failure_kind: GaugeVec,
+    retry_after: GaugeVec,
     internal_errors: IntCounterVec,
+    /// Whether per-target latency histograms are exported (`[server] latency_histograms`).
+    latency_histograms: bool,
     pub scheduler_lag: Histogram,
     pub config_reload_ok: Gauge,
+    /// Incidents and alert delivery (`src/incidents/`, `src/alerts/`).
+    pub incidents: IncidentMetrics,
     /// TLS and API version labels currently exported per target, to remove them on change.
     tls_seen: Mutex<HashMap<String, String>>,
     api_seen: Mutex<HashMap<String, String>>,
@@ -120,7 +156,13 @@ fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<GaugeV
 }
 
 impl Metrics {
+    /// Metrics without per-target latency histograms (the default).
     pub fn new() -> Result<Metrics, MetricsError> {
+        Metrics::with_histograms(false)
+    }
+
+    /// Metrics with or without `payprobe_probe_latency_seconds` per target and check.
+    pub fn with_histograms(latency_histograms: bool) -> Result<Metrics, MetricsError> {
         let r = Registry::new();
         let tpc = &["target", "provider", "check"];
         let tp = &["target", "provider"];
@@ -149,6 +191,14 @@ impl Metrics {
             &["where"],
         )?;
         r.register(Box::new(internal_errors.clone()))?;
+        let over_slo = IntCounterVec::new(
+            Opts::new(
+                "payprobe_probes_over_slo_total",
+                "Rounds that passed but took longer than the target's latency_slo (only for targets with one); with payprobe_probes_total{check=\"http\"} it gives the SLO burn rate.",
+            ),
+            &["target", "provider"],
+        )?;
+        r.register(Box::new(over_slo.clone()))?;
         for place in ["round", "deadline", "judge", "task", "store"] {
             internal_errors.with_label_values(&[place]);
         }
@@ -176,7 +226,9 @@ impl Metrics {
         r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
+        let incidents = IncidentMetrics::new(&r)?;
         Ok(Metrics {
+            incidents,
             probe_success: gauge(
                 &r,
                 "payprobe_probe_success",
@@ -285,8 +337,22 @@ impl Metrics {
                 "When the target's last round finished (Unix seconds): a stale value means its task is stuck.",
                 tp,
             )?,
+            failure_kind: gauge(
+                &r,
+                "payprobe_probe_failure_kind",
+                "1 for the failure kind of each check's last probe (kind=\"none\" when it passed); one series per target and check.",
+                &["target", "provider", "check", "kind"],
+            )?,
+            retry_after: gauge(
+                &r,
+                "payprobe_http_retry_after_seconds",
+                "Seconds the gateway's last Retry-After header asks to wait; absent when none was sent.",
+                tp,
+            )?,
             registry: r,
             internal_errors,
+            over_slo,
+            latency_histograms,
             probe_latency,
             probes_total,
             scheduler_lag,
@@ -318,11 +384,26 @@ impl Metrics {
                 let secs = e.duration.as_secs_f64();
                 s.success.set(if e.success { 1.0 } else { 0.0 });
                 s.duration.set(secs);
-                s.latency.observe(secs);
+                if let Some(h) = &s.latency {
+                    h.observe(secs);
+                }
                 if e.success {
                     s.ok.inc()
                 } else {
                     s.failed.inc()
+                }
+            }
+            self.observe_kind(t, &hot, e);
+            if let Some(h) = &e.http {
+                match h
+                    .headers
+                    .get("retry-after")
+                    .and_then(|v| retry_after_secs(v, std::time::SystemTime::now()))
+                {
+                    Some(s) => self.retry_after.with_label_values(&[name, prov]).set(s),
+                    None => {
+                        let _ = self.retry_after.remove_label_values(&[name, prov]);
+                    }
                 }
             }
             if let (Some(h), Some((phases, status))) = (&e.http, &hot.phases) {
@@ -387,6 +468,29 @@ impl Metrics {
         }
     }
 
+    /// Sets the check's failure-kind series to the last probe's kind, removing the previous
+    /// kind's series: one series per target and check, from the closed set of kinds.
+    fn observe_kind(&self, t: &Target, hot: &hot::Hot, e: &Evidence) {
+        let kind = e.failure.as_ref().map(|f| f.kind);
+        let Ok(mut kinds) = hot.kinds.lock() else {
+            return;
+        };
+        let (name, prov, check) = (t.name.as_str(), t.provider.as_str(), e.check.as_str());
+        match kinds.iter_mut().find(|(c, _)| *c == e.check) {
+            Some((_, old)) if *old == kind => return,
+            Some((_, old)) => {
+                let _ =
+                    self.failure_kind
+                        .remove_label_values(&[name, prov, check, &kind_label(*old)]);
+                *old = kind;
+            }
+            None => kinds.push((e.check, kind)),
+        }
+        self.failure_kind
+            .with_label_values(&[name, prov, check, &kind_label(kind)])
+            .set(1.0);
+    }
+
     /// Exports a diagnosis: health, and the one-hot cause and scope (every value always
     /// present, so `payprobe_cause{cause="server"} == 1` needs no `absent()` tricks).
     pub fn observe_diagnosis(&self, t: &Target, d: &Diagnosis) {
@@ -408,10 +512,19 @@ impl Metrics {
     /// Removes every series of a target (it left the config, or its labels changed).
     pub fn remove_target(&self, t: &Target) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
-        {
-            let mut hot = crate::sync::lock(&self.hot, "metric handles");
-            hot.remove(name);
+        let hot = crate::sync::lock(&self.hot, "metric handles").remove(name);
+        if let Some(h) = hot.as_ref() {
+            let kinds = crate::sync::lock(&h.kinds, "failure kinds");
+            for (c, k) in kinds.iter() {
+                let _ = self.failure_kind.remove_label_values(&[
+                    name,
+                    prov,
+                    c.as_str(),
+                    &kind_label(*k),
+                ]);
+            }
         }
+        let _ = self.retry_after.remove_label_values(&[name, prov]);
         for c in Check::ALL {
             let l = [name, prov, c.as_str()];
             let _ = self.probe_success.remove_label_values(&l);
@@ -436,6 +549,7 @@ impl Metrics {
         }
         let _ = self.target_healthy.remove_label_values(&[name, prov]);
         let _ = self.last_round.remove_label_values(&[name, prov]);
+        let _ = self.over_slo.remove_label_values(&[name, prov]);
         for c in Cause::ALL {
             let _ = self.cause.remove_label_values(&[name, prov, c.as_str()]);
         }
@@ -457,6 +571,7 @@ impl Metrics {
         let _ = self.api_sunset.remove_label_values(&[name, prov]);
         let _ = self.rpc_height.remove_label_values(&[name, prov]);
         let _ = self.rpc_lag.remove_label_values(&[name, prov]);
+        self.incidents.remove_target(t);
     }
 
     /// Counts a failure of payprobe itself; `place` is a bounded label value.

@@ -48,6 +48,10 @@ impl ApiVersionProber {
 }
 
 impl Prober for ApiVersionProber {
+    fn check(&self) -> Check {
+        Check::ApiVersion
+    }
+
     async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
         let mut rec = Recorder::new(target, Check::ApiVersion);
         rec.ev.http = Some(HttpEvidence::default());

@@ -343,6 +343,14 @@ fn tls_failure(e: &io::Error) -> Failure {
             | P::SupportedVersionsExtensionRequired,
         ) => FailureKind::TlsProtocolVersion,
         E::AlertReceived(_) => FailureKind::TlsAlert,
+        // The first record's header is not TLS: another protocol answered.
+        E::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+            | rustls::InvalidMessage::UnknownProtocolVersion,
+        ) => FailureKind::TlsNotTls,
+        E::InvalidMessage(_) | E::PeerMisbehaved(_) | E::DecryptError => {
+            FailureKind::TlsPeerMisbehaved
+        }
         _ => FailureKind::TlsError,
     };
     let detail = match err {

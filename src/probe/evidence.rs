@@ -79,6 +79,11 @@ pub enum FailureKind {
     TlsCertInvalid,
     TlsProtocolVersion,
     TlsAlert,
+    /// The peer answered with bytes that are not TLS records (e.g. plain HTTP on a TLS port).
+    TlsNotTls,
+    /// The peer speaks TLS but broke the protocol.
+    TlsPeerMisbehaved,
+    /// The handshake ended without a TLS answer (closed or reset).
     TlsError,
     // HTTP, after the connection is up
     /// The request was sent and no response headers came before the deadline.

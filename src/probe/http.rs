@@ -48,6 +48,10 @@ impl HttpProber {
 }
 
 impl Prober for HttpProber {
+    fn check(&self) -> Check {
+        Check::Http
+    }
+
     async fn probe(&self, target: &Target, deadline: Instant) -> super::Evidence {
         let mut rec = Recorder::new(target, Check::Http);
         rec.ev.http = Some(HttpEvidence::default());
@@ -108,12 +112,16 @@ impl HttpProber {
             rec.enter(Phase::Dns);
         }
         let status = rec.ev.http.as_ref().and_then(|h| h.status).unwrap_or(0);
-        // The provider's own code says more than the bare status: it decides when present.
+        // The provider's own code says more than the bare status: it decides when present,
+        // except over a status the user listed in `expect_status` — that is their explicit
+        // word on this answer (docs/profiles.md, "Precedence"). The verdict stays in the
+        // evidence either way.
+        let listed = t.http.expect_status.contains(&status);
         if let Some(h) = rec.ev.http.as_mut() {
             h.profile =
                 crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
             if let Some(v) = &h.profile {
-                if v.ok {
+                if v.ok || listed {
                     return Ok(());
                 }
                 let msg = v

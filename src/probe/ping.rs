@@ -97,6 +97,10 @@ impl PingProber {
 }
 
 impl Prober for PingProber {
+    fn check(&self) -> Check {
+        Check::Ping
+    }
+
     async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
         let mut rec = Recorder::new(target, Check::Ping);
         let steps = async {
@@ -177,13 +181,21 @@ fn next_id() -> u16 {
         .wrapping_add(std::process::id() as u16)
 }
 
+/// Waits until `at`, returning at once when it has come: a timer set for now still waits for
+/// the timer wheel's next tick (about 1 ms), which the first echo's probe would pay for.
+async fn until(at: Instant) {
+    if Instant::now() < at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
 /// Over the shared raw socket: `count` echo requests `spacing` apart.
 async fn raw_burst(raw: &RawIcmp, ip: IpAddr, t: &Target) -> Burst {
     let p = &t.ping;
     let id = next_id();
     let start = Instant::now();
     let tries = (0..p.count).map(|seq| async move {
-        tokio::time::sleep_until(start + p.spacing * seq).await;
+        until(start + p.spacing * seq).await;
         raw.ping(ip, id, seq as u16, p.packet_timeout).await
     });
     let results = futures_util::future::join_all(tries).await;
@@ -218,22 +230,25 @@ async fn dgram_burst(sock: &UdpSocket, ip: IpAddr, t: &Target) -> Burst {
             break;
         }
         let send_at = start + p.spacing * next as u32;
+        if next < n && Instant::now() >= send_at {
+            // Due now (the first echo at once, without a timer that would wait for the timer
+            // wheel's next tick).
+            let pkt = echo_request(ip, id, next as u16);
+            match sock.send_to(&pkt, SocketAddr::new(ip, 0)).await {
+                Ok(_) => sent_at[next] = Some(Instant::now()),
+                Err(_) => send_errors += 1,
+            }
+            next += 1;
+            continue;
+        }
         let wake = if next < n {
             send_at
         } else {
             last_deadline.unwrap_or(send_at)
         };
         tokio::select! {
-            _ = tokio::time::sleep_until(wake), if next < n || last_deadline.is_some() => {
-                if next < n {
-                    let pkt = echo_request(ip, id, next as u16);
-                    match sock.send_to(&pkt, SocketAddr::new(ip, 0)).await {
-                        Ok(_) => sent_at[next] = Some(Instant::now()),
-                        Err(_) => send_errors += 1,
-                    }
-                    next += 1;
-                }
-            }
+            // Woken for the next send (made at the top of the loop) or the last timeout.
+            _ = tokio::time::sleep_until(wake), if next < n || last_deadline.is_some() => {}
             r = sock.recv_from(&mut buf) => {
                 let Ok((len, _)) = r else { continue };
                 // The kernel rewrote our identifier and delivers only our replies.
@@ -306,7 +321,7 @@ async fn tcp_burst(ip: IpAddr, t: &Target) -> Burst {
     let addr = SocketAddr::new(ip, p.port.unwrap_or(t.port));
     let start = Instant::now();
     let tries = (0..p.count).map(|i| async move {
-        tokio::time::sleep_until(start + p.spacing * i).await;
+        until(start + p.spacing * i).await;
         let sent = Instant::now();
         match tokio::time::timeout(p.packet_timeout, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(_)) => Some(sent.elapsed()),

@@ -139,6 +139,10 @@ fn quantity(v: &serde_json::Value) -> Option<u64> {
 }
 
 impl Prober for RpcProber {
+    fn check(&self) -> Check {
+        Check::Rpc
+    }
+
     async fn probe(&self, t: &Target, deadline: Instant) -> Evidence {
         let mut rec = Recorder::new(t, Check::Rpc);
         let spec = &t.rpc;

@@ -1,15 +1,19 @@
-//! JSON-RPC 2.0 chain nodes: `{"result": ...}` or `{"error": {"code", "message"}}`.
-//! Sources: EIP-1474 (Ethereum JSON-RPC error codes), <https://eips.ethereum.org/EIPS/eip-1474> ;
-//! JSON-RPC 2.0 specification, <https://www.jsonrpc.org/specification> ; Solana RPC server
-//! errors (agave `rpc-client-api/src/custom_error.rs`), <https://solana.com/docs/rpc>
+//! JSON-RPC 2.0 chain nodes: `{"result": ...}` or `{"error": {"code", "message"}}`, alone or
+//! in a batch array. docs/profiles.md cites the source of every row.
+//!
+//! Clients reuse catch-all codes: geth answers `-32000` (its default server-error code) for
+//! failures as different as a pruned state and a nonce that is too low. For those the
+//! documented message decides ([`EVM_MESSAGES`]), and the code is the fallback.
+
+use serde_json::{Map, Value};
 
 use super::{code, text, Code, Found};
-use crate::classify::Cause::{ApiVersion, Security, Server, UserInput};
+use crate::classify::Cause::{self, ApiVersion, Security, Server, UserInput};
 use crate::classify::Symptom::{
-    BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
+    self, BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
 };
 
-/// JSON-RPC 2.0 and EIP-1474 codes.
+/// JSON-RPC 2.0, EIP-1474, geth and Nethermind codes.
 pub const EVM: &[Code] = &[
     code(
         "-32700",
@@ -47,7 +51,7 @@ pub const EVM: &[Code] = &[
         "-32002",
         Server,
         &[TF, PD],
-        "resource unavailable (node not ready)",
+        "resource unavailable (node not ready, or geth's request timed out)",
     ),
     code("-32003", UserInput, &[TF], "transaction rejected"),
     code("-32004", ApiVersion, &[TF], "method not supported"),
@@ -63,6 +67,194 @@ pub const EVM: &[Code] = &[
         &[TF],
         "JSON-RPC version not supported",
     ),
+    code(
+        "-32010",
+        UserInput,
+        &[TF],
+        "transaction creation failed (older Nethermind releases)",
+    ),
+    code(
+        "-32015",
+        UserInput,
+        &[TF],
+        "execution error: the call reverted (Nethermind)",
+    ),
+    code(
+        "-32016",
+        Server,
+        &[TF, PD],
+        "the request exceeded the node's timeout (Nethermind)",
+    ),
+    code(
+        "-32017",
+        Server,
+        &[TF, PD],
+        "a module of the node exceeded its timeout (Nethermind)",
+    ),
+    code(
+        "-32020",
+        UserInput,
+        &[TF],
+        "the account is locked (Nethermind)",
+    ),
+    code(
+        "-39001",
+        Server,
+        &[TF, BA],
+        "unknown block: the node does not have it (Nethermind)",
+    ),
+    code(
+        "4444",
+        Server,
+        &[TF],
+        "the block is pruned by the node's history expiry (Nethermind)",
+    ),
+    code(
+        "3",
+        UserInput,
+        &[TF],
+        "execution reverted (geth): the contract refused the call",
+    ),
+];
+
+/// A documented error message, matched case-insensitively as a substring.
+pub struct Message {
+    pub pattern: &'static str,
+    pub cause: Cause,
+    pub symptoms: &'static [Symptom],
+    pub means: &'static str,
+}
+
+const fn msg(
+    pattern: &'static str,
+    cause: Cause,
+    symptoms: &'static [Symptom],
+    means: &'static str,
+) -> Message {
+    Message {
+        pattern,
+        cause,
+        symptoms,
+        means,
+    }
+}
+
+/// geth / Erigon / Nethermind messages behind the catch-all `-32000` (first match wins).
+pub const EVM_MESSAGES: &[Message] = &[
+    msg(
+        "header not found",
+        Server,
+        &[TF, BA],
+        "the node does not have this block yet: it is behind or still syncing",
+    ),
+    msg(
+        "missing trie node",
+        Server,
+        &[TF, BA],
+        "the node pruned the state asked for (not an archive node)",
+    ),
+    msg(
+        "txpool is full",
+        Server,
+        &[TF, PD],
+        "the node's transaction pool is full",
+    ),
+    msg(
+        "request timed out",
+        Server,
+        &[TF, PD],
+        "the node timed out serving the request",
+    ),
+    msg(
+        "rate limit",
+        Security,
+        &[TF, PD],
+        "rate limited by the node or its provider",
+    ),
+    msg(
+        "too many requests",
+        Security,
+        &[TF, PD],
+        "rate limited by the node or its provider",
+    ),
+    msg(
+        "nonce too low",
+        UserInput,
+        &[TF],
+        "the transaction's nonce is already used",
+    ),
+    msg(
+        "nonce too high",
+        UserInput,
+        &[TF],
+        "the transaction's nonce leaves a gap",
+    ),
+    msg(
+        "insufficient funds",
+        UserInput,
+        &[TF, BA],
+        "the sender cannot pay gas * price + value",
+    ),
+    msg(
+        "intrinsic gas too low",
+        UserInput,
+        &[TF],
+        "the gas limit is below the transaction's intrinsic cost",
+    ),
+    msg(
+        "exceeds block gas limit",
+        UserInput,
+        &[TF],
+        "the gas limit exceeds the block gas limit",
+    ),
+    msg(
+        "replacement transaction underpriced",
+        UserInput,
+        &[TF],
+        "a replacement needs a higher fee",
+    ),
+    msg(
+        "transaction underpriced",
+        UserInput,
+        &[TF],
+        "the fee is below the pool's minimum",
+    ),
+    msg(
+        "max fee per gas less than block base fee",
+        UserInput,
+        &[TF],
+        "the fee cap is below the base fee",
+    ),
+    msg(
+        "already known",
+        UserInput,
+        &[TF],
+        "the transaction is already in the pool",
+    ),
+    msg(
+        "existing tx with same hash",
+        UserInput,
+        &[TF],
+        "the transaction is already in the pool (Erigon)",
+    ),
+    msg(
+        "invalid sender",
+        UserInput,
+        &[TF],
+        "the transaction's signature is invalid",
+    ),
+    msg(
+        "execution reverted",
+        UserInput,
+        &[TF],
+        "the contract reverted the call",
+    ),
+    msg(
+        "filter not found",
+        UserInput,
+        &[TF],
+        "the filter expired or never existed",
+    ),
 ];
 
 /// JSON-RPC 2.0 codes plus Solana's server errors.
@@ -77,6 +269,24 @@ pub const SOLANA: &[Code] = &[
     code("-32601", ApiVersion, &[TF], "method not found"),
     code("-32602", UserInput, &[TF], "invalid params"),
     code("-32603", Server, &[TF], "internal error in the node"),
+    code(
+        "-32001",
+        Server,
+        &[TF],
+        "block cleaned up: the node no longer keeps this slot",
+    ),
+    code(
+        "-32002",
+        UserInput,
+        &[TF],
+        "transaction preflight (simulation) failed",
+    ),
+    code(
+        "-32003",
+        UserInput,
+        &[TF],
+        "transaction signature verification failed",
+    ),
     code("-32004", Server, &[TF], "block not available for this slot"),
     code(
         "-32005",
@@ -85,13 +295,45 @@ pub const SOLANA: &[Code] = &[
         "node is unhealthy (behind the cluster): balances it shows are stale",
     ),
     code(
+        "-32006",
+        UserInput,
+        &[TF],
+        "transaction precompile verification failed",
+    ),
+    code(
         "-32007",
         Server,
         &[TF],
         "slot was skipped or is missing in long-term storage",
     ),
+    code("-32008", Server, &[TF], "no snapshot available on the node"),
     code("-32009", Server, &[TF], "slot missing in long-term storage"),
+    code(
+        "-32010",
+        UserInput,
+        &[TF],
+        "key excluded from the node's secondary index",
+    ),
+    code(
+        "-32011",
+        Server,
+        &[TF],
+        "transaction history not available on this node",
+    ),
+    code("-32012", Server, &[TF], "scan error in the node"),
+    code(
+        "-32013",
+        UserInput,
+        &[TF],
+        "transaction signature length mismatch",
+    ),
     code("-32014", Server, &[TF], "block status not yet available"),
+    code(
+        "-32015",
+        ApiVersion,
+        &[TF],
+        "unsupported transaction version",
+    ),
     code(
         "-32016",
         Server,
@@ -106,18 +348,108 @@ pub const SOLANA: &[Code] = &[
     ),
 ];
 
-pub(crate) fn read(json: &serde_json::Value, table: &[Code]) -> Option<Found> {
-    let obj = json.as_object()?;
-    if obj.get("jsonrpc").and_then(|v| v.as_str()) != Some("2.0") {
-        return None;
+/// Messages that refine a code for Solana nodes (providers answer rate limits this way).
+pub const SOLANA_MESSAGES: &[Message] = &[
+    msg(
+        "rate limit",
+        Security,
+        &[TF, PD],
+        "rate limited by the RPC provider",
+    ),
+    msg(
+        "too many requests",
+        Security,
+        &[TF, PD],
+        "rate limited by the RPC provider",
+    ),
+];
+
+/// Codes whose row is only the fallback: the message decides first.
+const CATCH_ALL: &[&str] = &["-32000"];
+
+pub(crate) fn read(json: &Value, table: &[Code], messages: &[Message]) -> Option<Found> {
+    match json {
+        Value::Object(obj) => read_one(obj, table, messages),
+        // A batch answer: any error in it is the answer; all must be readable to pass.
+        Value::Array(items) if items.is_empty() => Some(Found::mismatch(
+            "empty_batch",
+            "an empty JSON array, not a JSON-RPC answer".into(),
+        )),
+        Value::Array(items) => {
+            let all: Vec<Option<Found>> = items
+                .iter()
+                .map(|v| v.as_object().and_then(|o| read_one(o, table, messages)))
+                .collect();
+            let mut found = all.into_iter().collect::<Option<Vec<Found>>>()?;
+            match found.iter().position(|f| !f.success) {
+                Some(i) => Some(found.swap_remove(i)),
+                None => Some(Found::success("result")),
+            }
+        }
+        _ => None,
     }
+}
+
+fn read_one(obj: &Map<String, Value>, table: &[Code], messages: &[Message]) -> Option<Found> {
+    // An error member that is there and not null is an error, whatever else the object holds
+    // (a `result` beside it, no `jsonrpc` member from an old node or a proxy).
     if let Some(err) = obj.get("error").filter(|e| !e.is_null()) {
-        let code = err
-            .get("code")
-            .and_then(text)
-            .unwrap_or_else(|| "missing".into());
-        let msg = err.get("message").and_then(text);
-        return Some(Found::from_table(table, "json-rpc", code, None, msg));
+        return Some(error(err, table, messages));
     }
-    obj.contains_key("result").then(|| Found::success("result"))
+    let rpc = obj.get("jsonrpc").and_then(Value::as_str) == Some("2.0") || obj.contains_key("id");
+    (rpc && obj.contains_key("result")).then(|| Found::success("result"))
+}
+
+fn error(err: &Value, table: &[Code], messages: &[Message]) -> Found {
+    let (code, message) = match err {
+        Value::Object(o) => (
+            o.get("code").and_then(normal_code),
+            o.get("message").and_then(text),
+        ),
+        // `"error": "rate limited"` and `"error": -32005`: seen from proxies and old nodes.
+        Value::String(s) => (None, Some(s.clone())),
+        other => (normal_code(other), None),
+    };
+    let code = code.unwrap_or_else(|| "missing".into());
+    let by_message = || {
+        let m = message.as_deref()?.to_ascii_lowercase();
+        messages.iter().find(|p| m.contains(p.pattern))
+    };
+    let in_table = table.iter().any(|c| c.code == code);
+    let pattern = if CATCH_ALL.contains(&code.as_str()) || !in_table {
+        by_message()
+    } else {
+        None
+    };
+    match pattern {
+        Some(p) => Found {
+            means: format!("{} (message matches {:?})", p.means, p.pattern),
+            code,
+            sub_code: None,
+            message,
+            success: false,
+            cause: p.cause,
+            symptoms: p.symptoms,
+        },
+        None => Found::from_table(table, "json-rpc", code, None, message),
+    }
+}
+
+/// `-32000`, `"-32000"` and `-32000.0` are the same code.
+fn normal_code(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => Some(match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => (f as i64).to_string(),
+            _ => n.to_string(),
+        }),
+        Value::String(s) => {
+            let t = s.trim();
+            Some(
+                t.parse::<i64>()
+                    .map_or_else(|_| t.to_string(), |i| i.to_string()),
+            )
+        }
+        _ => None,
+    }
 }

@@ -167,8 +167,12 @@ pub fn judge(
         Profile::Alipay => alipay::read(&json),
         Profile::WechatpayV3 => wechatpay::read(status, &json),
         Profile::Stripe => stripe::read(status, &json),
-        Profile::EvmJsonrpc | Profile::SolanaJsonrpc => jsonrpc::read(&json, profile.table()),
-    }?;
+        Profile::EvmJsonrpc => jsonrpc::read(&json, jsonrpc::EVM, jsonrpc::EVM_MESSAGES),
+        Profile::SolanaJsonrpc => jsonrpc::read(&json, jsonrpc::SOLANA, jsonrpc::SOLANA_MESSAGES),
+    };
+    let Some(found) = found else {
+        return not_format(profile, status, &json);
+    };
     let ok = found.success || ok_codes.iter().any(|c| found.matches(c));
     Some(Verdict {
         profile,
@@ -185,6 +189,22 @@ pub fn judge(
     })
 }
 
+/// Verdict codes that say the body is not in the provider's format at all: the peer answered
+/// (so the path works) in another shape, which is the server's doing (the `provider_format`
+/// rule).
+pub const MISMATCH_CODES: &[&str] = &["not_json", "not_provider_format", "empty_batch"];
+
+/// What a profile expects, for reasons ("an HTML page, not a JSON-RPC 2.0 answer").
+fn format_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Generic => "the expected format",
+        Profile::Alipay => "an Alipay `*_response` object",
+        Profile::WechatpayV3 => "a WeChat Pay v3 resource or error",
+        Profile::Stripe => "a Stripe object or error",
+        Profile::EvmJsonrpc | Profile::SolanaJsonrpc => "a JSON-RPC 2.0 answer",
+    }
+}
+
 /// A 2xx answer that should be JSON but is not is itself the finding (an HTML error page, a
 /// captive portal, a truncated body); a non-2xx one is left to the status rules.
 fn not_json(
@@ -197,24 +217,89 @@ fn not_json(
     if !(200..300).contains(&status) {
         return None;
     }
-    let why = if truncated {
-        "the body is longer than max_body_bytes, so it could not be read as JSON".to_string()
-    } else if body.is_empty() {
-        "the body is empty where a JSON answer was expected".to_string()
-    } else {
-        format!(
-            "the body is not JSON ({e}): an HTML error page, a proxy or a captive portal answered"
-        )
-    };
-    Some(Verdict {
+    if truncated {
+        // Our own limit cut the body: the operator's setting, not the gateway.
+        return Some(Verdict {
+            profile,
+            code: "body_truncated".into(),
+            message: None,
+            ok: false,
+            cause: Cause::UserInput,
+            symptoms: vec![Symptom::TransactionFailure],
+            means: "the body is longer than max_body_bytes, so it could not be read as JSON: raise max_body_bytes".into(),
+        });
+    }
+    let seen = sniff(body);
+    Some(mismatch(
         profile,
-        code: "not_json".into(),
+        "not_json",
+        format!("{seen}, not {} (JSON: {e})", format_name(profile)),
+    ))
+}
+
+/// JSON that none of the profile's shapes fits: at 2xx it would otherwise pass as healthy.
+fn not_format(profile: Profile, status: u16, json: &serde_json::Value) -> Option<Verdict> {
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    let seen = match json {
+        serde_json::Value::Object(o) => {
+            let keys: Vec<&str> = o.keys().take(5).map(String::as_str).collect();
+            format!("a JSON object with keys [{}]", keys.join(", "))
+        }
+        serde_json::Value::Array(a) => format!("a JSON array of {} items", a.len()),
+        serde_json::Value::String(_) => "a JSON string".into(),
+        serde_json::Value::Number(_) => "a JSON number".into(),
+        serde_json::Value::Bool(_) => "a JSON boolean".into(),
+        serde_json::Value::Null => "JSON null".into(),
+    };
+    Some(mismatch(
+        profile,
+        "not_provider_format",
+        format!("{seen}, not {}", format_name(profile)),
+    ))
+}
+
+fn mismatch(profile: Profile, code: &str, means: String) -> Verdict {
+    Verdict {
+        profile,
+        code: code.into(),
         message: None,
         ok: false,
-        cause: Cause::Unknown,
+        cause: Cause::Server,
         symptoms: vec![Symptom::TransactionFailure],
-        means: why,
-    })
+        means,
+    }
+}
+
+/// Names what a non-JSON body is, from its first bytes: the reason says what was seen.
+fn sniff(body: &[u8]) -> String {
+    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]);
+    let orig = head.trim_start();
+    // ASCII lower-casing keeps byte offsets, so positions found in `t` index `orig`.
+    let t = orig.to_ascii_lowercase();
+    if t.is_empty() {
+        return "an empty body".into();
+    }
+    if t.starts_with("<!doctype html") || t.starts_with("<html") || t.contains("<html") {
+        let title = t
+            .find("<title>")
+            .map(|i| i + "<title>".len())
+            .and_then(|i| t[i..].find("</title>").map(|j| &orig[i..i + j]))
+            .map(|tt| tt.trim().chars().take(80).collect::<String>())
+            .filter(|tt| !tt.is_empty());
+        return match title {
+            Some(tt) => format!("an HTML page titled {tt:?}"),
+            None => "an HTML page".into(),
+        };
+    }
+    if t.starts_with('<') {
+        return "an XML document".into();
+    }
+    if std::str::from_utf8(body).is_err() || body.iter().take(64).any(|b| *b == 0) {
+        return "binary data".into();
+    }
+    "plain text".into()
 }
 
 /// A code found in a body, before the target's ok list is applied.
@@ -229,6 +314,19 @@ pub(crate) struct Found {
 }
 
 impl Found {
+    /// A shape that is not the provider's answer: the server's doing.
+    pub fn mismatch(code: &str, means: String) -> Found {
+        Found {
+            code: code.into(),
+            sub_code: None,
+            message: None,
+            success: false,
+            cause: Cause::Server,
+            symptoms: &[Symptom::TransactionFailure],
+            means,
+        }
+    }
+
     pub fn success(code: impl Into<String>) -> Found {
         Found {
             code: code.into(),

@@ -1,5 +1,6 @@
 //! Stripe: `{"error": {"type", "code", "message", ...}}`; the HTTP status tells
-//! authentication (401) and rate limiting (429) apart within `invalid_request_error`.
+//! authentication (401), permission (403) and rate limiting (429) apart within
+//! `invalid_request_error`.
 //! Source: Stripe API reference, "Errors", <https://docs.stripe.com/api/errors>
 
 use super::{code, text, Code, Found};
@@ -12,7 +13,7 @@ pub const TABLE: &[Code] = &[
         "authentication_error",
         Security,
         &[AF, TF],
-        "authentication failed: the API key is missing, wrong or revoked",
+        "authentication failed: the API key is missing, wrong, revoked (401) or lacks the permission (403)",
     ),
     code(
         "rate_limit_error",
@@ -47,9 +48,10 @@ pub(crate) fn read(status: u16, json: &serde_json::Value) -> Option<Found> {
             .then(|| Found::success(status.to_string()));
     };
     let kind = err.get("type").and_then(text)?;
-    // Stripe reports a bad key and rate limiting with their HTTP status.
+    // Stripe reports a bad key, a key without the permission and rate limiting with their
+    // HTTP status (docs.stripe.com/api/errors, "HTTP status code summary").
     let kind = match (status, kind.as_str()) {
-        (401, _) => "authentication_error".to_string(),
+        (401 | 403, _) => "authentication_error".to_string(),
         (429, _) => "rate_limit_error".to_string(),
         _ => kind,
     };

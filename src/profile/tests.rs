@@ -203,9 +203,11 @@ fn realistic_jsonrpc_answers() {
         v.symptoms.contains(&Symptom::BalanceAnomaly),
         "stale balances: {v:?}"
     );
+    // An old node without the `jsonrpc` member still answers with an id and a result.
     assert!(
-        judge_str(Profile::EvmJsonrpc, 200, r#"{"id":1,"result":"0x1"}"#).is_none(),
-        "not JSON-RPC 2.0"
+        judge_str(Profile::EvmJsonrpc, 200, r#"{"id":1,"result":"0x1"}"#)
+            .unwrap()
+            .ok
     );
 }
 
@@ -218,8 +220,12 @@ fn bad_bodies_give_a_clear_verdict_and_never_panic() {
         "<html><body>Please log in to the Wi-Fi</body></html>",
     )
     .unwrap();
-    assert_eq!((v.cause, v.code.as_str()), (Cause::Unknown, "not_json"));
-    assert!(v.means.contains("not JSON"), "{}", v.means);
+    assert_eq!((v.cause, v.code.as_str()), (Cause::Server, "not_json"));
+    assert!(
+        v.means.starts_with("an HTML page, not a Stripe"),
+        "{}",
+        v.means
+    );
     let v = judge(Profile::Alipay, 200, b"{\"alipay_trade", true, &[]).unwrap();
     assert!(v.means.contains("max_body_bytes"), "{}", v.means);
     let v = judge(Profile::WechatpayV3, 200, b"", false, &[]).unwrap();
@@ -233,7 +239,15 @@ fn bad_bodies_give_a_clear_verdict_and_never_panic() {
     .unwrap();
     assert_eq!(v.cause, Cause::UserInput);
     assert!(judge_str(Profile::Stripe, 400, r#"{"error":"nope"}"#).is_none());
-    assert!(judge_str(Profile::Alipay, 200, r#"[1,2,3]"#).is_none());
+    let v = judge_str(Profile::Alipay, 200, r#"[1,2,3]"#).unwrap();
+    assert_eq!(
+        (v.cause, v.code.as_str()),
+        (Cause::Server, "not_provider_format")
+    );
+    assert!(
+        judge_str(Profile::Alipay, 400, r#"[1,2,3]"#).is_none(),
+        "the status decides"
+    );
     assert!(
         judge_str(
             Profile::EvmJsonrpc,
@@ -278,4 +292,128 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn every_jsonrpc_answer_shape_is_read_and_an_error_is_never_healthy() {
+    let evm = |body: &str| judge_str(Profile::EvmJsonrpc, 200, body).unwrap();
+    // Batch arrays: one error among results is the answer.
+    let v = evm(
+        r#"[{"jsonrpc":"2.0","id":1,"result":"0x1"},{"jsonrpc":"2.0","id":2,"error":{"code":-32601,"message":"nope"}}]"#,
+    );
+    assert_eq!(
+        (v.ok, v.cause, v.code.as_str()),
+        (false, Cause::ApiVersion, "-32601")
+    );
+    assert!(evm(r#"[{"jsonrpc":"2.0","id":1,"result":"0x1"}]"#).ok);
+    let v = evm("[]");
+    assert_eq!((v.cause, v.code.as_str()), (Cause::Server, "empty_batch"));
+    let v = evm(r#"[{"jsonrpc":"2.0","id":1,"result":"0x1"}, 7]"#);
+    assert_eq!(
+        (v.cause, v.code.as_str()),
+        (Cause::Server, "not_provider_format")
+    );
+    // A null id (the node could not read the request's id) and a string code.
+    let v = evm(r#"{"jsonrpc":"2.0","id":null,"error":{"code":"-32700","message":"parse error"}}"#);
+    assert_eq!((v.cause, v.code.as_str()), (Cause::UserInput, "-32700"));
+    let v = evm(r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32005.0,"message":"x"}}"#);
+    assert_eq!((v.cause, v.code.as_str()), (Cause::Security, "-32005"));
+    // An error beside a result, or without the jsonrpc member, is still an error.
+    let v =
+        evm(r#"{"jsonrpc":"2.0","id":1,"result":"0x1","error":{"code":-32603,"message":"boom"}}"#);
+    assert_eq!((v.ok, v.cause), (false, Cause::Server));
+    let v = evm(r#"{"error":"rate limit exceeded"}"#);
+    assert_eq!((v.ok, v.cause), (false, Cause::Security));
+    let v = evm(r#"{"jsonrpc":"2.0","id":1,"error":-32002}"#);
+    assert_eq!(
+        (v.ok, v.cause, v.code.as_str()),
+        (false, Cause::Server, "-32002")
+    );
+    // `error: null` beside a result is a success.
+    assert!(evm(r#"{"jsonrpc":"2.0","id":1,"result":"0x1","error":null}"#).ok);
+    // JSON that is not JSON-RPC at all, at 200, is the server answering in another shape.
+    let v = evm(r#"{"status":"ok"}"#);
+    assert_eq!(
+        (v.cause, v.code.as_str()),
+        (Cause::Server, "not_provider_format")
+    );
+    assert!(v.means.contains("not a JSON-RPC 2.0 answer"), "{}", v.means);
+}
+
+#[test]
+fn the_catch_all_code_is_judged_by_its_documented_message_first() {
+    let evm = |code: &str, m: &str| {
+        judge_str(
+            Profile::EvmJsonrpc,
+            200,
+            &format!(r#"{{"jsonrpc":"2.0","id":1,"error":{{"code":{code},"message":"{m}"}}}}"#),
+        )
+        .unwrap()
+    };
+    for (m, cause) in [
+        ("header not found", Cause::Server),
+        (
+            "missing trie node 5e3f (path ) state 0x1 is not available",
+            Cause::Server,
+        ),
+        ("txpool is full", Cause::Server),
+        ("nonce too low: next nonce 5, tx nonce 3", Cause::UserInput),
+        (
+            "insufficient funds for gas * price + value",
+            Cause::UserInput,
+        ),
+        ("Too Many Requests", Cause::Security),
+        ("execution reverted", Cause::UserInput),
+        ("something new", Cause::UserInput),
+    ] {
+        let v = evm("-32000", m);
+        assert_eq!(v.cause, cause, "{m}: {v:?}");
+    }
+    assert!(evm("-32000", "header not found")
+        .symptoms
+        .contains(&Symptom::BalanceAnomaly));
+    // A code with its own row keeps it: the message refines only catch-alls and unknowns.
+    assert_eq!(evm("-32601", "rate limit").cause, Cause::ApiVersion);
+    assert_eq!(evm("-32099", "rate limit reached").cause, Cause::Security);
+    assert_eq!(evm("-32099", "what").cause, Cause::Unknown);
+    for (m, _, _) in jsonrpc::EVM_MESSAGES
+        .iter()
+        .map(|p| (p.pattern, p.cause, p.means))
+    {
+        assert_eq!(
+            evm("-32000", m).cause,
+            jsonrpc::EVM_MESSAGES
+                .iter()
+                .find(|p| p.pattern == m)
+                .unwrap()
+                .cause
+        );
+    }
+}
+
+#[test]
+fn a_body_that_is_not_the_providers_format_names_what_it_is() {
+    let v = judge_str(
+        Profile::EvmJsonrpc,
+        200,
+        "<!DOCTYPE html><html><head><title>Site Maintenance</title></head></html>",
+    )
+    .unwrap();
+    assert_eq!(v.cause, Cause::Server);
+    assert!(
+        v.means
+            .starts_with("an HTML page titled \"Site Maintenance\", not a JSON-RPC 2.0 answer"),
+        "{}",
+        v.means
+    );
+    let v = judge_str(Profile::Alipay, 200, r#"{"ok":true}"#).unwrap();
+    assert!(
+        v.means.contains("keys [ok]") && v.means.contains("Alipay"),
+        "{}",
+        v.means
+    );
+    let v = judge_str(Profile::WechatpayV3, 200, "just text").unwrap();
+    assert!(v.means.starts_with("plain text"), "{}", v.means);
+    let v = judge(Profile::Stripe, 200, b"{\"obj", true, &[]).unwrap();
+    assert_eq!(v.cause, Cause::UserInput, "our own max_body_bytes cut it");
 }

@@ -89,6 +89,18 @@ pub const TABLE: &[Code] = &[
         "rate limited (429)",
     ),
     code(
+        "RATE_LIMITED",
+        Security,
+        &[TF, PD],
+        "the request rate limit is exceeded (429)",
+    ),
+    code(
+        "FREQUENCY_LIMIT_EXCEED",
+        Security,
+        &[TF, PD],
+        "frequency limit: try later (429)",
+    ),
+    code(
         "ORDER_NOT_EXIST",
         UserInput,
         &[TF],

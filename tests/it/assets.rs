@@ -38,11 +38,12 @@ fn alert_rules_are_valid_and_their_unit_tests_pass() {
     promtool(&["check", "config", "prometheus.yml"], &dir);
 }
 
-/// Every series name payprobe exports once it has seen a full round.
+/// Every series name payprobe exports once it has seen a full round (with the opt-in
+/// latency histograms: a dashboard panel may use them where they are enabled).
 fn exported_names() -> BTreeSet<String> {
-    let m = Metrics::new().unwrap();
+    let m = Metrics::with_histograms(true).unwrap();
     let t = crate::support::target(
-        "name = \"t\"\nurl = \"https://127.0.0.1:1/\"\nchecks = [\"tls\", \"http\"]",
+        "name = \"t\"\nurl = \"https://127.0.0.1:1/\"\nchecks = [\"tls\", \"http\"]\nlatency_slo = \"1s\"",
     );
     let mut tls = Evidence::new("t", payprobe::config::Check::Tls);
     tls.tls = Some(TlsEvidence {
@@ -63,7 +64,28 @@ fn exported_names() -> BTreeSet<String> {
     });
     let mut http = Evidence::new("t", payprobe::config::Check::Http);
     http.http = Some(HttpEvidence::default());
-    m.observe(&t, &[tls, http]);
+    let mut ping = Evidence::new("t", payprobe::config::Check::Ping);
+    ping.ping = Some(payprobe::probe::ping::PingEvidence {
+        method: payprobe::probe::ping::Method::Tcp,
+        address: std::net::Ipv4Addr::LOCALHOST.into(),
+        port: Some(443),
+        sent: 2,
+        received: 2,
+        send_errors: 0,
+        loss_ratio: 0.0,
+        rtt_min: Some(0.001),
+        rtt_avg: Some(0.001),
+        rtt_max: Some(0.001),
+        rtt_stddev: Some(0.0),
+    });
+    let mut api = Evidence::new("t", payprobe::config::Check::ApiVersion);
+    api.api_version = Some(payprobe::probe::apiver::ApiVersionEvidence {
+        seen: Some("3.1".into()),
+        compatible: Some(true),
+        sunset_unix: Some(1),
+        ..Default::default()
+    });
+    m.observe(&t, &[tls, http, ping, api]);
     m.observe_diagnosis(&t, &payprobe::classify::Diagnosis::pending());
     m.observe_lag(std::time::Duration::from_millis(3));
     m.render()
@@ -103,12 +125,18 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
             files.push(p);
         }
     }
-    assert!(files.len() >= 2, "expected a dashboard in dashboards/");
+    assert!(files.len() >= 3, "expected the dashboards in dashboards/");
+    // Alerting's series appear once an incident opens or an alert sink is configured (the
+    // Prometheus test sees them against the demo); here it is enough that payprobe defines
+    // them.
+    let incidents =
+        std::fs::read_to_string(Path::new(ROOT).join("src/metrics/incidents.rs")).unwrap();
+    let defined_for_alerting = |name: &str| incidents.contains(&format!("\"{name}\""));
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for name in referenced(&text) {
             assert!(
-                have.contains(&name),
+                have.contains(&name) || defined_for_alerting(&name),
                 "{} queries {name}, which payprobe does not export",
                 f.display()
             );
@@ -116,12 +144,13 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
     }
 }
 
-/// Every row of the rules table is shown by a real-server test (diagnosis.rs or netns.rs),
+/// Every row of the rules table is shown by a real-server test (diagnosis.rs, judgement.rs
+/// or netns.rs),
 /// not only by the table test: adding a rule without one fails here.
 #[test]
 fn every_rule_has_a_real_server_test() {
     let dir = Path::new(ROOT).join("tests/it");
-    let sources: String = ["diagnosis.rs", "netns.rs"]
+    let sources: String = ["diagnosis.rs", "judgement.rs", "netns.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
         .collect();
@@ -164,4 +193,104 @@ fn the_profile_doc_lists_every_code() {
         }
     }
     assert!(n >= 60, "{n}");
+}
+
+/// "1m45s", "75s", "2h" in seconds.
+fn duration_secs(s: &str) -> u64 {
+    let (mut total, mut n) = (0, 0);
+    for c in s.chars() {
+        match c {
+            '0'..='9' => n = n * 10 + u64::from(c.to_digit(10).unwrap()),
+            'h' => (total, n) = (total + n * 3600, 0),
+            'm' => (total, n) = (total + n * 60, 0),
+            's' => (total, n) = (total + n, 0),
+            _ => panic!("duration {s}"),
+        }
+    }
+    total + n
+}
+
+/// Every alert of the rules file has a unit test where it fires, one before that where it is
+/// quiet, and one after where it has resolved (in the same test group).
+#[test]
+fn every_alert_is_unit_tested_firing_quiet_and_resolved() {
+    let dir = Path::new(ROOT).join("deploy/prometheus");
+    let rules = &crate::ops::yaml_docs(&dir.join("payprobe-rules.yml"))[0];
+    let tests = &crate::ops::yaml_docs(&dir.join("payprobe-rules.test.yml"))[0];
+    let mut missing = Vec::new();
+    let alerts: BTreeSet<&str> = rules["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .filter_map(|r| r["alert"].as_str())
+        .collect();
+    for alert in &alerts {
+        let covered = tests["tests"].as_array().unwrap().iter().any(|t| {
+            let cases: Vec<(u64, bool)> = t["alert_rule_test"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["alertname"] == *alert)
+                .map(|c| {
+                    let fires = c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty());
+                    (duration_secs(c["eval_time"].as_str().unwrap()), fires)
+                })
+                .collect();
+            let firing: Vec<u64> = cases.iter().filter(|c| c.1).map(|c| c.0).collect();
+            let (Some(first), Some(last)) = (firing.iter().min(), firing.iter().max()) else {
+                return false;
+            };
+            cases.iter().any(|c| !c.1 && c.0 < *first) && cases.iter().any(|c| !c.1 && c.0 > *last)
+        });
+        if !covered {
+            missing.push(*alert);
+        }
+    }
+    assert!(alerts.len() >= 15, "{alerts:?}");
+    assert!(
+        missing.is_empty(),
+        "alerts not tested firing, quiet before and resolved after: {missing:?}"
+    );
+}
+
+/// docs/status-codes.md has a row for every registered code, naming the rule and cause the
+/// rules table gives it (interim codes are read past and say so).
+#[test]
+fn the_status_code_doc_says_what_the_rules_do() {
+    use payprobe::classify::status::{INTERIM, REGISTERED};
+    use payprobe::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
+    let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/status-codes.md")).unwrap();
+    let t = crate::support::target("name = \"t\"\nurl = \"https://127.0.0.1:1/pay\"");
+    for &(code, name, _) in REGISTERED {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| {code} | {name} |")))
+            .unwrap_or_else(|| panic!("docs/status-codes.md has no row for {code} {name}"));
+        if INTERIM.contains(&code) {
+            assert!(row.contains("interim: read past"), "{row}");
+            continue;
+        }
+        let (rule, cause) = if (200..300).contains(&code) {
+            ("none", "none")
+        } else {
+            let mut e = Evidence::new("t", payprobe::config::Check::Http);
+            e.failure = Some(Failure::new(
+                Phase::Processing,
+                FailureKind::UnexpectedStatus,
+                format!("status {code}"),
+            ));
+            e.http = Some(HttpEvidence {
+                status: Some(code),
+                final_url: "https://127.0.0.1:1/pay".into(),
+                ..Default::default()
+            });
+            let v = payprobe::classify::judge_round(&t, &[e]);
+            (v.rule, v.cause.as_str())
+        };
+        assert!(
+            row.contains(&format!("| `{rule}` | {cause} |")),
+            "docs/status-codes.md row for {code} should say `{rule}` | {cause}: {row}"
+        );
+    }
 }

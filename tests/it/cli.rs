@@ -140,60 +140,59 @@ async fn probe_once_prints_json_evidence_and_exits_by_outcome() {
     assert!(text(&out.stderr).contains("no target named \"nope\"; targets: up, down"));
 }
 
-/// The README's first command, end to end: every simulated gateway gets its own diagnosis.
+/// The README's first command, end to end: the story's first acts reach /metrics — every
+/// simulated provider healthy in its own answer format, one slow but working, then the
+/// first broken endpoint — and `--duration` ends the demo.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_runs_offline_and_shows_every_cause() {
+async fn the_demo_runs_offline_and_tells_its_story() {
     let dir = tempfile::tempdir().unwrap();
-    let p = Proc::spawn(&["demo"], dir.path());
+    let mut p = Proc::spawn(&["demo", "--duration", "40s"], dir.path());
     p.wait_ready().await;
-    let want = [
-        ("wallet-healthy", "demo-wallet", "none", "none"),
-        ("wallet-slow", "demo-wallet", "none", "none"),
-        ("acquirer-5xx", "demo-acquirer", "server", "provider"),
-        ("acquirer-refused", "demo-acquirer", "server", "provider"),
-        (
-            "acquirer-retired-api",
-            "demo-acquirer",
-            "api_version",
-            "provider",
-        ),
-        (
-            "wallet-untrusted-cert",
-            "demo-wallet",
-            "security",
-            "endpoint",
-        ),
-        (
-            "wallet-bad-request",
-            "demo-wallet",
-            "user_input",
-            "endpoint",
-        ),
-        ("bank-stalled-tls", "demo-bank", "network", "endpoint"),
+    let healthy = [
+        ("alipay-trade-query", "alipay"),
+        ("alipay-refund-query", "alipay"),
+        ("wechatpay-order-query", "wechatpay"),
+        ("wechatpay-refund-query", "wechatpay"),
+        ("stripe-charges", "stripe"),
+        ("eth-node-a", "ethereum"),
+        ("eth-node-b", "ethereum"),
+        ("eth-node-c", "ethereum"),
+        ("solana-node", "solana"),
     ];
-    // failure_threshold is 2 in the demo: wait for the second failing rounds.
-    let t = wait_for(40, "every demo target's diagnosis", || async {
+    let t = wait_for(15, "the healthy first act", || async {
         let t = p.metrics().await;
-        let all = want.iter().all(|(target, provider, cause, scope)| {
-            metric(&t, &format!("payprobe_cause{{cause=\"{cause}\",provider=\"{provider}\",target=\"{target}\"}}")) == Some(1.0)
-                && metric(&t, &format!("payprobe_scope{{provider=\"{provider}\",scope=\"{scope}\",target=\"{target}\"}}")) == Some(1.0)
+        let all = healthy.iter().all(|(target, provider)| {
+            metric(
+                &t,
+                &format!("payprobe_target_healthy{{provider=\"{provider}\",target=\"{target}\"}}"),
+            ) == Some(1.0)
         });
         all.then_some(t)
     })
     .await;
-    let slow = metric(&t, "payprobe_http_phase_duration_seconds{phase=\"processing\",provider=\"demo-wallet\",target=\"wallet-slow\"}").unwrap();
     assert!(
-        slow >= 1.2,
-        "the slow gateway's delay shows as processing: {slow}"
+        metric(
+            &t,
+            "payprobe_rpc_block_height{provider=\"ethereum\",target=\"eth-node-a\"}"
+        )
+        .is_some_and(|h| h >= 21_000_000.0),
+        "the EVM nodes answer eth_blockNumber"
     );
-    assert_eq!(
-        metric(&t, "payprobe_symptom{provider=\"demo-wallet\",symptom=\"payment_delay\",target=\"wallet-slow\"}"),
-        Some(1.0)
-    );
-    let (_, body) = crate::support::get(p.addr, "/api/v1/targets/wallet-untrusted-cert")
-        .await
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["evidence"][0]["failure"]["kind"], "tls_cert_self_signed");
-    assert_eq!(v["diagnosis"]["rule"], "tls_cert_self_signed");
+    wait_for(12, "the slow endpoint's payment_delay", || async {
+        let t = p.metrics().await;
+        (metric(&t, "payprobe_symptom{provider=\"stripe\",symptom=\"payment_delay\",target=\"stripe-payment-intents\"}") == Some(1.0)).then_some(())
+    })
+    .await;
+    wait_for(25, "act 2: stripe-charges fails at the network layer", || async {
+        let t = p.metrics().await;
+        (metric(&t, "payprobe_cause{cause=\"network\",provider=\"stripe\",target=\"stripe-charges\"}") == Some(1.0)
+            && metric(&t, "payprobe_scope{provider=\"stripe\",scope=\"endpoint\",target=\"stripe-charges\"}") == Some(1.0))
+        .then_some(())
+    })
+    .await;
+    let log = std::fs::read_to_string(dir.path().join("payprobe.log")).unwrap();
+    let acts = log.lines().filter(|l| l.contains("demo act ")).count();
+    assert!(acts >= 2, "each act is narrated in one line:\n{log}");
+    let st = p.wait_exit(30).await;
+    assert!(st.success(), "--duration ends the demo: {st}");
 }

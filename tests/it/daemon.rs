@@ -70,7 +70,7 @@ async fn metrics_pass_promtool_and_the_api_tells_the_story() {
     let cfg = write_config(
         dir.path(),
         &format!(
-            "[[targets]]\nname = \"wallet-ok\"\nprovider = \"wallet\"\nurl = \"https://127.0.0.1:{}/\"\nchecks = [\"tcp\", \"tls\", \"http\"]\nca_file = \"ca.pem\"\n\n{}{}[[controls]]\nname = \"ctl\"\nurl = \"tcp://127.0.0.1:{}\"\n",
+            "[server]\nlatency_histograms = true\n[[targets]]\nname = \"wallet-ok\"\nprovider = \"wallet\"\nurl = \"https://127.0.0.1:{}/\"\nchecks = [\"tcp\", \"tls\", \"http\"]\nca_file = \"ca.pem\"\n\n{}{}[[controls]]\nname = \"ctl\"\nurl = \"tcp://127.0.0.1:{}\"\n",
             ok.port(),
             http_target("acq-down", "acquirer", down.port()),
             http_target("acq-refused", "acquirer", closed_port()),

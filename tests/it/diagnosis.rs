@@ -315,10 +315,10 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
         (
             "s404-plain",
             "/pay",
-            "unmatched",
-            "unknown",
+            "status_404",
+            "user_input",
             None,
-            "matched no known pattern",
+            "request parameters",
             status(404),
         ),
     ];
@@ -580,10 +580,10 @@ async fn every_loopback_fault_gets_its_cause_scope_symptom_and_hint() {
             "stripe",
             200,
             "<html>Sign in to the hotel Wi-Fi</html>",
-            "provider_unknown",
-            "unknown",
+            "provider_format",
+            "server",
             None,
-            "matched no known pattern",
+            "Wait and retry",
         ),
         (
             "solana-behind",

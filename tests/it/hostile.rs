@@ -338,7 +338,7 @@ mod tls {
     }
 
     #[tokio::test]
-    async fn garbage_instead_of_a_handshake_is_a_tls_error() {
+    async fn garbage_instead_of_a_handshake_says_the_peer_does_not_speak_tls() {
         let pki = Pki::new();
         let port = server(|mut s| async move {
             let mut buf = [0u8; 512];
@@ -351,7 +351,7 @@ mod tls {
         let ev = bounded(&pki.target(port, "http", "2s")).await;
         let f = ev.failure.clone().unwrap();
         assert_eq!(f.phase, Phase::Tls, "{ev:?}");
-        assert_eq!(f.kind, FailureKind::TlsError, "{ev:?}");
+        assert_eq!(f.kind, FailureKind::TlsNotTls, "{ev:?}");
     }
 
     #[tokio::test]

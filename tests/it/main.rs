@@ -1,6 +1,7 @@
 //! One integration binary (faster to link than many), with shared support code.
 //! Every server here binds 127.0.0.1:0; no test sends traffic anywhere else.
 
+mod alerts;
 mod arbitrary;
 mod assets;
 mod cli;
@@ -9,8 +10,16 @@ mod diagnosis;
 mod dns;
 mod hostile;
 mod http_probe;
+mod incidents;
+mod judgement;
+mod kubernetes;
 mod listener;
 mod netns;
+mod ops;
+mod page;
+mod prometheus;
 mod scheduler;
+mod scrape;
 mod secrets;
+mod story;
 mod support;

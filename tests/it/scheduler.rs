@@ -121,6 +121,12 @@ fn with_panics(
     (Scheduler::new(ctx.clone()), Harness { ctx, pipeline })
 }
 
+/// The failure of the first check of `t0`'s last recorded round.
+fn first_failure(h: &Harness) -> Option<payprobe::probe::Failure> {
+    let st = h.pipeline.store.get("t0")?;
+    st.latest.values().next()?.failure.clone()
+}
+
 #[tokio::test(start_paused = true)]
 async fn first_rounds_are_spread_by_a_stable_offset() {
     let log = Arc::new(Log::default());
@@ -196,14 +202,8 @@ async fn a_round_that_never_returns_is_cut_at_its_deadline() {
     let offset = start_offset("t0", Duration::from_secs(10));
     s.apply(&p);
     tokio::time::sleep(offset + Duration::from_secs(2)).await;
-    let st = ctx
-        .pipeline
-        .store
-        .get("t0")
-        .expect("the round was recorded");
-    let e = st.latest.values().next().unwrap();
     assert_eq!(
-        e.failure.as_ref().map(|f| f.kind),
+        first_failure(&ctx).map(|f| f.kind),
         Some(FailureKind::DeadlineExceeded)
     );
     assert_eq!(
@@ -287,13 +287,7 @@ async fn a_panicking_round_is_recorded_counted_and_the_target_goes_on() {
     let offset = start_offset("t0", Duration::from_secs(2));
     s.apply(&p);
     tokio::time::sleep(offset + Duration::from_millis(100)).await;
-    let st = ctx
-        .pipeline
-        .store
-        .get("t0")
-        .expect("the panicking round was recorded");
-    let e = st.latest.values().next().unwrap();
-    let f = e.failure.as_ref().expect("a failure");
+    let f = first_failure(&ctx).expect("the panicking round was recorded as failed");
     assert_eq!(f.kind, FailureKind::InternalError);
     assert!(
         f.detail.contains("payprobe failed, not the gateway"),

@@ -16,6 +16,7 @@ use crate::config::Check;
 use crate::profile::Profile;
 use crate::tls::{self, TlsSetupError, TlsVersion};
 
+mod alerts;
 mod checks;
 mod endpoint;
 mod http;
@@ -96,11 +97,13 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
     if raw.targets.is_empty() && p.list.is_empty() {
         p.at(0..0, "no [[targets]]: nothing to probe");
     }
-    match (server, p.list.is_empty()) {
-        (Some(server), true) => Ok(Plan {
+    let alerts = alerts::alerts(raw.alerts.as_ref(), base, &mut p);
+    match (server, alerts, p.list.is_empty()) {
+        (Some(server), Some(alerts), true) => Ok(Plan {
             source: path.to_path_buf(),
             server,
             targets,
+            alerts,
         }),
         _ => Err(p.list),
     }
@@ -167,6 +170,7 @@ fn server(raw: &RawConfig, base: &Path, p: &mut Problems) -> Option<ServerPlan> 
         state_dir,
         max_concurrency: max_concurrency? as usize,
         lang: lang?,
+        latency_histograms: s.latency_histograms.as_ref().is_some_and(|b| *b.get_ref()),
     })
 }
 

@@ -1,0 +1,383 @@
+//! From open incidents to notifications: grouping by scope, `group_wait`, cause changes,
+//! resolution, and the re-sends Alertmanager needs.
+//!
+//! The engine computes the alerts that *should* be firing from the open incidents
+//! ([`desired`]) and compares them with what it has announced ([`Engine::evaluate`]):
+//!
+//! * `local` scope: one vantage-point alert for all of them; the per-target alerts it
+//!   explains are held back, also for a while after the vantage point recovers (a target's
+//!   own recovery needs `success_threshold` rounds, during which it shows as `endpoint`).
+//! * `provider` scope: one alert per provider, listing its failing endpoints.
+//! * `endpoint` scope: one alert per target.
+//!
+//! A new alert is announced only once it has been wanted for `group_wait`, so a local
+//! outage, whose scope settles within a round, never pages per target first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use super::notification::{fingerprint, Event, Notification};
+use crate::classify::{self, Cause, Lang, Scope};
+use crate::incidents::Incident;
+
+/// The engine's settings, fixed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub group_wait_ms: u64,
+    pub resend_ms: u64,
+    pub external: String,
+    pub vantage: String,
+    pub lang: Lang,
+}
+
+/// An alert that should be firing now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Want {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_ms: u64,
+    pub cause: Cause,
+    pub generator_url: String,
+}
+
+/// What was announced for one alert (persisted, so a restart neither repeats a firing
+/// notification nor forgets to resolve).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sent {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_ms: u64,
+    pub generator_url: String,
+    pub last_resend_ms: u64,
+}
+
+/// A notification and whether it goes to Alertmanager sinks only (a re-send).
+pub type Out = (Notification, bool);
+
+#[derive(Default)]
+pub struct Engine {
+    pub sent: BTreeMap<String, Sent>,
+    pending_since: HashMap<String, u64>,
+}
+
+fn identity(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "cause" | "severity"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn group_key(labels: &BTreeMap<String, String>) -> String {
+    let inner: Vec<String> = identity(labels)
+        .iter()
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    format!("{{}}:{{{}}}", inner.join(", "))
+}
+
+impl Engine {
+    pub fn restore(sent: BTreeMap<String, Sent>) -> Engine {
+        Engine {
+            sent,
+            pending_since: HashMap::new(),
+        }
+    }
+
+    /// Compares what should fire with what was announced; returns the notifications to
+    /// queue and whether the announced set changed (to persist it).
+    pub fn evaluate(
+        &mut self,
+        want: BTreeMap<String, Want>,
+        now: u64,
+        s: &Settings,
+    ) -> (Vec<Out>, bool) {
+        let mut out = Vec::new();
+        let mut changed = false;
+        self.pending_since.retain(|k, _| want.contains_key(k));
+        for (key, w) in &want {
+            let note =
+                |event: Event, tkey: String, prev: Option<BTreeMap<String, String>>| Notification {
+                    key: format!(
+                        "{}-{}-{tkey}",
+                        fingerprint(&identity(&w.labels)),
+                        event.as_str()
+                    ),
+                    fingerprint: fingerprint(&identity(&w.labels)),
+                    event,
+                    labels: w.labels.clone(),
+                    previous_labels: prev,
+                    annotations: w.annotations.clone(),
+                    starts_ms: w.starts_ms,
+                    ends_ms: None,
+                    generator_url: w.generator_url.clone(),
+                    created_ms: now,
+                    group_key: group_key(&w.labels),
+                };
+            match self.sent.get_mut(key) {
+                None => {
+                    let since = *self.pending_since.entry(key.clone()).or_insert(now);
+                    if now.saturating_sub(since) < s.group_wait_ms {
+                        continue;
+                    }
+                    self.pending_since.remove(key);
+                    out.push((note(Event::Firing, w.starts_ms.to_string(), None), false));
+                    self.sent.insert(
+                        key.clone(),
+                        Sent {
+                            labels: w.labels.clone(),
+                            annotations: w.annotations.clone(),
+                            starts_ms: w.starts_ms,
+                            generator_url: w.generator_url.clone(),
+                            last_resend_ms: now,
+                        },
+                    );
+                    changed = true;
+                }
+                Some(sent) if sent.labels.get("cause") != w.labels.get("cause") => {
+                    let prev = std::mem::replace(&mut sent.labels, w.labels.clone());
+                    sent.annotations = w.annotations.clone();
+                    sent.last_resend_ms = now;
+                    out.push((note(Event::Changed, now.to_string(), Some(prev)), false));
+                    changed = true;
+                }
+                Some(sent) => {
+                    sent.annotations = w.annotations.clone();
+                    if now.saturating_sub(sent.last_resend_ms) >= s.resend_ms {
+                        sent.last_resend_ms = now;
+                        out.push((note(Event::Resend, now.to_string(), None), true));
+                    }
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .sent
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            let Some(sent) = self.sent.remove(&key) else {
+                continue;
+            };
+            let fp = fingerprint(&identity(&sent.labels));
+            out.push((
+                Notification {
+                    key: format!("{fp}-resolved-{}", sent.starts_ms),
+                    fingerprint: fp,
+                    event: Event::Resolved,
+                    group_key: group_key(&sent.labels),
+                    labels: sent.labels,
+                    previous_labels: None,
+                    annotations: sent.annotations,
+                    starts_ms: sent.starts_ms,
+                    ends_ms: Some(now),
+                    generator_url: sent.generator_url,
+                    created_ms: now,
+                },
+                false,
+            ));
+            changed = true;
+        }
+        (out, changed)
+    }
+}
+
+/// When an incident stopped being `local`, if it was and is no longer.
+fn left_local(i: &Incident) -> Option<u64> {
+    let last_local = i.changes.iter().rposition(|c| c.scope == Scope::Local)?;
+    i.changes.get(last_local + 1).map(|c| c.at_ms)
+}
+
+fn severity(c: Cause) -> &'static str {
+    match c {
+        Cause::ApiVersion | Cause::UserInput => "warning",
+        _ => "critical",
+    }
+}
+
+/// The payment rule said with every server or network alert.
+pub fn payment_rule(c: Cause, lang: Lang) -> &'static str {
+    match (c, lang) {
+        (Cause::Server | Cause::Network, Lang::En) => "Never resubmit a payment before the first one's status is confirmed: query the order first.",
+        (Cause::Server | Cause::Network, Lang::ZhCn) => "在确认第一笔支付的状态之前，切勿重新提交：先查询订单。",
+        _ => "",
+    }
+}
+
+/// The most frequent cause of a group (ties: the first in `Cause::ALL` order).
+fn main_cause(members: &[&Incident]) -> Cause {
+    let mut counts: BTreeMap<Cause, usize> = BTreeMap::new();
+    for m in members {
+        *counts.entry(m.cause).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map_or(Cause::Unknown, |(c, _)| c)
+}
+
+/// The alerts that should fire for these open incidents, by group.
+pub fn desired(open: &[Incident], now: u64, s: &Settings) -> BTreeMap<String, Want> {
+    let mut local: Vec<&Incident> = Vec::new();
+    let mut providers: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for i in open {
+        match i.scope {
+            Scope::Local => local.push(i),
+            _ if left_local(i).is_some_and(|at| {
+                let settle = i
+                    .interval_ms
+                    .saturating_mul(u64::from(i.success_threshold.max(1)));
+                now.saturating_sub(at) < settle.saturating_add(s.group_wait_ms)
+            }) => {} // explained by the vantage point's outage until it had time to recover
+            Scope::Provider => providers.entry(&i.provider).or_default().push(i),
+            _ => {
+                out.insert(format!("target/{}", i.target), endpoint(i, s));
+            }
+        }
+    }
+    if !local.is_empty() {
+        out.insert("local".to_string(), vantage(&local, s));
+    }
+    for (p, members) in providers {
+        out.insert(format!("provider/{p}"), provider(p, &members, s));
+    }
+    out
+}
+
+fn base(alertname: &str, cause: Cause, scope: Scope, s: &Settings) -> BTreeMap<String, String> {
+    let mut l = BTreeMap::new();
+    l.insert("alertname".into(), alertname.into());
+    l.insert("vantage".into(), s.vantage.clone());
+    l.insert("cause".into(), cause.as_str().into());
+    l.insert("scope".into(), scope.as_str().into());
+    l.insert("severity".into(), severity(cause).into());
+    l
+}
+
+fn notes(
+    summary: String,
+    first: &Incident,
+    cause: Cause,
+    scope: Scope,
+    api: &str,
+    s: &Settings,
+) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    a.insert("summary".into(), summary);
+    a.insert("reason".into(), first.reason.clone());
+    a.insert("hint".into(), classify::hint(cause, scope, s.lang));
+    if !first.evidence.is_empty() {
+        a.insert("evidence".into(), first.evidence.clone());
+    }
+    let rule = payment_rule(cause, s.lang);
+    if !rule.is_empty() {
+        a.insert("payment_rule".into(), rule.into());
+    }
+    a.insert("api".into(), api.into());
+    a
+}
+
+fn endpoint(i: &Incident, s: &Settings) -> Want {
+    let mut labels = base("PaymentEndpointFailing", i.cause, i.scope, s);
+    labels.insert("provider".into(), i.provider.clone());
+    labels.insert("target".into(), i.target.clone());
+    let api = format!("{}/api/v1/targets/{}", s.external, i.target);
+    let summary = match s.lang {
+        Lang::En => format!(
+            "{} ({}) is failing: {}",
+            i.target,
+            i.provider,
+            i.cause.as_str()
+        ),
+        Lang::ZhCn => format!("{}（{}）故障：{}", i.target, i.provider, i.cause.as_str()),
+    };
+    Want {
+        annotations: notes(summary, i, i.cause, i.scope, &api, s),
+        labels,
+        starts_ms: i.opened_ms,
+        cause: i.cause,
+        generator_url: api,
+    }
+}
+
+fn names(members: &[&Incident]) -> String {
+    let mut v: Vec<&str> = members.iter().map(|m| m.target.as_str()).collect();
+    v.sort_unstable();
+    v.join(", ")
+}
+
+fn provider(p: &str, members: &[&Incident], s: &Settings) -> Want {
+    let cause = main_cause(members);
+    let first = members
+        .iter()
+        .min_by_key(|m| m.opened_ms)
+        .copied()
+        .unwrap_or(members[0]);
+    let mut labels = base("PaymentProviderDown", cause, Scope::Provider, s);
+    labels.insert("provider".into(), p.to_string());
+    let api = format!("{}/api/v1/incidents", s.external);
+    let summary = match s.lang {
+        Lang::En => format!(
+            "Every endpoint of {p} is failing ({} endpoints): {}",
+            members.len(),
+            cause.as_str()
+        ),
+        Lang::ZhCn => format!(
+            "{p} 的所有端点均故障（{} 个）：{}",
+            members.len(),
+            cause.as_str()
+        ),
+    };
+    let mut annotations = notes(summary, first, cause, Scope::Provider, &api, s);
+    annotations.insert("endpoints".into(), names(members));
+    Want {
+        annotations,
+        labels,
+        starts_ms: first.opened_ms,
+        cause,
+        generator_url: api,
+    }
+}
+
+fn vantage(members: &[&Incident], s: &Settings) -> Want {
+    let controls: Vec<&Incident> = members.iter().filter(|m| m.control).copied().collect();
+    let cause = main_cause(if controls.is_empty() {
+        members
+    } else {
+        &controls
+    });
+    let first = members
+        .iter()
+        .min_by_key(|m| m.opened_ms)
+        .copied()
+        .unwrap_or(members[0]);
+    let labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
+    let api = format!("{}/api/v1/incidents", s.external);
+    let summary = match s.lang {
+        Lang::En => format!(
+            "This vantage point ({}) has lost its network: {} targets fail, controls included",
+            s.vantage,
+            members.len()
+        ),
+        Lang::ZhCn => format!(
+            "本观测点（{}）网络中断：{} 个目标（含对照）同时失败",
+            s.vantage,
+            members.len()
+        ),
+    };
+    let mut annotations = notes(summary, first, cause, Scope::Local, &api, s);
+    annotations.insert("endpoints".into(), names(members));
+    Want {
+        annotations,
+        labels,
+        starts_ms: first.opened_ms,
+        cause,
+        generator_url: api,
+    }
+}
+
+#[cfg(test)]
+mod tests;

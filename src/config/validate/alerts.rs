@@ -1,0 +1,250 @@
+//! Validation of `[alerts]` and `[[alerts.sinks]]`: kind, URL, secret source, timing.
+//! A secret's value is never put in a message: only where it was to come from.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::super::error::Problems;
+use super::super::raw::{RawAlerts, RawSink, S};
+use super::super::{AlertsPlan, Secret, SinkKind, SinkSpec};
+use super::{duration, int_in, resolve, valid_name};
+
+const DEFAULT_RESEND: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+const DEFAULT_SINK_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) fn alerts(
+    a: Option<&S<RawAlerts>>,
+    base: &Path,
+    p: &mut Problems,
+) -> Option<AlertsPlan> {
+    let Some(a) = a else {
+        return Some(AlertsPlan {
+            resend_interval: DEFAULT_RESEND,
+            max_age: DEFAULT_MAX_AGE,
+            queue_limit: 1000,
+            ..AlertsPlan::default()
+        });
+    };
+    let a = a.get_ref();
+    let before = p.count();
+    let group_wait = duration(&a.group_wait, "group_wait", p);
+    let resend = duration(&a.resend_interval, "resend_interval", p);
+    let max_age = duration(&a.max_age, "max_age", p);
+    let queue_limit = int_in(&a.queue_limit, "queue_limit", 1, 1_000_000, 1000, p);
+    let external_url = a
+        .external_url
+        .as_ref()
+        .and_then(|u| match url::Url::parse(u.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                p.at(
+                    u.span(),
+                    format!(
+                        "`external_url` = {:?}: expected an http:// or https:// URL",
+                        u.get_ref()
+                    ),
+                );
+                None
+            }
+        });
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut sinks = Vec::new();
+    for s in &a.sinks {
+        if let Some(spec) = sink(s, base, p) {
+            if seen.insert(spec.name.clone(), ()).is_some() {
+                let at = s.get_ref().name.as_ref().map_or(s.span(), |n| n.span());
+                p.at(
+                    at,
+                    format!("duplicate sink name `{}`; names must be unique", spec.name),
+                );
+                continue;
+            }
+            sinks.push(spec);
+        }
+    }
+    if p.count() > before {
+        return None;
+    }
+    Some(AlertsPlan {
+        group_wait: group_wait?,
+        resend_interval: resend?.unwrap_or(DEFAULT_RESEND),
+        max_age: max_age?.unwrap_or(DEFAULT_MAX_AGE),
+        external_url,
+        vantage: a.vantage.as_ref().map(|v| v.get_ref().clone()),
+        queue_limit: queue_limit? as usize,
+        sinks,
+    })
+}
+
+fn sink(s: &S<RawSink>, base: &Path, p: &mut Problems) -> Option<SinkSpec> {
+    let span = s.span();
+    let s = s.get_ref();
+    let before = p.count();
+    let name = match &s.name {
+        None => {
+            p.at(span.clone(), "[[alerts.sinks]] entry has no `name`");
+            None
+        }
+        Some(n) if valid_name(n.get_ref()) => Some(n.get_ref().clone()),
+        Some(n) => {
+            p.at(n.span(), format!("sink `name` = {:?}: expected 1-128 characters of letters, digits, '-', '_' or '.'", n.get_ref()));
+            None
+        }
+    };
+    let kind = match &s.kind {
+        None => {
+            p.at(
+                span.clone(),
+                format!(
+                    "[[alerts.sinks]] entry has no `kind`; expected one of: {}",
+                    SinkKind::NAMES
+                ),
+            );
+            None
+        }
+        Some(k) => SinkKind::parse(k.get_ref()).or_else(|| {
+            p.at(
+                k.span(),
+                format!(
+                    "unknown sink kind `{}`; expected one of: {}",
+                    k.get_ref(),
+                    SinkKind::NAMES
+                ),
+            );
+            None
+        }),
+    };
+    let url = one_source(
+        &s.url,
+        &s.url_file,
+        &s.url_env,
+        "url",
+        span.clone(),
+        true,
+        base,
+        p,
+    )
+    .flatten()
+    .and_then(|(raw, at)| {
+        let text = String::from_utf8_lossy(&raw).trim().to_string();
+        match url::Url::parse(&text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            // The value may be a secret (a robot token): say what is wrong, not what it is.
+            _ => {
+                p.at(
+                    at,
+                    "sink URL is not an http:// or https:// URL with a host (value not shown)",
+                );
+                None
+            }
+        }
+    });
+    let secret = one_source(
+        &None,
+        &s.secret_file,
+        &s.secret_env,
+        "secret",
+        span,
+        false,
+        base,
+        p,
+    )
+    .map(|o| o.map(|(raw, _)| Secret(trim_newline(raw))));
+    let timeout = duration(&s.timeout, "timeout", p);
+    if let (Some(SinkKind::Slack | SinkKind::WeCom | SinkKind::Alertmanager), Some(Some(_))) =
+        (kind, &secret)
+    {
+        let at = s
+            .secret_file
+            .as_ref()
+            .or(s.secret_env.as_ref())
+            .map(|v| v.span())
+            .unwrap_or(0..0);
+        p.at(at, format!("a `{}` sink has no signing scheme: remove secret_file/secret_env (webhook, dingtalk and feishu sign)", kind.map_or("", |k| k.as_str())));
+    }
+    if p.count() > before {
+        return None;
+    }
+    Some(SinkSpec {
+        name: name?,
+        kind: kind?,
+        url: Secret(url?),
+        secret: secret?,
+        timeout: timeout?.unwrap_or(DEFAULT_SINK_TIMEOUT),
+    })
+}
+
+fn trim_newline(mut v: Vec<u8>) -> Vec<u8> {
+    while matches!(v.last(), Some(b'\n' | b'\r')) {
+        v.pop();
+    }
+    v
+}
+
+/// Exactly one of `key`, `key_file`, `key_env` (or none, when not `required`): its bytes and
+/// the span to point at. `Some(None)`: absent and allowed; `None`: a problem was reported.
+#[allow(clippy::too_many_arguments)]
+fn one_source(
+    inline: &Option<S<String>>,
+    file: &Option<S<String>>,
+    env: &Option<S<String>>,
+    key: &str,
+    span: std::ops::Range<usize>,
+    required: bool,
+    base: &Path,
+    p: &mut Problems,
+) -> Option<Option<(Vec<u8>, std::ops::Range<usize>)>> {
+    let given = [inline.is_some(), file.is_some(), env.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if given > 1 {
+        let at = file.as_ref().or(env.as_ref()).map_or(span, |v| v.span());
+        p.at(
+            at,
+            format!("give only one of `{key}`, `{key}_file`, `{key}_env`"),
+        );
+        return None;
+    }
+    if let Some(v) = inline {
+        return Some(Some((v.get_ref().as_bytes().to_vec(), v.span())));
+    }
+    if let Some(f) = file {
+        let path = resolve(base, f.get_ref());
+        return match std::fs::read(&path) {
+            Ok(b) => Some(Some((b, f.span()))),
+            Err(e) => {
+                p.at(
+                    f.span(),
+                    format!("`{key}_file` {}: cannot read: {e}", path.display()),
+                );
+                None
+            }
+        };
+    }
+    if let Some(e) = env {
+        return match std::env::var(e.get_ref()) {
+            Ok(v) => Some(Some((v.into_bytes(), e.span()))),
+            Err(_) => {
+                p.at(
+                    e.span(),
+                    format!(
+                        "`{key}_env`: environment variable {} is not set (or not UTF-8)",
+                        e.get_ref()
+                    ),
+                );
+                None
+            }
+        };
+    }
+    if required {
+        p.at(
+            span,
+            format!("[[alerts.sinks]] entry needs one of `{key}`, `{key}_file`, `{key}_env`"),
+        );
+        return None;
+    }
+    Some(None)
+}

@@ -1,0 +1,611 @@
+//! The `/` status page, read at a glance: server-rendered HTML, no scripts, no external
+//! assets, refreshed by a `<meta>` tag.
+//!
+//! Top to bottom it answers "is it me or them?" first — a banner when the scope is local,
+//! otherwise the counts of healthy and failing targets by cause — then a summary row per
+//! provider, then each provider's targets with health, cause, scope, symptoms, the hint and
+//! the history of their last rounds ([`svg`]). The summary is O(targets) without copying
+//! evidence; details are drawn for every target only in small plans, else for the provider
+//! picked with `?provider=` (and for failing targets), so 10,000 targets stay cheap.
+//! Every word comes from [`i18n`], in the language of `?lang=` or the config.
+
+mod i18n;
+mod incidents;
+mod svg;
+
+pub use incidents::{incidents, Shown};
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::time::{Duration, SystemTime};
+
+use crate::classify::{self, Cause, Diagnosis, Lang, Scope};
+use crate::config::{Plan, Target};
+use crate::history::History;
+use crate::state::Store;
+
+/// Plans up to this size show every target's details on the first page.
+const ALL_DETAILS: usize = 200;
+/// Failing targets listed when a large plan shows no provider.
+const FAILING_LISTED: usize = 100;
+/// The name of the controls' group in `?provider=`.
+const CONTROLS: &str = "controls";
+
+/// What the page was asked for.
+struct Ask {
+    lang: Lang,
+    provider: Option<String>,
+}
+
+fn ask(query: &str, default: Lang) -> Ask {
+    let mut a = Ask {
+        lang: default,
+        provider: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "lang" => a.lang = Lang::parse(&v).unwrap_or(a.lang),
+            "provider" if !v.is_empty() => a.provider = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    a
+}
+
+#[derive(Default)]
+struct Group {
+    targets: usize,
+    failing: usize,
+    causes: BTreeMap<Cause, usize>,
+    provider_wide: bool,
+}
+
+/// Counts over the whole plan, from the diagnoses alone.
+#[derive(Default)]
+struct Summary {
+    total: usize,
+    healthy: usize,
+    failing: usize,
+    by_cause: BTreeMap<Cause, usize>,
+    local: bool,
+    controls: usize,
+    controls_failing: usize,
+    /// Providers in config order.
+    groups: Vec<(String, Group)>,
+}
+
+fn summarize(plan: &Plan, diag: &HashMap<String, (bool, Cause, Scope)>) -> Summary {
+    let mut s = Summary::default();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for t in &plan.targets {
+        let d = diag.get(&t.name).copied();
+        let failing = d.is_some_and(|(h, _, _)| !h);
+        if t.control {
+            s.controls += 1;
+            s.controls_failing += usize::from(failing);
+            s.local |= failing;
+            continue;
+        }
+        s.total += 1;
+        let i = *index.entry(t.provider.as_str()).or_insert_with(|| {
+            s.groups.push((t.provider.clone(), Group::default()));
+            s.groups.len() - 1
+        });
+        let g = &mut s.groups[i].1;
+        g.targets += 1;
+        match d {
+            Some((true, _, _)) => s.healthy += 1,
+            Some((false, cause, scope)) => {
+                s.failing += 1;
+                g.failing += 1;
+                *s.by_cause.entry(cause).or_default() += 1;
+                *g.causes.entry(cause).or_default() += 1;
+                g.provider_wide |= scope == Scope::Provider;
+                s.local |= scope == Scope::Local;
+            }
+            None => {}
+        }
+    }
+    s
+}
+
+pub fn render(plan: &Plan, store: &Store, history: &History, shown: &Shown, query: &str) -> String {
+    let now = SystemTime::now();
+    let a = ask(query, plan.server.lang);
+    let w = i18n::words(a.lang);
+    let mut diag = HashMap::with_capacity(plan.targets.len());
+    store.each_diagnosis(|name, d, _| {
+        diag.insert(name.to_string(), (d.healthy, d.cause, d.scope));
+    });
+    let sum = summarize(plan, &diag);
+    let refresh = refresh_secs(plan);
+    let mut out = String::with_capacity(16 * 1024);
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta http-equiv=\"refresh\" content=\"{refresh}\"><link rel=\"icon\" href=\"data:,\"><title>{}</title><style>{CSS}</style></head><body>",
+        w.html_lang, w.title
+    );
+    header(&mut out, &a);
+    verdict(&mut out, &sum, a.lang);
+    incidents::render(&mut out, shown, a.lang, now);
+    providers_table(&mut out, &sum, &a);
+    let chosen: Vec<&std::sync::Arc<Target>> = match &a.provider {
+        Some(p) if p == CONTROLS => plan.targets.iter().filter(|t| t.control).collect(),
+        Some(p) => plan
+            .targets
+            .iter()
+            .filter(|t| !t.control && &t.provider == p)
+            .collect(),
+        None if plan.targets.len() <= ALL_DETAILS => plan.targets.iter().collect(),
+        None => {
+            let _ = write!(
+                out,
+                "<p class=\"note\">{}</p>",
+                esc(&i18n::pick_provider(sum.total, a.lang))
+            );
+            plan.targets
+                .iter()
+                .filter(|t| diag.get(&t.name).is_some_and(|(h, _, _)| !h))
+                .take(FAILING_LISTED)
+                .collect()
+        }
+    };
+    details(&mut out, &chosen, store, history, &a, now);
+    let _ = writeln!(
+        out,
+        "<footer>payprobe {} · {}</footer></body></html>",
+        crate::VERSION,
+        esc(&i18n::refresh(refresh, a.lang))
+    );
+    out
+}
+
+/// The shortest target interval, within 2–30 s: the page is as fresh as the data.
+fn refresh_secs(plan: &Plan) -> u64 {
+    plan.targets
+        .iter()
+        .map(|t| t.interval.as_secs())
+        .min()
+        .unwrap_or(10)
+        .clamp(2, 30)
+}
+
+fn link(a: &Ask, lang: Lang, provider: Option<&str>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair(
+        "lang",
+        match lang {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        },
+    );
+    if let Some(p) = provider.or(a.provider.as_deref()) {
+        q.append_pair("provider", p);
+    }
+    format!("/?{}", esc(&q.finish()))
+}
+
+fn header(out: &mut String, a: &Ask) {
+    let w = i18n::words(a.lang);
+    let _ = write!(
+        out,
+        "<header><h1>{}</h1><nav aria-label=\"links\"><a href=\"/metrics\">{}</a> · <a href=\"/api/v1/targets\">{}</a> · \
+<span>{}:</span> <a href=\"{}\" hreflang=\"en\"{}>English</a> | <a href=\"{}\" hreflang=\"zh-CN\"{}>简体中文</a></nav></header>",
+        w.title,
+        w.metrics,
+        w.api,
+        w.language,
+        link(a, Lang::En, None),
+        current(a.lang == Lang::En),
+        link(a, Lang::ZhCn, None),
+        current(a.lang == Lang::ZhCn),
+    );
+}
+
+fn current(yes: bool) -> &'static str {
+    if yes {
+        " aria-current=\"page\""
+    } else {
+        ""
+    }
+}
+
+/// "Is it me or them?" — the first thing on the page.
+fn verdict(out: &mut String, s: &Summary, lang: Lang) {
+    let w = i18n::words(lang);
+    if s.local {
+        let _ = write!(
+            out,
+            "<section id=\"verdict\" class=\"banner local\" role=\"alert\"><p class=\"big\"><span aria-hidden=\"true\">⚠ </span>{}</p><p>{}</p><p class=\"hint\">{}</p></section>",
+            w.local_title,
+            esc(&i18n::local_detail(s.failing, s.total, s.controls_failing, lang)),
+            esc(&classify::hint(Cause::Network, Scope::Local, lang)),
+        );
+        return;
+    }
+    let counts = i18n::counts(s.healthy, s.failing, s.total, lang);
+    if s.failing == 0 {
+        let _ = write!(
+            out,
+            "<section id=\"verdict\" class=\"banner ok\" role=\"status\"><p class=\"big\"><span aria-hidden=\"true\">✔ </span>{}</p><p>{}</p></section>",
+            w.all_healthy,
+            esc(&counts)
+        );
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section id=\"verdict\" class=\"banner bad\" role=\"status\"><p class=\"big\"><span aria-hidden=\"true\">✖ </span>{}</p>",
+        esc(&counts)
+    );
+    if s.controls > 0 {
+        // The other half of "is it me or them?".
+        let _ = write!(out, "<p class=\"them\">{}</p>", w.not_local);
+    }
+    let _ = write!(
+        out,
+        "<h2 class=\"small\">{}</h2><ul class=\"chips\">",
+        w.failing_by_cause
+    );
+    for (c, n) in &s.by_cause {
+        let _ = write!(
+            out,
+            "<li data-cause=\"{}\">{} <b>{n}</b></li>",
+            c.as_str(),
+            cause_badge(*c, lang)
+        );
+    }
+    out.push_str("</ul>");
+    let wide: Vec<&str> = s
+        .groups
+        .iter()
+        .filter(|(_, g)| g.provider_wide)
+        .map(|(p, _)| p.as_str())
+        .collect();
+    if !wide.is_empty() {
+        let _ = write!(
+            out,
+            "<p>{}: <b>{}</b></p>",
+            w.provider_wide,
+            esc(&wide.join(", "))
+        );
+    }
+    out.push_str("</section>");
+}
+
+pub(crate) fn cause_badge(c: Cause, lang: Lang) -> String {
+    format!(
+        "<span class=\"cause c-{}\">{}</span>",
+        c.as_str(),
+        i18n::cause(c, lang)
+    )
+}
+
+fn providers_table(out: &mut String, s: &Summary, a: &Ask) {
+    let w = i18n::words(a.lang);
+    let _ = write!(
+        out,
+        "<section><h2>{}</h2><div class=\"scroll\"><table class=\"summary\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+        w.providers, w.th_provider, w.th_targets, w.healthy, w.failing, w.th_causes
+    );
+    let mut rows: Vec<(&str, &Group)> = s.groups.iter().map(|(p, g)| (p.as_str(), g)).collect();
+    let controls = Group {
+        targets: s.controls,
+        failing: s.controls_failing,
+        ..Group::default()
+    };
+    if s.controls > 0 {
+        rows.insert(0, (CONTROLS, &controls));
+    }
+    for (p, g) in rows {
+        let state = if g.failing > 0 { "bad" } else { "ok" };
+        let mut causes = String::new();
+        for (c, n) in &g.causes {
+            let _ = write!(causes, "{} {n} ", cause_badge(*c, a.lang));
+        }
+        let name = if p == CONTROLS { w.controls } else { p };
+        let _ = write!(
+            out,
+            "<tr class=\"{state}\"><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}</td><td>{}</td><td class=\"n-{state}\">{}{}</td><td>{causes}</td></tr>",
+            link(a, a.lang, Some(p)),
+            esc(name),
+            g.targets,
+            g.targets - g.failing,
+            if g.failing > 0 { "✖ " } else { "" },
+            g.failing,
+        );
+    }
+    out.push_str("</tbody></table></div>");
+    if a.provider.is_some() {
+        let all = link(
+            &Ask {
+                lang: a.lang,
+                provider: None,
+            },
+            a.lang,
+            None,
+        );
+        let _ = write!(out, "<p><a href=\"{all}\">← {}</a></p>", w.all_providers);
+    }
+    out.push_str("</section>");
+}
+
+fn details(
+    out: &mut String,
+    chosen: &[&std::sync::Arc<Target>],
+    store: &Store,
+    history: &History,
+    a: &Ask,
+    now: SystemTime,
+) {
+    let w = i18n::words(a.lang);
+    // Groups in config order, controls first.
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: HashMap<String, Vec<&Target>> = HashMap::new();
+    for t in chosen {
+        let g = if t.control {
+            CONTROLS.to_string()
+        } else {
+            t.provider.clone()
+        };
+        if !groups.contains_key(&g) {
+            order.push(g.clone());
+        }
+        groups.entry(g).or_default().push(t);
+    }
+    order.sort_by_key(|g| g != CONTROLS);
+    for g in order {
+        let targets = groups.remove(&g).unwrap_or_default();
+        let title = if g == CONTROLS { w.controls } else { &g };
+        let _ = write!(
+            out,
+            "<section class=\"provider\" data-provider=\"{}\"><h2>{}</h2><table class=\"targets\"><colgroup><col class=\"w-t\"><col class=\"w-h\"><col class=\"w-c\"><col class=\"w-s\"><col class=\"w-y\"><col class=\"w-r\"><col></colgroup><thead><tr>\
+<th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
+            esc(&g),
+            esc(title),
+            w.th_target,
+            w.th_health,
+            w.th_cause,
+            w.th_scope,
+            w.th_symptoms,
+            w.th_history,
+            w.th_todo
+        );
+        let mut last_hint = String::new();
+        for t in targets {
+            row(out, t, store, history, a.lang, now, &mut last_hint);
+        }
+        out.push_str("</tbody></table></section>");
+    }
+}
+
+/// `last_hint` is the hint of the row above in the same group: said once, then pointed at.
+fn row(
+    out: &mut String,
+    t: &Target,
+    store: &Store,
+    history: &History,
+    lang: Lang,
+    now: SystemTime,
+    last_hint: &mut String,
+) {
+    let w = i18n::words(lang);
+    let st = store.get(&t.name);
+    let points = history.points(&t.name);
+    let spark = svg::sparkline(&points, history.capacity(), lang);
+    let last = points
+        .last()
+        .map(|p| format!("<span class=\"ms\">{}</span>", millis(p.millis)))
+        .unwrap_or_default();
+    // The query string of a payment API is long and says little at a glance: it is in the
+    // tooltip (and the JSON API).
+    let mut short = t.url.clone();
+    short.set_query(None);
+    let name = format!(
+        "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span></th>",
+        w.th_target,
+        esc(&t.name),
+        esc(t.url.as_str()),
+        esc(short.as_str())
+    );
+    let Some(st) = st else {
+        let _ = write!(
+            out,
+            "<tr class=\"t pending\" data-target=\"{}\">{name}<td data-label=\"{}\" colspan=\"6\"><span class=\"h\">⋯ {}</span></td></tr>",
+            esc(&t.name),
+            w.th_health,
+            w.pending
+        );
+        return;
+    };
+    let d = &st.diagnosis;
+    let (class, icon, health) = if d.healthy {
+        ("ok", "✔", w.healthy)
+    } else {
+        ("bad", "✖", w.failing)
+    };
+    let flap = if d.flapping {
+        format!(" <span class=\"flap\">↯ {}</span>", w.flapping)
+    } else {
+        String::new()
+    };
+    let ago = now.duration_since(st.since).unwrap_or(Duration::ZERO);
+    let since = i18n::since(&clock(st.since), &i18n::duration(ago.as_secs(), lang), lang);
+    let (cause, scope) = if d.healthy {
+        (
+            format!(
+                "<span class=\"muted\">{}</span>",
+                i18n::cause(Cause::None, lang)
+            ),
+            format!(
+                "<span class=\"muted\">{}</span>",
+                i18n::scope(Scope::None, lang)
+            ),
+        )
+    } else {
+        (
+            cause_badge(d.cause, lang),
+            format!(
+                "<span class=\"scope s-{}\">{}</span>",
+                d.scope.as_str(),
+                i18n::scope(d.scope, lang)
+            ),
+        )
+    };
+    // Empty cells stay empty (hidden on a phone).
+    let mut symptoms = String::new();
+    if !d.symptoms.is_empty() {
+        symptoms.push_str("<ul class=\"sym\">");
+    }
+    for s in &d.symptoms {
+        let _ = write!(
+            symptoms,
+            "<li data-symptom=\"{}\">{}</li>",
+            s.as_str(),
+            i18n::symptom(*s, lang)
+        );
+    }
+    if !d.symptoms.is_empty() {
+        symptoms.push_str("</ul>");
+    }
+    let _ = write!(
+        out,
+        "<tr class=\"t {class}\" data-target=\"{}\" data-cause=\"{}\" data-scope=\"{}\">{name}\
+<td data-label=\"{}\"><span class=\"h\"><span aria-hidden=\"true\">{icon} </span>{health}</span>{flap}<span class=\"since\">{}</span></td>\
+<td data-label=\"{}\">{cause}</td><td data-label=\"{}\">{scope}</td><td data-label=\"{}\">{symptoms}</td>\
+<td data-label=\"{}\" class=\"hist\">{spark}{last}</td><td data-label=\"{}\" class=\"todo\">{}</td></tr>",
+        esc(&t.name),
+        d.cause.as_str(),
+        d.scope.as_str(),
+        w.th_health,
+        esc(&since),
+        w.th_cause,
+        w.th_scope,
+        w.th_symptoms,
+        w.th_history,
+        w.th_todo,
+        todo(d, lang, last_hint),
+    );
+}
+
+/// The hint (unless the banner already says it), the evidence in one line, and warnings.
+fn todo(d: &Diagnosis, lang: Lang, last_hint: &mut String) -> String {
+    let w = i18n::words(lang);
+    let mut s = String::new();
+    let hint = if d.healthy {
+        String::new()
+    } else {
+        classify::hint(d.cause, d.scope, lang)
+    };
+    if d.scope == Scope::Local {
+        let _ = write!(s, "<p>{}</p>", w.see_banner);
+    } else if !hint.is_empty() && hint == *last_hint {
+        let _ = write!(s, "<p class=\"muted\">{}</p>", w.same_hint);
+    } else if !hint.is_empty() {
+        let _ = write!(s, "<p>{}</p>", esc(&hint));
+    }
+    *last_hint = hint;
+    let reason = reason(d, lang);
+    if !reason.is_empty() {
+        let _ = write!(
+            s,
+            "<p class=\"reason\"><span class=\"k\">{}:</span> {}</p>",
+            w.evidence,
+            esc(&reason)
+        );
+    }
+    for warn in &d.warnings {
+        let _ = write!(
+            s,
+            "<p class=\"warn\"><span aria-hidden=\"true\">⚠ </span>{}: {}</p>",
+            w.warning,
+            esc(warn)
+        );
+    }
+    s
+}
+
+/// The diagnosis's reason in the page's language.
+// The diag branch adds a translated reason in src/classify (issue #12): call it here.
+fn reason(d: &Diagnosis, _lang: Lang) -> String {
+    d.reason.clone()
+}
+
+/// `0.4 ms`, `12 ms`: a loopback connect is not `0 ms`.
+fn millis(ms: f32) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// `02:31:05 UTC` of a wall-clock time (the date is left out: the page is about now).
+pub(crate) fn clock(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const CSS: &str = "\
+:root{--ok:#1a7f37;--bad:#c62828;--warn:#8a5a00;--muted:#5f6b76;--line:#d8dee4;--bg:#f6f8fa}\
+*{box-sizing:border-box}\
+body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans','WenQuanYi Micro Hei','Microsoft YaHei',sans-serif;margin:0 auto;padding:12px 20px;max-width:1400px;color:#1f2328;line-height:1.4;font-size:15px}\
+header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:8px}\
+h1{font-size:1.5rem;margin:4px 0}h2{font-size:1.15rem;margin:18px 0 6px}h2.small{font-size:1rem;margin:6px 0}\
+a{color:#0550ae}nav a[aria-current]{font-weight:bold;color:#1f2328;text-decoration:none}\
+.banner{border-radius:8px;padding:12px 16px;margin:10px 0;border:2px solid}\
+.banner p{margin:4px 0}.big{font-size:1.3rem;font-weight:bold}\
+.banner.local{background:#b71c1c;color:#fff;border-color:#7f0000}.banner.local .hint{opacity:.95}\
+.banner.ok{background:#e8f5e9;border-color:var(--ok);color:#0f5323}\
+.banner.bad{background:#fff4f4;border-color:var(--bad)}\
+.chips{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:8px}\
+.chips li{background:#fff;border:1px solid var(--line);border-radius:14px;padding:2px 10px}\
+table{border-collapse:collapse;width:100%;background:#fff}\
+table.targets{table-layout:fixed}.w-t{width:19%}.w-h{width:13%}.w-c{width:9%}.w-s{width:10%}.w-y{width:12%}.w-r{width:196px}\
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}\
+thead th{background:var(--bg);font-size:.85rem;text-transform:none;color:#3d444d;white-space:nowrap}\
+table.summary{max-width:900px}.summary td,.summary th{padding:4px 8px}\
+.n-bad{color:var(--bad);font-weight:bold}\
+.name{font-weight:600;display:block;word-break:break-all}.url{display:block;font-weight:normal;font-size:.78rem;color:var(--muted);word-break:break-all}\
+.h{font-weight:bold;white-space:nowrap}tr.ok .h{color:var(--ok)}tr.bad .h{color:var(--bad)}tr.pending .h{color:var(--muted)}\
+tr.bad{background:#fffafa}tr.bad>th{border-left:4px solid var(--bad)}tr.ok>th{border-left:4px solid var(--ok)}\
+.since{display:block;font-size:.78rem;color:var(--muted);white-space:nowrap}\
+.flap{color:var(--warn);font-weight:bold;white-space:nowrap}\
+.cause,.scope{display:inline-block;border-radius:4px;padding:0 6px;font-weight:600;white-space:nowrap;border:1px solid}\
+.c-network{background:#e3f2fd;border-color:#1565c0;color:#0d47a1}.c-server{background:#fde7e7;border-color:#c62828;color:#8e0000}\
+.c-api_version{background:#f3e5f5;border-color:#7b1fa2;color:#4a148c}.c-security{background:#fff3e0;border-color:#e65100;color:#8a3300}\
+.c-user_input{background:#e0f2f1;border-color:#00695c;color:#004d40}.c-unknown{background:#eceff1;border-color:#455a64;color:#263238}\
+.c-none{border-color:var(--line)}.scope{font-weight:normal;border-color:var(--line)}.s-local{background:#b71c1c;color:#fff}\
+.s-provider{border-color:#c62828;border-style:dashed}\
+.sym{margin:0;padding-left:16px}.them{font-weight:600}\
+.hist{white-space:nowrap}.spark{vertical-align:middle;background:var(--bg);border:1px solid var(--line)}\
+.r-ok{fill:#4a8fd8}.r-rec{fill:#e0a030}.r-fail{fill:var(--bad)}.ms{display:block;font-size:.78rem;color:var(--muted)}\
+.todo{font-size:.88rem}.todo p{margin:0 0 4px}.reason{color:var(--muted)}.k{font-weight:600}\
+.warn{color:var(--warn)}table.incidents{max-width:900px}tr.inc.open>th{color:var(--bad)}tr.inc.resolved>th{color:var(--ok)}.muted{color:var(--muted)}.note{color:var(--muted)}\
+footer{margin-top:20px;color:var(--muted);font-size:.8rem}\
+@media (max-width:760px){body{padding:8px}\
+table.targets,table.targets tbody,table.targets tr,table.targets th,table.targets td{display:block;width:100%}\
+table.targets thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
+table.targets tr{border:1px solid var(--line);border-radius:6px;margin:0 0 10px}\
+table.targets td{border:0;padding:3px 8px}table.targets td[data-label]::before{content:attr(data-label) ': ';font-weight:600;color:var(--muted)}\
+table.targets col{width:auto!important}table.targets td:empty{display:none}}.scroll{overflow-x:auto}";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,227 @@
+//! One incident, as kept on disk, and its API view.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::MAX_CHANGES;
+use crate::classify::{Cause, Diagnosis, Scope};
+use crate::config::Target;
+
+pub fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn rfc3339(ms: u64) -> String {
+    let t = UNIX_EPOCH + Duration::from_millis(ms);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// At most `max` bytes, cut on a character boundary.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// `closed_by` of an incident the target's own passing rounds closed.
+pub const RECOVERED: &str = "recovered";
+
+/// A change of cause or scope while the incident was open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub at_ms: u64,
+    pub cause: Cause,
+    pub scope: Scope,
+    pub reason: String,
+}
+
+/// One outage of one target. Times are Unix milliseconds (what the file keeps); the API
+/// shows them as RFC 3339 through [`IncidentView`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// `<target>@<opened_ms>`: stable across restarts, unique per target.
+    pub id: String,
+    pub target: String,
+    pub provider: String,
+    #[serde(default)]
+    pub control: bool,
+    /// The current cause and scope (the latest entry of `changes`).
+    pub cause: Cause,
+    pub scope: Scope,
+    pub rule: String,
+    pub reason: String,
+    /// The failing evidence in one line, as last seen when the cause or scope changed.
+    #[serde(default)]
+    pub evidence: String,
+    pub opened_ms: u64,
+    /// The first failing round before it opened, when this process saw it.
+    #[serde(default)]
+    pub first_failure_ms: Option<u64>,
+    /// The target's interval and success threshold, so readers can tell how soon a
+    /// recovery would show (the alert engine holds back on them).
+    #[serde(default)]
+    pub interval_ms: u64,
+    #[serde(default)]
+    pub success_threshold: u32,
+    /// Every cause/scope the incident had, the opening one first (bounded).
+    pub changes: Vec<Change>,
+    #[serde(default)]
+    pub closed_ms: Option<u64>,
+    /// Why it closed: `recovered` (the target's own passing rounds) or `target removed`.
+    #[serde(default)]
+    pub closed_by: Option<String>,
+}
+
+impl Incident {
+    pub fn open(
+        t: &Target,
+        d: &Diagnosis,
+        at: u64,
+        first: Option<u64>,
+        ev: Option<String>,
+    ) -> Self {
+        Incident {
+            id: format!("{}@{at}", t.name),
+            target: t.name.clone(),
+            provider: t.provider.clone(),
+            control: t.control,
+            cause: d.cause,
+            scope: d.scope,
+            rule: d.rule.to_string(),
+            reason: clip(&d.reason, 400),
+            evidence: ev.unwrap_or_default(),
+            opened_ms: at,
+            first_failure_ms: first.filter(|f| *f <= at),
+            interval_ms: u64::try_from(t.interval.as_millis()).unwrap_or(u64::MAX),
+            success_threshold: t.success_threshold,
+            changes: vec![Change {
+                at_ms: at,
+                cause: d.cause,
+                scope: d.scope,
+                reason: clip(&d.reason, 400),
+            }],
+            closed_ms: None,
+            closed_by: None,
+        }
+    }
+
+    /// Records a new cause or scope.
+    pub fn record(&mut self, d: &Diagnosis, at: u64, ev: Option<String>) {
+        self.cause = d.cause;
+        self.scope = d.scope;
+        self.rule = d.rule.to_string();
+        self.reason = clip(&d.reason, 400);
+        if let Some(e) = ev {
+            self.evidence = e;
+        }
+        if self.changes.len() >= MAX_CHANGES {
+            // Keep the opening entry; drop the oldest of the rest.
+            self.changes.remove(1);
+        }
+        self.changes.push(Change {
+            at_ms: at,
+            cause: d.cause,
+            scope: d.scope,
+            reason: self.reason.clone(),
+        });
+    }
+
+    /// The cause it opened with.
+    pub fn opened_cause(&self) -> Cause {
+        self.changes.first().map_or(self.cause, |c| c.cause)
+    }
+
+    /// Seconds from opening to `now` (or to closing, once closed).
+    pub fn duration_secs(&self, now: u64) -> f64 {
+        let end = self.closed_ms.unwrap_or(now);
+        end.saturating_sub(self.opened_ms) as f64 / 1000.0
+    }
+
+    /// Time to detect: first failing round to opening.
+    pub fn detect_secs(&self) -> Option<f64> {
+        self.first_failure_ms
+            .map(|f| self.opened_ms.saturating_sub(f) as f64 / 1000.0)
+    }
+
+    /// Whether the incident ever had `scope` (now or earlier).
+    pub fn ever(&self, scope: Scope) -> Option<u64> {
+        self.changes
+            .iter()
+            .rev()
+            .find(|c| c.scope == scope)
+            .map(|c| c.at_ms)
+    }
+
+    pub fn view(&self, now: u64) -> IncidentView {
+        IncidentView {
+            id: self.id.clone(),
+            target: self.target.clone(),
+            provider: self.provider.clone(),
+            status: if self.closed_ms.is_some() {
+                "resolved"
+            } else {
+                "open"
+            },
+            cause: self.cause,
+            scope: self.scope,
+            rule: self.rule.clone(),
+            reason: self.reason.clone(),
+            evidence: self.evidence.clone(),
+            opened_at: rfc3339(self.opened_ms),
+            closed_at: self.closed_ms.map(rfc3339),
+            duration_seconds: self.duration_secs(now),
+            time_to_detect_seconds: self.detect_secs(),
+            recovered_by_itself: self.closed_by.as_deref() == Some(RECOVERED),
+            changes: self
+                .changes
+                .iter()
+                .map(|c| ChangeView {
+                    at: rfc3339(c.at_ms),
+                    cause: c.cause,
+                    scope: c.scope,
+                    reason: c.reason.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeView {
+    pub at: String,
+    pub cause: Cause,
+    pub scope: Scope,
+    pub reason: String,
+}
+
+/// An incident as `/api/v1/incidents` shows it.
+#[derive(Debug, Serialize)]
+pub struct IncidentView {
+    pub id: String,
+    pub target: String,
+    pub provider: String,
+    /// `open` or `resolved`.
+    pub status: &'static str,
+    pub cause: Cause,
+    pub scope: Scope,
+    pub rule: String,
+    pub reason: String,
+    pub evidence: String,
+    pub opened_at: String,
+    pub closed_at: Option<String>,
+    /// So far while open; the whole outage once resolved (time to recover).
+    pub duration_seconds: f64,
+    /// First failing round to opening, when payprobe saw both.
+    pub time_to_detect_seconds: Option<f64>,
+    /// The target became healthy again on its own (nothing in payprobe closes an incident
+    /// but the target's own passing rounds, or its removal from the config).
+    pub recovered_by_itself: bool,
+    pub changes: Vec<ChangeView>,
+}

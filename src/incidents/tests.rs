@@ -1,0 +1,217 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::classify::{Cause, Scope};
+use crate::config::{self, Check};
+use crate::pipeline::{Pipeline, Rounds};
+use crate::probe::{Evidence, Failure, FailureKind, Phase};
+use crate::state::Store;
+
+fn target(name: &str, provider: &str) -> Arc<Target> {
+    let src = format!(
+        "[[targets]]\nname = \"{name}\"\nprovider = \"{provider}\"\nurl = \"tcp://127.0.0.1:9\"\nchecks = [\"tcp\"]\nfailure_threshold = 2\nsuccess_threshold = 2\n"
+    );
+    config::parse(Path::new("t.toml"), &src, Path::new("."))
+        .unwrap()
+        .targets[0]
+        .clone()
+}
+
+fn round(t: &Target, ok: bool) -> Vec<Evidence> {
+    let mut e = Evidence::new(&t.name, Check::Tcp);
+    e.success = ok;
+    if !ok {
+        e.failure = Some(Failure::new(
+            Phase::Connect,
+            FailureKind::ConnectRefused,
+            "connection refused",
+        ));
+    }
+    vec![e]
+}
+
+fn setup(dir: &Path) -> (Pipeline, Arc<Incidents>, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new().unwrap());
+    let known = [
+        target("gw", "acme"),
+        target("a", "acme"),
+        target("b", "acme"),
+    ];
+    let inc = Arc::new(Incidents::new(dir, &known, metrics.clone()));
+    let p = Pipeline::new(Arc::new(Store::new()), metrics.clone(), vec![inc.clone()]);
+    (p, inc, metrics)
+}
+
+/// Waits (bounded) until the writer thread has put `want` into the file.
+fn wait_file(dir: &Path, want: &str) -> String {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = std::fs::read_to_string(dir.join("incidents.json")).unwrap_or_default();
+        if s.contains(want) {
+            return s;
+        }
+        assert!(
+            Instant::now() < end,
+            "incidents.json never held {want:?}: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn opens_after_threshold_and_closes_with_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, metrics) = setup(dir.path());
+    let t = target("gw", "acme");
+    p.finished(&t, round(&t, true));
+    p.finished(&t, round(&t, false));
+    assert!(
+        inc.open().is_empty(),
+        "one failing round is below failure_threshold"
+    );
+    p.finished(&t, round(&t, false));
+    let open = inc.open();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].cause, open[0].scope),
+        (Cause::Server, Scope::Endpoint)
+    );
+    assert!(
+        open[0].detect_secs().is_some(),
+        "the first failing round was seen"
+    );
+    assert!(
+        open[0].evidence.contains("connection refused"),
+        "{:?}",
+        open[0]
+    );
+    let text = metrics.render().unwrap();
+    assert!(
+        text.contains(r#"payprobe_incident_open{cause="server",provider="acme",target="gw"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"payprobe_incidents_total{cause="server"} 1"#));
+    p.finished(&t, round(&t, true));
+    assert_eq!(inc.open().len(), 1, "one pass is below success_threshold");
+    p.finished(&t, round(&t, true));
+    assert!(inc.open().is_empty());
+    let all = inc.snapshot(10);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].closed_by.as_deref(), Some(RECOVERED));
+    assert!(all[0].closed_ms.unwrap() >= all[0].opened_ms);
+    let text = metrics.render().unwrap();
+    assert!(
+        !text.contains("payprobe_incident_open{"),
+        "closed incidents leave no open series"
+    );
+    assert!(
+        text.contains(
+            r#"payprobe_incident_duration_seconds_count{cause="server",provider="acme"} 1"#
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_scope_change_is_recorded_while_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, _) = setup(dir.path());
+    let a = target("a", "acme");
+    let b = target("b", "acme");
+    for _ in 0..2 {
+        p.finished(&a, round(&a, true));
+    }
+    p.finished(&b, round(&b, true));
+    for _ in 0..2 {
+        p.finished(&a, round(&a, false));
+    }
+    assert_eq!(inc.open()[0].scope, Scope::Endpoint);
+    for _ in 0..2 {
+        p.finished(&b, round(&b, false));
+    }
+    let a_inc = inc.of_target("a", 5);
+    assert_eq!(a_inc.len(), 1);
+    let scopes: Vec<Scope> = a_inc[0].changes.iter().map(|c| c.scope).collect();
+    assert_eq!(scopes, [Scope::Endpoint, Scope::Provider], "{a_inc:?}");
+    assert_eq!(a_inc[0].scope, Scope::Provider);
+}
+
+#[test]
+fn a_restart_keeps_the_open_incident_until_this_process_sees_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = target("gw", "acme");
+    let id = {
+        let (p, inc, _) = setup(dir.path());
+        for _ in 0..2 {
+            p.finished(&t, round(&t, false));
+        }
+        let id = inc.open()[0].id.clone();
+        wait_file(dir.path(), &id);
+        id
+    };
+    let (p, inc, _) = setup(dir.path());
+    assert_eq!(inc.open()[0].id, id, "restored from state_dir");
+    p.finished(&t, round(&t, true));
+    assert_eq!(
+        inc.open().len(),
+        1,
+        "a fresh window is healthy, which proves nothing yet"
+    );
+    // Failing again continues the same incident instead of opening a second one.
+    for _ in 0..2 {
+        p.finished(&t, round(&t, false));
+    }
+    assert_eq!(inc.open()[0].id, id);
+    for _ in 0..2 {
+        p.finished(&t, round(&t, true));
+    }
+    assert!(inc.open().is_empty());
+    assert_eq!(inc.snapshot(5)[0].id, id);
+}
+
+#[test]
+fn a_corrupt_file_is_set_aside_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("incidents.json"), b"{\"open\": [tor").unwrap();
+    let (_, inc, _) = setup(dir.path());
+    assert!(inc.snapshot(5).is_empty());
+    assert!(dir.path().join("incidents.json.bad").exists());
+}
+
+#[test]
+fn an_unwritable_state_dir_is_counted_and_incidents_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A state_dir below a regular file cannot be created, even by root.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let (p, inc, metrics) = setup(&file.join("state"));
+    let t = target("gw", "acme");
+    for _ in 0..2 {
+        p.finished(&t, round(&t, false));
+    }
+    assert_eq!(inc.open().len(), 1);
+    let end = Instant::now() + Duration::from_secs(10);
+    while !metrics
+        .render()
+        .unwrap()
+        .contains(r#"payprobe_state_dir_errors_total{what="incidents"} 1"#)
+    {
+        assert!(Instant::now() < end, "the failed write was never counted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn closed_incidents_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, _) = setup(dir.path());
+    let t = target("gw", "acme");
+    for _ in 0..(RECENT_CLOSED + 5) {
+        for ok in [false, false, true, true] {
+            p.finished(&t, round(&t, ok));
+        }
+    }
+    assert_eq!(inc.snapshot(usize::MAX).len(), RECENT_CLOSED);
+}
