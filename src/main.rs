@@ -71,6 +71,9 @@ enum Cmd {
         /// Language of remediation hints (en, zh-CN).
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
+        /// Also send the demo's alerts to this URL (Alertmanager webhook payload v4).
+        #[arg(long)]
+        webhook: Option<url::Url>,
         /// Stop after this long (e.g. "5m"); by default the story repeats until SIGTERM.
         #[arg(long, value_parser = humantime::parse_duration)]
         duration: Option<std::time::Duration>,
@@ -78,6 +81,24 @@ enum Cmd {
         /// failures at once, for alert rules and dashboards).
         #[arg(long, value_parser = parse_act)]
         hold: Option<&'static payprobe::demo::story::Act>,
+    },
+    /// Alert sinks.
+    Alerts {
+        #[command(subcommand)]
+        cmd: AlertsCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlertsCmd {
+    /// Send a test notification to each sink (or one) and print what each answered
+    /// (exit 0 all delivered, 2 some failed).
+    Test {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only this sink.
+        #[arg(long)]
+        sink: Option<String>,
     },
 }
 
@@ -131,9 +152,13 @@ async fn dispatch(cmd: Cmd) -> ExitCode {
         Cmd::Demo {
             listen,
             lang,
+            webhook,
             duration,
             hold,
-        } => demo(&listen, lang, duration, hold).await,
+        } => demo(&listen, lang, webhook, duration, hold).await,
+        Cmd::Alerts {
+            cmd: AlertsCmd::Test { config, sink },
+        } => alerts_test(&config, sink.as_deref()).await,
     }
 }
 
@@ -173,6 +198,16 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             checks.join(","),
             humantime::format_duration(t.interval),
             humantime::format_duration(t.timeout),
+        );
+    }
+    for s in &plan.alerts.sinks {
+        println!(
+            "sink {} kind={} url={} signed={} timeout={}",
+            s.name,
+            s.kind.as_str(),
+            s.shown_url(),
+            if s.secret.is_some() { "yes" } else { "no" },
+            humantime::format_duration(s.timeout),
         );
     }
     let n = plan.targets.len();
@@ -220,9 +255,63 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
     }
 }
 
+/// `payprobe alerts test`: one test notification per sink, straight (not through the
+/// outbox), with each sink's answer.
+async fn alerts_test(file: &std::path::Path, only: Option<&str>) -> ExitCode {
+    let plan = match config::load(file) {
+        Ok(p) => p,
+        Err(e) => return config_failed(e, file),
+    };
+    let sinks: Vec<_> = plan
+        .alerts
+        .sinks
+        .iter()
+        .filter(|s| only.is_none_or(|n| s.name == n))
+        .collect();
+    if sinks.is_empty() {
+        let names: Vec<&str> = plan.alerts.sinks.iter().map(|s| s.name.as_str()).collect();
+        return fail(format!(
+            "no sink to test{}; sinks: {}",
+            only.map(|n| format!(" named {n:?}")).unwrap_or_default(),
+            if names.is_empty() {
+                "(none in [[alerts.sinks]])".to_string()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
+    let settings = payprobe::alerts::settings(&plan, plan.server.listen);
+    let n = payprobe::alerts::test_notification(&plan, plan.server.listen);
+    let mut all_ok = true;
+    for s in sinks {
+        let r =
+            payprobe::alerts::deliver(s, &n, plan.alerts.resend_interval, &settings.external).await;
+        match r {
+            Ok(a) => println!(
+                "{} ({}) {}: delivered, HTTP {} {}",
+                s.name,
+                s.kind.as_str(),
+                s.shown_url(),
+                a.status,
+                a.body.chars().take(200).collect::<String>().trim()
+            ),
+            Err(e) => {
+                all_ok = false;
+                println!("{} ({}): FAILED: {e}", s.name, s.kind.as_str());
+            }
+        }
+    }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
 async fn demo(
     listen: &str,
     lang: Option<Lang>,
+    webhook: Option<url::Url>,
     duration: Option<std::time::Duration>,
     hold: Option<&'static payprobe::demo::story::Act>,
 ) -> ExitCode {
@@ -230,6 +319,21 @@ async fn demo(
         Ok(d) => d,
         Err(e) => return fail(e),
     };
+    if let Some(url) = webhook {
+        // The demo's config gains one webhook sink; the demo itself is unchanged.
+        let sink = format!(
+            "\n[alerts]\n[[alerts.sinks]]\nname = \"demo-webhook\"\nkind = \"webhook\"\nurl = {:?}\n",
+            url.as_str()
+        );
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&demo.config_path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, sink.as_bytes()));
+        if let Err(e) = appended {
+            return fail(format!("demo: cannot add the webhook sink: {e}"));
+        }
+        tracing::info!(url = %payprobe::config::redact(&url), "the demo's alerts also go to this webhook");
+    }
     tracing::info!(config = %demo.config_path.display(), "demo gateways started; open http://{listen}/ and /metrics");
     demo.play(hold);
     let overrides = Overrides { listen: None, lang };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests use when they are
 # missing: `prometheus` (Prometheus itself and promtool), `prometheus-alertmanager` (amtool,
-# for the compose stack's config), `dnsmasq-base` (a real DNS server), `nftables` and
+# for the compose stack's config, and a real Alertmanager for the alert tests), `dnsmasq-base` (a real DNS server), `nftables` and
 # `iproute2` (namespaces and packet loss for the network tests), `systemd` (systemd-analyze:
 # the unit's exposure score and syscall groups), `strace` (the syscalls payprobe makes,
 # against the unit's SystemCallFilter=), `python3-yaml` (reads the compose, Kubernetes and
@@ -20,6 +20,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
@@ -29,5 +30,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# `tests/run.sh --install-only`: the packages above and nothing else (.ci/run needs them
+# before the Debian package test).
+[ "${1:-}" = "--install-only" ] && exit 0
 
 exec cargo test --locked "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes prometheusrule.yaml: deploy/prometheus/payprobe-rules.yml as a Prometheus Operator
-PrometheusRule. Run after changing the rules; tests/it/ops.rs fails while the two differ."""
+PrometheusRule. Run after changing the rules; tests/it/kubernetes.rs fails while the two differ."""
 import os
 import yaml
 

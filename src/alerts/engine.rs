@@ -239,10 +239,14 @@ pub fn desired(open: &[Incident], now: u64, s: &Settings) -> BTreeMap<String, Wa
         }
     }
     if !local.is_empty() {
-        out.insert("local".to_string(), vantage(&local, s));
+        if let Some(w) = vantage(&local, s) {
+            out.insert("local".to_string(), w);
+        }
     }
     for (p, members) in providers {
-        out.insert(format!("provider/{p}"), provider(p, &members, s));
+        if let Some(w) = provider(p, &members, s) {
+            out.insert(format!("provider/{p}"), w);
+        }
     }
     out
 }
@@ -303,19 +307,30 @@ fn endpoint(i: &Incident, s: &Settings) -> Want {
     }
 }
 
+/// The member whose reason and evidence speak for the group: the earliest with its cause.
+fn earliest_with<'a>(members: &[&'a Incident], cause: Cause) -> Option<&'a Incident> {
+    let with = members
+        .iter()
+        .filter(|m| m.cause == cause)
+        .min_by_key(|m| m.opened_ms);
+    with.or_else(|| members.iter().min_by_key(|m| m.opened_ms))
+        .copied()
+}
+
 fn names(members: &[&Incident]) -> String {
     let mut v: Vec<&str> = members.iter().map(|m| m.target.as_str()).collect();
     v.sort_unstable();
     v.join(", ")
 }
 
-fn provider(p: &str, members: &[&Incident], s: &Settings) -> Want {
+fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<Want> {
     let cause = main_cause(members);
-    let first = members
+    let first = earliest_with(members, cause)?;
+    let starts_ms = members
         .iter()
-        .min_by_key(|m| m.opened_ms)
-        .copied()
-        .unwrap_or(members[0]);
+        .map(|m| m.opened_ms)
+        .min()
+        .unwrap_or(first.opened_ms);
     let mut labels = base("PaymentProviderDown", cause, Scope::Provider, s);
     labels.insert("provider".into(), p.to_string());
     let api = format!("{}/api/v1/incidents", s.external);
@@ -333,50 +348,61 @@ fn provider(p: &str, members: &[&Incident], s: &Settings) -> Want {
     };
     let mut annotations = notes(summary, first, cause, Scope::Provider, &api, s);
     annotations.insert("endpoints".into(), names(members));
-    Want {
+    Some(Want {
         annotations,
         labels,
-        starts_ms: first.opened_ms,
+        starts_ms,
         cause,
         generator_url: api,
-    }
+    })
 }
 
-fn vantage(members: &[&Incident], s: &Settings) -> Want {
+fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
     let controls: Vec<&Incident> = members.iter().filter(|m| m.control).copied().collect();
     let cause = main_cause(if controls.is_empty() {
         members
     } else {
         &controls
     });
-    let first = members
+    let first = earliest_with(members, cause)?;
+    let starts_ms = members
         .iter()
-        .min_by_key(|m| m.opened_ms)
-        .copied()
-        .unwrap_or(members[0]);
+        .map(|m| m.opened_ms)
+        .min()
+        .unwrap_or(first.opened_ms);
     let labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
     let api = format!("{}/api/v1/incidents", s.external);
     let summary = match s.lang {
         Lang::En => format!(
-            "This vantage point ({}) has lost its network: {} targets fail, controls included",
+            "This vantage point ({}) has lost its network: {} targets fail{}",
             s.vantage,
-            members.len()
+            members.len(),
+            if controls.is_empty() {
+                ""
+            } else {
+                ", controls included"
+            }
         ),
         Lang::ZhCn => format!(
-            "本观测点（{}）网络中断：{} 个目标（含对照）同时失败",
+            "本观测点（{}）网络中断：{} 个目标{}同时失败",
             s.vantage,
-            members.len()
+            members.len(),
+            if controls.is_empty() {
+                ""
+            } else {
+                "（含对照）"
+            }
         ),
     };
     let mut annotations = notes(summary, first, cause, Scope::Local, &api, s);
     annotations.insert("endpoints".into(), names(members));
-    Want {
+    Some(Want {
         annotations,
         labels,
-        starts_ms: first.opened_ms,
+        starts_ms,
         cause,
         generator_url: api,
-    }
+    })
 }
 
 #[cfg(test)]

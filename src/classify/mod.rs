@@ -9,6 +9,9 @@
 //!    `success_threshold`, so one lost probe does not flip a target, and notices flapping.
 //! 3. [`classify`] combines the window with a [`Context`] — what the *other* targets look
 //!    like — into a [`Diagnosis`]: cause, scope ("is it me or them?"), symptoms and a hint.
+//!
+//! [`reason()`] says the diagnosis's reason in English or Simplified Chinese, [`hint`] its
+//! remediation; [`status`] is the IANA status registry docs/status-codes.md walks.
 
 mod hints;
 mod reason;

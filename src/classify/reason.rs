@@ -31,7 +31,8 @@ pub enum ReasonParts {
 }
 
 /// The reason of a diagnosis in `lang`. Stable entry point for the API, the status page and
-/// alerts: English is exactly `d.reason`; other languages are rendered from `d.parts`.
+/// alerts: English is exactly `d.reason`; other languages are rendered from `d.parts` (a
+/// diagnosis without parts, e.g. one restored from disk, falls back to English).
 pub fn reason(d: &Diagnosis, lang: Lang) -> String {
     match (lang, &d.parts) {
         (Lang::En, _) | (_, None) => d.reason.clone(),

@@ -537,6 +537,64 @@ fn a_problem_in_defaults_is_listed_once_however_many_targets_inherit_it() {
     assert_eq!((ps[0].0, ps[0].1), (3, 11));
 }
 
+#[test]
+fn sinks_are_validated_with_their_place_and_secrets_stay_out_of_messages() {
+    let base = format!("{OK}\n[alerts]\n");
+    one_problem(
+        &format!("{base}[[alerts.sinks]]\nname = \"x\"\nkind = \"pager\"\nurl = \"http://h/\"\n"),
+        9,
+        8,
+        "unknown sink kind `pager`",
+    );
+    let ps = problems(&format!(
+        "{base}[[alerts.sinks]]\nname = \"x\"\nkind = \"dingtalk\"\nurl = \"ftp://oapi/robot?access_token=TOPSECRET\"\n"
+    ));
+    assert_eq!(ps.len(), 1, "{ps:?}");
+    assert_eq!((ps[0].0, ps[0].1), (10, 7));
+    assert!(!ps[0].2.contains("TOPSECRET"), "{ps:?}");
+    one_problem(
+        &format!("{base}[[alerts.sinks]]\nname = \"x\"\nkind = \"webhook\"\nurl_env = \"PAYPROBE_TEST_UNSET_URL\"\n"),
+        10,
+        11,
+        "PAYPROBE_TEST_UNSET_URL is not set",
+    );
+    one_problem(
+        &format!("{base}[[alerts.sinks]]\nname = \"x\"\nkind = \"slack\"\nurl = \"https://hooks.slack.com/services/a\"\nsecret_env = \"HOME\"\n"),
+        11,
+        14,
+        "no signing scheme",
+    );
+    one_problem(
+        &format!("{base}group_wait = \"soon\"\n"),
+        7,
+        14,
+        "`group_wait`",
+    );
+    let dup = format!("{base}[[alerts.sinks]]\nname = \"x\"\nkind = \"webhook\"\nurl = \"http://h/\"\n[[alerts.sinks]]\nname = \"x\"\nkind = \"webhook\"\nurl = \"http://h/\"\n");
+    one_problem(&dup, 12, 8, "duplicate sink name `x`");
+}
+
+#[test]
+fn a_sink_url_from_a_file_is_secret_in_debug_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("url"),
+        "https://oapi.dingtalk.com/robot/send?access_token=TOPSECRET\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("sec"), "SECxyz\n").unwrap();
+    let src = format!("{OK}\n[alerts]\n[[alerts.sinks]]\nname = \"ding\"\nkind = \"dingtalk\"\nurl_file = \"url\"\nsecret_file = \"sec\"\n");
+    let plan = parse(Path::new("t.toml"), &src, dir.path()).unwrap();
+    let s = &plan.alerts.sinks[0];
+    assert_eq!(s.url.0.query(), Some("access_token=TOPSECRET"));
+    assert_eq!(s.secret.as_ref().unwrap().0, b"SECxyz");
+    let shown = format!("{plan:?} {}", s.shown_url());
+    assert!(
+        !shown.contains("TOPSECRET") && !shown.contains("SECxyz"),
+        "{shown}"
+    );
+}
+
 /// Adding a replica moves only the targets the new one takes: about 1/(N+1) of them, and
 /// none between old replicas (a modulo would move most of them).
 #[test]

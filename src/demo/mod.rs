@@ -153,7 +153,11 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
         };
         gateways.push((sim, g));
     }
-    let dir = std::env::temp_dir().join(format!("payprobe-demo-{}", std::process::id()));
+    // One directory per demo, also within one process (the tests start several at once):
+    // a shared one would let one demo's CA replace another's under a running daemon.
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("payprobe-demo-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("demo-ca.pem"), ca.pem())?;
     let config = config(listen, &dir, &gateways);

@@ -600,6 +600,29 @@ impl Metrics {
 }
 
 #[cfg(test)]
+mod retry_after_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::retry_after_secs;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        assert_eq!(retry_after_secs(" 120 ", now), Some(120.0));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(retry_after_secs(&later, now), Some(90.0));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(
+            retry_after_secs(&past, now),
+            Some(0.0),
+            "a past date: retry now"
+        );
+        assert_eq!(retry_after_secs("soon", now), None);
+        assert_eq!(retry_after_secs("-5", now), None);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::probe::apiver::ApiVersionEvidence;

@@ -18,6 +18,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::cert::CertSummary;
 use super::resolve::Resolvers;
+use super::sniff::{self, Sniff};
 use super::{DnsEvidence, Failure, FailureKind, Phase, Recorder, TcpEvidence, TlsEvidence};
 use crate::config::DnsSpec;
 use crate::tls::TlsClient;
@@ -242,6 +243,9 @@ pub fn connect_kind(e: &io::Error) -> FailureKind {
     }
 }
 
+/// A TLS stream over TCP whose peer's first bytes are kept (see `src/probe/sniff.rs`).
+pub type Tls = TlsStream<Sniff<TcpStream>>;
+
 /// Runs the TLS handshake, recording version, cipher, ALPN and the certificate (also when
 /// verification fails: an expired certificate's dates are the evidence).
 pub async fn handshake(
@@ -251,7 +255,7 @@ pub async fn handshake(
     ip: Option<IpAddr>,
     tls: &TlsClient,
     expiry_warning: std::time::Duration,
-) -> Result<TlsStream<TcpStream>, Failure> {
+) -> Result<Tls, Failure> {
     let name = match ip {
         Some(ip) => ServerName::IpAddress(ip.into()),
         None => ServerName::try_from(host.to_string()).map_err(|e| {
@@ -265,6 +269,8 @@ pub async fn handshake(
     let started = Instant::now();
     let (config, seen) = tls.recording();
     let connector = tokio_rustls::TlsConnector::from(config);
+    let tcp = Sniff::new(tcp);
+    let first = tcp.first_bytes();
     let res = connector.connect(name, tcp).await;
     let mut ev = TlsEvidence {
         duration: started.elapsed(),
@@ -298,6 +304,12 @@ pub async fn handshake(
             let self_signed = ev.certificate.as_ref().is_some_and(|c| c.self_signed);
             if f.kind == FailureKind::TlsCertUnknownIssuer && self_signed {
                 f.kind = FailureKind::TlsCertSelfSigned;
+            }
+            // Another protocol answered: say what it sent.
+            if f.kind == FailureKind::TlsNotTls {
+                if let Ok(b) = first.lock() {
+                    f.detail = format!("{}; the peer sent {}", f.detail, sniff::describe(&b));
+                }
             }
             Err(f)
         }

@@ -18,6 +18,7 @@ pub mod path;
 pub mod ping;
 pub mod resolve;
 pub mod rpc;
+mod sniff;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -204,17 +204,19 @@ async fn a_webhook_gets_one_signed_firing_and_one_resolved_with_its_duration() {
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::up().await;
     let gw = Gateway::http(broken()).await.unwrap();
+    // A second sink that accepts and never answers: it must not delay the first.
+    let (silent, _silent) = crate::support::silent_server().await;
+    let sinks = format!(
+        "{}[[alerts.sinks]]\nname = \"stuck\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{silent}/\"\ntimeout = \"60s\"\n",
+        hook(rx.addr)
+    );
     let d = daemon(
         dir.path(),
-        &config(
-            dir.path(),
-            &dir.path().join("state"),
-            gw.port(),
-            &hook(rx.addr),
-        ),
+        &config(dir.path(), &dir.path().join("state"), gw.port(), &sinks),
     )
     .await;
     let got = &rx;
+    // Bounded well below the stuck sink's 60 s timeout: a hang detector, not a speed claim.
     wait_for(20, "the firing notification", || async move {
         (!got.got().is_empty()).then_some(())
     })
@@ -279,6 +281,10 @@ async fn a_webhook_gets_one_signed_firing_and_one_resolved_with_its_duration() {
     assert_eq!(
         metric(&text, r#"payprobe_outbox_pending{sink="hook"}"#),
         Some(0.0)
+    );
+    assert!(
+        metric(&text, r#"payprobe_outbox_pending{sink="stuck"}"#).unwrap_or(0.0) >= 1.0,
+        "the stuck sink still holds its notification: {text}"
     );
     d.stop();
 }
@@ -691,4 +697,154 @@ async fn a_local_outage_pages_once_for_the_vantage_point() {
     assert_eq!(f["labels"]["scope"], "local");
     assert_eq!(f["labels"]["vantage"], "test-vp");
     assert_eq!(f["annotations"]["endpoints"], "bank, control, wallet");
+}
+
+// The CLI runs as a blocking child process: the receiver needs threads of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_test_reports_each_sinks_answer_and_a_robot_error_code_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::up().await;
+    // A DingTalk robot that answers as DingTalk does when the signature is wrong.
+    let robot = crate::support::raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 46\r\nconnection: close\r\n\r\n{\"errcode\":310000,\"errmsg\":\"sign not match\"}\r\n",
+    )
+    .await;
+    std::fs::write(dir.path().join("ding.secret"), "SECtest\n").unwrap();
+    let sinks = format!(
+        "{}[[alerts.sinks]]\nname = \"ding\"\nkind = \"dingtalk\"\nurl = \"http://127.0.0.1:{robot}/robot/send?access_token=TOPSECRET\"\nsecret_file = \"ding.secret\"\n",
+        hook(rx.addr)
+    );
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        config(dir.path(), &dir.path().join("state"), 9, &sinks),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"))
+            .args(["alerts", "test", "--config"])
+            .arg(&cfg)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = run(&["--sink", "hook"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("hook (webhook)") && text.contains("delivered, HTTP 200"),
+        "{text}"
+    );
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("ding (dingtalk): FAILED") && text.contains("310000"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("TOPSECRET"),
+        "the robot token never shows: {text}"
+    );
+    let got = rx.got();
+    assert!(
+        got.iter()
+            .all(|g| g.signed && g.body["alerts"][0]["labels"]["alertname"] == "PaymentProbeTest"),
+        "{got:#?}"
+    );
+    let (code, text) = run(&["--sink", "nope"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("sinks: hook, ding"), "{text}");
+}
+
+#[tokio::test]
+async fn the_demo_sends_its_alerts_to_a_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::up().await;
+    let url = format!("http://{}/demo", rx.addr);
+    let _p = Proc::spawn(&["demo", "--webhook", &url], dir.path());
+    let got = &rx;
+    let alerts = wait_for(60, "the demo's first alerts", || async move {
+        let g = got.got();
+        (!g.is_empty()).then_some(g)
+    })
+    .await;
+    assert!(
+        alerts
+            .iter()
+            .all(|g| g.path == "/demo" && g.body["version"] == "4" && g.body["status"] == "firing"),
+        "{alerts:#?}"
+    );
+}
+
+/// One outbox record as documented in `src/alerts/outbox.rs`, built here by hand:
+/// `len u32 LE | crc32 u32 LE | {"op":"put","n":{…}}`.
+fn framed_put(key: &str) -> Vec<u8> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "op": "put",
+        "n": {
+            "key": key, "fingerprint": "0011223344556677", "event": "firing",
+            "labels": {"alertname": "PaymentEndpointFailing", "target": "before-the-crash"},
+            "annotations": {"summary": "queued before a crash"},
+            "starts_ms": now, "generator_url": "http://x/", "created_ms": now, "group_key": "{}:{}"
+        }
+    }))
+    .unwrap();
+    let mut out = (payload.len() as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+#[tokio::test]
+async fn a_torn_outbox_is_skipped_and_what_came_before_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(state.join("outbox")).unwrap();
+    let mut bytes = framed_put("kept-before-the-tear");
+    let torn = framed_put("torn-mid-write");
+    bytes.extend_from_slice(&torn[..torn.len() / 2]);
+    std::fs::write(state.join("outbox/hook.log"), bytes).unwrap();
+    let rx = Receiver::up().await;
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let d = daemon(
+        dir.path(),
+        &config(dir.path(), &state, gw.port(), &hook(rx.addr)),
+    )
+    .await;
+    let got = &rx;
+    wait_for(20, "the record before the tear delivered", || async move {
+        got.by_key()
+            .contains_key("kept-before-the-tear")
+            .then_some(())
+    })
+    .await;
+    let addr = d.addr;
+    let text = get(addr, "/metrics").await.unwrap().1;
+    assert_eq!(
+        metric(
+            &text,
+            r#"payprobe_state_dir_errors_total{what="outbox_torn"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(!rx.by_key().contains_key("torn-mid-write"));
+    wait_for(10, "probing goes on", || async move {
+        let t = get(addr, "/metrics").await.ok()?.1;
+        (metric(
+            &t,
+            r#"payprobe_target_healthy{provider="acme",target="pay"}"#,
+        )? == 1.0)
+            .then_some(())
+    })
+    .await;
+    d.stop();
 }

@@ -341,7 +341,7 @@ async fn a_peer_answering_in_another_protocol_is_the_servers_and_says_what_it_wa
             format!("url = \"https://127.0.0.1:{}/v1/pay\"", plain.port()),
             "tls_not_tls",
             "server",
-            "not in TLS",
+            "the peer sent \"HTTP/1.1 400 Bad Request\"",
         ),
         (
             "ssh-on-http-port",

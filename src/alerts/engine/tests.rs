@@ -175,3 +175,19 @@ fn keys_are_stable_for_the_same_transition() {
         "a second announcement (lost state) carries the same idempotency key"
     );
 }
+
+#[test]
+fn hints_summary_and_the_payment_rule_follow_the_configured_language() {
+    let zh = Settings {
+        lang: Lang::ZhCn,
+        ..s()
+    };
+    let open = vec![inc("a", "acme", Cause::Server, &[(0, Scope::Endpoint)])];
+    let w = &desired(&open, 0, &zh)["target/a"];
+    assert_eq!(w.annotations["summary"], "a（acme）故障：server");
+    assert!(
+        w.annotations["payment_rule"].contains("切勿重新提交"),
+        "{w:?}"
+    );
+    assert!(w.annotations["hint"].contains("服务商侧故障"), "{w:?}");
+}

@@ -28,8 +28,8 @@ use crate::state::Store;
 const ALL_DETAILS: usize = 200;
 /// Failing targets listed when a large plan shows no provider.
 const FAILING_LISTED: usize = 100;
-/// The name of the controls' group in `?provider=`.
-const CONTROLS: &str = "controls";
+/// The name of the controls' group in `?provider=` (an `@` no provider name starts with in practice).
+const CONTROLS: &str = "@controls";
 
 /// What the page was asked for.
 struct Ask {
@@ -527,10 +527,9 @@ fn todo(d: &Diagnosis, lang: Lang, last_hint: &mut String) -> String {
     s
 }
 
-/// The diagnosis's reason in the page's language.
-// The diag branch adds a translated reason in src/classify (issue #12): call it here.
-fn reason(d: &Diagnosis, _lang: Lang) -> String {
-    d.reason.clone()
+/// The diagnosis's reason in the page's language (src/classify/reason.rs).
+fn reason(d: &Diagnosis, lang: Lang) -> String {
+    classify::reason(d, lang)
 }
 
 /// `0.4 ms`, `12 ms`: a loopback connect is not `0 ms`.
@@ -563,49 +562,8 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const CSS: &str = "\
-:root{--ok:#1a7f37;--bad:#c62828;--warn:#8a5a00;--muted:#5f6b76;--line:#d8dee4;--bg:#f6f8fa}\
-*{box-sizing:border-box}\
-body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans','WenQuanYi Micro Hei','Microsoft YaHei',sans-serif;margin:0 auto;padding:12px 20px;max-width:1400px;color:#1f2328;line-height:1.4;font-size:15px}\
-header{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:8px}\
-h1{font-size:1.5rem;margin:4px 0}h2{font-size:1.15rem;margin:18px 0 6px}h2.small{font-size:1rem;margin:6px 0}\
-a{color:#0550ae}nav a[aria-current]{font-weight:bold;color:#1f2328;text-decoration:none}\
-.banner{border-radius:8px;padding:12px 16px;margin:10px 0;border:2px solid}\
-.banner p{margin:4px 0}.big{font-size:1.3rem;font-weight:bold}\
-.banner.local{background:#b71c1c;color:#fff;border-color:#7f0000}.banner.local .hint{opacity:.95}\
-.banner.ok{background:#e8f5e9;border-color:var(--ok);color:#0f5323}\
-.banner.bad{background:#fff4f4;border-color:var(--bad)}\
-.chips{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:8px}\
-.chips li{background:#fff;border:1px solid var(--line);border-radius:14px;padding:2px 10px}\
-table{border-collapse:collapse;width:100%;background:#fff}\
-table.targets{table-layout:fixed}.w-t{width:19%}.w-h{width:13%}.w-c{width:9%}.w-s{width:10%}.w-y{width:12%}.w-r{width:196px}\
-th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}\
-thead th{background:var(--bg);font-size:.85rem;text-transform:none;color:#3d444d;white-space:nowrap}\
-table.summary{max-width:900px}.summary td,.summary th{padding:4px 8px}\
-.n-bad{color:var(--bad);font-weight:bold}\
-.name{font-weight:600;display:block;word-break:break-all}.url{display:block;font-weight:normal;font-size:.78rem;color:var(--muted);word-break:break-all}\
-.h{font-weight:bold;white-space:nowrap}tr.ok .h{color:var(--ok)}tr.bad .h{color:var(--bad)}tr.pending .h{color:var(--muted)}\
-tr.bad{background:#fffafa}tr.bad>th{border-left:4px solid var(--bad)}tr.ok>th{border-left:4px solid var(--ok)}\
-.since{display:block;font-size:.78rem;color:var(--muted);white-space:nowrap}\
-.flap{color:var(--warn);font-weight:bold;white-space:nowrap}\
-.cause,.scope{display:inline-block;border-radius:4px;padding:0 6px;font-weight:600;white-space:nowrap;border:1px solid}\
-.c-network{background:#e3f2fd;border-color:#1565c0;color:#0d47a1}.c-server{background:#fde7e7;border-color:#c62828;color:#8e0000}\
-.c-api_version{background:#f3e5f5;border-color:#7b1fa2;color:#4a148c}.c-security{background:#fff3e0;border-color:#e65100;color:#8a3300}\
-.c-user_input{background:#e0f2f1;border-color:#00695c;color:#004d40}.c-unknown{background:#eceff1;border-color:#455a64;color:#263238}\
-.c-none{border-color:var(--line)}.scope{font-weight:normal;border-color:var(--line)}.s-local{background:#b71c1c;color:#fff}\
-.s-provider{border-color:#c62828;border-style:dashed}\
-.sym{margin:0;padding-left:16px}.them{font-weight:600}\
-.hist{white-space:nowrap}.spark{vertical-align:middle;background:var(--bg);border:1px solid var(--line)}\
-.r-ok{fill:#4a8fd8}.r-rec{fill:#e0a030}.r-fail{fill:var(--bad)}.ms{display:block;font-size:.78rem;color:var(--muted)}\
-.todo{font-size:.88rem}.todo p{margin:0 0 4px}.reason{color:var(--muted)}.k{font-weight:600}\
-.warn{color:var(--warn)}table.incidents{max-width:900px}tr.inc.open>th{color:var(--bad)}tr.inc.resolved>th{color:var(--ok)}.muted{color:var(--muted)}.note{color:var(--muted)}\
-footer{margin-top:20px;color:var(--muted);font-size:.8rem}\
-@media (max-width:760px){body{padding:8px}\
-table.targets,table.targets tbody,table.targets tr,table.targets th,table.targets td{display:block;width:100%}\
-table.targets thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}\
-table.targets tr{border:1px solid var(--line);border-radius:6px;margin:0 0 10px}\
-table.targets td{border:0;padding:3px 8px}table.targets td[data-label]::before{content:attr(data-label) ': ';font-weight:600;color:var(--muted)}\
-table.targets col{width:auto!important}table.targets td:empty{display:none}}.scroll{overflow-x:auto}";
+/// Inlined into every page: no external assets.
+const CSS: &str = include_str!("style.css");
 
 #[cfg(test)]
 mod tests;

@@ -105,7 +105,14 @@ fn a_failing_control_puts_the_local_banner_first_in_either_language() {
     assert!(zh.contains("<html lang=\"zh-CN\">"));
     assert!(zh.contains("问题在本端：请检查本机网络。"));
     assert!(zh.contains(">网络<") && zh.contains(">本端<") && zh.contains("网络中断"));
-    for en in [">failing<", ">network<", "what to do", "healthy"] {
+    assert!(html.contains("connect phase"), "the reason, in English");
+    for en in [
+        ">failing<",
+        ">network<",
+        "what to do",
+        "healthy",
+        "connect phase",
+    ] {
         assert!(!zh.contains(en), "{en:?} left in English");
     }
 }
