@@ -16,6 +16,8 @@
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
+//! * [`limits`] holds every bound on remote input and on the listener (issue 15); [`timefmt`]
+//!   formats any date a gateway can send; [`sync`] takes over poisoned locks.
 
 pub mod alerts;
 pub mod app;

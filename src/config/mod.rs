@@ -47,6 +47,10 @@ pub struct ServerPlan {
     pub max_concurrency: usize,
     /// Language of remediation hints (`lang = "en" | "zh-CN"`).
     pub lang: crate::classify::Lang,
+    /// TLS and credentials for the listener (`web_config`), if any.
+    pub web: Option<Arc<crate::http::auth::WebConfig>>,
+    /// `/metrics` stays open to scrapers without credentials (`metrics_open`).
+    pub metrics_open: bool,
     /// Export `payprobe_probe_latency_seconds` per target and check. Off by default: at 18
     /// series per check it was most of the scrape; `payprobe_probes_over_slo_total` answers
     /// the SLO question with one series.

@@ -59,6 +59,10 @@ pub struct RawServer {
     pub state_dir: Option<S<String>>,
     pub max_concurrency: Option<S<i64>>,
     pub lang: Option<S<String>>,
+    /// An exporter-toolkit style `web-config.yml`: TLS and credentials for the listener.
+    pub web_config: Option<S<String>>,
+    /// `/metrics`, `/healthz` and `/readyz` need no credentials even with `web_config`.
+    pub metrics_open: Option<S<bool>>,
     pub latency_histograms: Option<S<bool>>,
 }
 

@@ -2,6 +2,7 @@
 //! `/api/v1/incidents`, `/`.
 
 mod api;
+pub mod auth;
 pub mod conns;
 mod page;
 mod probe;
@@ -89,29 +90,80 @@ pub async fn serve_with(listener: TcpListener, shared: Arc<Shared>, conns: Arc<c
         let shared = shared.clone();
         let task_slot = slot.clone();
         let task = tokio::spawn(async move {
-            let slot = task_slot;
-            let svc = service_fn(move |req| {
-                let (shared, slot) = (shared.clone(), slot.clone());
-                async move {
-                    slot.busy(true);
-                    let resp = route(&shared, req).await;
-                    slot.busy(false);
-                    Ok::<_, Infallible>(resp)
+            let web = shared.plan().and_then(|p| p.server.web.clone());
+            let tls = web.as_ref().and_then(|w| w.tls.clone());
+            match tls {
+                None => serve_conn(stream, peer, shared, task_slot).await,
+                Some(acceptor) => {
+                    // The handshake is part of the head: the same timeout bounds it.
+                    let hs =
+                        tokio::time::timeout(limits::HEADER_READ_TIMEOUT, acceptor.accept(stream));
+                    match hs.await {
+                        Ok(Ok(tls)) => serve_conn(tls, peer, shared, task_slot).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
                 }
-            });
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits::HEADER_READ_TIMEOUT)
-                .max_headers(limits::MAX_REQUEST_HEADERS)
-                .max_header_size(limits::MAX_REQUEST_HEAD_BYTES)
-                .max_buf_size(limits::MAX_REQUEST_HEAD_BYTES)
-                .serve_connection(TokioIo::new(stream), svc);
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
         slot.attach(task.abort_handle());
     }
+}
+
+/// Serves HTTP/1 on one accepted connection (plain or TLS) with the head limits and the
+/// header-read timeout of `src/limits.rs`.
+async fn serve_conn<S>(stream: S, peer: SocketAddr, shared: Arc<Shared>, slot: Arc<conns::Slot>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| {
+        let (shared, slot) = (shared.clone(), slot.clone());
+        async move {
+            slot.busy(true);
+            let resp = guarded(&shared, req).await;
+            slot.busy(false);
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits::HEADER_READ_TIMEOUT)
+        .max_headers(limits::MAX_REQUEST_HEADERS)
+        .max_header_size(limits::MAX_REQUEST_HEAD_BYTES)
+        .max_buf_size(limits::MAX_REQUEST_HEAD_BYTES)
+        .serve_connection(TokioIo::new(stream), svc);
+    if let Err(e) = conn.await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// Credentials first (when `web_config` asks for them), then [`route`]. bcrypt is slow on
+/// purpose, so it runs off the async workers; verified pairs are cached briefly
+/// (`src/http/auth.rs`).
+async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    let web = shared.plan().and_then(|p| {
+        let open = p.server.metrics_open
+            && matches!(req.uri().path(), "/metrics" | "/healthz" | "/readyz");
+        p.server.web.clone().filter(|w| w.needs_auth() && !open)
+    });
+    if let Some(web) = web {
+        let header = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec());
+        let ok = tokio::task::spawn_blocking(move || web.authorized(header.as_deref()))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            let mut r = text(StatusCode::UNAUTHORIZED, "credentials required\n");
+            r.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"payprobe\""),
+            );
+            return r;
+        }
+    }
+    route(shared, req).await
 }
 
 /// Binds the listener, naming the address in the error. The accept queue is

@@ -211,6 +211,30 @@ pub fn evaluate(
     (ev, Ok(()))
 }
 
+/// Entry point for the fuzz targets and the property tests (`fuzz/`, `tests/it/arbitrary.rs`):
+/// judges a response carrying these `Deprecation` and `Sunset` values and this body, reading
+/// the version at `/version`, requiring `>=1` and a string at `/id`. Returns the warnings, so
+/// callers can check they are bounded.
+#[doc(hidden)]
+pub fn fuzz_evaluate(deprecation: &str, sunset: &str, body: &[u8]) -> Vec<String> {
+    let spec = ApiVersionSpec {
+        source: Some(VersionSource::JsonPointer("/version".into())),
+        require: semver::VersionReq::parse(">=1").ok(),
+        required_fields: [("/id".to_string(), FieldType::String)].into(),
+    };
+    let h = HttpEvidence {
+        status: Some(200),
+        headers: [
+            ("deprecation".to_string(), deprecation.to_string()),
+            ("sunset".to_string(), sunset.to_string()),
+        ]
+        .into(),
+        body: bytes::Bytes::copy_from_slice(body),
+        ..Default::default()
+    };
+    evaluate(&spec, &h, SystemTime::now()).0.warnings
+}
+
 /// `3`, `3.1`, `v3.1.2`, `3.1.2-beta.1` → a semver version; anything else (a date-based
 /// version like Stripe's `2024-06-20`) is not one.
 pub fn coerce(s: &str) -> Option<semver::Version> {

@@ -95,37 +95,138 @@ fn unexpected(addrs: &[IpAddr], expect: &[ipnet::IpNet]) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Connects to the first address that accepts, recording TCP evidence; on success the
-/// recorder moves to `next` (TLS, or straight to processing for plain HTTP).
+/// Connects to the target, recording TCP evidence; on success the recorder moves to `next`
+/// (TLS, or straight to processing for plain HTTP).
+///
+/// Several addresses are raced the way RFC 8305 (Happy Eyeballs v2) does: address families
+/// interleaved, a new attempt started every [`ATTEMPT_DELAY`] while earlier ones go on, the
+/// next one at once when an attempt fails, and the first to connect wins. A black-holed
+/// address therefore costs 250 ms, not the whole deadline. Every attempt and its outcome go
+/// into `connect_attempts`, updated as they happen so a deadline still shows them.
 pub async fn connect(
     rec: &mut Recorder,
     addrs: &[IpAddr],
     port: u16,
     next: Phase,
 ) -> Result<TcpStream, Failure> {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let order = interleave(addrs);
     let mut last = Failure::new(
         Phase::Connect,
         FailureKind::ConnectError,
         "no address to connect to",
     );
-    for ip in addrs {
-        let addr = SocketAddr::new(*ip, port);
-        let started = Instant::now();
-        match TcpStream::connect(addr).await {
-            Ok(s) => {
-                // Probes send one small request; Nagle would only add latency to measure.
-                let _ = s.set_nodelay(true);
-                rec.ev.tcp = Some(TcpEvidence {
-                    address: addr,
-                    duration: started.elapsed(),
-                });
-                rec.enter(next);
-                return Ok(s);
+    rec.ev.connect_attempts.clear();
+    let mut racing: FuturesUnordered<Dial> = FuturesUnordered::new();
+    let mut queue = order.into_iter();
+    let mut started_any = false;
+    loop {
+        if let Some(ip) = (!started_any || racing.is_empty())
+            .then(|| queue.next())
+            .flatten()
+        {
+            started_any = true;
+            racing.push(dial(rec, SocketAddr::new(ip, port)));
+            continue;
+        }
+        if racing.is_empty() {
+            return Err(last);
+        }
+        let delay = tokio::time::sleep(ATTEMPT_DELAY);
+        tokio::pin!(delay);
+        let more = queue.len() > 0;
+        tokio::select! {
+            Some((i, addr, started, res)) = racing.next() => {
+                let took = started.elapsed();
+                match res {
+                    Ok(s) => {
+                        // Probes send one small request; Nagle would only add latency to measure.
+                        let _ = s.set_nodelay(true);
+                        set(rec, i, "connected", took);
+                        for a in rec.ev.connect_attempts.iter_mut().filter(|a| a.outcome == "pending") {
+                            a.outcome = "abandoned".into();
+                        }
+                        rec.ev.tcp = Some(TcpEvidence { address: addr, duration: took });
+                        rec.enter(next);
+                        return Ok(s);
+                    }
+                    Err(e) => {
+                        let kind = connect_kind(&e);
+                        set(rec, i, kind_name(kind), took);
+                        last = Failure::new(Phase::Connect, kind, format!("{addr}: {e}"));
+                        // Failed fast: the next address at once (the loop's first branch).
+                        if let Some(ip) = queue.next() {
+                            racing.push(dial(rec, SocketAddr::new(ip, port)));
+                        }
+                    }
+                }
             }
-            Err(e) => last = Failure::new(Phase::Connect, connect_kind(&e), format!("{addr}: {e}")),
+            () = &mut delay, if more => {
+                if let Some(ip) = queue.next() {
+                    racing.push(dial(rec, SocketAddr::new(ip, port)));
+                }
+            }
         }
     }
-    Err(last)
+}
+
+/// RFC 8305 section 5's recommended "Connection Attempt Delay".
+pub const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Address families alternate, starting with the family of the first answer (RFC 8305 4).
+fn interleave(addrs: &[IpAddr]) -> Vec<IpAddr> {
+    let first_v6 = addrs.first().is_some_and(IpAddr::is_ipv6);
+    let (mut a, mut b): (Vec<IpAddr>, Vec<IpAddr>) =
+        addrs.iter().partition(|ip| ip.is_ipv6() == first_v6);
+    let mut out = Vec::with_capacity(addrs.len());
+    a.reverse();
+    b.reverse();
+    while let Some(x) = a.pop() {
+        out.push(x);
+        if let Some(y) = b.pop() {
+            out.push(y);
+        }
+    }
+    out.extend(b.into_iter().rev());
+    out
+}
+
+type Dial = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = (usize, SocketAddr, Instant, io::Result<TcpStream>)>
+            + Send,
+    >,
+>;
+
+/// Starts one attempt, noting it as pending in the evidence.
+fn dial(rec: &mut Recorder, address: SocketAddr) -> Dial {
+    let i = rec.ev.connect_attempts.len();
+    rec.ev.connect_attempts.push(super::ConnectAttempt {
+        address,
+        outcome: "pending".to_string(),
+        duration: std::time::Duration::ZERO,
+    });
+    let started = Instant::now();
+    Box::pin(async move { (i, address, started, TcpStream::connect(address).await) })
+}
+
+fn set(rec: &mut Recorder, i: usize, outcome: &str, took: std::time::Duration) {
+    if let Some(a) = rec.ev.connect_attempts.get_mut(i) {
+        a.outcome = outcome.to_string();
+        a.duration = took;
+    }
+}
+
+/// The snake_case name of a kind, as it appears in the JSON evidence.
+fn kind_name(k: FailureKind) -> &'static str {
+    match k {
+        FailureKind::ConnectRefused => "connect_refused",
+        FailureKind::ConnectReset => "connect_reset",
+        FailureKind::ConnectTimeout => "connect_timeout",
+        FailureKind::HostUnreachable => "host_unreachable",
+        FailureKind::NetworkUnreachable => "network_unreachable",
+        _ => "connect_error",
+    }
 }
 
 /// Maps a connect error to its kind via the OS error, not its text.

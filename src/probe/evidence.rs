@@ -157,6 +157,19 @@ pub struct TcpEvidence {
     pub duration: Duration,
 }
 
+/// One connection attempt to one address of the target (RFC 8305 style, see
+/// `src/probe/conn.rs`): each address tried and what happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectAttempt {
+    pub address: SocketAddr,
+    /// `connected`, `abandoned` (another address won first), `pending` (the deadline hit
+    /// while it was still trying), or the failure kind (`connect_refused`, ...).
+    pub outcome: String,
+    /// Time from this attempt's start to its outcome; zero while pending or when abandoned.
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TlsEvidence {
     #[serde(serialize_with = "secs")]
@@ -255,6 +268,9 @@ pub struct Evidence {
     pub dns: Option<DnsEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpEvidence>,
+    /// Every address tried by the last connect, in the order tried.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connect_attempts: Vec<ConnectAttempt>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ping: Option<super::ping::PingEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -278,6 +294,7 @@ impl Evidence {
             failure: None,
             dns: None,
             tcp: None,
+            connect_attempts: Vec::new(),
             ping: None,
             tls: None,
             http: None,

@@ -756,3 +756,79 @@ fn config_values_past_their_bounds_are_named_by_line_and_column() {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
 }
+
+// ----- Several addresses, one black-holed -----
+
+/// A name with a black-holed address and a good one: the black hole costs one connection
+/// attempt delay (RFC 8305's 250 ms), not the deadline, and the evidence lists each address
+/// tried with its outcome. The black hole is 127.0.0.2:P with a full accept queue (SYNs
+/// dropped, as on a dead route); the good server is 127.0.0.1:P.
+#[tokio::test]
+async fn a_black_holed_address_does_not_eat_the_deadline() {
+    use crate::support::Dnsmasq;
+    // The same port on two loopback addresses: the black hole first, then the good one.
+    let (black, _fillers, port, good) = loop {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let black = sock.listen(1).unwrap();
+        let addr = black.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..8 {
+            let c = tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(addr));
+            if let Ok(Ok(s)) = c.await {
+                fillers.push(s);
+            }
+        }
+        if let Ok(good) = TcpListener::bind(("127.0.0.1", addr.port())).await {
+            break (black, fillers, addr.port(), good);
+        }
+    };
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = good.accept().await {
+            tokio::spawn(async move {
+                read_request(&mut s).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                    .await;
+            });
+        }
+    });
+    let d = Dnsmasq::start(&[
+        // dnsmasq answers the last `--address` first.
+        "--address=/pay.test/127.0.0.1",
+        "--address=/pay.test/127.0.0.2",
+    ])
+    .await;
+    let t = target(&format!(
+        "name = \"t\"\nurl = \"http://pay.test:{port}/\"\nchecks = [\"http\"]\ninterval = \"10s\"\ntimeout = \"3s\"\n[targets.dns]\nresolvers = [\"{}\"]",
+        d.addr
+    ));
+    let mut saw_black_first = false;
+    for _ in 0..4 {
+        let ev = bounded(&t).await;
+        assert!(ev.success, "{ev:?}");
+        let tried = &ev.connect_attempts;
+        let good = tried.iter().find(|a| a.outcome == "connected").unwrap();
+        assert_eq!(good.address.ip().to_string(), "127.0.0.1");
+        assert_eq!(ev.tcp.as_ref().unwrap().address, good.address);
+        if tried[0].address.ip().to_string() == "127.0.0.2" {
+            saw_black_first = true;
+            assert_eq!(tried[0].outcome, "abandoned", "{tried:?}");
+            let connect = ev.http.as_ref().unwrap().phases.connect;
+            assert!(
+                connect < Duration::from_millis(1500),
+                "connect took {connect:?}"
+            );
+        }
+        let json = serde_json::to_value(&ev).unwrap();
+        assert!(json["connect_attempts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()));
+    }
+    assert!(
+        saw_black_first,
+        "the resolver never put the black hole first: {:?}",
+        bounded(&t).await.dns
+    );
+    drop(black);
+}

@@ -250,3 +250,143 @@ async fn max_concurrency_applies_on_reload() {
     assert_eq!(d.shared.limit.available_permits(), 2);
     d.stop();
 }
+
+/// GET over TLS trusting `root` (PEM), with an optional `Authorization` value.
+async fn https_get(addr: SocketAddr, root: &str, path: &str, auth: Option<&str>) -> (u16, String) {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(root.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut s = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// `[server] web_config` in the exporter toolkit's format: TLS, bcrypt basic auth, bearer
+/// tokens, and `/metrics` left open on request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_config_gives_tls_basic_auth_and_bearer_tokens() {
+    use base64::Engine;
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert_pem = key.cert.pem();
+    std::fs::write(dir.path().join("server.crt"), &cert_pem).unwrap();
+    std::fs::write(
+        dir.path().join("server.key"),
+        key.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let user_hash = bcrypt::hash("s3cret-pass", 4).unwrap();
+    let token_hash = bcrypt::hash("tok-abc-123", 4).unwrap();
+    std::fs::write(
+        dir.path().join("web.yml"),
+        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  alice: {user_hash}\nbearer_token_hashes:\n  - {token_hash}\n"),
+    )
+    .unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!("[server]\nlisten = \"127.0.0.1:0\"\nweb_config = \"web.yml\"\nmetrics_open = true\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
+    )
+    .unwrap();
+    let plan = payprobe::config::load(&cfg).unwrap();
+    let d = payprobe::app::Daemon::start(
+        plan,
+        None,
+        std::sync::Arc::new(payprobe::probe::Probers::system()),
+    )
+    .await
+    .unwrap();
+    let addr = d.addr;
+    let basic = |u: &str, p: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    };
+    let api = "/api/v1/targets";
+    assert_eq!(https_get(addr, &cert_pem, api, None).await.0, 401);
+    let (status, text) = https_get(addr, &cert_pem, api, Some(&basic("alice", "wrong"))).await;
+    assert_eq!(status, 401);
+    assert!(text
+        .to_ascii_lowercase()
+        .contains("www-authenticate: basic"));
+    assert_eq!(
+        https_get(addr, &cert_pem, api, Some(&basic("bob", "s3cret-pass")))
+            .await
+            .0,
+        401
+    );
+    let good = basic("alice", "s3cret-pass");
+    assert_eq!(https_get(addr, &cert_pem, api, Some(&good)).await.0, 200);
+    assert_eq!(
+        https_get(addr, &cert_pem, api, Some(&good)).await.0,
+        200,
+        "cached pair"
+    );
+    assert_eq!(
+        https_get(addr, &cert_pem, api, Some("Bearer tok-abc-123"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        https_get(addr, &cert_pem, api, Some("Bearer tok-other"))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        https_get(addr, &cert_pem, "/metrics", None).await.0,
+        200,
+        "metrics_open"
+    );
+    assert_eq!(
+        https_get(addr, &cert_pem, "/", None).await.0,
+        401,
+        "the page is not"
+    );
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    assert!(!matches!(get(addr, "/metrics").await, Ok((200, _))));
+    d.stop();
+
+    // A toolkit key payprobe does not implement is refused by name, not ignored.
+    std::fs::write(dir.path().join("web.yml"), "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n").unwrap();
+    let err = payprobe::config::load(&cfg)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("client_ca_file") && err.contains("p.toml:3:14"),
+        "{err}"
+    );
+}

@@ -2,6 +2,7 @@
 //! Every server here binds 127.0.0.1:0; no test sends traffic anywhere else.
 
 mod alerts;
+mod arbitrary;
 mod assets;
 mod cli;
 mod compose;
@@ -20,6 +21,7 @@ mod page;
 mod prometheus;
 mod scheduler;
 mod scrape;
+mod secrets;
 mod story;
 mod support;
 mod systemd;

@@ -141,6 +141,17 @@ impl Proc {
     /// Like [`spawn`](Self::spawn), with the child's open-file limit (soft and hard) set to
     /// `nofile`: the daemon cannot raise it, as on a host with the common 1,024.
     pub fn spawn_limited(args: &[&str], dir: &Path, nofile: Option<u64>) -> Proc {
+        Proc::spawn_with(args, dir, nofile, &[])
+    }
+
+    /// The most general form: also extra environment variables (applied last, so
+    /// `RUST_LOG` can be overridden).
+    pub fn spawn_with(
+        args: &[&str],
+        dir: &Path,
+        nofile: Option<u64>,
+        env: &[(&str, &str)],
+    ) -> Proc {
         use std::os::unix::process::CommandExt;
         let log_path = dir.join("payprobe.log");
         let log = std::fs::File::create(&log_path).unwrap();
@@ -167,6 +178,7 @@ impl Proc {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .spawn()

@@ -42,7 +42,7 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
             return Err(p.list);
         }
     };
-    let server = server(&raw, &mut p);
+    let server = server(&raw, base, &mut p);
     if let Some(n) = &raw.defaults.name {
         p.at(
             n.span(),
@@ -109,7 +109,7 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
     }
 }
 
-fn server(raw: &RawConfig, p: &mut Problems) -> Option<ServerPlan> {
+fn server(raw: &RawConfig, base: &Path, p: &mut Problems) -> Option<ServerPlan> {
     let s = &raw.server;
     let listen = match &s.listen {
         None => DEFAULT_LISTEN.parse().ok(),
@@ -150,7 +150,22 @@ fn server(raw: &RawConfig, p: &mut Problems) -> Option<ServerPlan> {
             None
         }),
     };
+    let web = match &s.web_config {
+        None => Some(None),
+        Some(f) => {
+            let path = resolve(base, f.get_ref());
+            match crate::http::auth::WebConfig::load(&path, base) {
+                Ok(w) => Some(Some(Arc::new(w))),
+                Err(e) => {
+                    p.at(f.span(), format!("`web_config`: {e}"));
+                    None
+                }
+            }
+        }
+    };
     Some(ServerPlan {
+        web: web?,
+        metrics_open: s.metrics_open.as_ref().is_some_and(|b| *b.get_ref()),
         listen: listen?,
         state_dir,
         max_concurrency: max_concurrency? as usize,
