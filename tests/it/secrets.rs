@@ -1,7 +1,8 @@
 //! Secrets stay secret (issue 15, item 7): one test collects everything payprobe prints or
 //! serves — debug-level logs, `/metrics`, the JSON API, the status page, `/probe`,
-//! `probe-once` in both formats, and config errors — and asserts that no value from
-//! `headers_from_env` or `headers_from_file` appears in any of it.
+//! `probe-once` in both formats, config errors and the alert notifications a webhook sink
+//! delivers — and asserts that no value from `headers_from_env` or `headers_from_file`, and
+//! no part of a sink's secret URL or signing key, appears in any of it.
 
 use std::time::Duration;
 
@@ -11,11 +12,28 @@ use crate::support::{get, wait_for, Proc};
 
 const ENV_SECRET: &str = "sk_live_ENVSECRET_4f9a2c7e";
 const FILE_SECRET: &str = "Bearer FILESECRET_91b3d0aa";
+/// A robot-style webhook URL whose path and query carry tokens, and its signing key (the
+/// receiver in tests/it/alerts.rs verifies signatures with this key).
+const HOOK_PATH_SECRET: &str = "HOOKPATH_2b7d10e4";
+const HOOK_QUERY_SECRET: &str = "HOOKTOKEN_c0ffee51";
+const HOOK_KEY: &str = "test-hook-secret";
 
-/// Alert bodies (webhook, DingTalk, ...) are built by the alerts work in `src/alerts`; the
-/// lead adds them here so they are held to the same rule. Each entry: (what, text).
-fn alert_bodies() -> Vec<(String, String)> {
-    Vec::new()
+/// What the webhook sink delivered: every body and every header, as the receiver got them.
+fn alert_bodies(rx: &crate::alerts::Receiver) -> Vec<(String, String)> {
+    rx.got()
+        .iter()
+        .map(|g| {
+            let headers: String = g
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}\n"))
+                .collect();
+            (
+                format!("alert notification to {}", rx.addr),
+                format!("{headers}{}", g.body),
+            )
+        })
+        .collect()
 }
 
 fn run(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> String {
@@ -48,11 +66,17 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
     let target = |name: &str, port: u16| {
         format!("[[targets]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{port}/v1/charge?x=1\"\nchecks = [\"http\", \"api_version\"]\n[targets.api_version]\nheader = \"X-Api-Version\"\n[targets.http]\nheaders_from_env = {{ X-Api-Key = \"PP_TEST_KEY\" }}\nheaders_from_file = {{ Authorization = \"auth.secret\" }}\n")
     };
+    let rx = crate::alerts::Receiver::up().await;
+    let hook_url = format!(
+        "http://{}/hooks/{HOOK_PATH_SECRET}/send?access_token={HOOK_QUERY_SECRET}",
+        rx.addr
+    );
     let cfg = dir.path().join("p.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfailure_threshold = 1\n{}{}{}",
+            "[server]\nstate_dir = \"state\"\n[alerts]\ngroup_wait = \"1s\"\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl_env = \"PP_HOOK_URL\"\nsecret_env = \"PP_HOOK_KEY\"\n\
+             [defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfailure_threshold = 1\n{}{}{}",
             target("refused", refused.port()),
             target("failing", failing.port()),
             target("fine", fine.port())
@@ -60,14 +84,18 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
     )
     .unwrap();
     let cfg_s = cfg.to_str().unwrap();
-    let env = [("PP_TEST_KEY", ENV_SECRET)];
+    let env = [
+        ("PP_TEST_KEY", ENV_SECRET),
+        ("PP_HOOK_URL", hook_url.as_str()),
+        ("PP_HOOK_KEY", HOOK_KEY),
+    ];
     let mut seen: Vec<(String, String)> = Vec::new();
 
     let d = Proc::spawn_with(
         &["run", "--config", cfg_s],
         dir.path(),
         None,
-        &[("PP_TEST_KEY", ENV_SECRET), ("RUST_LOG", "debug")],
+        &[env[0], env[1], env[2], ("RUST_LOG", "debug")],
     );
     d.wait_ready().await;
     // The secrets are really in play: the gateway received both.
@@ -85,6 +113,16 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
         "{sent}"
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The failing targets page through the sink, signed with the key: the sink is in play.
+    let delivered = wait_for(20, "an alert at the webhook", || async {
+        rx.got().into_iter().find(|g| g.signed)
+    })
+    .await;
+    assert!(
+        delivered.path.contains(HOOK_QUERY_SECRET),
+        "{}",
+        delivered.path
+    );
 
     for path in [
         "/metrics",
@@ -136,17 +174,29 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
     let bad = run(
         &["check-config", cfg_s],
         dir.path(),
-        &[("PP_TEST_KEY", "sk_live_ENVSECRET_4f9a2c7e\u{7f}")],
+        &[
+            ("PP_TEST_KEY", "sk_live_ENVSECRET_4f9a2c7e\u{7f}"),
+            env[1],
+            env[2],
+        ],
     );
     assert!(
         bad.contains("auth.secret"),
         "the error names the file: {bad}"
     );
     seen.push(("check-config (bad secret)".into(), bad));
-    seen.extend(alert_bodies());
+    seen.extend(alert_bodies(&rx));
 
     for (what, text) in &seen {
-        for secret in [ENV_SECRET, FILE_SECRET, "FILESECRET_91b3d0aa"] {
+        let all = [
+            ENV_SECRET,
+            FILE_SECRET,
+            "FILESECRET_91b3d0aa",
+            HOOK_PATH_SECRET,
+            HOOK_QUERY_SECRET,
+            HOOK_KEY,
+        ];
+        for secret in all {
             assert!(
                 !text.contains(secret),
                 "{what} shows the secret {secret:?}:\n{text}"
