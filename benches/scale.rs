@@ -67,7 +67,7 @@ fn main() {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let gws = common::gateways().await;
+            let gws = gateways().await;
             let ports: Vec<u16> = gws.iter().map(|g| g.port()).collect();
             tx.send(ports).expect("send ports");
             std::future::pending::<()>().await;
@@ -161,4 +161,16 @@ fn count(text: &str) -> f64 {
         .filter(|l| l.starts_with("payprobe_probes_total{"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// The loopback gateways the benchmark probes: eight, so probes spread over eight
+/// listening ports (and their TIME_WAIT entries over eight destinations).
+pub async fn gateways() -> Vec<payprobe::demo::gateway::Gateway> {
+    use payprobe::demo::gateway::{Behavior, Gateway};
+    let mut gws = Vec::new();
+    for _ in 0..8 {
+        let b = Behavior::ok(r#"{"code":"10000","msg":"Success"}"#);
+        gws.push(Gateway::http(b).await.expect("gateway"));
+    }
+    gws
 }

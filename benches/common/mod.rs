@@ -17,15 +17,3 @@ pub fn args() -> Vec<String> {
         .filter(|a| !a.starts_with("--"))
         .collect()
 }
-
-/// The loopback gateways both benchmarks probe: eight, so probes spread over eight
-/// listening ports (and their TIME_WAIT entries over eight destinations).
-pub async fn gateways() -> Vec<payprobe::demo::gateway::Gateway> {
-    use payprobe::demo::gateway::{Behavior, Gateway};
-    let mut gws = Vec::new();
-    for _ in 0..8 {
-        let b = Behavior::ok(r#"{"code":"10000","msg":"Success"}"#);
-        gws.push(Gateway::http(b).await.expect("gateway"));
-    }
-    gws
-}
