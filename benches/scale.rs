@@ -108,7 +108,10 @@ fn main() {
         let wall = t0.elapsed().as_secs_f64();
         let cpu = thread_cpu() - cpu0;
         let (u1, s1) = thread_cpu_split();
+        let render_started = Instant::now();
         let text = daemon.shared.metrics.render().unwrap_or_default();
+        let render_took = render_started.elapsed();
+        let gzipped = gzip_len(&text);
         let probes = count(&text) - probes0;
         let failed = text
             .lines()
@@ -149,11 +152,34 @@ fn main() {
             quantile(&text, "payprobe_scheduler_lag_seconds", 0.99)
         );
         println!(
-            "  /metrics size              {:>10.1} MiB",
-            text.len() as f64 / 1048576.0
+            "  /metrics size              {:>10.1} MiB ({:.1} MiB gzipped), rendered in {:.0} ms",
+            text.len() as f64 / 1048576.0,
+            gzipped as f64 / 1048576.0,
+            render_took.as_secs_f64() * 1000.0
+        );
+        println!(
+            "  series                     {:>10} ({:.1} per target)",
+            series(&text),
+            series(&text) as f64 / n as f64
         );
         daemon.stop();
     });
+}
+
+/// Sample lines of an exposition.
+fn series(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .count()
+}
+
+/// What the exposition weighs on the wire when the scraper asks for gzip (as Prometheus
+/// does), at the same fast level as the `/metrics` handler.
+fn gzip_len(text: &str) -> usize {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = enc.write_all(text.as_bytes());
+    enc.finish().map_or(0, |v| v.len())
 }
 
 fn count(text: &str) -> f64 {
