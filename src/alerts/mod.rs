@@ -171,9 +171,9 @@ async fn run_engine(
                 .iter()
                 .filter(|k| !only_am || k.spec.kind == SinkKind::Alertmanager)
             {
-                if let Ok(mut ob) = sink.outbox.lock() {
-                    ob.push(n.clone());
-                }
+                // A poisoned lock is taken over (src/sync.rs): skipping the push would lose
+                // the notification while counting it as queued.
+                crate::sync::lock(&sink.outbox, "outbox").push(n.clone());
                 metrics.incidents.notification(&sink.spec.name, "queued");
                 sink.bell.notify_one();
             }
@@ -220,9 +220,7 @@ struct Delivery {
 
 impl Delivery {
     fn gauges(&self) {
-        let Ok(ob) = self.sink.outbox.lock() else {
-            return;
-        };
+        let ob = crate::sync::lock(&self.sink.outbox, "outbox");
         let now = unix_ms(SystemTime::now());
         let oldest = ob
             .oldest_created_ms()
@@ -237,12 +235,9 @@ impl Delivery {
         let mut attempts = 0u32;
         loop {
             self.gauges();
-            let head = self
-                .sink
-                .outbox
-                .lock()
-                .ok()
-                .and_then(|ob| ob.front().cloned());
+            let head = crate::sync::lock(&self.sink.outbox, "outbox")
+                .front()
+                .cloned();
             let Some(n) = head else {
                 tokio::select! {
                     () = self.sink.bell.notified() => {}
@@ -278,9 +273,7 @@ impl Delivery {
     }
 
     fn done(&self, key: &str) {
-        if let Ok(mut ob) = self.sink.outbox.lock() {
-            ob.done(key);
-        }
+        crate::sync::lock(&self.sink.outbox, "outbox").done(key);
     }
 }
 

@@ -100,11 +100,27 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Total over every `ms` (a value read back from `state_dir` may be anything): humantime's
+/// formatter fails from year 10000 on, and `to_string()` would then panic.
 pub fn rfc3339(ms: u64) -> String {
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+    crate::timefmt::rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms))
 }
 
 /// `1h 2m 3s` for humans.
 pub fn human(secs: f64) -> String {
     humantime::format_duration(Duration::from_secs(secs.max(0.0).round() as u64)).to_string()
+}
+
+#[cfg(test)]
+mod time_tests {
+    /// A time read back from `state_dir` can be anything; formatting it never panics (the
+    /// formatter used before failed from year 10000 on).
+    #[test]
+    fn any_stored_time_formats() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00.000Z");
+        for ms in [253_402_300_800_000, u64::MAX / 2, u64::MAX] {
+            let s = super::rfc3339(ms);
+            assert!(s.ends_with('Z') && s.len() > 20, "{ms}: {s}");
+        }
+    }
 }

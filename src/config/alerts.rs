@@ -97,17 +97,13 @@ pub fn redact(u: &url::Url) -> String {
     if let Some(p) = u.port() {
         out.push_str(&format!(":{p}"));
     }
-    let mut segs = u
-        .path_segments()
+    // No path segment is shown: a relay's token may be the first one (`/<token>`).
+    if u.path_segments()
         .into_iter()
         .flatten()
-        .filter(|s| !s.is_empty());
-    if let Some(first) = segs.next() {
-        out.push('/');
-        out.push_str(first);
-        if segs.next().is_some() {
-            out.push_str("/…");
-        }
+        .any(|s| !s.is_empty())
+    {
+        out.push_str("/…");
     }
     if u.query().is_some() {
         out.push_str("?…");

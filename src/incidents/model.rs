@@ -1,6 +1,6 @@
 //! One incident, as kept on disk, and its API view.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,9 +13,9 @@ pub fn unix_ms(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Total over every `ms` read back from `incidents.json` (see `crate::timefmt`).
 fn rfc3339(ms: u64) -> String {
-    let t = UNIX_EPOCH + Duration::from_millis(ms);
-    humantime::format_rfc3339_millis(t).to_string()
+    crate::alerts::notification::rfc3339(ms)
 }
 
 /// At most `max` bytes, cut on a character boundary.

@@ -1,7 +1,7 @@
 //! Probers: one module per check (the three path checks share `path`), all behind the small
 //! [`Prober`] trait, registered once in [`Probers::new`] and dispatched through the trait.
 //! Adding a check: a module implementing [`Prober`], a variant of `config::Check`, and one
-//! line in [`Probers::new`] (docs/architecture.md, "Adding a check").
+//! line in [`Probers::new`] (docs/architecture.md, "Adding things").
 //!
 //! A prober gets a target and a deadline and returns [`Evidence`]; it never fails with `Err`
 //! for an unreachable gateway, because "unreachable" is exactly the evidence we want. The

@@ -296,15 +296,20 @@ fn urls_are_redacted() {
     let r = |u: &str| crate::config::redact(&url::Url::parse(u).unwrap());
     assert_eq!(
         r("https://hooks.slack.com/services/T0/B0/secret"),
-        "https://hooks.slack.com/services/…"
+        "https://hooks.slack.com/…"
     );
     assert_eq!(
         r("https://oapi.dingtalk.com/robot/send?access_token=secret"),
-        "https://oapi.dingtalk.com/robot/…?…"
+        "https://oapi.dingtalk.com/…?…"
     );
     assert_eq!(
         r("https://open.feishu.cn/open-apis/bot/v2/hook/secret"),
-        "https://open.feishu.cn/open-apis/…"
+        "https://open.feishu.cn/…"
+    );
+    // A relay whose token is the whole path shows nothing of it either.
+    assert_eq!(
+        r("https://relay.example:8443/tok3n"),
+        "https://relay.example:8443/…"
     );
     assert_eq!(r("http://127.0.0.1:9093"), "http://127.0.0.1:9093");
 }

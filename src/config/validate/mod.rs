@@ -130,7 +130,8 @@ fn server(raw: &RawConfig, base: &Path, p: &mut Problems) -> Option<ServerPlan> 
     let state_dir = s
         .state_dir
         .as_ref()
-        .map(|d| PathBuf::from(d.get_ref()))
+        // Relative to the config file, like every other path in it (not to the cwd).
+        .map(|d| base.join(d.get_ref()))
         .unwrap_or_else(|| PathBuf::from("/var/lib/payprobe"));
     let max_concurrency = int_in(
         &s.max_concurrency,
