@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
@@ -98,9 +98,15 @@ where
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
     };
+    // `url_host` drops IPv6 brackets (what a resolver wants); a Host header needs them back.
+    let host_part = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
     let authority = match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
+        Some(p) => format!("{host_part}:{p}"),
+        None => host_part,
     };
     let mut req = Request::post(path)
         .header(hyper::header::HOST, authority)
@@ -121,11 +127,7 @@ where
             .await
             .map_err(|e| format!("HTTP: {e}"))?;
         let status = resp.status().as_u16();
-        let bytes = Limited::new(resp.into_body(), MAX_ANSWER)
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let bytes = first_bytes(resp.into_body(), MAX_ANSWER).await;
         Ok(Answer {
             status,
             body: String::from_utf8_lossy(&bytes).into_owned(),
@@ -134,4 +136,21 @@ where
     .await;
     driver.abort();
     result
+}
+
+/// The first `cap` bytes of an answer. A longer one is cut, not discarded: a robot's
+/// `{"errcode":0}` followed by a large page must still read as delivered (an empty body
+/// would be judged a failure and the notification re-sent until `max_age`).
+async fn first_bytes(mut body: hyper::body::Incoming, cap: usize) -> Bytes {
+    let mut out = Vec::new();
+    while out.len() < cap {
+        let Some(Ok(frame)) = body.frame().await else {
+            break;
+        };
+        if let Some(d) = frame.data_ref() {
+            let room = cap - out.len();
+            out.extend_from_slice(&d[..d.len().min(room)]);
+        }
+    }
+    Bytes::from(out)
 }

@@ -147,6 +147,8 @@ impl Engine {
                     if now.saturating_sub(sent.last_resend_ms) >= s.resend_ms {
                         sent.last_resend_ms = now;
                         out.push((note(Event::Resend, now.to_string(), None), true));
+                        // Persisted, so a restart does not re-send every firing alert at once.
+                        changed = true;
                     }
                 }
             }

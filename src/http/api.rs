@@ -161,7 +161,8 @@ pub fn incidents(incidents: &Incidents, query: &str) -> Response<Body> {
     json(
         StatusCode::OK,
         &serde_json::json!({
-            "open": all.iter().filter(|i| i.closed_ms.is_none()).count(),
+            // Counted before the list is cut to `limit`.
+            "open": incidents.open().len(),
             "incidents": views,
         }),
     )
