@@ -401,13 +401,16 @@ fn row(
         .unwrap_or_default();
     // The query string of a payment API is long and says little at a glance: it is in the
     // tooltip (and the JSON API).
-    let mut short = t.url.clone();
+    // A password in the URL's userinfo is never shown (the user may have put one there).
+    let mut full = t.url.clone();
+    let _ = full.set_password(None);
+    let mut short = full.clone();
     short.set_query(None);
     let name = format!(
         "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span></th>",
         w.th_target,
         esc(&t.name),
-        esc(t.url.as_str()),
+        esc(full.as_str()),
         esc(short.as_str())
     );
     let Some(st) = st else {
