@@ -325,36 +325,39 @@ fn names(members: &[&Incident]) -> String {
     v.join(", ")
 }
 
-/// A group alert (provider or vantage point): its annotations plus the failing endpoints.
+/// A group alert (provider or vantage point): it starts with its earliest member, links to
+/// the incidents list and names the failing endpoints.
 fn group_want(
-    mut annotations: BTreeMap<String, String>,
+    summary: String,
+    first: &Incident,
     members: &[&Incident],
-    labels: BTreeMap<String, String>,
-    starts_ms: u64,
     cause: Cause,
-    generator_url: String,
+    scope: Scope,
+    labels: BTreeMap<String, String>,
+    s: &Settings,
 ) -> Want {
+    let starts_ms = members
+        .iter()
+        .map(|m| m.opened_ms)
+        .min()
+        .unwrap_or(first.opened_ms);
+    let api = format!("{}/api/v1/incidents", s.external);
+    let mut annotations = notes(summary, first, cause, scope, &api, s);
     annotations.insert("endpoints".into(), names(members));
     Want {
         annotations,
         labels,
         starts_ms,
         cause,
-        generator_url,
+        generator_url: api,
     }
 }
 
 fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<Want> {
     let cause = main_cause(members);
     let first = earliest_with(members, cause)?;
-    let starts_ms = members
-        .iter()
-        .map(|m| m.opened_ms)
-        .min()
-        .unwrap_or(first.opened_ms);
     let mut labels = base("PaymentProviderDown", cause, Scope::Provider, s);
     labels.insert("provider".into(), p.to_string());
-    let api = format!("{}/api/v1/incidents", s.external);
     let summary = match s.lang {
         Lang::En => format!(
             "Every endpoint of {p} is failing ({} endpoints): {}",
@@ -367,14 +370,14 @@ fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<Want> {
             cause.as_str()
         ),
     };
-    let annotations = notes(summary, first, cause, Scope::Provider, &api, s);
     Some(group_want(
-        annotations,
+        summary,
+        first,
         members,
-        labels,
-        starts_ms,
         cause,
-        api,
+        Scope::Provider,
+        labels,
+        s,
     ))
 }
 
@@ -386,13 +389,7 @@ fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
         &controls
     });
     let first = earliest_with(members, cause)?;
-    let starts_ms = members
-        .iter()
-        .map(|m| m.opened_ms)
-        .min()
-        .unwrap_or(first.opened_ms);
     let labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
-    let api = format!("{}/api/v1/incidents", s.external);
     let summary = match s.lang {
         Lang::En => format!(
             "This vantage point ({}) has lost its network: {} targets fail{}",
@@ -415,14 +412,14 @@ fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
             }
         ),
     };
-    let annotations = notes(summary, first, cause, Scope::Local, &api, s);
     Some(group_want(
-        annotations,
+        summary,
+        first,
         members,
-        labels,
-        starts_ms,
         cause,
-        api,
+        Scope::Local,
+        labels,
+        s,
     ))
 }
 
