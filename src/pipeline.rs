@@ -101,10 +101,7 @@ impl Rounds for Pipeline {
 
     fn finished(&self, target: &Arc<Target>, evidence: Vec<Evidence>) {
         let now = SystemTime::now();
-        let Some(rec) = self.store.record(target, &evidence, now) else {
-            self.metrics.internal_error("store");
-            return;
-        };
+        let rec = self.store.record(target, &evidence, now);
         self.publish(&JudgedRound {
             target,
             evidence: &evidence,

@@ -66,7 +66,7 @@ impl Store {
     }
 
     /// Judges and records a round. Bodies are not kept (the excerpt stays).
-    pub fn record(&self, t: &Arc<Target>, round: &[Evidence], now: SystemTime) -> Option<Recorded> {
+    pub fn record(&self, t: &Arc<Target>, round: &[Evidence], now: SystemTime) -> Recorded {
         let verdict = classify::judge_round(t, round);
         let mut inner = crate::sync::write(&self.inner, "state");
         let Inner { targets, peers } = &mut *inner;
@@ -105,12 +105,12 @@ impl Store {
         } else {
             Vec::new()
         };
-        Some(Recorded {
+        Recorded {
             diagnosis: d,
             previous: (!first).then_some(old),
             since,
             rejudged,
-        })
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<TargetState> {

@@ -199,7 +199,7 @@ impl Metrics {
             &["target", "provider"],
         )?;
         r.register(Box::new(over_slo.clone()))?;
-        for place in ["round", "deadline", "judge", "task", "store"] {
+        for place in ["round", "deadline", "judge", "task"] {
             internal_errors.with_label_values(&[place]);
         }
         let scheduler_lag = Histogram::with_opts(
