@@ -57,16 +57,18 @@ impl crate::pipeline::Output for Metrics {
         "metrics"
     }
 
+    /// One lookup of the target's series handles serves the whole round.
     fn publish(&self, round: &crate::pipeline::JudgedRound<'_>) {
+        let Some(hot) = self.hot(round.target) else {
+            return;
+        };
         if !round.rejudged() {
-            self.observe(round.target, round.evidence);
-            if let Some(c) = self.hot(round.target).and_then(|h| h.over_slo.clone()) {
-                if round.diagnosis.slow {
-                    c.inc();
-                }
+            self.observe_with(&hot, round.target, round.evidence);
+            if let (true, Some(c)) = (round.diagnosis.slow, &hot.over_slo) {
+                c.inc();
             }
         }
-        self.observe_diagnosis(round.target, round.diagnosis);
+        self.diagnosis_with(&hot, round.target, round.diagnosis);
     }
 
     fn retire(&self, target: &Target) {
@@ -376,8 +378,13 @@ impl Metrics {
 
     /// Exports one finished round of a target.
     pub fn observe(&self, t: &Target, round: &[Evidence]) {
+        if let Some(hot) = self.hot(t) {
+            self.observe_with(&hot, t, round);
+        }
+    }
+
+    fn observe_with(&self, hot: &hot::Hot, t: &Target, round: &[Evidence]) {
         let (name, prov) = (t.name.as_str(), t.provider.as_str());
-        let Some(hot) = self.hot(t) else { return };
         hot.last_round.set(unix_now());
         for e in round {
             if let Some(s) = hot.check(e.check) {
@@ -393,7 +400,7 @@ impl Metrics {
                     s.failed.inc()
                 }
             }
-            self.observe_kind(t, &hot, e);
+            self.observe_kind(t, hot, e);
             if let Some(h) = &e.http {
                 match h
                     .headers
@@ -494,8 +501,13 @@ impl Metrics {
     /// Exports a diagnosis: health, and the one-hot cause and scope (every value always
     /// present, so `payprobe_cause{cause="server"} == 1` needs no `absent()` tricks).
     pub fn observe_diagnosis(&self, t: &Target, d: &Diagnosis) {
+        if let Some(hot) = self.hot(t) {
+            self.diagnosis_with(&hot, t, d);
+        }
+    }
+
+    fn diagnosis_with(&self, hot: &hot::Hot, t: &Target, d: &Diagnosis) {
         let one = |b: bool| if b { 1.0 } else { 0.0 };
-        let Some(hot) = self.hot(t) else { return };
         let ds = hot.diag(self, t);
         ds.healthy.set(one(d.healthy));
         for (g, c) in ds.cause.iter().zip(Cause::ALL) {
