@@ -14,7 +14,7 @@ use crate::incidents::Incidents;
 use crate::metrics::{Metrics, MetricsError};
 use crate::pipeline::{Output, Pipeline};
 use crate::probe::Probers;
-use crate::scheduler::{Context, Runner, Scheduler};
+use crate::scheduler::{Runner, Scheduler, TaskEnv};
 use crate::state::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ impl Daemon {
         let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone(), history.clone()];
         let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
-        let ctx = Arc::new(Context {
+        let ctx = Arc::new(TaskEnv {
             runner: runner.clone(),
             rounds: pipeline,
             limit: limit.clone(),

@@ -37,6 +37,7 @@ pub mod state;
 pub mod sync;
 pub mod timefmt;
 pub mod tls;
+pub mod verdict;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

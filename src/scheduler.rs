@@ -44,7 +44,7 @@ impl Runner for Probers {
 }
 
 /// What every target task shares.
-pub struct Context {
+pub struct TaskEnv {
     pub runner: Arc<dyn Runner>,
     pub rounds: Arc<dyn Rounds>,
     pub limit: Arc<Semaphore>,
@@ -65,7 +65,7 @@ pub struct Applied {
 }
 
 pub struct Scheduler {
-    ctx: Arc<Context>,
+    ctx: Arc<TaskEnv>,
     running: HashMap<String, Running>,
     tasks: JoinSet<()>,
     /// Which target each live task probes, to name (and restart) one that ended.
@@ -73,7 +73,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn new(ctx: Arc<Context>) -> Scheduler {
+    pub fn new(ctx: Arc<TaskEnv>) -> Scheduler {
         Scheduler {
             ctx,
             running: HashMap::new(),
@@ -179,7 +179,7 @@ pub fn start_offset(name: &str, interval: Duration) -> Duration {
     Duration::from_nanos(stable_hash(name) % nanos)
 }
 
-async fn run_target(t: Arc<Target>, ctx: Arc<Context>) {
+async fn run_target(t: Arc<Target>, ctx: Arc<TaskEnv>) {
     let first = Instant::now() + start_offset(&t.name, t.interval);
     let mut ticks = tokio::time::interval_at(first, t.interval);
     // A round that starts late (cap reached) must not be followed by a burst of catch-up

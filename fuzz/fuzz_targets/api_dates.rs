@@ -10,5 +10,5 @@ fuzz_target!(|data: &[u8]| {
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     );
-    payprobe::probe::apiver::fuzz_evaluate(dep, sunset, body.as_bytes());
+    payprobe::verdict::api_version::fuzz_evaluate(dep, sunset, body.as_bytes());
 });

@@ -3,7 +3,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = payprobe::probe::apiver::coerce(&String::from_utf8_lossy(data));
+    let _ = payprobe::verdict::api_version::coerce(&String::from_utf8_lossy(data));
     if let Ok(b) = <[u8; 8]>::try_from(data.get(..8).unwrap_or(&[])) {
         let _ = payprobe::timefmt::rfc3339_secs(i64::from_le_bytes(b));
     }

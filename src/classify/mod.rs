@@ -7,7 +7,7 @@
 //!    is never reported as the HTTP timeout it also causes.
 //! 2. [`Window`] keeps the last verdicts of a target and applies `failure_threshold` /
 //!    `success_threshold`, so one lost probe does not flip a target, and notices flapping.
-//! 3. [`classify`] combines the window with a [`Context`] — what the *other* targets look
+//! 3. [`classify`] combines the window with a [`PeerView`] — what the *other* targets look
 //!    like — into a [`Diagnosis`]: cause, scope ("is it me or them?"), symptoms and a hint.
 //!
 //! [`reason()`] says the diagnosis's reason in English or Simplified Chinese, [`hint`] its
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use hints::{hint, Lang};
 pub use reason::{reason, ReasonParts};
 pub use rules::{judge_round, RoundVerdict};
-pub use scope::{Context, Peers};
+pub use scope::{PeerView, Peers};
 pub use window::Window;
 
 /// Why a target fails. A closed set: these are the `cause` label values.
@@ -149,7 +149,7 @@ pub struct Diagnosis {
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
-pub fn classify(window: &Window, ctx: &Context, _now: SystemTime) -> Diagnosis {
+pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis {
     let healthy = window.healthy();
     let flapping = window.flapping();
     let latest = window.latest();

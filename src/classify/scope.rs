@@ -1,7 +1,7 @@
 //! "Is it me or them?" — scope from what the other targets look like.
 //!
 //! [`Peers`] keeps per-provider counts up to date as each target's health changes, so the
-//! [`Context`] of one target costs O(1) to build even with 10,000 targets.
+//! [`PeerView`] of one target costs O(1) to build even with 10,000 targets.
 
 use std::collections::HashMap;
 
@@ -9,7 +9,7 @@ use super::{Cause, Scope};
 
 /// What the *other* targets look like, from the point of view of one target.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Context {
+pub struct PeerView {
     /// This target is itself a control (a reference on our own way out).
     pub control: bool,
     /// Other controls that are unhealthy.
@@ -26,7 +26,7 @@ pub struct Context {
 }
 
 /// The scope of an unhealthy target with this cause.
-pub fn scope(cause: Cause, ctx: &Context) -> Scope {
+pub fn scope(cause: Cause, ctx: &PeerView) -> Scope {
     if ctx.control || ctx.controls_failing > 0 {
         return Scope::Local;
     }
@@ -145,20 +145,20 @@ impl Peers {
 
     /// The context of one target: everything but itself. Its own last record, if any, is
     /// left out, so a target is judged before its new state is recorded.
-    pub fn context_for(&self, name: &str, provider: &str, control: bool) -> Context {
+    pub fn context_for(&self, name: &str, provider: &str, control: bool) -> PeerView {
         let n = |b: bool| usize::from(b);
         let me = self.members.get(name);
         let my_failing_control = n(me.is_some_and(|m| m.control && m.failing));
         if control {
-            return Context {
+            return PeerView {
                 control: true,
                 controls_failing: self.controls_failing - my_failing_control,
-                ..Context::default()
+                ..PeerView::default()
             };
         }
         let c = self.providers.get(provider).copied().unwrap_or_default();
         let mine = me.filter(|m| !m.control && m.provider == provider);
-        Context {
+        PeerView {
             control: false,
             controls_failing: self.controls_failing - my_failing_control,
             peers: c.endpoints - n(mine.is_some()),

@@ -440,7 +440,7 @@ fn slow_success_is_a_delay_not_a_failure_and_names_the_slow_phase() {
     );
     let mut w = Window::new(3, 2);
     w.push(v);
-    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    let d = classify(&w, &PeerView::default(), SystemTime::UNIX_EPOCH);
     assert_eq!(
         (d.cause, d.scope, d.healthy),
         (Cause::None, Scope::None, true)
@@ -462,7 +462,7 @@ fn verdict(ok: bool) -> RoundVerdict {
 #[test]
 fn thresholds_give_hysteresis() {
     let mut w = Window::new(3, 2);
-    let ctx = Context::default();
+    let ctx = PeerView::default();
     for _ in 0..2 {
         w.push(verdict(false));
         assert!(
@@ -496,18 +496,18 @@ fn alternating_results_are_flapping_without_flipping() {
     for i in 0..10 {
         w.push(verdict(i % 2 == 0));
     }
-    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    let d = classify(&w, &PeerView::default(), SystemTime::UNIX_EPOCH);
     assert!(d.flapping && d.healthy, "{d:?}");
     let mut steady = Window::new(3, 2);
     for _ in 0..10 {
         steady.push(verdict(false));
     }
-    assert!(!classify(&steady, &Context::default(), SystemTime::UNIX_EPOCH).flapping);
+    assert!(!classify(&steady, &PeerView::default(), SystemTime::UNIX_EPOCH).flapping);
 }
 
 /// The context of a target in the scope test: "ctl" is the control, "alipay-a" belongs to
 /// provider "alipay", and so on.
-fn ctx(p: &Peers, name: &str) -> Context {
+fn ctx(p: &Peers, name: &str) -> PeerView {
     match name {
         "ctl" => p.context_for(name, "", true),
         n => p.context_for(name, n.split('-').next().unwrap_or(n), false),
@@ -644,7 +644,7 @@ proptest! {
         for ms in durations {
             w.push(judge_round(&t, &[passing(Check::Tcp, ms / 2), passing(Check::Http, ms)]));
         }
-        let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+        let d = classify(&w, &PeerView::default(), SystemTime::UNIX_EPOCH);
         prop_assert_eq!((d.cause, d.scope, d.healthy, d.flapping), (Cause::None, Scope::None, true, false));
     }
 
@@ -791,7 +791,7 @@ fn the_reason_is_rendered_in_chinese_from_its_parts() {
         &t,
         &[status(511, "https://gw.example/pay", &[])],
     ));
-    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    let d = classify(&w, &PeerView::default(), SystemTime::UNIX_EPOCH);
     assert_eq!(
         reason(&d, Lang::En),
         d.reason,
@@ -807,7 +807,7 @@ fn the_reason_is_rendered_in_chinese_from_its_parts() {
     // A slow but passing round, too.
     let mut w = Window::new(1, 1);
     w.push(judge_round(&t, &[passing(Check::Http, 250)]));
-    let d = classify(&w, &Context::default(), SystemTime::UNIX_EPOCH);
+    let d = classify(&w, &PeerView::default(), SystemTime::UNIX_EPOCH);
     let zh = reason(&d, Lang::ZhCn);
     assert!(zh.contains("250 毫秒") && zh.contains("100 毫秒"), "{zh}");
 }

@@ -637,7 +637,7 @@ mod retry_after_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::apiver::ApiVersionEvidence;
+    use crate::probe::api_version::ApiVersionEvidence;
     use crate::probe::rpc::RpcEvidence;
 
     /// A round with chain heights and an API version without `Sunset` keeps the chain

@@ -254,7 +254,6 @@ pub async fn handshake(
     host: &str,
     ip: Option<IpAddr>,
     tls: &TlsClient,
-    expiry_warning: std::time::Duration,
 ) -> Result<Tls, Failure> {
     let name = match ip {
         Some(ip) => ServerName::IpAddress(ip.into()),
@@ -291,10 +290,6 @@ pub async fn handshake(
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned());
             ev.certificate = c.peer_certificates().and_then(CertSummary::from_chain);
-            ev.expiring_soon = ev
-                .certificate
-                .as_ref()
-                .is_some_and(|cert| cert.remaining(std::time::SystemTime::now()) < expiry_warning);
             Ok(stream)
         }
         Err(e) => {

@@ -278,7 +278,7 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<super::apiver::ApiVersionEvidence>,
+    pub api_version: Option<super::api_version::ApiVersionEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc: Option<super::rpc::RpcEvidence>,
 }

@@ -17,8 +17,9 @@ use tokio::time::{timeout_at, Instant};
 
 use super::conn::{self, IoMarks, TimedIo};
 use super::resolve::Resolvers;
+use super::Gateway;
 use super::{Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
-use crate::config::{Check, DnsSpec, Scheme, Target};
+use crate::config::{Check, DnsSpec, HttpSpec, Scheme, Target, VersionSource};
 use crate::limits;
 
 /// Response headers kept in evidence: the ones later diagnosis reads.
@@ -47,15 +48,47 @@ impl HttpProber {
     }
 }
 
+/// What an HTTP exchange reads of a target: its request, and the one extra response header
+/// its `api_version` check reads the version from, if any (kept in the evidence).
+#[derive(Clone, Copy)]
+pub struct Exchange<'t> {
+    pub http: &'t HttpSpec,
+    pub version_header: Option<&'t str>,
+}
+
+impl<'t> Exchange<'t> {
+    pub fn of(t: &'t Target) -> Exchange<'t> {
+        let version_header = match &t.api_version.source {
+            Some(VersionSource::Header(name)) => Some(name.as_str()),
+            _ => None,
+        };
+        Exchange {
+            http: &t.http,
+            version_header,
+        }
+    }
+}
+
 impl Prober for HttpProber {
+    type Spec<'t> = Exchange<'t>;
+
     fn check(&self) -> Check {
         Check::Http
     }
 
-    async fn probe(&self, target: &Target, deadline: Instant) -> super::Evidence {
-        let mut rec = Recorder::new(target, Check::Http);
+    fn spec(t: &Target) -> Exchange<'_> {
+        Exchange::of(t)
+    }
+
+    async fn probe<'a>(
+        &'a self,
+        gw: Gateway<'a>,
+        spec: Exchange<'a>,
+        deadline: Instant,
+    ) -> super::Evidence {
+        let mut rec = Recorder::new(gw.name, Check::Http);
         rec.ev.http = Some(HttpEvidence::default());
-        let outcome = timeout_at(deadline, self.exchange(target, &mut rec)).await;
+        let outcome = timeout_at(deadline, self.exchange(gw, spec, &mut rec)).await;
         rec.finish(outcome)
     }
 }
@@ -75,89 +108,62 @@ struct Hop {
 }
 
 impl HttpProber {
-    pub(crate) async fn exchange(&self, t: &Target, rec: &mut Recorder) -> Result<(), Failure> {
+    /// One request, following redirects as configured, with the last response's status,
+    /// headers and body in the evidence. What the answer *means* is judged later
+    /// (`src/verdict/http.rs`).
+    pub(crate) async fn exchange(
+        &self,
+        gw: Gateway<'_>,
+        x: Exchange<'_>,
+        rec: &mut Recorder,
+    ) -> Result<(), Failure> {
+        let t = x.http;
         let mut hop = Hop {
-            url: t.url.clone(),
-            host: t.host.clone(),
-            ip: t.ip,
-            port: t.port,
-            tls: t.scheme == Scheme::Https,
-            method: t.http.method.clone(),
-            body: t.http.body.clone(),
-            dns: t.dns.clone(),
+            url: gw.url.clone(),
+            host: gw.host.to_string(),
+            ip: gw.ip,
+            port: gw.port,
+            tls: gw.scheme == Scheme::Https,
+            method: t.method.clone(),
+            body: t.body.clone(),
+            dns: gw.dns.clone(),
         };
         let mut redirects = 0u32;
         loop {
-            let resp = self.one_hop(t, &hop, rec).await?;
+            let resp = self.one_hop(gw, x, &hop, rec).await?;
             let status = resp.0.status();
-            let next = if t.http.follow_redirects && status.is_redirection() {
+            let next = if t.follow_redirects && status.is_redirection() {
                 resp.0.headers().get(header::LOCATION).cloned()
             } else {
                 None
             };
-            read_body(resp, t.http.max_body_bytes, rec).await?;
+            read_body(resp, t.max_body_bytes, rec).await?;
             let Some(location) = next else { break };
             redirects += 1;
             if let Some(h) = rec.ev.http.as_mut() {
                 h.redirects = redirects;
             }
-            if redirects > t.http.max_redirects {
+            if redirects > t.max_redirects {
                 return Err(Failure::new(
                     Phase::Processing,
                     FailureKind::TooManyRedirects,
-                    format!("more than {} redirects", t.http.max_redirects),
+                    format!("more than {} redirects", t.max_redirects),
                 ));
             }
             hop = next_hop(&hop, status, &location)?;
             rec.enter(Phase::Dns);
         }
-        let status = rec.ev.http.as_ref().and_then(|h| h.status).unwrap_or(0);
-        // The provider's own code says more than the bare status: it decides when present,
-        // except over a status the user listed in `expect_status` — that is their explicit
-        // word on this answer (docs/profiles.md, "Precedence"). The verdict stays in the
-        // evidence either way.
-        let listed = t.http.expect_status.contains(&status);
-        if let Some(h) = rec.ev.http.as_mut() {
-            h.profile =
-                crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
-            if let Some(v) = &h.profile {
-                if v.ok || listed {
-                    return Ok(());
-                }
-                let msg = v
-                    .message
-                    .as_deref()
-                    .map(|m| format!(" ({m})"))
-                    .unwrap_or_default();
-                return Err(Failure::new(
-                    Phase::Content,
-                    FailureKind::ProviderError,
-                    format!(
-                        "{} code {}{msg}: {}; HTTP status {status}",
-                        v.profile.as_str(),
-                        v.code,
-                        v.means
-                    ),
-                ));
-            }
-        }
-        if !t.http.status_ok(status) {
-            let want = if t.http.expect_status.is_empty() {
-                "2xx".to_string()
-            } else {
-                format!("{:?}", t.http.expect_status)
-            };
-            return Err(Failure::new(
-                Phase::Processing,
-                FailureKind::UnexpectedStatus,
-                format!("status {status}, expected {want}"),
-            ));
-        }
         Ok(())
     }
 
     /// Connects, sends the request and returns the response head; the body is read by the caller.
-    async fn one_hop(&self, t: &Target, hop: &Hop, rec: &mut Recorder) -> Result<Head, Failure> {
+    async fn one_hop(
+        &self,
+        gw: Gateway<'_>,
+        x: Exchange<'_>,
+        hop: &Hop,
+        rec: &mut Recorder,
+    ) -> Result<Head, Failure> {
         let addrs = conn::resolve(rec, &self.resolvers, &hop.host, hop.ip, &hop.dns).await?;
         let next = if hop.tls {
             Phase::Tls
@@ -167,12 +173,11 @@ impl HttpProber {
         let tcp = conn::connect(rec, &addrs, hop.port, next).await?;
         let marks = IoMarks::new();
         let resp = if hop.tls {
-            let stream =
-                conn::handshake(rec, tcp, &hop.host, hop.ip, &t.tls, t.cert_expiry_warning).await?;
+            let stream = conn::handshake(rec, tcp, &hop.host, hop.ip, gw.tls).await?;
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            send(TimedIo::new(stream, marks.clone()), h2, t, hop).await
+            send(TimedIo::new(stream, marks.clone()), h2, x.http, hop).await
         } else {
-            send(TimedIo::new(tcp, marks.clone()), false, t, hop).await
+            send(TimedIo::new(tcp, marks.clone()), false, x.http, hop).await
         };
         let head = resp?;
         rec.enter_at(
@@ -183,7 +188,7 @@ impl HttpProber {
         h.status = Some(head.0.status().as_u16());
         h.version = Some(format!("{:?}", head.0.version()));
         h.final_url = hop.url.to_string();
-        h.headers = interesting_headers(head.0.headers(), &t.api_version);
+        h.headers = interesting_headers(head.0.headers(), x.version_header);
         Ok(head)
     }
 }
@@ -200,7 +205,7 @@ impl Drop for AbortOnDrop {
 
 type Head = (Response<hyper::body::Incoming>, AbortOnDrop);
 
-async fn send<S>(io: TimedIo<S>, h2: bool, t: &Target, hop: &Hop) -> Result<Head, Failure>
+async fn send<S>(io: TimedIo<S>, h2: bool, t: &HttpSpec, hop: &Hop) -> Result<Head, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -235,7 +240,7 @@ where
     }
 }
 
-fn build_request(t: &Target, hop: &Hop, h2: bool) -> Result<Request<Full<Bytes>>, Failure> {
+fn build_request(t: &HttpSpec, hop: &Hop, h2: bool) -> Result<Request<Full<Bytes>>, Failure> {
     let bad = |e: String| Failure::new(Phase::Processing, FailureKind::HttpProtocolError, e);
     let uri = if h2 {
         hop.url.as_str().to_string()
@@ -267,7 +272,7 @@ fn build_request(t: &Target, hop: &Hop, h2: bool) -> Result<Request<Full<Bytes>>
         HeaderValue::from_static(concat!("payprobe/", env!("CARGO_PKG_VERSION"))),
     );
     h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-    for (k, v) in &t.http.headers {
+    for (k, v) in &t.headers {
         h.insert(k.clone(), v.clone());
     }
     Ok(req)
@@ -346,12 +351,9 @@ async fn read_body(head: Head, cap: usize, rec: &mut Recorder) -> Result<(), Fai
 /// The fixed headers of interest, plus the one `[targets.api_version] header` names.
 fn interesting_headers(
     h: &hyper::HeaderMap,
-    api: &crate::config::ApiVersionSpec,
+    version_header: Option<&str>,
 ) -> BTreeMap<String, String> {
-    let extra = match &api.source {
-        Some(crate::config::VersionSource::Header(name)) => Some(name.to_ascii_lowercase()),
-        _ => None,
-    };
+    let extra = version_header.map(str::to_ascii_lowercase);
     HEADERS_OF_INTEREST
         .iter()
         .map(|n| n.to_string())

@@ -1,14 +1,18 @@
-//! Probers: one module per check (the three path checks share `path`), all behind the small
-//! [`Prober`] trait, registered once in [`Probers::new`] and dispatched through the trait.
-//! Adding a check: a module implementing [`Prober`], a variant of `config::Check`, and one
-//! line in [`Probers::new`] (docs/architecture.md, "Adding things").
+//! Probers: observation only. One module per check (the three path checks share `path`), all
+//! behind the small [`Prober`] trait, registered once in [`Probers::new`] and dispatched
+//! through it. Adding a check: a module implementing [`Prober`], a variant of `config::Check`,
+//! and one line in [`Probers::new`] (docs/architecture.md, "Adding things").
 //!
-//! A prober gets a target and a deadline and returns [`Evidence`]; it never fails with `Err`
-//! for an unreachable gateway, because "unreachable" is exactly the evidence we want. The
-//! `Recorder` keeps phase boundaries contiguous, so phase durations always add up to the
-//! total, and tells which phase was in flight when the deadline hit.
+//! A prober gets where the gateway is ([`Gateway`]), its own part of the validated config
+//! ([`Prober::Spec`]) and a deadline, and returns [`Evidence`] of what it saw; it never fails
+//! with `Err` for an unreachable gateway, because "unreachable" is exactly the evidence we
+//! want. Whether what it saw is *acceptable* (expected status, provider codes, loss threshold,
+//! version range, chain lag) is not its business: [`Probers::round`] hands the observed round
+//! to `src/verdict`, the one judging step. The `Recorder` keeps phase boundaries contiguous,
+//! so phase durations always add up to the total, and tells which phase was in flight when
+//! the deadline hit.
 
-pub mod apiver;
+pub mod api_version;
 pub mod cert;
 mod conn;
 mod evidence;
@@ -21,6 +25,7 @@ pub mod rpc;
 mod sniff;
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -28,15 +33,58 @@ use tokio::time::Instant;
 
 pub use evidence::*;
 
-use crate::config::{Check, Target};
+use crate::config::{Check, DnsSpec, Scheme, Target};
+use crate::tls::TlsClient;
+use crate::verdict::Verdicts;
+
+/// Where a target's gateway is and how to reach it: the part of a target every check shares
+/// (the name only labels the evidence).
+#[derive(Clone, Copy)]
+pub struct Gateway<'t> {
+    pub name: &'t str,
+    pub url: &'t url::Url,
+    pub scheme: Scheme,
+    /// Host as written in the URL, without brackets for IPv6.
+    pub host: &'t str,
+    /// Set when the host is an IP literal: no DNS lookup is made.
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+    pub dns: &'t DnsSpec,
+    pub tls: &'t TlsClient,
+}
+
+impl<'t> Gateway<'t> {
+    pub fn of(t: &'t Target) -> Gateway<'t> {
+        Gateway {
+            name: &t.name,
+            url: &t.url,
+            scheme: t.scheme,
+            host: &t.host,
+            ip: t.ip,
+            port: t.port,
+            dns: &t.dns,
+            tls: &t.tls,
+        }
+    }
+}
 
 /// One kind of check. Implementations hold only shared, immutable helpers (the resolver),
 /// so one instance serves every target.
 pub trait Prober: Send + Sync + 'static {
+    /// The part of a target's validated config this check reads, and nothing more: a prober
+    /// cannot depend on another check's options nor on how its answer will be judged.
+    type Spec<'t>: Send + Sync;
     /// The check this prober serves: its key in the registry.
     fn check(&self) -> Check;
-    /// Probes `target` once and returns by `deadline`, whatever the gateway does.
-    fn probe(&self, target: &Target, deadline: Instant) -> impl Future<Output = Evidence> + Send;
+    /// This check's spec, taken from the target.
+    fn spec(t: &Target) -> Self::Spec<'_>;
+    /// Probes the gateway once and returns by `deadline`, whatever the gateway does.
+    fn probe<'a>(
+        &'a self,
+        gw: Gateway<'a>,
+        spec: Self::Spec<'a>,
+        deadline: Instant,
+    ) -> impl Future<Output = Evidence> + Send + 'a;
 }
 
 /// The object-safe face of [`Prober`], so the registry can hold every prober in one list.
@@ -52,14 +100,16 @@ impl<P: Prober> DynProber for P {
     }
 
     fn probe_boxed<'a>(&'a self, target: &'a Target, deadline: Instant) -> BoxFuture<'a, Evidence> {
-        Box::pin(self.probe(target, deadline))
+        Box::pin(self.probe(Gateway::of(target), P::spec(target), deadline))
     }
 }
 
-/// The registry: one prober per check, sharing one resolver.
+/// The registry: one prober per check, sharing one resolver, and the judging step their
+/// rounds go through.
 #[derive(Clone)]
 pub struct Probers {
     registry: Arc<[Arc<dyn DynProber>]>,
+    verdicts: Arc<Verdicts>,
 }
 
 impl Probers {
@@ -70,12 +120,13 @@ impl Probers {
             Arc::new(path::PathProber::new(Check::Tcp, resolvers.clone())),
             Arc::new(path::PathProber::new(Check::Tls, resolvers.clone())),
             Arc::new(ping::PingProber::new(resolvers)),
-            Arc::new(apiver::ApiVersionProber::new(http.clone())),
+            Arc::new(api_version::ApiVersionProber::new(http.clone())),
             Arc::new(rpc::RpcProber::new(http.clone())),
             Arc::new(http),
         ];
         Probers {
             registry: registry.into(),
+            verdicts: Arc::new(Verdicts::default()),
         }
     }
 
@@ -93,7 +144,8 @@ impl Probers {
             .map(|p| p.as_ref())
     }
 
-    pub async fn run(&self, check: Check, target: &Target, deadline: Instant) -> Evidence {
+    /// What one check saw, not yet judged.
+    pub async fn observe(&self, check: Check, target: &Target, deadline: Instant) -> Evidence {
         match self.get(check) {
             Some(p) => p.probe_boxed(target, deadline).await,
             // Unreachable while the registry test holds; said plainly rather than panicking.
@@ -112,7 +164,8 @@ impl Probers {
         }
     }
 
-    /// Runs every check of a target at once, all bounded by the same deadline.
+    /// Runs every check of a target at once, all bounded by the same deadline, then has the
+    /// round judged against the target's conditions (`src/verdict`).
     ///
     /// When a target has both `http` and `api_version`, the version is read from the `http`
     /// check's response instead of asking the gateway twice: payment APIs rate-limit, and
@@ -124,11 +177,12 @@ impl Probers {
             .checks
             .iter()
             .filter(|c| !(shared && **c == Check::ApiVersion))
-            .map(|c| self.run(*c, target, deadline));
+            .map(|c| self.observe(*c, target, deadline));
         let mut out = futures_util::future::join_all(runs).await;
         if shared {
             if let Some(http) = out.iter().find(|e| e.check == Check::Http) {
-                let derived = apiver::from_http(target, http, std::time::SystemTime::now());
+                let mut derived = http.clone();
+                derived.check = Check::ApiVersion;
                 let at = target
                     .checks
                     .iter()
@@ -137,6 +191,8 @@ impl Probers {
                 out.insert(at.min(out.len()), derived);
             }
         }
+        self.verdicts
+            .apply(target, &mut out, std::time::SystemTime::now());
         out
     }
 }
@@ -151,10 +207,10 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(target: &Target, check: Check) -> Recorder {
+    pub fn new(target: &str, check: Check) -> Recorder {
         let now = Instant::now();
         Recorder {
-            ev: Evidence::new(&target.name, check),
+            ev: Evidence::new(target, check),
             t0: now,
             mark: now,
             phase: Phase::Dns,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::time::{timeout_at, Instant};
 
 use super::resolve::Resolvers;
-use super::{conn, Evidence, Failure, Phase, Prober, Recorder};
+use super::{conn, Evidence, Failure, Gateway, Phase, Prober, Recorder};
 use crate::config::{Check, Target};
 
 #[derive(Clone)]
@@ -28,28 +28,33 @@ impl PathProber {
         PathProber { check, resolvers }
     }
 
-    async fn steps(&self, rec: &mut Recorder, t: &Target) -> Result<(), Failure> {
-        let addrs = conn::resolve(rec, &self.resolvers, &t.host, t.ip, &t.dns).await?;
+    async fn steps(&self, rec: &mut Recorder, gw: Gateway<'_>) -> Result<(), Failure> {
+        let addrs = conn::resolve(rec, &self.resolvers, gw.host, gw.ip, gw.dns).await?;
         if self.check == Check::Dns {
             return Ok(());
         }
-        let tcp = conn::connect(rec, &addrs, t.port, Phase::Tls).await?;
+        let tcp = conn::connect(rec, &addrs, gw.port, Phase::Tls).await?;
         if self.check == Check::Tcp {
             return Ok(());
         }
-        conn::handshake(rec, tcp, &t.host, t.ip, &t.tls, t.cert_expiry_warning).await?;
+        conn::handshake(rec, tcp, gw.host, gw.ip, gw.tls).await?;
         Ok(())
     }
 }
 
 impl Prober for PathProber {
+    /// The path checks read nothing but the gateway (its TLS client config included).
+    type Spec<'t> = ();
+
     fn check(&self) -> Check {
         self.check
     }
 
-    async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
-        let mut rec = Recorder::new(target, self.check);
-        let outcome = timeout_at(deadline, self.steps(&mut rec, target)).await;
+    fn spec(_: &Target) {}
+
+    async fn probe<'a>(&'a self, gw: Gateway<'a>, _: (), deadline: Instant) -> Evidence {
+        let mut rec = Recorder::new(gw.name, self.check);
+        let outcome = timeout_at(deadline, self.steps(&mut rec, gw)).await;
         rec.finish(outcome)
     }
 }

@@ -21,8 +21,8 @@ use tokio::time::{timeout_at, Instant};
 
 use super::icmp_raw::RawIcmp;
 use super::resolve::Resolvers;
-use super::{conn, Evidence, Failure, FailureKind, Phase, Prober, Recorder};
-use crate::config::{Check, PingMethod, Target};
+use super::{conn, Evidence, Failure, FailureKind, Gateway, Phase, Prober, Recorder};
+use crate::config::{Check, PingMethod, PingSpec, Target};
 
 /// How a ping was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,52 +97,45 @@ impl PingProber {
 }
 
 impl Prober for PingProber {
+    type Spec<'t> = &'t PingSpec;
+
     fn check(&self) -> Check {
         Check::Ping
     }
 
-    async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
-        let mut rec = Recorder::new(target, Check::Ping);
+    fn spec(t: &Target) -> &PingSpec {
+        &t.ping
+    }
+
+    async fn probe<'a>(
+        &'a self,
+        gw: Gateway<'a>,
+        spec: &'a PingSpec,
+        deadline: Instant,
+    ) -> Evidence {
+        let mut rec = Recorder::new(gw.name, Check::Ping);
         let steps = async {
-            let addrs = conn::resolve(
-                &mut rec,
-                &self.resolvers,
-                &target.host,
-                target.ip,
-                &target.dns,
-            )
-            .await?;
+            let addrs = conn::resolve(&mut rec, &self.resolvers, gw.host, gw.ip, gw.dns).await?;
             let ip = *addrs.first().ok_or_else(|| {
                 Failure::new(
                     Phase::Dns,
                     FailureKind::DnsNoAddresses,
-                    format!("{} resolved to no address", target.host),
+                    format!("{} resolved to no address", gw.host),
                 )
             })?;
-            let icmp = target.ping.method == PingMethod::Auto;
+            let tcp_port = spec.port.unwrap_or(gw.port);
+            let icmp = spec.method == PingMethod::Auto;
             let (method, burst) = match icmp.then(|| dgram_socket(ip)).flatten() {
-                Some(sock) => (Method::IcmpDgram, dgram_burst(&sock, ip, target).await),
+                Some(sock) => (Method::IcmpDgram, dgram_burst(&sock, ip, spec).await),
                 None => match self.raw.get(ip).filter(|_| icmp) {
-                    Some(raw) => (Method::IcmpRaw, raw_burst(raw, ip, target).await),
-                    None => (Method::Tcp, tcp_burst(ip, target).await),
+                    Some(raw) => (Method::IcmpRaw, raw_burst(raw, ip, spec).await),
+                    None => (
+                        Method::Tcp,
+                        tcp_burst(SocketAddr::new(ip, tcp_port), spec).await,
+                    ),
                 },
             };
-            let ev = stats(method, ip, target, &burst);
-            let loss = ev.loss_ratio;
-            rec.ev.ping = Some(ev);
-            if loss > target.ping.loss_threshold {
-                return Err(Failure::new(
-                    Phase::Connect,
-                    FailureKind::PacketLoss,
-                    format!(
-                        "{:.0}% of {} {} pings to {ip} lost (threshold {:.0}%)",
-                        loss * 100.0,
-                        burst.rtts.len(),
-                        method_name(method),
-                        target.ping.loss_threshold * 100.0
-                    ),
-                ));
-            }
+            rec.ev.ping = Some(stats(method, ip, tcp_port, &burst));
             Ok(())
         };
         let outcome = timeout_at(deadline, steps).await;
@@ -150,13 +143,13 @@ impl Prober for PingProber {
     }
 }
 
-fn method_name(m: Method) -> &'static str {
+/// How the evidence names a method ("3 of 5 ICMP pings lost").
+pub fn method_name(m: Method) -> &'static str {
     match m {
         Method::IcmpDgram | Method::IcmpRaw => "ICMP",
         Method::Tcp => "TCP",
     }
 }
-
 /// Opens an unprivileged ICMP datagram socket, where the kernel allows this process one
 /// (`net.ipv4.ping_group_range`). The kernel matches replies to it by identifier.
 fn dgram_socket(ip: IpAddr) -> Option<UdpSocket> {
@@ -190,8 +183,7 @@ async fn until(at: Instant) {
 }
 
 /// Over the shared raw socket: `count` echo requests `spacing` apart.
-async fn raw_burst(raw: &RawIcmp, ip: IpAddr, t: &Target) -> Burst {
-    let p = &t.ping;
+async fn raw_burst(raw: &RawIcmp, ip: IpAddr, p: &PingSpec) -> Burst {
     let id = next_id();
     let start = Instant::now();
     let tries = (0..p.count).map(|seq| async move {
@@ -207,8 +199,7 @@ async fn raw_burst(raw: &RawIcmp, ip: IpAddr, t: &Target) -> Burst {
 
 /// Over a datagram socket: sends `count` echo requests `spacing` apart; returns each one's
 /// RTT (`None` = lost).
-async fn dgram_burst(sock: &UdpSocket, ip: IpAddr, t: &Target) -> Burst {
-    let p = &t.ping;
+async fn dgram_burst(sock: &UdpSocket, ip: IpAddr, p: &PingSpec) -> Burst {
     let id = next_id();
     let n = p.count as usize;
     let mut sent_at: Vec<Option<Instant>> = vec![None; n];
@@ -316,9 +307,7 @@ pub(super) fn echo_reply_id_seq(pkt: &[u8], v6: bool, raw: bool) -> Option<(u16,
 }
 
 /// TCP "pings": connects `count` times, `spacing` apart; SYN-ACK or RST both count as a reply.
-async fn tcp_burst(ip: IpAddr, t: &Target) -> Burst {
-    let p = &t.ping;
-    let addr = SocketAddr::new(ip, p.port.unwrap_or(t.port));
+async fn tcp_burst(addr: SocketAddr, p: &PingSpec) -> Burst {
     let start = Instant::now();
     let tries = (0..p.count).map(|i| async move {
         until(start + p.spacing * i).await;
@@ -335,7 +324,7 @@ async fn tcp_burst(ip: IpAddr, t: &Target) -> Burst {
     }
 }
 
-fn stats(method: Method, ip: IpAddr, t: &Target, burst: &Burst) -> PingEvidence {
+fn stats(method: Method, ip: IpAddr, tcp_port: u16, burst: &Burst) -> PingEvidence {
     let got: Vec<f64> = burst
         .rtts
         .iter()
@@ -357,7 +346,7 @@ fn stats(method: Method, ip: IpAddr, t: &Target, burst: &Burst) -> PingEvidence 
     PingEvidence {
         method,
         address: ip,
-        port: (method == Method::Tcp).then_some(t.ping.port.unwrap_or(t.port)),
+        port: (method == Method::Tcp).then_some(tcp_port),
         sent,
         received,
         send_errors: burst.send_errors,

@@ -1,20 +1,17 @@
-//! The `rpc` check for chain nodes: is this the chain we think, and is the node keeping up?
+//! The `rpc` check for chain nodes: which chain a node serves and how high it is.
 //!
-//! EVM nodes are asked `eth_chainId` (compared with `chain_id`) and `eth_blockNumber`; Solana
-//! nodes `getSlot`. Every endpoint of one `chain` reports its height here, and a node behind
-//! the best of its peers by more than `max_block_lag` fails with the `balance_anomaly`
-//! symptom: balances read from it are stale.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+//! EVM nodes are asked `eth_chainId` and `eth_blockNumber`; Solana nodes `getSlot`, each a
+//! JSON-RPC call over a fresh connection. Comparing the chain id with `chain_id` and the
+//! height with the other endpoints of the same `chain` (a node too far behind gives the
+//! `balance_anomaly` symptom: balances read from it are stale) is judgement, made in
+//! `src/verdict/rpc.rs`.
 
 use serde::Serialize;
 use tokio::time::{timeout_at, Instant};
 
-use super::http::HttpProber;
-use super::{Evidence, Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
-use crate::config::{Check, Target};
+use super::http::{Exchange, HttpProber};
+use super::{Evidence, Failure, Gateway, HttpEvidence, Prober, Recorder};
+use crate::config::{Check, HttpSpec, Target};
 use crate::profile::Profile;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -30,102 +27,69 @@ pub struct RpcEvidence {
     pub lag: Option<u64>,
     /// Peers with a recent height.
     pub peers: usize,
+    /// A call answered without a usable result: which, and what came instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unanswered: Option<String>,
 }
 
-/// target → (height, when it was reported).
-type Reports = HashMap<String, (u64, Instant)>;
-
-/// Heights reported by every rpc target, per chain. Shared by all probes.
-#[derive(Default)]
-pub struct Heights {
-    chains: Mutex<HashMap<String, Reports>>,
-}
-
-impl Heights {
-    /// Records `height` for `target` and returns the best fresh peer height and peer count.
-    fn report(
-        &self,
-        chain: &str,
-        target: &str,
-        height: u64,
-        fresh: Duration,
-    ) -> (Option<u64>, usize) {
-        // One insert and one retain per call: the map is consistent even after a panic
-        // elsewhere, so a poisoned lock is taken over (and said) rather than every later
-        // round silently losing its peers.
-        let mut chains = self.chains.lock().unwrap_or_else(|poisoned| {
-            tracing::error!("chain height lock was poisoned by a panic; recovered");
-            self.chains.clear_poison();
-            poisoned.into_inner()
-        });
-        let now = Instant::now();
-        let nodes = chains.entry(chain.to_string()).or_default();
-        nodes.insert(target.to_string(), (height, now));
-        nodes.retain(|_, (_, at)| now.duration_since(*at) <= fresh);
-        let peers: Vec<u64> = nodes
-            .iter()
-            .filter(|(name, _)| name.as_str() != target)
-            .map(|(_, (h, _))| *h)
-            .collect();
-        (peers.iter().copied().max(), peers.len())
-    }
+/// What the `rpc` check reads of a target: its HTTP options (headers, auth, body cap), the
+/// chain family (which calls to make) and the chain its height is filed under.
+#[derive(Clone, Copy)]
+pub struct RpcCall<'t> {
+    pub http: &'t HttpSpec,
+    pub profile: Profile,
+    pub chain: &'t str,
 }
 
 #[derive(Clone)]
 pub struct RpcProber {
     http: HttpProber,
-    heights: Arc<Heights>,
 }
 
 impl RpcProber {
     pub fn new(http: HttpProber) -> Self {
-        RpcProber {
-            http,
-            heights: Arc::new(Heights::default()),
-        }
+        RpcProber { http }
     }
 
-    /// One JSON-RPC call over a fresh connection; returns its `result`.
+    /// One JSON-RPC call over a fresh connection; returns its `result`, or `None` (with the
+    /// answer in the evidence) when the answer carries none.
     async fn call(
         &self,
-        t: &Target,
+        gw: Gateway<'_>,
+        spec: RpcCall<'_>,
         rec: &mut Recorder,
         method: &str,
-    ) -> Result<serde_json::Value, Failure> {
-        let mut call = t.clone();
-        call.http.method = hyper::Method::POST;
-        call.http.body = bytes::Bytes::from(format!(
+    ) -> Result<Option<serde_json::Value>, Failure> {
+        let mut call = spec.http.clone();
+        call.method = hyper::Method::POST;
+        call.body = bytes::Bytes::from(format!(
             r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":[]}}"#
         ));
         if !call
-            .http
             .headers
             .iter()
             .any(|(k, _)| k == hyper::header::CONTENT_TYPE)
         {
-            call.http.headers.push((
+            call.headers.push((
                 hyper::header::CONTENT_TYPE,
                 hyper::header::HeaderValue::from_static("application/json"),
             ));
         }
         rec.ev.http = Some(HttpEvidence::default());
-        self.http.exchange(&call, rec).await?;
+        let x = Exchange {
+            http: &call,
+            version_header: None,
+        };
+        self.http.exchange(gw, x, rec).await?;
         let body = rec
             .ev
             .http
             .as_ref()
             .map(|h| h.body.clone())
             .unwrap_or_default();
-        serde_json::from_slice::<serde_json::Value>(&body)
+        Ok(serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v.get("result").cloned())
-            .ok_or_else(|| {
-                Failure::new(
-                    Phase::Content,
-                    FailureKind::ProviderError,
-                    format!("{method}: no JSON-RPC result in the answer"),
-                )
-            })
+            .and_then(|v| v.get("result").cloned()))
     }
 }
 
@@ -139,70 +103,71 @@ fn quantity(v: &serde_json::Value) -> Option<u64> {
 }
 
 impl Prober for RpcProber {
+    type Spec<'t> = RpcCall<'t>;
+
     fn check(&self) -> Check {
         Check::Rpc
     }
 
-    async fn probe(&self, t: &Target, deadline: Instant) -> Evidence {
-        let mut rec = Recorder::new(t, Check::Rpc);
-        let spec = &t.rpc;
+    fn spec(t: &Target) -> RpcCall<'_> {
+        RpcCall {
+            http: &t.http,
+            profile: t.profile,
+            chain: &t.rpc.chain,
+        }
+    }
+
+    async fn probe<'a>(
+        &'a self,
+        gw: Gateway<'a>,
+        spec: RpcCall<'a>,
+        deadline: Instant,
+    ) -> Evidence {
+        let mut rec = Recorder::new(gw.name, Check::Rpc);
         let steps = async {
             let mut ev = RpcEvidence {
-                chain: spec.chain.clone(),
+                chain: spec.chain.to_string(),
                 ..Default::default()
             };
-            let height_method = if t.profile == Profile::SolanaJsonrpc {
-                "getSlot"
-            } else {
-                "eth_blockNumber"
-            };
-            if t.profile == Profile::EvmJsonrpc {
-                let id = self.call(t, &mut rec, "eth_chainId").await?;
-                ev.chain_id = quantity(&id);
-                if let (Some(want), Some(got)) = (spec.chain_id, ev.chain_id) {
-                    if want != got {
-                        rec.ev.rpc = Some(ev);
-                        return Err(Failure::new(
-                            Phase::Content,
-                            FailureKind::RpcWrongChain,
-                            format!("the node serves chain id {got}, the config says {want}: wrong endpoint or wrong chain_id"),
-                        ));
-                    }
-                }
-            }
-            let h = self.call(t, &mut rec, height_method).await?;
-            let height = quantity(&h).ok_or_else(|| {
-                Failure::new(
-                    Phase::Content,
-                    FailureKind::ProviderError,
-                    format!("{height_method}: {h} is not a block height"),
-                )
-            })?;
-            ev.height = Some(height);
-            let (best, peers) = self
-                .heights
-                .report(&spec.chain, &t.name, height, t.interval * 3);
-            ev.best_peer_height = best;
-            ev.peers = peers;
-            ev.lag = best.map(|b| b.saturating_sub(height));
-            let lag = ev.lag.unwrap_or(0);
+            let observed = self.observe(gw, spec, &mut rec, &mut ev).await;
             rec.ev.rpc = Some(ev);
-            if lag > spec.max_block_lag {
-                return Err(Failure::new(
-                    Phase::Content,
-                    FailureKind::RpcBehind,
-                    format!(
-                        "height {height} is {lag} behind the best peer of {} ({}), more than max_block_lag {}",
-                        spec.chain,
-                        best.unwrap_or(height),
-                        spec.max_block_lag
-                    ),
-                ));
-            }
-            Ok(())
+            observed
         };
         let outcome = timeout_at(deadline, steps).await;
         rec.finish(outcome)
+    }
+}
+
+impl RpcProber {
+    /// The calls of one round; stops at the first answer without a usable result (the
+    /// verdict says what that answer means).
+    async fn observe(
+        &self,
+        gw: Gateway<'_>,
+        spec: RpcCall<'_>,
+        rec: &mut Recorder,
+        ev: &mut RpcEvidence,
+    ) -> Result<(), Failure> {
+        if spec.profile == Profile::EvmJsonrpc {
+            let Some(id) = self.call(gw, spec, rec, "eth_chainId").await? else {
+                ev.unanswered = Some("eth_chainId: no JSON-RPC result in the answer".into());
+                return Ok(());
+            };
+            ev.chain_id = quantity(&id);
+        }
+        let method = if spec.profile == Profile::SolanaJsonrpc {
+            "getSlot"
+        } else {
+            "eth_blockNumber"
+        };
+        match self.call(gw, spec, rec, method).await? {
+            None => ev.unanswered = Some(format!("{method}: no JSON-RPC result in the answer")),
+            Some(h) => match quantity(&h) {
+                Some(height) => ev.height = Some(height),
+                None => ev.unanswered = Some(format!("{method}: {h} is not a block height")),
+            },
+        }
+        Ok(())
     }
 }
 
@@ -216,29 +181,5 @@ mod tests {
         assert_eq!(quantity(&serde_json::json!(436)), Some(436));
         assert_eq!(quantity(&serde_json::json!("436")), None);
         assert_eq!(quantity(&serde_json::json!(null)), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn peers_are_compared_while_fresh() {
-        let h = Heights::default();
-        assert_eq!(
-            h.report("eth", "a", 100, Duration::from_secs(30)),
-            (None, 0)
-        );
-        assert_eq!(
-            h.report("eth", "b", 90, Duration::from_secs(30)),
-            (Some(100), 1)
-        );
-        assert_eq!(
-            h.report("sol", "c", 5, Duration::from_secs(30)),
-            (None, 0),
-            "chains are apart"
-        );
-        tokio::time::advance(Duration::from_secs(31)).await;
-        assert_eq!(
-            h.report("eth", "b", 91, Duration::from_secs(30)),
-            (None, 0),
-            "a stale peer is forgotten"
-        );
     }
 }

@@ -14,7 +14,7 @@ use payprobe::config::{self, Plan, Target};
 use payprobe::metrics::Metrics;
 use payprobe::pipeline::Pipeline;
 use payprobe::probe::{Evidence, FailureKind};
-use payprobe::scheduler::{start_offset, Applied, Context, Runner, Scheduler};
+use payprobe::scheduler::{start_offset, Applied, Runner, Scheduler, TaskEnv};
 use payprobe::state::Store;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -88,7 +88,7 @@ fn plan(n: usize, extra: &str, cap: usize) -> Plan {
 }
 
 struct Harness {
-    ctx: Arc<Context>,
+    ctx: Arc<TaskEnv>,
     pipeline: Arc<Pipeline>,
 }
 
@@ -108,7 +108,7 @@ fn with_panics(
         Arc::new(Metrics::new().unwrap()),
         Vec::new(),
     ));
-    let ctx = Arc::new(Context {
+    let ctx = Arc::new(TaskEnv {
         runner: Arc::new(Fake {
             log: log.clone(),
             work,

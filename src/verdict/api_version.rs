@@ -1,87 +1,12 @@
-//! The `api_version` check: which API version a gateway speaks, whether it is one we support,
-//! whether it is deprecated or past its sunset, and whether the answer still has the shape
-//! our client expects.
-//!
-//! It makes the same request as the `http` check (a lower-layer failure is reported as such),
-//! then reads the version from a header, a JSON pointer or a regex over the body, compares it
-//! with a semver requirement, and reads `Deprecation` (RFC 9745) and `Sunset` (RFC 8594).
+//! The `api_version` check's conditions: reads the version from a header, a JSON pointer or
+//! a regex over the body, compares it with a semver requirement, reads `Deprecation`
+//! (RFC 9745) and `Sunset` (RFC 8594), and checks `required_fields` for schema drift.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde::Serialize;
-use tokio::time::{timeout_at, Instant};
-
-use super::http::HttpProber;
-use super::{Evidence, Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
-use crate::config::{ApiVersionSpec, Check, FieldType, Target, VersionSource};
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ApiVersionEvidence {
-    /// Where the version was read (`header X-Api-Version`, `json /version`, `regex`).
-    pub source: Option<String>,
-    /// The version as the gateway wrote it.
-    pub seen: Option<String>,
-    pub required: Option<String>,
-    /// `seen` satisfies `required` (absent when either is unknown).
-    pub compatible: Option<bool>,
-    /// The `Deprecation` header is present; its date as Unix seconds when it carries one.
-    pub deprecated: bool,
-    pub deprecation_unix: Option<i64>,
-    pub sunset_unix: Option<i64>,
-    /// `required_fields` that are missing or of the wrong type: pointer → what was found.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub schema_drift: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-#[derive(Clone)]
-pub struct ApiVersionProber {
-    http: HttpProber,
-}
-
-impl ApiVersionProber {
-    pub fn new(http: HttpProber) -> Self {
-        ApiVersionProber { http }
-    }
-}
-
-impl Prober for ApiVersionProber {
-    fn check(&self) -> Check {
-        Check::ApiVersion
-    }
-
-    async fn probe(&self, target: &Target, deadline: Instant) -> Evidence {
-        let mut rec = Recorder::new(target, Check::ApiVersion);
-        rec.ev.http = Some(HttpEvidence::default());
-        let steps = async {
-            let exchanged = self.http.exchange(target, &mut rec).await;
-            let h = rec.ev.http.clone().unwrap_or_default();
-            let (ev, verdict) = evaluate(&target.api_version, &h, SystemTime::now());
-            rec.ev.api_version = Some(ev);
-            exchanged?;
-            verdict
-        };
-        let outcome = timeout_at(deadline, steps).await;
-        rec.finish(outcome)
-    }
-}
-
-/// The `api_version` evidence of a round, read from that round's `http` check: a failed
-/// exchange stays the failure (a lower layer explains a higher one).
-pub fn from_http(t: &Target, http: &Evidence, now: SystemTime) -> Evidence {
-    let mut e = http.clone();
-    e.check = Check::ApiVersion;
-    let Some(h) = &http.http else { return e };
-    let (ev, verdict) = evaluate(&t.api_version, h, now);
-    e.api_version = Some(ev);
-    if e.failure.is_none() {
-        e.failure = verdict.err();
-        e.success = e.failure.is_none();
-    }
-    e
-}
+use crate::config::{ApiVersionSpec, FieldType, VersionSource};
+use crate::probe::api_version::ApiVersionEvidence;
+use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
 
 /// Judges one response against the target's `[targets.api_version]`. Pure: `now` is given.
 pub fn evaluate(

@@ -1,0 +1,50 @@
+//! The conditions on an HTTP answer (the `http` check, and the answers the `api_version` and
+//! `rpc` checks got): the provider profile's reading of the body, then the expected status.
+
+use crate::config::Target;
+use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
+
+/// Judges the last response of an exchange, storing the profile's reading in the evidence.
+///
+/// The provider's own code says more than the bare status: it decides when present, except
+/// over a status the user listed in `expect_status` — that is their explicit word on this
+/// answer (docs/profiles.md, "Precedence"). The profile's reading stays in the evidence
+/// either way.
+pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
+    let status = h.status.unwrap_or(0);
+    let listed = t.http.expect_status.contains(&status);
+    h.profile = crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
+    if let Some(v) = &h.profile {
+        if v.ok || listed {
+            return Ok(());
+        }
+        let msg = v
+            .message
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        return Err(Failure::new(
+            Phase::Content,
+            FailureKind::ProviderError,
+            format!(
+                "{} code {}{msg}: {}; HTTP status {status}",
+                v.profile.as_str(),
+                v.code,
+                v.means
+            ),
+        ));
+    }
+    if !t.http.status_ok(status) {
+        let want = if t.http.expect_status.is_empty() {
+            "2xx".to_string()
+        } else {
+            format!("{:?}", t.http.expect_status)
+        };
+        return Err(Failure::new(
+            Phase::Processing,
+            FailureKind::UnexpectedStatus,
+            format!("status {status}, expected {want}"),
+        ));
+    }
+    Ok(())
+}

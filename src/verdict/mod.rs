@@ -1,0 +1,95 @@
+//! Verdicts: the one judging step between observation (`src/probe`) and diagnosis
+//! (`src/classify`). A prober says what it saw; here a round's evidence is held against the
+//! target's conditions — the expected status and the provider's codes (`http.rs`), the
+//! version range, deprecation and schema (`api_version.rs`), the loss threshold (`ping.rs`),
+//! the chain and its lag behind peers (`rpc.rs`), and the certificate expiry warning — and a
+//! broken condition becomes the evidence's `failure`.
+//!
+//! A lower layer explains a higher one: evidence that already failed while being observed
+//! (no connection, a timeout) keeps that failure; conditions are judged only over an answer
+//! that came. Pure but for the chain heights, which are the peers' own evidence; `now` is
+//! given.
+
+pub mod api_version;
+mod http;
+mod ping;
+mod rpc;
+
+use std::time::SystemTime;
+
+use crate::config::{Check, Target};
+use crate::probe::{Evidence, Failure};
+
+/// The judging step, shared by every target's rounds (the `rpc` check compares a node with
+/// the other nodes of its chain).
+#[derive(Default)]
+pub struct Verdicts {
+    heights: rpc::Heights,
+}
+
+impl Verdicts {
+    /// Judges each evidence of one target's round in place, setting `failure` and `success`.
+    pub fn apply(&self, t: &Target, round: &mut [Evidence], now: SystemTime) {
+        for e in round.iter_mut() {
+            let verdict = self.judge(t, e, now);
+            if e.failure.is_none() {
+                e.failure = verdict.err();
+            }
+            e.success = e.failure.is_none();
+        }
+    }
+
+    fn judge(&self, t: &Target, e: &mut Evidence, now: SystemTime) -> Result<(), Failure> {
+        cert_expiry(t, e, now);
+        let observed = e.failure.is_none();
+        match e.check {
+            Check::Dns | Check::Tcp | Check::Tls => Ok(()),
+            Check::Http => match e.http.as_mut() {
+                Some(h) if observed => http::judge(t, h),
+                _ => Ok(()),
+            },
+            Check::ApiVersion => {
+                let Some(h) = e.http.as_mut() else {
+                    return Ok(());
+                };
+                let answer = if observed { http::judge(t, h) } else { Ok(()) };
+                // Read even from a failed answer: the version a 500 carried is still shown.
+                let (ev, version) = api_version::evaluate(&t.api_version, h, now);
+                e.api_version = Some(ev);
+                answer.and(version)
+            }
+            Check::Ping => match &e.ping {
+                Some(p) if observed => ping::judge(&t.ping, p),
+                _ => Ok(()),
+            },
+            Check::Rpc => {
+                if !observed {
+                    return Ok(());
+                }
+                if let Some(h) = e.http.as_mut() {
+                    http::judge(t, h)?;
+                }
+                match e.rpc.as_mut() {
+                    Some(r) => rpc::judge(&self.heights, t, r),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// A valid certificate expiring within the target's `cert_expiry_warning` is flagged (a
+/// warning, not a failure: it still works today).
+fn cert_expiry(t: &Target, e: &mut Evidence, now: SystemTime) {
+    if let Some(tls) = e.tls.as_mut() {
+        let valid = tls.version.is_some();
+        tls.expiring_soon = valid
+            && tls
+                .certificate
+                .as_ref()
+                .is_some_and(|c| c.remaining(now) < t.cert_expiry_warning);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+//! The judging step over hand-made observations: which condition decides, and that an
+//! observation failure is never replaced by a condition.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::*;
+use crate::config::Target;
+use crate::probe::cert::CertSummary;
+use crate::probe::ping::{Method, PingEvidence};
+use crate::probe::rpc::RpcEvidence;
+use crate::probe::{FailureKind, HttpEvidence, Phase, TlsEvidence};
+
+fn target(toml: &str) -> Target {
+    let src = format!("[[targets]]\nname = \"t\"\n{toml}\n");
+    let plan = crate::config::parse(Path::new("t.toml"), &src, Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    (*plan.targets[0]).clone()
+}
+
+fn answer(check: Check, status: u16, body: &str) -> Evidence {
+    let mut e = Evidence::new("t", check);
+    e.success = true;
+    e.http = Some(HttpEvidence {
+        status: Some(status),
+        body: bytes::Bytes::from(body.to_string()),
+        ..Default::default()
+    });
+    e
+}
+
+fn judged(v: &Verdicts, t: &Target, mut e: Evidence) -> Evidence {
+    v.apply(t, std::slice::from_mut(&mut e), SystemTime::now());
+    e
+}
+
+fn kind(e: &Evidence) -> Option<FailureKind> {
+    e.failure.as_ref().map(|f| f.kind)
+}
+
+#[test]
+fn status_is_held_against_expect_status_or_2xx() {
+    let v = Verdicts::default();
+    let t = target("url = \"https://gw.example/\"\nchecks = [\"http\"]");
+    assert_eq!(kind(&judged(&v, &t, answer(Check::Http, 204, ""))), None);
+    let e = judged(&v, &t, answer(Check::Http, 503, ""));
+    assert_eq!(kind(&e), Some(FailureKind::UnexpectedStatus));
+    assert!(!e.success);
+    assert_eq!(e.failure.as_ref().map(|f| f.phase), Some(Phase::Processing));
+    let t = target(
+        "url = \"https://gw.example/\"\nchecks = [\"http\"]\n[targets.http]\nexpect_status = [401]",
+    );
+    assert_eq!(kind(&judged(&v, &t, answer(Check::Http, 401, ""))), None);
+    let e = judged(&v, &t, answer(Check::Http, 200, ""));
+    assert_eq!(kind(&e), Some(FailureKind::UnexpectedStatus));
+    assert!(e.failure.is_some_and(|f| f.detail.contains("[401]")));
+}
+
+#[test]
+fn the_provider_code_decides_unless_the_status_is_listed() {
+    let v = Verdicts::default();
+    let body = r#"{"error":{"type":"invalid_request_error","code":"api_key_expired","message":"Expired API Key provided"}}"#;
+    let t = target(
+        "url = \"https://api.stripe.example/v1/x\"\nprofile = \"stripe\"\nchecks = [\"http\"]",
+    );
+    let e = judged(&v, &t, answer(Check::Http, 401, body));
+    assert_eq!(kind(&e), Some(FailureKind::ProviderError));
+    assert!(
+        e.http.as_ref().is_some_and(|h| h.profile.is_some()),
+        "the reading is kept"
+    );
+    let t = target("url = \"https://api.stripe.example/v1/x\"\nprofile = \"stripe\"\nchecks = [\"http\"]\n[targets.http]\nexpect_status = [401]");
+    let e = judged(&v, &t, answer(Check::Http, 401, body));
+    assert_eq!(kind(&e), None, "a listed status is the user's word");
+    assert!(
+        e.http.as_ref().is_some_and(|h| h.profile.is_some()),
+        "still shown"
+    );
+}
+
+#[test]
+fn an_observation_failure_is_never_replaced_by_a_condition() {
+    let v = Verdicts::default();
+    let t = target("url = \"https://gw.example/\"\nchecks = [\"http\"]");
+    let mut e = answer(Check::Http, 500, "");
+    e.failure = Some(Failure::new(
+        Phase::Transfer,
+        FailureKind::BodyTimeout,
+        "deadline reached",
+    ));
+    e.success = false;
+    assert_eq!(kind(&judged(&v, &t, e)), Some(FailureKind::BodyTimeout));
+}
+
+#[test]
+fn api_version_reads_the_version_even_when_the_answer_fails() {
+    let v = Verdicts::default();
+    let t = target("url = \"https://gw.example/v3/x\"\nchecks = [\"api_version\"]\n[targets.api_version]\nheader = \"X-Api-Version\"\nrequire = \"^3\"");
+    let mut e = answer(Check::ApiVersion, 200, "");
+    if let Some(h) = e.http.as_mut() {
+        h.headers.insert("x-api-version".into(), "2.1".into());
+    }
+    let ok_status = judged(&v, &t, e.clone());
+    assert_eq!(kind(&ok_status), Some(FailureKind::ApiVersionMismatch));
+    if let Some(h) = e.http.as_mut() {
+        h.status = Some(500);
+    }
+    let failed = judged(&v, &t, e);
+    assert_eq!(
+        kind(&failed),
+        Some(FailureKind::UnexpectedStatus),
+        "the lower layer explains"
+    );
+    assert_eq!(
+        failed.api_version.and_then(|a| a.seen).as_deref(),
+        Some("2.1")
+    );
+}
+
+fn ping(sent: u32, received: u32) -> Evidence {
+    let mut e = Evidence::new("t", Check::Ping);
+    e.success = true;
+    e.ping = Some(PingEvidence {
+        method: Method::Tcp,
+        address: [192, 0, 2, 1].into(),
+        port: Some(443),
+        sent,
+        received,
+        send_errors: 0,
+        loss_ratio: f64::from(sent - received) / f64::from(sent),
+        rtt_min: None,
+        rtt_avg: None,
+        rtt_max: None,
+        rtt_stddev: None,
+    });
+    e
+}
+
+#[test]
+fn loss_fails_only_above_the_threshold() {
+    let v = Verdicts::default();
+    let t = target("url = \"https://gw.example/\"\nchecks = [\"ping\"]\n[targets.ping]\ncount = 5\nloss_threshold = 0.2");
+    assert_eq!(
+        kind(&judged(&v, &t, ping(5, 4))),
+        None,
+        "20% is at the threshold"
+    );
+    let e = judged(&v, &t, ping(5, 3));
+    assert_eq!(kind(&e), Some(FailureKind::PacketLoss));
+    let detail = e.failure.map(|f| f.detail).unwrap_or_default();
+    assert!(
+        detail.contains("40% of 5 TCP pings to 192.0.2.1"),
+        "{detail}"
+    );
+}
+
+fn rpc(t: &Target, name: &str, chain_id: Option<u64>, height: u64) -> Evidence {
+    let mut e = Evidence::new(name, Check::Rpc);
+    e.success = true;
+    e.rpc = Some(RpcEvidence {
+        chain: t.rpc.chain.clone(),
+        chain_id,
+        height: Some(height),
+        ..Default::default()
+    });
+    e
+}
+
+#[tokio::test]
+async fn a_node_on_the_wrong_chain_is_not_a_peer() {
+    let v = Verdicts::default();
+    let node = |name: &str| {
+        let mut t = target(&format!("url = \"https://{name}.example/\"\nprofile = \"evm_jsonrpc\"\nchecks = [\"rpc\"]\n[targets.rpc]\nchain = \"eth\"\nchain_id = 1\nmax_block_lag = 5"));
+        t.name = name.to_string();
+        t
+    };
+    let (a, b) = (node("t"), node("b"));
+    let wrong = judged(&v, &a, rpc(&a, "t", Some(5), 10_000));
+    assert_eq!(kind(&wrong), Some(FailureKind::RpcWrongChain));
+    let e = judged(&v, &b, rpc(&b, "b", Some(1), 100));
+    assert_eq!(kind(&e), None, "the wrong chain's 10000 was not filed");
+    let r = e.rpc.unwrap_or_default();
+    assert_eq!((r.best_peer_height, r.peers), (None, 0));
+    let behind = judged(&v, &a, rpc(&a, "t", Some(1), 90));
+    assert_eq!(kind(&behind), Some(FailureKind::RpcBehind));
+    assert_eq!(behind.rpc.and_then(|r| r.lag), Some(10));
+}
+
+#[test]
+fn an_unanswered_call_is_a_provider_error_unless_the_profile_explains_it() {
+    let v = Verdicts::default();
+    let t = target("url = \"https://n.example/\"\nprofile = \"evm_jsonrpc\"\nchecks = [\"rpc\"]");
+    let mut e = answer(Check::Rpc, 200, r#"{"jsonrpc":"2.0","id":1,"result":null}"#);
+    e.rpc = Some(RpcEvidence {
+        unanswered: Some("eth_blockNumber: null is not a block height".into()),
+        ..Default::default()
+    });
+    let plain = judged(&v, &t, e.clone());
+    assert_eq!(kind(&plain), Some(FailureKind::ProviderError));
+    assert!(plain
+        .failure
+        .is_some_and(|f| f.detail.starts_with("eth_blockNumber: null")));
+    e.http = answer(
+        Check::Rpc,
+        200,
+        r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"limit exceeded"}}"#,
+    )
+    .http;
+    let explained = judged(&v, &t, e);
+    let f = explained.failure.unwrap_or_else(|| panic!("should fail"));
+    assert!(
+        f.detail.contains("-32005"),
+        "the profile's reading decides: {}",
+        f.detail
+    );
+}
+
+fn tls(valid: bool, days_left: u64) -> Evidence {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut e = Evidence::new("t", Check::Tls);
+    e.success = valid;
+    e.tls = Some(TlsEvidence {
+        version: valid.then(|| "TLSv1.3".to_string()),
+        certificate: Some(CertSummary {
+            subject: "CN=gw.example".into(),
+            issuer: "CN=Test CA".into(),
+            sans: vec!["gw.example".into()],
+            serial: "01".into(),
+            not_before: "2026-01-01T00:00:00Z".into(),
+            not_after: "soon".into(),
+            not_after_unix: (now + Duration::from_secs(days_left * 86_400)).as_secs() as i64,
+            self_signed: false,
+            chain_len: 2,
+            sha256: "ab".into(),
+        }),
+        ..Default::default()
+    });
+    e
+}
+
+#[test]
+fn expiry_is_flagged_for_a_valid_certificate_inside_the_window() {
+    let v = Verdicts::default();
+    let t =
+        target("url = \"https://gw.example/\"\nchecks = [\"tls\"]\ncert_expiry_warning = \"14d\"");
+    let soon = judged(&v, &t, tls(true, 3));
+    assert!(soon.tls.as_ref().is_some_and(|t| t.expiring_soon));
+    assert!(soon.success, "a warning, not a failure");
+    let later = judged(&v, &t, tls(true, 30));
+    assert!(later.tls.as_ref().is_some_and(|t| !t.expiring_soon));
+    let mut broken = tls(false, 3);
+    broken.failure = Some(Failure::new(
+        Phase::Tls,
+        FailureKind::TlsCertUnknownIssuer,
+        "invalid peer certificate: UnknownIssuer",
+    ));
+    let broken = judged(&v, &t, broken);
+    assert_eq!(kind(&broken), Some(FailureKind::TlsCertUnknownIssuer));
+    assert!(broken.tls.as_ref().is_some_and(|t| !t.expiring_soon));
+}
