@@ -637,8 +637,8 @@ mod retry_after_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::api_version::ApiVersionEvidence;
     use crate::probe::rpc::RpcEvidence;
+    use crate::probe::ApiVersionEvidence;
 
     /// A round with chain heights and an API version without `Sunset` keeps the chain
     /// series (removing the absent Sunset series used to remove them too).

@@ -278,7 +278,7 @@ pub struct Evidence {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<super::api_version::ApiVersionEvidence>,
+    pub api_version: Option<ApiVersionEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc: Option<super::rpc::RpcEvidence>,
 }
@@ -310,4 +310,25 @@ fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&crate::timefmt::rfc3339_millis(*t))
+}
+
+/// What the `api_version` check read of an answer (filled by `src/verdict/api_version.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApiVersionEvidence {
+    /// Where the version was read (`header X-Api-Version`, `json /version`, `regex`).
+    pub source: Option<String>,
+    /// The version as the gateway wrote it.
+    pub seen: Option<String>,
+    pub required: Option<String>,
+    /// `seen` satisfies `required` (absent when either is unknown).
+    pub compatible: Option<bool>,
+    /// The `Deprecation` header is present; its date as Unix seconds when it carries one.
+    pub deprecated: bool,
+    pub deprecation_unix: Option<i64>,
+    pub sunset_unix: Option<i64>,
+    /// `required_fields` that are missing or of the wrong type: pointer → what was found.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub schema_drift: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }

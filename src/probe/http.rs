@@ -1,4 +1,4 @@
-//! The `http` check: one request over a fresh connection, every phase timed.
+//! The `http` and `api_version` checks: one request over a fresh connection, every phase timed.
 //!
 //! hyper's low-level `client::conn` is driven over our own connector (resolve → connect →
 //! TLS) so that DNS, connect and TLS are measured on every probe, never hidden by a pool.
@@ -37,14 +37,28 @@ const HEADERS_OF_INTEREST: &[&str] = &[
 /// How much of the body is shown to humans in the evidence.
 const EXCERPT_BYTES: usize = limits::BODY_EXCERPT_BYTES;
 
+/// Serves the `http` check, and the `api_version` check: the same request, whose answer
+/// `src/verdict` judges for its version instead of (as well as) its status.
 #[derive(Clone)]
 pub struct HttpProber {
+    check: Check,
     resolvers: Arc<Resolvers>,
 }
 
 impl HttpProber {
     pub fn new(resolvers: Arc<Resolvers>) -> Self {
-        HttpProber { resolvers }
+        HttpProber {
+            check: Check::Http,
+            resolvers,
+        }
+    }
+
+    /// The same prober, registered for another HTTP-speaking check.
+    pub fn serving(&self, check: Check) -> Self {
+        HttpProber {
+            check,
+            resolvers: self.resolvers.clone(),
+        }
     }
 }
 
@@ -73,7 +87,7 @@ impl Prober for HttpProber {
     type Spec<'t> = Exchange<'t>;
 
     fn check(&self) -> Check {
-        Check::Http
+        self.check
     }
 
     fn spec(t: &Target) -> Exchange<'_> {
@@ -86,7 +100,7 @@ impl Prober for HttpProber {
         spec: Exchange<'a>,
         deadline: Instant,
     ) -> super::Evidence {
-        let mut rec = Recorder::new(gw.name, Check::Http);
+        let mut rec = Recorder::new(gw.name, self.check);
         rec.ev.http = Some(HttpEvidence::default());
         let outcome = timeout_at(deadline, self.exchange(gw, spec, &mut rec)).await;
         rec.finish(outcome)

@@ -1,4 +1,5 @@
-//! Probers: observation only. One module per check (the three path checks share `path`), all
+//! Probers: observation only. One module per check (the three path checks share `path`;
+//! `http` serves `api_version` too: the same request, judged differently), all
 //! behind the small [`Prober`] trait, registered once in [`Probers::new`] and dispatched
 //! through it. Adding a check: a module implementing [`Prober`], a variant of `config::Check`,
 //! and one line in [`Probers::new`] (docs/architecture.md, "Adding things").
@@ -12,7 +13,6 @@
 //! so phase durations always add up to the total, and tells which phase was in flight when
 //! the deadline hit.
 
-pub mod api_version;
 pub mod cert;
 mod conn;
 mod evidence;
@@ -120,7 +120,7 @@ impl Probers {
             Arc::new(path::PathProber::new(Check::Tcp, resolvers.clone())),
             Arc::new(path::PathProber::new(Check::Tls, resolvers.clone())),
             Arc::new(ping::PingProber::new(resolvers)),
-            Arc::new(api_version::ApiVersionProber::new(http.clone())),
+            Arc::new(http.serving(Check::ApiVersion)),
             Arc::new(rpc::RpcProber::new(http.clone())),
             Arc::new(http),
         ];

@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use crate::config::{ApiVersionSpec, FieldType, VersionSource};
-use crate::probe::api_version::ApiVersionEvidence;
+use crate::probe::ApiVersionEvidence;
 use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
 
 /// Judges one response against the target's `[targets.api_version]`. Pure: `now` is given.

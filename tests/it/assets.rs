@@ -79,7 +79,7 @@ fn exported_names() -> BTreeSet<String> {
         rtt_stddev: Some(0.0),
     });
     let mut api = Evidence::new("t", payprobe::config::Check::ApiVersion);
-    api.api_version = Some(payprobe::probe::api_version::ApiVersionEvidence {
+    api.api_version = Some(payprobe::probe::ApiVersionEvidence {
         seen: Some("3.1".into()),
         compatible: Some(true),
         sunset_unix: Some(1),
