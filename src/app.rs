@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 
 use crate::alerts::Alerts;
 use crate::config::{self, ConfigError, Plan, Shard};
@@ -16,6 +15,7 @@ use crate::pipeline::{Output, Pipeline};
 use crate::probe::Probers;
 use crate::scheduler::{Runner, Scheduler, TaskEnv};
 use crate::state::Store;
+use crate::supervise::{self, Supervised};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -32,7 +32,7 @@ pub struct Daemon {
     pub addr: std::net::SocketAddr,
     pub shared: Arc<Shared>,
     scheduler: Scheduler,
-    server: JoinHandle<()>,
+    server: Supervised,
     source: PathBuf,
     shard: Option<Shard>,
     /// Command-line settings that win over the file, on reloads too.
@@ -110,7 +110,13 @@ impl Daemon {
             shared.incidents.clone(),
             shared.metrics.clone(),
         );
-        let server = tokio::spawn(http::serve(listener, shared.clone()));
+        let server = {
+            let (listener, sh) = (Arc::new(listener), shared.clone());
+            let conns = http::conns::Conns::new(http::conns::budget());
+            supervise::spawn("listener", shared.metrics.clone(), move || {
+                http::serve(listener.clone(), sh.clone(), conns.clone())
+            })
+        };
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
             addr,
@@ -180,7 +186,7 @@ impl Daemon {
     /// Stops probing and serving.
     pub fn stop(mut self) {
         self.scheduler.stop();
-        self.server.abort();
+        self.server.stop();
         self.alerts.take();
     }
 

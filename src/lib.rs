@@ -34,6 +34,7 @@ pub mod probe;
 pub mod profile;
 pub mod scheduler;
 pub mod state;
+pub mod supervise;
 pub mod sync;
 pub mod timefmt;
 pub mod tls;

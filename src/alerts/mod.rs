@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
 use crate::config::{Plan, SinkKind, SinkSpec};
 use crate::incidents::{unix_ms, Incidents};
 use crate::metrics::Metrics;
+use crate::supervise::{self, Supervised};
 use engine::{Engine, Sent, Settings};
 use notification::{Event, Notification};
 use outbox::Outbox;
@@ -40,17 +40,10 @@ struct Sink {
     bell: Notify,
 }
 
-/// The running alert tasks; stopped on drop.
+/// The running alert tasks (supervised: restarted if one ends, see `src/supervise.rs`);
+/// stopped on drop.
 pub struct Alerts {
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for Alerts {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
+    _tasks: Vec<Supervised>,
 }
 
 /// The host name, the default `vantage` label.
@@ -131,11 +124,24 @@ impl Alerts {
                 resend: plan.alerts.resend_interval,
                 external: s.external.clone(),
             };
-            tasks.push(tokio::spawn(d.run()));
+            tasks.push(supervise::spawn(
+                "alert_delivery",
+                metrics.clone(),
+                move || d.clone().run(),
+            ));
         }
         tracing::info!(sinks = sinks.len(), group_wait_ms = s.group_wait_ms, vantage = %s.vantage, "alerts enabled");
-        tasks.push(tokio::spawn(run_engine(dir, s, incidents, sinks, metrics)));
-        Some(Alerts { tasks })
+        let m = metrics.clone();
+        tasks.push(supervise::spawn("alert_engine", metrics, move || {
+            run_engine(
+                dir.clone(),
+                s.clone(),
+                incidents.clone(),
+                sinks.clone(),
+                m.clone(),
+            )
+        }));
+        Some(Alerts { _tasks: tasks })
     }
 }
 
@@ -210,6 +216,7 @@ fn backoff(attempts: u32) -> Duration {
     exp.min(BACKOFF_MAX).mul_f64(jitter())
 }
 
+#[derive(Clone)]
 struct Delivery {
     sink: Arc<Sink>,
     metrics: Arc<Metrics>,

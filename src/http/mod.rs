@@ -61,12 +61,10 @@ pub type Body = Full<Bytes>;
 
 /// Accepts connections until the task is aborted. Each connection is served in its own task
 /// under the connection budget of `src/http/conns.rs`, with the head limits and the header
-/// read timeout of `src/limits.rs`.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    serve_with(listener, shared, conns::Conns::new(conns::budget())).await
-}
-
-pub async fn serve_with(listener: TcpListener, shared: Arc<Shared>, conns: Arc<conns::Conns>) {
+/// read timeout of `src/limits.rs`. The listener and the budget are shared so that a
+/// restarted accept loop (`src/supervise.rs`) keeps the socket and the count of open
+/// connections.
+pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<conns::Conns>) {
     let mut refused = 0u64;
     loop {
         let (stream, peer) = match listener.accept().await {
