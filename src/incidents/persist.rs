@@ -48,7 +48,7 @@ impl Persister {
         let dir = dir.to_path_buf();
         let spawned = std::thread::Builder::new()
             .name("payprobe-incidents".into())
-            .spawn(move || writer(dir, rx, metrics));
+            .spawn(move || writer(dir, rx, metrics, RETRY));
         let tx = match spawned {
             Ok(_) => Some(tx),
             Err(e) => {
@@ -95,13 +95,40 @@ fn load(path: &Path) -> Loaded {
     }
 }
 
-fn writer(dir: PathBuf, rx: mpsc::Receiver<Vec<u8>>, metrics: Arc<Metrics>) {
+/// How often a book that could not be written is tried again when nothing newer comes.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Writes the newest book; one that failed (a full or read-only disk) is kept and tried
+/// again every [`RETRY`] even if no incident changes, so the file catches up once the disk
+/// works. Ends when the daemon drops its sender, after a last try.
+fn writer(
+    dir: PathBuf,
+    rx: mpsc::Receiver<Vec<u8>>,
+    metrics: Arc<Metrics>,
+    retry: std::time::Duration,
+) {
     let mut failing = false;
-    while let Ok(mut bytes) = rx.recv() {
+    let mut pending: Option<Vec<u8>> = None;
+    loop {
+        let next = match pending {
+            Some(_) => rx.recv_timeout(retry),
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        let last = match next {
+            Ok(bytes) => {
+                pending = Some(bytes);
+                false
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => true,
+        };
         // Only the newest book matters.
         while let Ok(newer) = rx.try_recv() {
-            bytes = newer;
+            pending = Some(newer);
         }
+        let Some(bytes) = pending.take() else {
+            return;
+        };
         match write_atomic(&dir, FILE, &bytes) {
             Ok(()) if failing => {
                 failing = false;
@@ -114,7 +141,11 @@ fn writer(dir: PathBuf, rx: mpsc::Receiver<Vec<u8>>, metrics: Arc<Metrics>) {
                     tracing::error!(dir = %dir.display(), error = %e, "cannot write incidents to state_dir; they are kept in memory and written when it works again");
                 }
                 failing = true;
+                pending = Some(bytes);
             }
+        }
+        if last {
+            return;
         }
     }
 }
@@ -137,4 +168,44 @@ pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Res
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state_dir that cannot be created (its parent is a regular file: root ignores
+    /// permissions) until the test removes the file.
+    #[test]
+    fn a_failed_write_is_retried_without_a_new_change() {
+        let base = std::env::temp_dir().join(format!("payprobe-persist-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+        let blocker = base.join("state");
+        std::fs::write(&blocker, b"not a directory").unwrap_or_else(|e| panic!("{e}"));
+        let dir = blocker.join("inner");
+        let metrics = Arc::new(Metrics::new().unwrap_or_else(|e| panic!("{e}")));
+        let (tx, rx) = mpsc::channel();
+        let d = dir.clone();
+        let w = std::thread::spawn(move || {
+            writer(d, rx, metrics, std::time::Duration::from_millis(20))
+        });
+        tx.send(b"{\"version\":1}".to_vec())
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!dir.join(FILE).exists());
+        std::fs::remove_file(&blocker).unwrap_or_else(|e| panic!("{e}"));
+        let mut written = false;
+        for _ in 0..250 {
+            if dir.join(FILE).exists() {
+                written = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        drop(tx);
+        let _ = w.join();
+        let _ = std::fs::remove_dir_all(&base);
+        assert!(written, "the pending book was written once the disk worked");
+    }
 }
