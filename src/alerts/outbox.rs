@@ -123,6 +123,8 @@ impl Outbox {
                 Record::Done { key } => self.pending.retain(|n| n.key != key),
             }
         }
+        // A smaller queue_limit than the file was written under applies at once.
+        self.trim();
         self.dead = total - self.pending.len();
         if !self.pending.is_empty() {
             tracing::info!(sink = %self.sink, pending = self.pending.len(), "outbox restored; delivering what was not delivered before");
@@ -183,19 +185,38 @@ impl Outbox {
             return; // the same transition, queued already
         }
         self.pending.push_back(n.clone());
-        while self.pending.len() > self.limit {
-            if let Some(old) = self.pending.pop_front() {
-                tracing::error!(sink = %self.sink, key = %old.key, "outbox full: the oldest notification is dropped");
-                self.metrics.incidents.notification(&self.sink, "dropped");
-            }
-        }
+        let dropped = self.trim();
         if self.file.is_none() {
             self.compact(); // retry the disk, writing everything pending
             return;
         }
-        if let Err(e) = self.append(&Record::Put { n }) {
-            self.disk_failed(&e);
+        // The dropped ones are marked done on disk too, or a restart would bring them back.
+        let records = std::iter::once(Record::Put { n })
+            .chain(dropped.into_iter().map(|key| Record::Done { key }));
+        for r in records {
+            if let Err(e) = self.append(&r) {
+                self.disk_failed(&e);
+                return;
+            }
+            if matches!(r, Record::Done { .. }) {
+                self.dead += 2; // the Done and the Put it cancels
+            }
         }
+    }
+
+    /// Drops the oldest notifications beyond `queue_limit`, counted and said; returns their
+    /// keys.
+    fn trim(&mut self) -> Vec<String> {
+        let mut dropped = Vec::new();
+        while self.pending.len() > self.limit {
+            let Some(old) = self.pending.pop_front() else {
+                break;
+            };
+            tracing::error!(sink = %self.sink, key = %old.key, "outbox full: the oldest notification is dropped");
+            self.metrics.incidents.notification(&self.sink, "dropped");
+            dropped.push(old.key);
+        }
+        dropped
     }
 
     pub fn front(&self) -> Option<&Notification> {

@@ -129,3 +129,31 @@ fn an_unwritable_state_dir_keeps_a_bounded_queue_in_memory() {
     );
     assert!(text.contains(r#"payprobe_state_dir_errors_total{what="outbox"}"#));
 }
+
+#[test]
+fn a_notification_dropped_for_room_stays_dropped_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = Outbox::open(dir.path(), "s", 2, metrics());
+    o.push(n("a"));
+    o.push(n("b"));
+    o.push(n("c")); // full: "a" is dropped
+    assert_eq!(keys(&o), ["b", "c"]);
+    drop(o);
+    let o = Outbox::open(dir.path(), "s", 2, metrics());
+    assert_eq!(keys(&o), ["b", "c"], "the dropped one does not come back");
+}
+
+#[test]
+fn a_smaller_queue_limit_applies_to_what_is_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = Outbox::open(dir.path(), "s", 10, metrics());
+    for k in ["a", "b", "c", "d"] {
+        o.push(n(k));
+    }
+    drop(o);
+    let o = Outbox::open(dir.path(), "s", 2, metrics());
+    assert_eq!(keys(&o), ["c", "d"], "the newest are kept");
+    drop(o);
+    let o = Outbox::open(dir.path(), "s", 10, metrics());
+    assert_eq!(keys(&o), ["c", "d"], "and the file was rewritten so");
+}
