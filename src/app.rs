@@ -103,6 +103,10 @@ impl Daemon {
                 crate::limits::PROBE_ENDPOINT_PER_SECOND,
                 crate::limits::PROBE_ENDPOINT_BURST,
             ),
+            auth_rate: http::RateLimit::new(
+                crate::limits::AUTH_CHECKS_PER_SECOND,
+                crate::limits::AUTH_CHECKS_BURST,
+            ),
         });
         let alerts = Alerts::start(
             &plan_ref,

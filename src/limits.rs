@@ -108,6 +108,13 @@ pub const MAX_REQUEST_BODY_BYTES: u64 = 0;
 pub const PROBE_ENDPOINT_PER_SECOND: u32 = 10;
 pub const PROBE_ENDPOINT_BURST: u32 = 20;
 
+/// Credential checks that miss the cache below (a bcrypt each, tens of milliseconds of CPU
+/// at cost 10) per second, and their burst. Beyond it a request gets 429: wrong passwords
+/// sent as fast as a client can cannot take the probes' CPU, while a scraper with the right
+/// ones is checked once a minute and then served from the cache.
+pub const AUTH_CHECKS_PER_SECOND: u32 = 5;
+pub const AUTH_CHECKS_BURST: u32 = 10;
+
 /// How long a verified basic-auth (user, password) pair is remembered: bcrypt costs tens of
 /// milliseconds on purpose, a scrape every 15 s should not pay it every time, and a changed
 /// password must stop working soon.

@@ -162,24 +162,14 @@ impl WebConfig {
         !self.users.is_empty() || !self.tokens.is_empty()
     }
 
-    /// Whether the `Authorization` header value carries valid credentials.
+    /// Whether the `Authorization` header value carries valid credentials (a bcrypt unless
+    /// [`known`](Self::known)).
     pub fn authorized(&self, header: Option<&[u8]>) -> bool {
         if !self.needs_auth() {
             return true;
         }
-        let Some(h) = header.and_then(|h| std::str::from_utf8(h).ok()) else {
+        let Some((scheme, cred, digest)) = parse(header) else {
             return false;
-        };
-        let (scheme, cred) = h.split_once(' ').unwrap_or((h, ""));
-        let cred = cred.trim();
-        let digest = {
-            let mut d = ring::digest::Context::new(&ring::digest::SHA256);
-            d.update(scheme.to_ascii_lowercase().as_bytes());
-            d.update(b"\0");
-            d.update(cred.as_bytes());
-            let mut out = [0u8; 32];
-            out.copy_from_slice(d.finish().as_ref());
-            out
         };
         if self.cached(&digest) {
             return true;
@@ -197,6 +187,12 @@ impl WebConfig {
             self.remember(digest);
         }
         ok
+    }
+
+    /// Cheap: no credentials are needed, or these were verified within the cache's TTL. A
+    /// request that is not `known` costs a bcrypt, which the caller rate-limits.
+    pub fn known(&self, header: Option<&[u8]>) -> bool {
+        !self.needs_auth() || parse(header).is_some_and(|(_, _, d)| self.cached(&d))
     }
 
     fn basic(&self, cred: &str) -> bool {
@@ -228,6 +224,20 @@ impl WebConfig {
         }
         c.insert(d, Instant::now());
     }
+}
+
+/// The scheme and credentials of an `Authorization` value, and the SHA-256 the cache keys on.
+fn parse(header: Option<&[u8]>) -> Option<(&str, &str, [u8; 32])> {
+    let h = std::str::from_utf8(header?).ok()?;
+    let (scheme, cred) = h.split_once(' ').unwrap_or((h, ""));
+    let cred = cred.trim();
+    let mut d = ring::digest::Context::new(&ring::digest::SHA256);
+    d.update(scheme.to_ascii_lowercase().as_bytes());
+    d.update(b"\0");
+    d.update(cred.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.finish().as_ref());
+    Some((scheme, cred, out))
 }
 
 /// A valid bcrypt hash of a random string, verified against for unknown users.

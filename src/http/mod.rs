@@ -46,6 +46,8 @@ pub struct Shared {
     pub limit: Arc<tokio::sync::Semaphore>,
     /// `/probe` requests started per second.
     pub probe_rate: RateLimit,
+    /// Credential checks that cost a bcrypt (`src/limits.rs`, `AUTH_CHECKS_PER_SECOND`).
+    pub auth_rate: RateLimit,
 }
 
 impl Shared {
@@ -149,6 +151,11 @@ async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Respon
             .headers()
             .get(hyper::header::AUTHORIZATION)
             .map(|v| v.as_bytes().to_vec());
+        if !web.known(header.as_deref()) {
+            if let Err(wait) = shared.auth_rate.take() {
+                return too_many(wait, "too many credential checks; retry later\n");
+            }
+        }
         let ok = tokio::task::spawn_blocking(move || web.authorized(header.as_deref()))
             .await
             .unwrap_or(false);
@@ -162,6 +169,16 @@ async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Respon
         }
     }
     route(shared, req).await
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1) for a rate limit that says `wait`.
+pub(crate) fn too_many(wait: f64, why: &str) -> Response<Body> {
+    let mut r = text(StatusCode::TOO_MANY_REQUESTS, why);
+    let secs = (wait.ceil() as u64).max(1).to_string();
+    if let Ok(v) = HeaderValue::from_str(&secs) {
+        r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+    }
+    r
 }
 
 /// Binds the listener, naming the address in the error. The accept queue is

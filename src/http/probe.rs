@@ -19,18 +19,11 @@ const MARGIN: Duration = Duration::from_millis(500);
 pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Response<Body> {
     let param = |k: &str| super::param(query, k);
     if let Err(wait) = shared.probe_rate.take() {
-        let mut r = text(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "more than {} /probe requests a second; retry in {wait:.1} s\n",
-                crate::limits::PROBE_ENDPOINT_PER_SECOND
-            ),
+        let why = format!(
+            "more than {} /probe requests a second; retry in {wait:.1} s\n",
+            crate::limits::PROBE_ENDPOINT_PER_SECOND
         );
-        let secs = (wait.ceil() as u64).max(1).to_string();
-        if let Ok(v) = hyper::header::HeaderValue::from_str(&secs) {
-            r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
-        }
-        return r;
+        return super::too_many(wait, &why);
     }
     let Some(plan) = shared.plan() else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned\n");

@@ -390,3 +390,85 @@ async fn web_config_gives_tls_basic_auth_and_bearer_tokens() {
         "{err}"
     );
 }
+
+/// One plain HTTP/1.1 request with an `Authorization` header; the status and the head.
+async fn get_auth(addr: SocketAddr, path: &str, auth: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// Wrong passwords cost a bcrypt each: past `AUTH_CHECKS_BURST` they get 429 with
+/// `Retry-After` instead of CPU, while a scraper whose password was verified before is still
+/// served (from the cache).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_are_rate_limited_and_a_known_scraper_is_not() {
+    use base64::Engine;
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let hash = bcrypt::hash("right-pass", 4).unwrap();
+    std::fs::write(
+        dir.path().join("web.yml"),
+        format!("basic_auth_users:\n  prom: {hash}\n"),
+    )
+    .unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!("[server]\nlisten = \"127.0.0.1:0\"\nweb_config = \"web.yml\"\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
+    )
+    .unwrap();
+    let plan = payprobe::config::load(&cfg).unwrap();
+    let d = payprobe::app::Daemon::start(
+        plan,
+        None,
+        std::sync::Arc::new(payprobe::probe::Probers::system()),
+    )
+    .await
+    .unwrap();
+    let basic = |p: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("prom:{p}"))
+        )
+    };
+    let good = basic("right-pass");
+    assert_eq!(get_auth(d.addr, "/metrics", &good).await.0, 200);
+    let n = limits::AUTH_CHECKS_BURST as usize * 4;
+    let mut limited = None;
+    let mut unauthorized = 0;
+    for i in 0..n {
+        let (status, head) = get_auth(d.addr, "/metrics", &basic(&format!("guess-{i}"))).await;
+        match status {
+            401 => unauthorized += 1,
+            429 => limited = Some(head),
+            other => panic!("a wrong password got {other}"),
+        }
+    }
+    let head = limited.expect("no wrong password was rate-limited");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: "),
+        "{head}"
+    );
+    assert!(
+        unauthorized < n,
+        "{unauthorized} of {n} wrong passwords were checked"
+    );
+    assert_eq!(
+        get_auth(d.addr, "/metrics", &good).await.0,
+        200,
+        "the known scraper is served from the cache"
+    );
+    d.stop();
+}
