@@ -171,35 +171,54 @@ async fn run_engine(
         let now = unix_ms(SystemTime::now());
         let want = engine::desired(&incidents.open(), now, &s);
         let (out, changed) = engine.evaluate(want, now, &s);
-        for (n, only_am) in out {
-            tracing::info!(key = %n.key, event = n.event.as_str(), alertname = n.labels.get("alertname").map_or("", |v| v.as_str()), summary = n.annotation("summary"), "notification queued");
-            for sink in sinks
-                .iter()
-                .filter(|k| !only_am || k.spec.kind == SinkKind::Alertmanager)
-            {
-                // A poisoned lock is taken over (src/sync.rs): skipping the push would lose
-                // the notification while counting it as queued.
-                crate::sync::lock(&sink.outbox, "outbox").push(n.clone());
-                metrics.incidents.notification(&sink.spec.name, "queued");
-                sink.bell.notify_one();
-            }
-        }
-        if changed {
-            let bytes = serde_json::to_vec(&engine.sent).unwrap_or_default();
-            match crate::incidents::write_atomic(&dir, ENGINE_STATE, &bytes) {
-                Ok(()) => failing = false,
-                Err(e) => {
-                    metrics.incidents.state_error("alerts");
-                    if !failing {
-                        tracing::error!(dir = %dir.display(), error = %e, "cannot write the alert state to state_dir; alerting goes on");
-                    }
-                    failing = true;
+        // Queueing fsyncs each outbox and the state is written through fsync and rename:
+        // disk work, kept off the runtime's workers, which the probes need.
+        let state = changed.then(|| serde_json::to_vec(&engine.sent).unwrap_or_default());
+        let written = if out.is_empty() && state.is_none() {
+            Ok(None) // nothing to write: no thread for it
+        } else {
+            let (q, m, d) = (sinks.clone(), metrics.clone(), dir.clone());
+            tokio::task::spawn_blocking(move || {
+                enqueue(&q, out, &m);
+                state.map(|bytes| crate::incidents::write_atomic(&d, ENGINE_STATE, &bytes))
+            })
+            .await
+        };
+        match written {
+            Ok(None) => {}
+            Ok(Some(Ok(()))) => failing = false,
+            Ok(Some(Err(e))) => {
+                metrics.incidents.state_error("alerts");
+                if !failing {
+                    tracing::error!(dir = %dir.display(), error = %e, "cannot write the alert state to state_dir; alerting goes on");
                 }
+                failing = true;
+            }
+            Err(e) => {
+                metrics.internal_error("alert_engine");
+                tracing::error!(error = %e, "queueing notifications failed");
             }
         }
         tokio::select! {
             () = bell.notified() => {}
             () = tokio::time::sleep(tick) => {}
+        }
+    }
+}
+
+/// Puts each notification in the outbox of every sink it is for (fsynced: blocking).
+fn enqueue(sinks: &[Arc<Sink>], out: Vec<(Notification, bool)>, metrics: &Metrics) {
+    for (n, only_am) in out {
+        tracing::info!(key = %n.key, event = n.event.as_str(), alertname = n.labels.get("alertname").map_or("", |v| v.as_str()), summary = n.annotation("summary"), "notification queued");
+        for sink in sinks
+            .iter()
+            .filter(|k| !only_am || k.spec.kind == SinkKind::Alertmanager)
+        {
+            // A poisoned lock is taken over (src/sync.rs): skipping the push would lose
+            // the notification while counting it as queued.
+            crate::sync::lock(&sink.outbox, "outbox").push(n.clone());
+            metrics.incidents.notification(&sink.spec.name, "queued");
+            sink.bell.notify_one();
         }
     }
 }
@@ -256,7 +275,7 @@ impl Delivery {
             if n.age(now) > self.max_age {
                 tracing::error!(sink = %name, key = %n.key, age_s = n.age(now).as_secs(), "notification older than max_age dropped undelivered");
                 self.metrics.incidents.notification(&name, "dropped");
-                self.done(&n.key);
+                self.done(&n.key).await;
                 attempts = 0;
                 continue;
             }
@@ -264,7 +283,7 @@ impl Delivery {
                 Ok(_) => {
                     tracing::info!(sink = %name, key = %n.key, event = n.event.as_str(), "notification delivered");
                     self.metrics.incidents.notification(&name, "delivered");
-                    self.done(&n.key);
+                    self.done(&n.key).await;
                     attempts = 0;
                 }
                 Err(e) => {
@@ -279,8 +298,15 @@ impl Delivery {
         }
     }
 
-    fn done(&self, key: &str) {
-        crate::sync::lock(&self.sink.outbox, "outbox").done(key);
+    /// Marks `key` done in the outbox (an fsynced append: off the runtime's workers).
+    async fn done(&self, key: &str) {
+        let (sink, key) = (self.sink.clone(), key.to_string());
+        let marked = tokio::task::spawn_blocking(move || {
+            crate::sync::lock(&sink.outbox, "outbox").done(&key)
+        });
+        if marked.await.is_err() {
+            self.metrics.internal_error("alert_delivery");
+        }
     }
 }
 
