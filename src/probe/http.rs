@@ -219,6 +219,16 @@ impl Drop for AbortOnDrop {
 
 type Head = (Response<hyper::body::Incoming>, AbortOnDrop);
 
+/// Runs a hyper connection on its own task for as long as the probe keeps the guard.
+fn drive<C>(conn: C) -> AbortOnDrop
+where
+    C: std::future::Future + Send + 'static,
+{
+    AbortOnDrop(tokio::spawn(async move {
+        let _ = conn.await;
+    }))
+}
+
 async fn send<S>(io: TimedIo<S>, h2: bool, t: &HttpSpec, hop: &Hop) -> Result<Head, Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -232,11 +242,8 @@ where
             .handshake(io)
             .await
             .map_err(hyper_failure)?;
-        let guard = AbortOnDrop(tokio::spawn(async move {
-            let _ = c.await;
-        }));
-        let resp = tx.send_request(req).await.map_err(hyper_failure)?;
-        Ok((resp, guard))
+        let guard = drive(c);
+        Ok((tx.send_request(req).await.map_err(hyper_failure)?, guard))
     } else {
         // Explicit bounds on what a gateway may send as a head (see `src/limits.rs`).
         let (mut tx, c) = hyper::client::conn::http1::Builder::new()
@@ -246,11 +253,8 @@ where
             .handshake(io)
             .await
             .map_err(hyper_failure)?;
-        let guard = AbortOnDrop(tokio::spawn(async move {
-            let _ = c.await;
-        }));
-        let resp = tx.send_request(req).await.map_err(hyper_failure)?;
-        Ok((resp, guard))
+        let guard = drive(c);
+        Ok((tx.send_request(req).await.map_err(hyper_failure)?, guard))
     }
 }
 

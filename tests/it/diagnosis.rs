@@ -56,7 +56,7 @@ async fn start(dir: &Path, targets: &str) -> Daemon {
 
 async fn start_with(dir: &Path, targets: &str, timeout: &str) -> Daemon {
     let src = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\ninterval = \"3s\"\ntimeout = \"{timeout}\"\nfailure_threshold = 1\nsuccess_threshold = 1\nlatency_slo = \"300ms\"\n\n{targets}"
+        "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[defaults]\ninterval = \"3s\"\ntimeout = \"{timeout}\"\nfailure_threshold = 1\nsuccess_threshold = 1\nlatency_slo = \"300ms\"\n\n{targets}"
     );
     let plan = payprobe::config::parse(&dir.join("p.toml"), &src, dir)
         .unwrap_or_else(|e| panic!("{e}\n{src}"));

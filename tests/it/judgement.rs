@@ -16,7 +16,7 @@ use crate::support::{get, metric, raw_server, wait_for};
 
 async fn start(dir: &Path, defaults: &str, targets: &str) -> Daemon {
     let src = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[defaults]\ntimeout = \"2s\"\nfailure_threshold = 1\nsuccess_threshold = 1\n{defaults}\n\n{targets}"
+        "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[defaults]\ntimeout = \"2s\"\nfailure_threshold = 1\nsuccess_threshold = 1\n{defaults}\n\n{targets}"
     );
     let plan = payprobe::config::parse(&dir.join("p.toml"), &src, dir)
         .unwrap_or_else(|e| panic!("{e}\n{src}"));

@@ -228,7 +228,7 @@ async fn max_concurrency_applies_on_reload() {
     let write = |n: u32| {
         std::fs::write(
             dir.path().join("p.toml"),
-            format!("[server]\nlisten = \"127.0.0.1:0\"\nmax_concurrency = {n}\n[[targets]]\nname = \"quiet-one\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
+            format!("[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\nmax_concurrency = {n}\n[[targets]]\nname = \"quiet-one\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
         )
         .unwrap();
     };
@@ -315,7 +315,7 @@ async fn web_config_gives_tls_basic_auth_and_bearer_tokens() {
     let cfg = dir.path().join("p.toml");
     std::fs::write(
         &cfg,
-        format!("[server]\nlisten = \"127.0.0.1:0\"\nweb_config = \"web.yml\"\nmetrics_open = true\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
+        format!("[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\nweb_config = \"web.yml\"\nmetrics_open = true\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
     )
     .unwrap();
     let plan = payprobe::config::load(&cfg).unwrap();
@@ -426,7 +426,7 @@ async fn wrong_passwords_are_rate_limited_and_a_known_scraper_is_not() {
     let cfg = dir.path().join("p.toml");
     std::fs::write(
         &cfg,
-        format!("[server]\nlisten = \"127.0.0.1:0\"\nweb_config = \"web.yml\"\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
+        format!("[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\nweb_config = \"web.yml\"\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
     )
     .unwrap();
     let plan = payprobe::config::load(&cfg).unwrap();

@@ -343,7 +343,7 @@ async fn network_faults_reach_metrics_and_api_as_network_causes() {
     std::fs::write(
         &cfg,
         format!(
-            "[server]\nlisten = \"{listen}\"\n[defaults]\ninterval = \"4s\"\ntimeout = \"3500ms\"\nfailure_threshold = 1\n\n\
+            "[server]\nlisten = \"{listen}\"\nstate_dir = \"state\"\n[defaults]\ninterval = \"4s\"\ntimeout = \"3500ms\"\nfailure_threshold = 1\n\n\
              [[targets]]\nname = \"lossy\"\nurl = \"tcp://{}:9\"\nchecks = [\"ping\"]\n[targets.ping]\ncount = 5\nspacing = \"50ms\"\npacket_timeout = \"500ms\"\n\n\
              [[targets]]\nname = \"no-route\"\nurl = \"tcp://198.51.100.7:443\"\n\n\
              [[targets]]\nname = \"no-host\"\nurl = \"tcp://{}:443\"\n",

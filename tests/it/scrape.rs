@@ -49,7 +49,7 @@ async fn metrics_are_gzipped_when_the_scraper_asks_and_plain_otherwise() {
         .await
         .unwrap();
     let src = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[[targets]]\nname = \"quiet\"\nurl = \"tcp://127.0.0.1:{port}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[[targets]]\nname = \"quiet\"\nurl = \"tcp://127.0.0.1:{port}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n\
          [[targets]]\nname = \"slow\"\nprovider = \"p\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1s\"\ntimeout = \"500ms\"\nlatency_slo = \"20ms\"\n",
         slow.port()
     );

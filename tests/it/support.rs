@@ -178,6 +178,9 @@ impl Proc {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .env("RUST_LOG", "info")
+            // A config that names no state_dir would share /var/lib/payprobe with every
+            // other test (and the machine); systemd's variable gives each its own.
+            .env("STATE_DIRECTORY", dir.join("state"))
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(log)

@@ -137,6 +137,7 @@ fn traced_syscalls(args: &[&str], secs: u64, dir: &Path) -> BTreeSet<String> {
         .arg(&summary)
         .arg(env!("CARGO_BIN_EXE_payprobe"))
         .args(args)
+        .env("STATE_DIRECTORY", dir.join("state"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
