@@ -503,3 +503,6 @@ pub(super) fn read_file(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
