@@ -7,6 +7,7 @@
 //! safety rails under the config, and the config's own values are bounded by the `MAX_*`
 //! constants below so arithmetic on them (deadlines, bursts) cannot overflow.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 // ----- What a gateway may send to a probe -----
@@ -43,9 +44,6 @@ pub const BODY_EXCERPT_BYTES: usize = 512;
 /// documents that bound for the tests that rely on it.
 pub const MAX_JSON_DEPTH: usize = 128;
 
-/// Redirects a target may allow (`max_redirects`): a loop ends at this many hops.
-pub const MAX_REDIRECTS: i64 = 20;
-
 /// Slack past a probe's deadline that the hostile-gateway tests (`tests/it/hostile.rs`)
 /// allow: the time from the deadline firing to the evidence being returned (dropping
 /// sockets, a busy runtime on a loaded machine). It stays below the scheduler's own guard
@@ -65,15 +63,52 @@ pub const MAX_CONFIG_DURATION: Duration = Duration::from_secs(400 * 86_400);
 /// a probe, and a long timeout holds a concurrency slot and its sockets that long.
 pub const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Echo requests in one ping burst.
-pub const MAX_PING_COUNT: i64 = 100;
+/// Echo requests in one ping burst (`count`): at least one, or there is nothing to measure;
+/// at most 100, twenty seconds at the default 200 ms spacing (and a burst must also end
+/// within the target's `timeout`).
+pub const PING_COUNT: RangeInclusive<i64> = 1..=100;
 
-/// `max_concurrency`: probes in flight at once. Each holds a socket or two; 100,000 stays
-/// below the file limits this daemon asks for (see [`DESIRED_NOFILE`]).
-pub const MAX_CONCURRENCY: i64 = 100_000;
+/// `max_concurrency`: probes in flight at once. At least one, or nothing would ever be
+/// probed. Each holds a socket or two; 100,000 stays below the file limits this daemon asks
+/// for (see [`DESIRED_NOFILE`]).
+pub const CONCURRENCY: RangeInclusive<i64> = 1..=100_000;
 
-/// Consecutive rounds in `failure_threshold` / `success_threshold`.
-pub const MAX_THRESHOLD_ROUNDS: i64 = 1_000;
+/// Consecutive rounds in `failure_threshold` / `success_threshold`: at least one (the round
+/// itself); at most 1,000, which at a 15 s interval is already four hours of hysteresis.
+pub const THRESHOLD_ROUNDS: RangeInclusive<i64> = 1..=1_000;
+
+/// Redirects a target may allow (`max_redirects`): zero follows none; a loop ends at 20
+/// hops.
+pub const REDIRECTS: RangeInclusive<i64> = 0..=20;
+
+/// `max_body_bytes`: at least one byte, or no answer could be read; at most
+/// [`MAX_BODY_BYTES`], what a probe may keep in memory.
+pub const BODY_BYTES: RangeInclusive<i64> = 1..=MAX_BODY_BYTES;
+
+/// Codes `expect_status` may list: the five classes RFC 9110 (section 15) defines, 1xx to
+/// 5xx. Anything else can never be answered, so listing it is a typo.
+pub const HTTP_STATUS: RangeInclusive<u16> = 100..=599;
+
+/// A TCP port (`[targets.ping] port`): port 0 cannot be connected to.
+pub const PORT: RangeInclusive<i64> = 1..=65_535;
+
+/// `loss_threshold`: a fraction of the echo requests sent, so from none to all of them.
+pub const LOSS_FRACTION: RangeInclusive<f64> = 0.0..=1.0;
+
+/// `max_block_lag`, in blocks (EVM) or slots (Solana) behind the best peer: zero demands
+/// the tip itself. A million is about four months of 12 s Ethereum blocks or four and a
+/// half days of 400 ms Solana slots; a node further behind is not lagging but stopped, and a
+/// larger allowance would only hide that.
+pub const BLOCK_LAG: RangeInclusive<i64> = 0..=1_000_000;
+
+/// Notifications each sink keeps in memory while `state_dir` cannot be written
+/// (`queue_limit`): at least one, or a disk failure would drop every alert; at most a
+/// million, so a long disk outage cannot grow the daemon's memory without bound.
+pub const ALERT_QUEUE: RangeInclusive<i64> = 1..=1_000_000;
+
+/// Characters in a target or sink `name`. Names become label values and sink outbox file
+/// names: 128 keeps series short to read and stays far below a file name's 255 bytes.
+pub const MAX_NAME_CHARS: usize = 128;
 
 // ----- What a client of the listener may send -----
 

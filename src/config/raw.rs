@@ -66,7 +66,8 @@ pub struct RawServer {
     pub latency_histograms: Option<S<bool>>,
 }
 
-/// One target, or the `[defaults]` every target inherits from.
+/// One target, or the `[defaults]` every target inherits from (merged in
+/// `validate/defaults.rs`).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
@@ -143,92 +144,4 @@ pub struct RawHttp {
     pub follow_redirects: Option<S<bool>>,
     pub max_redirects: Option<S<i64>>,
     pub max_body_bytes: Option<S<i64>>,
-}
-
-impl RawTarget {
-    /// Fills every key this target leaves unset from `defaults`.
-    ///
-    /// `[targets.http]` merges key by key too, and headers merge by name, so a default
-    /// `User-Agent` survives a target that only sets `method`.
-    pub fn with_defaults(mut self, d: &RawTarget) -> RawTarget {
-        macro_rules! inherit {
-            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = d.$f.clone(); } )* };
-        }
-        inherit!(
-            provider,
-            profile,
-            profile_ok_codes,
-            checks,
-            interval,
-            timeout,
-            failure_threshold,
-            success_threshold,
-            latency_slo,
-            ca_file,
-            crl_file,
-            min_tls_version,
-            cert_expiry_warning
-        );
-        if self.rpc.is_none() {
-            self.rpc = d.rpc.clone();
-        }
-        if self.api_version.is_none() {
-            self.api_version = d.api_version.clone();
-        }
-        if self.ping.is_none() {
-            self.ping = d.ping.clone();
-        } else if let (Some(mine), Some(dp)) = (self.ping.as_mut(), &d.ping) {
-            macro_rules! inherit_ping {
-                ($($f:ident),*) => { $( if mine.$f.is_none() { mine.$f = dp.$f.clone(); } )* };
-            }
-            inherit_ping!(count, spacing, packet_timeout, loss_threshold, method, port);
-        }
-        if self.dns.is_none() {
-            self.dns = d.dns.clone();
-        } else if let (Some(mine), Some(dd)) = (self.dns.as_mut(), &d.dns) {
-            if mine.resolvers.is_none() {
-                mine.resolvers = dd.resolvers.clone();
-            }
-            if mine.expect_addresses.is_none() {
-                mine.expect_addresses = dd.expect_addresses.clone();
-            }
-        }
-        self.http = match (self.http.take(), &d.http) {
-            (None, dh) => dh.clone(),
-            (Some(h), None) => Some(h),
-            (Some(h), Some(dh)) => Some(h.with_defaults(dh)),
-        };
-        self
-    }
-}
-
-impl RawHttp {
-    fn with_defaults(mut self, d: &RawHttp) -> RawHttp {
-        macro_rules! inherit {
-            ($($f:ident),*) => { $( if self.$f.is_none() { self.$f = d.$f.clone(); } )* };
-        }
-        inherit!(
-            method,
-            headers_from_env,
-            headers_from_file,
-            body,
-            body_file,
-            expect_status,
-            follow_redirects,
-            max_redirects,
-            max_body_bytes
-        );
-        if let Some(dh) = &d.headers {
-            let mine = self.headers.get_or_insert_with(BTreeMap::new);
-            for (k, v) in dh {
-                let taken = mine
-                    .keys()
-                    .any(|m| m.get_ref().eq_ignore_ascii_case(k.get_ref()));
-                if !taken {
-                    mine.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        self
-    }
 }

@@ -1,17 +1,24 @@
 //! Validation of `[alerts]` and `[[alerts.sinks]]`: kind, URL, secret source, timing.
 //! A secret's value is never put in a message: only where it was to come from.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
 use super::super::error::Problems;
 use super::super::raw::{RawAlerts, RawSink, S};
 use super::super::{AlertsPlan, Secret, SinkKind, SinkSpec};
-use super::{duration, int_in, resolve, valid_name};
+use super::values::{duration, entry_name, env_var, int_in, read_file};
+use crate::limits;
 
+/// How often firing alerts are re-sent to Alertmanager when `resend_interval` is not set.
 const DEFAULT_RESEND: Duration = Duration::from_secs(60);
+/// A notification older than a day is dropped undelivered when `max_age` is not set.
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+/// Notifications kept in memory per sink when `queue_limit` is not set.
+const DEFAULT_QUEUE_LIMIT: i64 = 1000;
+/// How long one delivery may take when a sink sets no `timeout`.
 const DEFAULT_SINK_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) fn alerts(
@@ -23,7 +30,7 @@ pub(super) fn alerts(
         return Some(AlertsPlan {
             resend_interval: DEFAULT_RESEND,
             max_age: DEFAULT_MAX_AGE,
-            queue_limit: 1000,
+            queue_limit: DEFAULT_QUEUE_LIMIT as usize,
             ..AlertsPlan::default()
         });
     };
@@ -32,38 +39,9 @@ pub(super) fn alerts(
     let group_wait = duration(&a.group_wait, "group_wait", p);
     let resend = duration(&a.resend_interval, "resend_interval", p);
     let max_age = duration(&a.max_age, "max_age", p);
-    let queue_limit = int_in(&a.queue_limit, "queue_limit", 1, 1_000_000, 1000, p);
-    let external_url = a
-        .external_url
-        .as_ref()
-        .and_then(|u| match url::Url::parse(u.get_ref()) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
-            _ => {
-                p.at(
-                    u.span(),
-                    format!(
-                        "`external_url` = {:?}: expected an http:// or https:// URL",
-                        u.get_ref()
-                    ),
-                );
-                None
-            }
-        });
-    let mut seen: HashMap<String, ()> = HashMap::new();
-    let mut sinks = Vec::new();
-    for s in &a.sinks {
-        if let Some(spec) = sink(s, base, p) {
-            if seen.insert(spec.name.clone(), ()).is_some() {
-                let at = s.get_ref().name.as_ref().map_or(s.span(), |n| n.span());
-                p.at(
-                    at,
-                    format!("duplicate sink name `{}`; names must be unique", spec.name),
-                );
-                continue;
-            }
-            sinks.push(spec);
-        }
-    }
+    let queue_limit = int_in(&a.queue_limit, "queue_limit", limits::ALERT_QUEUE, p);
+    let external_url = a.external_url.as_ref().and_then(|u| external_url(u, p));
+    let sinks = sinks(&a.sinks, base, p);
     if p.count() > before {
         return None;
     }
@@ -73,74 +51,61 @@ pub(super) fn alerts(
         max_age: max_age?.unwrap_or(DEFAULT_MAX_AGE),
         external_url,
         vantage: a.vantage.as_ref().map(|v| v.get_ref().clone()),
-        queue_limit: queue_limit? as usize,
+        queue_limit: queue_limit?.unwrap_or(DEFAULT_QUEUE_LIMIT) as usize,
         sinks,
     })
+}
+
+fn external_url(u: &S<String>, p: &mut Problems) -> Option<url::Url> {
+    match url::Url::parse(u.get_ref()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+        _ => {
+            p.at(
+                u.span(),
+                format!(
+                    "`external_url` = {:?}: expected an http:// or https:// URL",
+                    u.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Every good sink; a name already taken by a good sink is reported at the later one.
+fn sinks(list: &[S<RawSink>], base: &Path, p: &mut Problems) -> Vec<SinkSpec> {
+    let mut seen = HashSet::new();
+    let mut sinks = Vec::new();
+    for s in list {
+        let Some(spec) = sink(s, base, p) else {
+            continue;
+        };
+        if !seen.insert(spec.name.clone()) {
+            let at = s.get_ref().name.as_ref().map_or(s.span(), |n| n.span());
+            p.at(
+                at,
+                format!("duplicate sink name `{}`; names must be unique", spec.name),
+            );
+            continue;
+        }
+        sinks.push(spec);
+    }
+    sinks
 }
 
 fn sink(s: &S<RawSink>, base: &Path, p: &mut Problems) -> Option<SinkSpec> {
     let span = s.span();
     let s = s.get_ref();
     let before = p.count();
-    let name = match &s.name {
-        None => {
-            p.at(span.clone(), "[[alerts.sinks]] entry has no `name`");
-            None
-        }
-        Some(n) if valid_name(n.get_ref()) => Some(n.get_ref().clone()),
-        Some(n) => {
-            p.at(n.span(), format!("sink `name` = {:?}: expected 1-128 characters of letters, digits, '-', '_' or '.'", n.get_ref()));
-            None
-        }
-    };
-    let kind = match &s.kind {
-        None => {
-            p.at(
-                span.clone(),
-                format!(
-                    "[[alerts.sinks]] entry has no `kind`; expected one of: {}",
-                    SinkKind::NAMES
-                ),
-            );
-            None
-        }
-        Some(k) => SinkKind::parse(k.get_ref()).or_else(|| {
-            p.at(
-                k.span(),
-                format!(
-                    "unknown sink kind `{}`; expected one of: {}",
-                    k.get_ref(),
-                    SinkKind::NAMES
-                ),
-            );
-            None
-        }),
-    };
-    let url = one_source(
-        &s.url,
-        &s.url_file,
-        &s.url_env,
-        "url",
+    let name = entry_name(
+        s.name.as_ref(),
         span.clone(),
-        true,
-        base,
+        "[[alerts.sinks]]",
+        "sink `name`",
         p,
-    )
-    .flatten()
-    .and_then(|(raw, at)| {
-        let text = String::from_utf8_lossy(&raw).trim().to_string();
-        match url::Url::parse(&text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
-            // The value may be a secret (a robot token): say what is wrong, not what it is.
-            _ => {
-                p.at(
-                    at,
-                    "sink URL is not an http:// or https:// URL with a host (value not shown)",
-                );
-                None
-            }
-        }
-    });
+    );
+    let kind = kind(s.kind.as_ref(), span.clone(), p);
+    let url = sink_url(s, span.clone(), base, p);
     let secret = one_source(
         &None,
         &s.secret_file,
@@ -176,6 +141,47 @@ fn sink(s: &S<RawSink>, base: &Path, p: &mut Problems) -> Option<SinkSpec> {
     })
 }
 
+fn kind(k: Option<&S<String>>, span: Range<usize>, p: &mut Problems) -> Option<SinkKind> {
+    let Some(k) = k else {
+        p.at(
+            span,
+            format!(
+                "[[alerts.sinks]] entry has no `kind`; expected one of: {}",
+                SinkKind::NAMES
+            ),
+        );
+        return None;
+    };
+    SinkKind::parse(k.get_ref()).or_else(|| {
+        p.at(
+            k.span(),
+            format!(
+                "unknown sink kind `{}`; expected one of: {}",
+                k.get_ref(),
+                SinkKind::NAMES
+            ),
+        );
+        None
+    })
+}
+
+/// The sink's URL from `url`, `url_file` or `url_env` (exactly one).
+fn sink_url(s: &RawSink, span: Range<usize>, base: &Path, p: &mut Problems) -> Option<url::Url> {
+    let (raw, at) = one_source(&s.url, &s.url_file, &s.url_env, "url", span, true, base, p)??;
+    let text = String::from_utf8_lossy(&raw).trim().to_string();
+    match url::Url::parse(&text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+        // The value may be a secret (a robot token): say what is wrong, not what it is.
+        _ => {
+            p.at(
+                at,
+                "sink URL is not an http:// or https:// URL with a host (value not shown)",
+            );
+            None
+        }
+    }
+}
+
 fn trim_newline(mut v: Vec<u8>) -> Vec<u8> {
     while matches!(v.last(), Some(b'\n' | b'\r')) {
         v.pop();
@@ -191,11 +197,11 @@ fn one_source(
     file: &Option<S<String>>,
     env: &Option<S<String>>,
     key: &str,
-    span: std::ops::Range<usize>,
+    span: Range<usize>,
     required: bool,
     base: &Path,
     p: &mut Problems,
-) -> Option<Option<(Vec<u8>, std::ops::Range<usize>)>> {
+) -> Option<Option<(Vec<u8>, Range<usize>)>> {
     let given = [inline.is_some(), file.is_some(), env.is_some()]
         .iter()
         .filter(|b| **b)
@@ -212,29 +218,13 @@ fn one_source(
         return Some(Some((v.get_ref().as_bytes().to_vec(), v.span())));
     }
     if let Some(f) = file {
-        let path = resolve(base, f.get_ref());
-        return match std::fs::read(&path) {
-            Ok(b) => Some(Some((b, f.span()))),
-            Err(e) => {
-                p.at(
-                    f.span(),
-                    format!("`{key}_file` {}: cannot read: {e}", path.display()),
-                );
-                None
-            }
-        };
+        return read_file(&format!("{key}_file"), f, base, p).map(|b| Some((b, f.span())));
     }
     if let Some(e) = env {
-        return match std::env::var(e.get_ref()) {
+        return match env_var(e.get_ref()) {
             Ok(v) => Some(Some((v.into_bytes(), e.span()))),
-            Err(_) => {
-                p.at(
-                    e.span(),
-                    format!(
-                        "`{key}_env`: environment variable {} is not set (or not UTF-8)",
-                        e.get_ref()
-                    ),
-                );
+            Err(why) => {
+                p.at(e.span(), format!("`{key}_env`: {why}"));
                 None
             }
         };

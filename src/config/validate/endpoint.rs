@@ -1,70 +1,51 @@
-//! The target's URL and its list of checks.
+//! A target's `url` (scheme, host, port) and its list of `checks`, which the scheme limits.
+
+use std::net::IpAddr;
 
 use super::super::error::Problems;
 use super::super::raw::{RawTarget, S};
-use super::super::{Check, Scheme};
-use super::CHECK_NAMES;
+use super::super::{url_host, Check, Scheme};
+
+const CHECK_NAMES: &str = "dns, tcp, ping, tls, http, api_version, rpc";
 
 pub(super) struct Endpoint {
     pub(super) url: url::Url,
     pub(super) scheme: Scheme,
     pub(super) host: String,
-    pub(super) ip: Option<std::net::IpAddr>,
+    pub(super) ip: Option<IpAddr>,
     pub(super) port: u16,
 }
 
+/// Every problem of a URL is reported at the `url` key.
 pub(super) fn endpoint(u: &S<String>, p: &mut Problems) -> Option<Endpoint> {
-    let raw = u.get_ref();
-    let url = match url::Url::parse(raw) {
-        Ok(url) => url,
-        Err(e) => {
-            p.at(
-                u.span(),
-                format!(
-                    "`url` = {raw:?}: {e}; expected e.g. \"https://api.example.com/v1/status\""
-                ),
-            );
-            return None;
-        }
-    };
+    parse(u.get_ref()).map_err(|why| p.at(u.span(), why)).ok()
+}
+
+fn parse(raw: &str) -> Result<Endpoint, String> {
+    let url = url::Url::parse(raw).map_err(|e| {
+        format!("`url` = {raw:?}: {e}; expected e.g. \"https://api.example.com/v1/status\"")
+    })?;
     let scheme = match url.scheme() {
         "http" => Scheme::Http,
         "https" => Scheme::Https,
         "tcp" => Scheme::Tcp,
         other => {
-            p.at(
-                u.span(),
-                format!("`url` scheme `{other}` is not supported; expected http, https or tcp"),
-            );
-            return None;
+            return Err(format!(
+                "`url` scheme `{other}` is not supported; expected http, https or tcp"
+            ))
         }
     };
-    let host = match super::super::url_host(&url) {
-        Some(h) => h,
-        None => {
-            p.at(u.span(), format!("`url` = {raw:?} has no host"));
-            return None;
-        }
-    };
-    let port = match url.port_or_known_default() {
-        Some(port) => port,
-        None => {
-            p.at(
-                u.span(),
-                format!("`url` = {raw:?}: tcp:// needs a port, e.g. \"tcp://resolver.example:53\""),
-            );
-            return None;
-        }
-    };
+    let host = url_host(&url).ok_or_else(|| format!("`url` = {raw:?} has no host"))?;
+    let port = url.port_or_known_default().ok_or_else(|| {
+        format!("`url` = {raw:?}: tcp:// needs a port, e.g. \"tcp://resolver.example:53\"")
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
-        p.at(
-            u.span(),
-            "`url` must not carry credentials: put them in a header read from a file",
+        return Err(
+            "`url` must not carry credentials: put them in a header read from a file".into(),
         );
-        return None;
     }
     let ip = host.parse().ok();
-    Some(Endpoint {
+    Ok(Endpoint {
         url,
         scheme,
         host,
@@ -73,10 +54,11 @@ pub(super) fn endpoint(u: &S<String>, p: &mut Problems) -> Option<Endpoint> {
     })
 }
 
+/// The listed checks; without a list, `tcp` for a tcp:// URL and `http` otherwise.
 pub(super) fn checks(
     t: &RawTarget,
     scheme: Option<Scheme>,
-    ip: Option<std::net::IpAddr>,
+    ip: Option<IpAddr>,
     p: &mut Problems,
 ) -> Option<Vec<Check>> {
     let Some(list) = &t.checks else {
@@ -98,46 +80,45 @@ pub(super) fn checks(
     let mut out = Vec::new();
     let mut ok = true;
     for c in list.get_ref() {
-        let v = c.get_ref().as_str();
-        let Some(check) = Check::parse(v) else {
-            p.at(
-                c.span(),
-                format!("unknown check `{v}`; expected one of: {CHECK_NAMES}"),
-            );
-            ok = false;
-            continue;
-        };
-        let allowed = match (scheme, check) {
-            (None, _) => true,
-            (Some(_), Check::Dns) if ip.is_some() => {
-                p.at(
-                    c.span(),
-                    "check `dns` needs a host name, but the url has an IP address",
-                );
+        match accept(c.get_ref(), scheme, ip, &out) {
+            Ok(check) => out.push(check),
+            Err(why) => {
+                p.at(c.span(), why);
                 ok = false;
-                continue;
             }
-            (Some(Scheme::Tcp), Check::Tls | Check::Http | Check::ApiVersion | Check::Rpc) => false,
-            (Some(Scheme::Http), Check::Tls) => false,
-            _ => true,
-        };
-        if !allowed {
-            p.at(
-                c.span(),
-                format!(
-                    "check `{v}` does not apply to a {} url",
-                    scheme_name(scheme)
-                ),
-            );
-            ok = false;
-        } else if out.contains(&check) {
-            p.at(c.span(), format!("check `{v}` is listed twice"));
-            ok = false;
-        } else {
-            out.push(check);
         }
     }
     ok.then_some(out)
+}
+
+/// One listed check, or why it is refused: unknown, not for this URL, or listed twice.
+fn accept(
+    v: &str,
+    scheme: Option<Scheme>,
+    ip: Option<IpAddr>,
+    so_far: &[Check],
+) -> Result<Check, String> {
+    let check = Check::parse(v)
+        .ok_or_else(|| format!("unknown check `{v}`; expected one of: {CHECK_NAMES}"))?;
+    let allowed = match (scheme, check) {
+        (None, _) => true,
+        (Some(_), Check::Dns) if ip.is_some() => {
+            return Err("check `dns` needs a host name, but the url has an IP address".into())
+        }
+        (Some(Scheme::Tcp), Check::Tls | Check::Http | Check::ApiVersion | Check::Rpc) => false,
+        (Some(Scheme::Http), Check::Tls) => false,
+        _ => true,
+    };
+    if !allowed {
+        return Err(format!(
+            "check `{v}` does not apply to a {} url",
+            scheme_name(scheme)
+        ));
+    }
+    if so_far.contains(&check) {
+        return Err(format!("check `{v}` is listed twice"));
+    }
+    Ok(check)
 }
 
 fn scheme_name(s: Option<Scheme>) -> &'static str {

@@ -2,14 +2,24 @@
 
 use std::path::Path;
 
-use hyper::header::{HeaderName, HeaderValue};
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::Method;
 
 use super::super::error::Problems;
-use super::super::raw::RawHttp;
+use super::super::raw::{RawHttp, S};
 use super::super::{HttpSpec, Scheme};
-use super::{int_in, resolve, DEFAULT_MAX_BODY, MAX_BODY_LIMIT};
+use super::values::{env_var, int_in, read_file, resolve};
+use crate::limits;
 use crate::profile::Profile;
+
+/// Body bytes a probe keeps when `max_body_bytes` is not set.
+const DEFAULT_MAX_BODY: i64 = 64 * 1024;
+
+/// Redirects followed when `follow_redirects` is on and `max_redirects` is not set.
+const DEFAULT_MAX_REDIRECTS: i64 = 5;
+
+type Headers = Vec<(HeaderName, HeaderValue)>;
 
 pub(super) fn http(
     h: Option<&RawHttp>,
@@ -33,8 +43,34 @@ pub(super) fn http(
     let safe = profile
         .safe_request()
         .filter(|_| h.method.is_none() && h.body.is_none() && h.body_file.is_none());
-    let method = match &h.method {
-        None if safe.is_some() => Some(Method::POST),
+    let method = method(h.method.as_ref(), safe.is_some(), p);
+    let mut headers = headers(h, p);
+    secret_headers(h, base, &mut headers, p);
+    let body = body(h, safe, base, p);
+    if safe.is_some() && !headers.iter().any(|(k, _)| k == CONTENT_TYPE) {
+        headers.push((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    }
+    let expect_status = expect_status(h.expect_status.as_ref(), p);
+    let max_redirects = int_in(&h.max_redirects, "max_redirects", limits::REDIRECTS, p);
+    let max_body = int_in(&h.max_body_bytes, "max_body_bytes", limits::BODY_BYTES, p);
+    if p.count() > before {
+        return None;
+    }
+    Some(HttpSpec {
+        method: method?,
+        headers,
+        body: body?,
+        expect_status,
+        follow_redirects: h.follow_redirects.as_ref().is_some_and(|b| *b.get_ref()),
+        max_redirects: max_redirects?.unwrap_or(DEFAULT_MAX_REDIRECTS) as u32,
+        max_body_bytes: max_body?.unwrap_or(DEFAULT_MAX_BODY) as usize,
+    })
+}
+
+/// The method as written; else POST for a profile's safe request, else GET.
+fn method(m: Option<&S<String>>, safe: bool, p: &mut Problems) -> Option<Method> {
+    match m {
+        None if safe => Some(Method::POST),
         None => Some(Method::GET),
         Some(m) => Method::from_bytes(m.get_ref().to_ascii_uppercase().as_bytes())
             .map_err(|_| {
@@ -44,18 +80,30 @@ pub(super) fn http(
                 )
             })
             .ok(),
-    };
-    let mut headers = Vec::new();
-    for (k, v) in h.headers.iter().flatten() {
-        let name = HeaderName::from_bytes(k.get_ref().as_bytes());
-        let value = HeaderValue::from_str(v.get_ref());
-        match (name, value) {
-            (Ok(n), Ok(v)) => headers.push((n, v)),
-            (Err(_), _) => p.at(
+    }
+}
+
+fn header_name(k: &S<String>, p: &mut Problems) -> Option<HeaderName> {
+    HeaderName::from_bytes(k.get_ref().as_bytes())
+        .map_err(|_| {
+            p.at(
                 k.span(),
                 format!("header name {:?} is not valid", k.get_ref()),
-            ),
-            (_, Err(_)) => p.at(
+            )
+        })
+        .ok()
+}
+
+/// `headers`, written inline.
+fn headers(h: &RawHttp, p: &mut Problems) -> Headers {
+    let mut out = Vec::new();
+    for (k, v) in h.headers.iter().flatten() {
+        let Some(name) = header_name(k, p) else {
+            continue;
+        };
+        match HeaderValue::from_str(v.get_ref()) {
+            Ok(v) => out.push((name, v)),
+            Err(_) => p.at(
                 v.span(),
                 format!(
                     "value of header {:?} is not valid (control characters?)",
@@ -64,101 +112,13 @@ pub(super) fn http(
             ),
         }
     }
-    secret_headers(h, base, &mut headers, p);
-    let body = match (&h.body, &h.body_file) {
-        (Some(b), Some(_)) => {
-            p.at(b.span(), "set `body` or `body_file`, not both");
-            None
-        }
-        (Some(b), None) => Some(bytes::Bytes::from(b.get_ref().clone())),
-        (None, Some(f)) => {
-            let path = resolve(base, f.get_ref());
-            std::fs::read(&path)
-                .map(bytes::Bytes::from)
-                .map_err(|e| {
-                    p.at(
-                        f.span(),
-                        format!("`body_file` {}: cannot read: {e}", path.display()),
-                    )
-                })
-                .ok()
-        }
-        (None, None) => Some(safe.map_or_else(bytes::Bytes::new, |body| {
-            bytes::Bytes::from_static(body.as_bytes())
-        })),
-    };
-    let has_type = headers
-        .iter()
-        .any(|(k, _)| k == hyper::header::CONTENT_TYPE);
-    if safe.is_some() && !has_type {
-        headers.push((
-            hyper::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ));
-    }
-    let mut expect_status = Vec::new();
-    for s in h.expect_status.iter().flat_map(|l| l.get_ref()) {
-        match u16::try_from(*s.get_ref()) {
-            Ok(code) if (100..=599).contains(&code) => expect_status.push(code),
-            _ => p.at(
-                s.span(),
-                format!(
-                    "status {} is not an HTTP status code (100-599)",
-                    s.get_ref()
-                ),
-            ),
-        }
-    }
-    if let Some(l) = &h.expect_status {
-        if l.get_ref().is_empty() {
-            p.at(
-                l.span(),
-                "`expect_status` is empty; leave it out to accept any 2xx",
-            );
-        }
-    }
-    let max_redirects = int_in(
-        &h.max_redirects,
-        "max_redirects",
-        0,
-        crate::limits::MAX_REDIRECTS,
-        5,
-        p,
-    );
-    let max_body = int_in(
-        &h.max_body_bytes,
-        "max_body_bytes",
-        1,
-        MAX_BODY_LIMIT,
-        DEFAULT_MAX_BODY as i64,
-        p,
-    );
-    if p.count() > before {
-        return None;
-    }
-    Some(HttpSpec {
-        method: method?,
-        headers,
-        body: body?,
-        expect_status,
-        follow_redirects: h
-            .follow_redirects
-            .as_ref()
-            .map(|b| *b.get_ref())
-            .unwrap_or(false),
-        max_redirects: max_redirects? as u32,
-        max_body_bytes: max_body? as usize,
-    })
+    out
 }
 
 /// Headers whose values come from the environment or a file, so a key never sits in the
-/// config. Errors name the variable or file, never the value.
-fn secret_headers(
-    h: &RawHttp,
-    base: &Path,
-    out: &mut Vec<(HeaderName, HeaderValue)>,
-    p: &mut Problems,
-) {
+/// config. They replace an inline header of the same name. Errors name the variable or
+/// file, never the value.
+fn secret_headers(h: &RawHttp, base: &Path, out: &mut Headers, p: &mut Problems) {
     let sources = h
         .headers_from_env
         .iter()
@@ -171,27 +131,10 @@ fn secret_headers(
                 .map(|(k, v)| (k, v, false)),
         );
     for (k, src, from_env) in sources {
-        let Ok(name) = HeaderName::from_bytes(k.get_ref().as_bytes()) else {
-            p.at(
-                k.span(),
-                format!("header name {:?} is not valid", k.get_ref()),
-            );
+        let Some(name) = header_name(k, p) else {
             continue;
         };
-        let raw = if from_env {
-            std::env::var(src.get_ref()).map_err(|_| {
-                format!(
-                    "environment variable {} is not set (or not UTF-8)",
-                    src.get_ref()
-                )
-            })
-        } else {
-            let path = resolve(base, src.get_ref());
-            std::fs::read_to_string(&path)
-                .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        };
-        match raw {
+        match secret_value(src.get_ref(), from_env, base) {
             Ok(v) => match HeaderValue::from_str(&v) {
                 Ok(mut v) => {
                     v.set_sensitive(true);
@@ -210,4 +153,55 @@ fn secret_headers(
             Err(why) => p.at(src.span(), format!("header {:?}: {why}", k.get_ref())),
         }
     }
+}
+
+/// A secret header's value: an environment variable, or a file without its final newline.
+fn secret_value(src: &str, from_env: bool, base: &Path) -> Result<String, String> {
+    if from_env {
+        return env_var(src);
+    }
+    let path = resolve(base, src);
+    std::fs::read_to_string(&path)
+        .map(|v| v.trim_end_matches(['\n', '\r']).to_string())
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// `body` or `body_file`; with neither, the profile's safe request body (or none).
+fn body(h: &RawHttp, safe: Option<&'static str>, base: &Path, p: &mut Problems) -> Option<Bytes> {
+    match (&h.body, &h.body_file) {
+        (Some(b), Some(_)) => {
+            p.at(b.span(), "set `body` or `body_file`, not both");
+            None
+        }
+        (Some(b), None) => Some(Bytes::from(b.get_ref().clone())),
+        (None, Some(f)) => read_file("body_file", f, base, p).map(Bytes::from),
+        (None, None) => Some(safe.map_or_else(Bytes::new, |b| Bytes::from_static(b.as_bytes()))),
+    }
+}
+
+/// The accepted status codes; empty (the key left out) means any 2xx.
+fn expect_status(l: Option<&S<Vec<S<i64>>>>, p: &mut Problems) -> Vec<u16> {
+    let range = limits::HTTP_STATUS;
+    let mut out = Vec::new();
+    for s in l.iter().flat_map(|l| l.get_ref()) {
+        match u16::try_from(*s.get_ref()) {
+            Ok(code) if range.contains(&code) => out.push(code),
+            _ => p.at(
+                s.span(),
+                format!(
+                    "status {} is not an HTTP status code ({}-{})",
+                    s.get_ref(),
+                    range.start(),
+                    range.end()
+                ),
+            ),
+        }
+    }
+    if let Some(l) = l.filter(|l| l.get_ref().is_empty()) {
+        p.at(
+            l.span(),
+            "`expect_status` is empty; leave it out to accept any 2xx",
+        );
+    }
+    out
 }

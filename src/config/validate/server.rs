@@ -1,0 +1,88 @@
+//! `[server]`: the listener's address and credentials, where state is kept, the global
+//! concurrency cap and the language of hints.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::super::error::Problems;
+use super::super::raw::{RawServer, S};
+use super::super::{ServerPlan, DEFAULT_LISTEN};
+use super::values::{int_in, keyword, resolve};
+use crate::classify::Lang;
+use crate::http::auth::WebConfig;
+use crate::limits;
+
+/// Where incidents and outboxes are kept when `state_dir` is not set: the FHS place for a
+/// daemon's state.
+const DEFAULT_STATE_DIR: &str = "/var/lib/payprobe";
+
+/// Probes in flight at once when `max_concurrency` is not set.
+const DEFAULT_MAX_CONCURRENCY: i64 = 512;
+
+pub(super) fn server(s: &RawServer, base: &Path, p: &mut Problems) -> Option<ServerPlan> {
+    let listen = listen(s.listen.as_ref(), p);
+    let state_dir = s
+        .state_dir
+        .as_ref()
+        // Relative to the config file, like every other path in it (not to the cwd).
+        .map(|d| base.join(d.get_ref()))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+    let max_concurrency = int_in(
+        &s.max_concurrency,
+        "max_concurrency",
+        limits::CONCURRENCY,
+        p,
+    )
+    .map(|v| v.unwrap_or(DEFAULT_MAX_CONCURRENCY));
+    let lang = keyword(
+        s.lang.as_ref(),
+        Lang::En,
+        Lang::parse,
+        |l| format!("`lang` = {l:?}: expected \"en\" or \"zh-CN\""),
+        p,
+    );
+    let web = web_config(s.web_config.as_ref(), base, p);
+    Some(ServerPlan {
+        web: web?,
+        metrics_open: s.metrics_open.as_ref().is_some_and(|b| *b.get_ref()),
+        listen: listen?,
+        state_dir,
+        max_concurrency: max_concurrency? as usize,
+        lang: lang?,
+        latency_histograms: s.latency_histograms.as_ref().is_some_and(|b| *b.get_ref()),
+    })
+}
+
+fn listen(l: Option<&S<String>>, p: &mut Problems) -> Option<std::net::SocketAddr> {
+    let Some(l) = l else {
+        return DEFAULT_LISTEN.parse().ok();
+    };
+    l.get_ref()
+        .parse()
+        .map_err(|_| {
+            p.at(
+                l.span(),
+                format!(
+                    "`listen` = {:?}: expected IP:PORT, e.g. \"127.0.0.1:9464\"",
+                    l.get_ref()
+                ),
+            )
+        })
+        .ok()
+}
+
+/// `Some(None)`: no `web_config`; `None`: it could not be loaded (reported).
+fn web_config(
+    f: Option<&S<String>>,
+    base: &Path,
+    p: &mut Problems,
+) -> Option<Option<Arc<WebConfig>>> {
+    let Some(f) = f else { return Some(None) };
+    match WebConfig::load(&resolve(base, f.get_ref()), base) {
+        Ok(w) => Some(Some(Arc::new(w))),
+        Err(e) => {
+            p.at(f.span(), format!("`web_config`: {e}"));
+            None
+        }
+    }
+}
