@@ -12,9 +12,18 @@ use crate::classify::Lang;
 use crate::http::auth::WebConfig;
 use crate::limits;
 
-/// Where incidents and outboxes are kept when `state_dir` is not set: the FHS place for a
-/// daemon's state.
+/// Where incidents and outboxes are kept when `state_dir` is not set and systemd gave no
+/// `STATE_DIRECTORY`: the FHS place for a daemon's state.
 const DEFAULT_STATE_DIR: &str = "/var/lib/payprobe";
+
+/// The default `state_dir`: the first directory of `$STATE_DIRECTORY` (what systemd's
+/// `StateDirectory=` sets, deploy/payprobe.service) when given, else [`DEFAULT_STATE_DIR`].
+fn default_state_dir(env: Option<std::ffi::OsString>) -> PathBuf {
+    env.as_ref()
+        .and_then(|v| v.to_str())
+        .and_then(|v| v.split(':').find(|d| !d.is_empty()))
+        .map_or_else(|| PathBuf::from(DEFAULT_STATE_DIR), PathBuf::from)
+}
 
 /// Probes in flight at once when `max_concurrency` is not set.
 const DEFAULT_MAX_CONCURRENCY: i64 = 512;
@@ -26,7 +35,7 @@ pub(super) fn server(s: &RawServer, base: &Path, p: &mut Problems) -> Option<Ser
         .as_ref()
         // Relative to the config file, like every other path in it (not to the cwd).
         .map(|d| base.join(d.get_ref()))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+        .unwrap_or_else(|| default_state_dir(std::env::var_os("STATE_DIRECTORY")));
     let max_concurrency = int_in(
         &s.max_concurrency,
         "max_concurrency",
@@ -84,5 +93,22 @@ fn web_config(
             p.at(f.span(), format!("`web_config`: {e}"));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_state_dir_follows_systemd() {
+        let d = |v: Option<&str>| default_state_dir(v.map(Into::into));
+        assert_eq!(d(None), Path::new(DEFAULT_STATE_DIR));
+        assert_eq!(d(Some("")), Path::new(DEFAULT_STATE_DIR));
+        assert_eq!(
+            d(Some("/var/lib/private/pp")),
+            Path::new("/var/lib/private/pp")
+        );
+        assert_eq!(d(Some("/a:/b")), Path::new("/a"), "the first of several");
     }
 }
