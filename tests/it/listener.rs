@@ -386,7 +386,7 @@ async fn web_config_gives_tls_basic_auth_and_bearer_tokens() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("client_ca_file") && err.contains("p.toml:3:14"),
+        err.contains("client_ca_file") && err.contains("p.toml:4:14"),
         "{err}"
     );
 }
