@@ -247,8 +247,21 @@ impl Proc {
     }
 }
 
+/// SIGTERM first, so the daemon (and `payprobe demo`, which removes its temporary directory)
+/// stops as a service manager would stop it; SIGKILL only if it has not within 5 s.
 impl Drop for Proc {
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child's pid, which `wait` has not reaped yet.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let end = std::time::Instant::now() + Duration::from_secs(5);
+            while std::time::Instant::now() < end {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
