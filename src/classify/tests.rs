@@ -837,3 +837,22 @@ fn packet_loss_adds_payment_delay_whichever_failure_decides() {
         "no loss, no delay"
     );
 }
+
+/// Flapping from the kept pass/fail bits agrees with counting changes over the last ten
+/// whole verdicts (what the window kept before), for every sequence of up to 12 rounds.
+#[test]
+fn flapping_bits_agree_with_the_last_ten_rounds() {
+    let (pass, fail) = (verdict(true), verdict(false));
+    for len in 0..=12u32 {
+        for bits in 0..(1u32 << len) {
+            let oks: Vec<bool> = (0..len).map(|i| bits >> i & 1 == 1).collect();
+            let mut w = Window::new(3, 2);
+            for ok in &oks {
+                w.push(if *ok { pass.clone() } else { fail.clone() });
+            }
+            let last: Vec<bool> = oks.iter().rev().take(10).copied().collect();
+            let changes = last.windows(2).filter(|p| p[0] != p[1]).count();
+            assert_eq!(w.flapping(), changes >= 4, "{oks:?}");
+        }
+    }
+}

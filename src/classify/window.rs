@@ -1,17 +1,21 @@
 //! The last verdicts of one target, with threshold hysteresis and flapping detection.
-
-use std::collections::VecDeque;
+//!
+//! Only the newest verdict (and the newest failing one) is kept whole; of the rounds before
+//! it, flapping needs only pass or fail, kept as bits. At 10,000 targets, ten whole verdicts
+//! (reasons, symptoms, warnings) per target were 16 MB for one bit each.
 
 use super::RoundVerdict;
 
-/// Verdicts kept for flapping detection.
-const FLAP_WINDOW: usize = 10;
+/// Rounds whose pass/fail is kept for flapping detection.
+const FLAP_WINDOW: u32 = 10;
 /// Pass/fail changes within `FLAP_WINDOW` (10) rounds that make a target "flapping".
-const FLAP_CHANGES: usize = 4;
+const FLAP_CHANGES: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct Window {
-    verdicts: VecDeque<RoundVerdict>,
+    latest: Option<RoundVerdict>,
+    /// Pass (1) or fail (0) of the last `min(rounds, FLAP_WINDOW)` rounds, newest in bit 0.
+    passes: u16,
     failure_threshold: u32,
     success_threshold: u32,
     healthy: bool,
@@ -28,7 +32,8 @@ impl Window {
     /// failing rounds in a row.
     pub fn new(failure_threshold: u32, success_threshold: u32) -> Window {
         Window {
-            verdicts: VecDeque::with_capacity(FLAP_WINDOW),
+            latest: None,
+            passes: 0,
             failure_threshold: failure_threshold.max(1),
             success_threshold: success_threshold.max(1),
             healthy: true,
@@ -50,10 +55,8 @@ impl Window {
             self.consecutive_successes = 0;
             self.last_failure = Some(v.clone());
         }
-        if self.verdicts.len() == FLAP_WINDOW {
-            self.verdicts.pop_front();
-        }
-        self.verdicts.push_back(v);
+        self.passes = (self.passes << 1 | u16::from(v.ok)) & ((1 << FLAP_WINDOW) - 1);
+        self.latest = Some(v);
         let flip = if self.healthy && self.consecutive_failures >= self.failure_threshold {
             Some(false)
         } else if !self.healthy && self.consecutive_successes >= self.success_threshold {
@@ -73,17 +76,15 @@ impl Window {
 
     /// Changed between pass and fail at least `FLAP_CHANGES` (4) times in the last rounds.
     pub fn flapping(&self) -> bool {
-        let changes = self
-            .verdicts
-            .iter()
-            .zip(self.verdicts.iter().skip(1))
-            .filter(|(a, b)| a.ok != b.ok)
-            .count();
-        changes >= FLAP_CHANGES
+        let kept = self.rounds.min(u64::from(FLAP_WINDOW)) as u32;
+        // Neighbouring rounds that differ: bits of passes ^ (passes >> 1), within the kept.
+        let pairs = kept.saturating_sub(1);
+        let mask = (1u16 << pairs) - 1;
+        ((self.passes ^ (self.passes >> 1)) & mask).count_ones() >= FLAP_CHANGES
     }
 
     pub fn latest(&self) -> Option<&RoundVerdict> {
-        self.verdicts.back()
+        self.latest.as_ref()
     }
 
     pub fn last_failure(&self) -> Option<&RoundVerdict> {
