@@ -3,7 +3,8 @@
 
 use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
-use super::{gauge, MetricsError};
+use super::global::gauge;
+use super::MetricsError;
 use crate::classify::Cause;
 use crate::config::Target;
 
