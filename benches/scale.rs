@@ -16,6 +16,7 @@ use payprobe::app::Daemon;
 use payprobe::probe::Probers;
 
 mod common;
+#[path = "scale/prom.rs"]
 mod prom;
 
 /// utime + stime of the calling thread, in seconds.
@@ -24,22 +25,16 @@ fn thread_cpu() -> f64 {
     u + s
 }
 
-/// CPU seconds of tokio's blocking pool (where `/metrics` is rendered), summed over its
-/// threads that are alive now.
-fn blocking_cpu() -> f64 {
-    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    dir.flatten()
-        .filter(|e| {
-            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-            comm.starts_with("tokio-runtime")
-        })
-        .map(|e| {
-            let (u, s) = common::cpu_split(&e.path().join("stat").to_string_lossy());
-            u + s
-        })
-        .sum()
+/// utime + stime of the whole process.
+fn process_cpu() -> f64 {
+    let (u, s) = common::cpu_split("/proc/self/stat");
+    u + s
+}
+
+/// utime + stime of one thread of this process.
+fn task_cpu(tid: i64) -> f64 {
+    let (u, s) = common::cpu_split(&format!("/proc/self/task/{tid}/stat"));
+    u + s
 }
 
 fn status_mib(field: &str) -> f64 {
@@ -94,20 +89,50 @@ fn quantile(before: &[(String, f64)], after: &[(String, f64)], q: f64) -> String
         .map_or("?".into(), |(le, _)| format!("<= {le} s"))
 }
 
-/// Renders `/metrics` on the blocking pool (as the handler does), so the bench's own reads
-/// never hold the probing thread. Returns the text, the gzip size and the gzip render time.
-async fn render(d: &Daemon) -> (String, usize, Duration) {
+/// Renders `/metrics` on the blocking pool, so the bench's own reads never hold the probing
+/// thread.
+async fn render(d: &Daemon) -> String {
     let m = d.shared.metrics.clone();
-    tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || m.render().unwrap_or_default())
+        .await
+        .unwrap_or_default()
+}
+
+/// What the bench needs of one exposition, so the text itself is not kept (it would count
+/// in the memory measured).
+struct Reading {
+    probes: f64,
+    failed: f64,
+    lag: Vec<(String, f64)>,
+}
+
+async fn reading(d: &Daemon) -> Reading {
+    let text = render(d).await;
+    Reading {
+        probes: count(&text, ""),
+        failed: count(&text, "outcome=\"failure\""),
+        lag: lag_buckets(&text),
+    }
+}
+
+/// `GET /metrics` as Prometheus sends it (gzip accepted), over loopback: the body's size
+/// and the time from the request to its last byte.
+async fn fetch(addr: std::net::SocketAddr) -> (usize, Duration) {
+    use std::io::{Read, Write};
+    let get = move || {
         let started = Instant::now();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let _ = m.render_to(&mut gz);
-        let gz_len = gz.finish().map_or(0, |v| v.len());
-        let took = started.elapsed();
-        (m.render().unwrap_or_default(), gz_len, took)
-    })
-    .await
-    .unwrap_or_default()
+        let mut s = std::net::TcpStream::connect(addr).ok()?;
+        let req = "GET /metrics HTTP/1.0\r\nHost: bench\r\nAccept-Encoding: gzip\r\n\r\n";
+        s.write_all(req.as_bytes()).ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        Some((buf.len(), started.elapsed()))
+    };
+    tokio::task::spawn_blocking(get)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 fn count(text: &str, outcome: &str) -> f64 {
@@ -161,9 +186,12 @@ fn config(a: &Args, ports: &[u16]) -> String {
 }
 
 /// Gateways on their own thread and runtime, so their CPU is not counted as payprobe's.
-fn start_gateways() -> Vec<u16> {
+/// Returns their ports and the thread's id.
+fn start_gateways() -> (Vec<u16>, i64) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // SAFETY: gettid has no preconditions.
+        let tid = i64::from(unsafe { libc::gettid() });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -171,7 +199,7 @@ fn start_gateways() -> Vec<u16> {
         rt.block_on(async move {
             let gws = gateways().await;
             let ports: Vec<u16> = gws.iter().map(|g| g.port()).collect();
-            tx.send(ports).expect("send ports");
+            tx.send((ports, tid)).expect("send ports");
             std::future::pending::<()>().await;
         });
     });
@@ -180,7 +208,7 @@ fn start_gateways() -> Vec<u16> {
 
 fn main() {
     let a = args();
-    let ports = start_gateways();
+    let (ports, gw_tid) = start_gateways();
     let parse_started = Instant::now();
     let plan =
         payprobe::config::parse(Path::new("bench.toml"), &config(&a, &ports), Path::new("."))
@@ -205,30 +233,48 @@ fn main() {
         // Skip the first interval (start-up spread), then measure.
         tokio::time::sleep(Duration::from_secs(a.interval)).await;
         scrape_report(&daemon, a.n).await;
-        phase(&daemon, &a, None).await;
+        phase(&daemon, &a, None, gw_tid).await;
         for s in &a.scrapes {
-            phase(&daemon, &a, Some(*s)).await;
+            phase(&daemon, &a, Some(*s), gw_tid).await;
         }
         daemon.stop();
     });
 }
 
-/// What one scrape costs: text, gzip, render time, RSS before and at the render's peak.
+/// What one scrape costs: bytes (text and gzip), time to serve it, RSS before and at the
+/// peak of a gzip scrape (what Prometheus asks for).
 async fn scrape_report(d: &Daemon, n: usize) {
     let steady = rss_mib();
     reset_peak();
-    let (text, gz, took) = render(d).await;
+    let (gz, first) = fetch(d.addr).await;
     let peak = peak_mib();
-    let mut best = took;
+    let mut best = first;
     for _ in 0..4 {
-        best = best.min(render(d).await.2);
+        best = best.min(fetch(d.addr).await.1);
+    }
+    let m = d.shared.metrics.clone();
+    let plain_took = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let _ = m.render_to(&mut std::io::sink());
+        started.elapsed()
+    })
+    .await
+    .unwrap_or_default();
+    let text = render(d).await;
+    if let Some(path) = std::env::var_os("SCALE_DUMP") {
+        let _ = std::fs::write(path, &text);
     }
     println!(
-        "  /metrics size              {:>10.2} MB ({:.2} MB gzipped), render + gzip {:.0} ms (best of 5; first {:.0} ms)",
+        "  /metrics size              {:>10.2} MB of text ({:.2} MiB), {:.2} MB gzipped",
         text.len() as f64 / 1e6,
-        gz as f64 / 1e6,
+        text.len() as f64 / 1048576.0,
+        gz as f64 / 1e6
+    );
+    println!(
+        "  GET /metrics (gzip)        {:>10.0} ms (best of 5; first {:.0} ms); text alone {:.0} ms",
         best.as_secs_f64() * 1000.0,
-        took.as_secs_f64() * 1000.0
+        first.as_secs_f64() * 1000.0,
+        plain_took.as_secs_f64() * 1000.0
     );
     println!(
         "  series                     {:>10} ({:.1} per target)",
@@ -236,28 +282,30 @@ async fn scrape_report(d: &Daemon, n: usize) {
         series(&text) as f64 / n as f64
     );
     println!(
-        "  resident memory            {steady:>10.1} MiB steady, {peak:.1} MiB at a render's peak ({:.0} bytes per target)",
+        "  resident memory            {steady:>10.1} MiB steady, {peak:.1} MiB at a scrape's peak ({:.0} bytes per target)",
         steady * 1048576.0 / n as f64
     );
 }
 
-/// One measured phase: `secs` of probing, scraped by a real Prometheus every `scrape` s.
-async fn phase(d: &Daemon, a: &Args, scrape: Option<u64>) {
+/// CPU is split three ways: the probing thread, the gateways' thread (not payprobe's), and
+/// the rest of payprobe (the blocking pool's renders, the listener's other work).
+async fn phase(d: &Daemon, a: &Args, scrape: Option<u64>, gw: i64) {
     let p = scrape.and_then(|s| prom::Prometheus::start(d.addr, s));
     if scrape.is_some() && p.is_none() {
         println!("  (no Prometheus: phase skipped)");
         return;
     }
-    let (t0, _, _) = render(d).await;
+    let r0 = reading(d).await;
     reset_peak();
-    let (cpu0, blk0, started) = (thread_cpu(), blocking_cpu(), Instant::now());
+    let cpu_all = || process_cpu() - task_cpu(gw);
+    let (cpu0, all0, started) = (thread_cpu(), cpu_all(), Instant::now());
     tokio::time::sleep(Duration::from_secs(a.secs)).await;
-    let (cpu, blk) = (thread_cpu() - cpu0, blocking_cpu() - blk0);
+    let cpu = thread_cpu() - cpu0;
+    let rest = cpu_all() - all0 - cpu;
     let (wall, peak, rss) = (started.elapsed().as_secs_f64(), peak_mib(), rss_mib());
-    let (t1, _, _) = render(d).await;
-    let probes = count(&t1, "") - count(&t0, "");
-    let failed = count(&t1, "outcome=\"failure\"") - count(&t0, "outcome=\"failure\"");
-    let (b0, b1) = (lag_buckets(&t0), lag_buckets(&t1));
+    let r1 = reading(d).await;
+    let (probes, failed) = (r1.probes - r0.probes, r1.failed - r0.failed);
+    let (b0, b1) = (r0.lag, r1.lag);
     match scrape {
         None => println!("  -- no scraper"),
         Some(s) => println!("  -- Prometheus 2.42 scraping every {s} s"),
@@ -267,10 +315,10 @@ async fn phase(d: &Daemon, a: &Args, scrape: Option<u64>) {
         probes / wall
     );
     println!(
-        "    CPU per probe            {:>10.1} us (probing thread, {:.1}% of one core); renders {:.2} s CPU",
+        "    CPU per probe            {:>10.1} us (probing thread, {:.1}% of one core); other threads {:.2} s",
         1e6 * cpu / probes.max(1.0),
         100.0 * cpu / wall,
-        blk
+        rest
     );
     println!(
         "    round-start lag          p50 {}, p99 {}",

@@ -200,7 +200,7 @@ pub(super) static FAMILIES: &[(Family, Emit)] = &[
     (fam("payprobe_api_sunset_timestamp_seconds", Kind::Gauge, "The API's Sunset date (RFC 8594) as Unix seconds, when the gateway sends one."), |t, s, o| tp(t, o, s.api_sunset)),
     (fam("payprobe_api_version_compatible", Kind::Gauge, "1 if the reported API version satisfies the target's requirement."), |t, s, o| tp(t, o, s.api_compatible)),
     (fam("payprobe_api_version_info", Kind::Gauge, "The API version the gateway reported last (the version label)."), |t, s, o| info(t, o, s.api_version.as_deref())),
-    (fam("payprobe_cause", Kind::Gauge, "1 for the current cause of the target (one-hot over all seven causes)."), cause),
+    (fam("payprobe_cause", Kind::Gauge, "1 for the current cause of the target (one of seven; only the current one is exported)."), cause),
     (fam("payprobe_http_phase_duration_seconds", Kind::Gauge, "Duration of each phase of the last HTTP probe."), phases),
     (fam("payprobe_http_retry_after_seconds", Kind::Gauge, "Seconds the gateway's last Retry-After header asks to wait; absent when none was sent."), |t, s, o| tp(t, o, s.retry_after)),
     (fam("payprobe_http_status_code", Kind::Gauge, "Status code of the last HTTP response (0 if none came)."), |t, s, o| tp(t, o, s.http.map(|h| h.1))),
