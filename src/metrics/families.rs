@@ -218,6 +218,7 @@ pub(super) static FAMILIES: &[(Family, Emit)] = &[
     (fam("payprobe_symptom", Kind::Gauge, "1 for each symptom users of this target would see now."), symptom),
     (fam("payprobe_target_healthy", Kind::Gauge, "1 if the target is healthy after failure/success thresholds."), |t, s, o| tp(t, o, s.diag.as_ref().map(|d| if d.healthy { 1.0 } else { 0.0 }))),
     (fam("payprobe_target_last_round_timestamp_seconds", Kind::Gauge, "When the target's last round finished (Unix seconds): a stale value means its task is stuck."), |t, s, o| tp(t, o, s.last_round)),
+    (fam("payprobe_target_state_seconds", Kind::Gauge, "Seconds since the target's health, cause or scope last changed (updated every round)."), |t, s, o| tp(t, o, s.state_since)),
     (fam("payprobe_tls_cert_not_after_timestamp_seconds", Kind::Gauge, "Expiry (Unix seconds) of the leaf certificate the server presented last."), |t, s, o| tp(t, o, s.cert_not_after)),
     (fam("payprobe_tls_version_info", Kind::Gauge, "TLS version negotiated by the last handshake."), |t, s, o| info(t, o, s.tls_version.as_deref())),
 ];

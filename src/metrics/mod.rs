@@ -79,6 +79,7 @@ impl crate::pipeline::Output for Metrics {
             }
         }
         s.diagnosis(round.diagnosis);
+        s.state_since(round.since, round.at);
     }
 
     fn retire(&self, target: &Target) {

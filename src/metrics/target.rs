@@ -82,6 +82,8 @@ pub(super) struct State {
     pub over_slo: Option<u64>,
     /// Set by the first diagnosis, so a scrape never sees a target without a cause.
     pub diag: Option<Diag>,
+    /// Seconds since health, cause or scope last changed, as of the last judgement.
+    pub state_since: Option<f64>,
 }
 
 /// One target's series.
@@ -234,6 +236,12 @@ impl State {
         if let Some(n) = &mut self.over_slo {
             *n += 1;
         }
+    }
+
+    /// Seconds (to the millisecond) from `since` to `at`, 0 if the clock went back.
+    pub fn state_since(&mut self, since: SystemTime, at: SystemTime) {
+        let d = at.duration_since(since).unwrap_or_default();
+        self.state_since = Some(d.as_millis() as f64 / 1e3);
     }
 
     pub fn diagnosis(&mut self, d: &Diagnosis) {

@@ -144,3 +144,24 @@ fn one_hot_families_hold_the_active_values_only() {
     assert_eq!(lines_of(&text, "payprobe_symptom{").len(), 2, "{text}");
     assert!(text.contains("payprobe_target_healthy{provider=\"p\",target=\"b\"} 0\n"));
 }
+
+#[test]
+fn a_judged_round_sets_the_state_age_to_the_millisecond() {
+    use crate::pipeline::{JudgedRound, Output};
+    let p = plan(TWO);
+    let m = Metrics::new().unwrap();
+    let t = std::sync::Arc::new(p.targets[1].clone());
+    let since = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+    let d = Diagnosis::pending();
+    m.publish(&JudgedRound {
+        target: &t,
+        evidence: &[http("b", 0.1, true)],
+        diagnosis: &d,
+        previous: None,
+        since,
+        at: since + Duration::from_micros(90_250_400),
+    });
+    let text = m.render().unwrap();
+    let want = "payprobe_target_state_seconds{provider=\"p\",target=\"b\"} 90.25\n";
+    assert!(text.contains(want), "{text}");
+}
