@@ -70,7 +70,7 @@ fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
         rounds: st.as_ref().map_or(0, |s| s.window.rounds()),
         consecutive_failures: st.as_ref().map_or(0, |s| s.window.consecutive_failures()),
         evidence: st
-            .map(|s| s.latest.into_values().collect())
+            .map(|s| s.latest.into_values().map(|e| *e).collect())
             .unwrap_or_default(),
     }
 }

@@ -231,10 +231,6 @@ impl Output for Incidents {
             }
             changed
         };
-        let since = round.at.duration_since(round.since).unwrap_or_default();
-        self.metrics
-            .incidents
-            .state_since(round.target, since.as_secs_f64());
         if changed {
             self.changed.notify_one();
         }

@@ -3,7 +3,8 @@
 
 use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
-use super::{gauge, MetricsError};
+use super::global::gauge;
+use super::MetricsError;
 use crate::classify::Cause;
 use crate::config::Target;
 
@@ -18,7 +19,6 @@ pub const OUTCOMES: [&str; 4] = ["delivered", "failed", "dropped", "queued"];
 pub struct IncidentMetrics {
     incidents_total: IntCounterVec,
     incident_open: GaugeVec,
-    state_since: GaugeVec,
     duration: HistogramVec,
     detect: HistogramVec,
     notifications: IntCounterVec,
@@ -70,12 +70,6 @@ impl IncidentMetrics {
                 "payprobe_incident_open",
                 "1 while the target has an open incident; the cause label is its current cause.",
                 &["target", "provider", "cause"],
-            )?,
-            state_since: gauge(
-                r,
-                "payprobe_target_state_seconds",
-                "Seconds since the target's health, cause or scope last changed (updated every round).",
-                &["target", "provider"],
             )?,
             duration: histogram(
                 r,
@@ -155,17 +149,8 @@ impl IncidentMetrics {
         }
     }
 
-    pub fn state_since(&self, t: &Target, secs: f64) {
-        self.state_since
-            .with_label_values(&[&t.name, &t.provider])
-            .set(secs);
-    }
-
     pub fn remove_target(&self, t: &Target) {
         self.clear_open(&t.name, &t.provider);
-        let _ = self
-            .state_since
-            .remove_label_values(&[&t.name, &t.provider]);
     }
 
     pub fn notification(&self, sink: &str, outcome: &str) {

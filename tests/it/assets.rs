@@ -86,7 +86,10 @@ fn exported_names() -> BTreeSet<String> {
         ..Default::default()
     });
     m.observe(&t, &[tls, http, ping, api]);
-    m.observe_diagnosis(&t, &payprobe::classify::Diagnosis::pending());
+    // A symptom, so the symptom family (written as its active series only) has one.
+    let mut d = payprobe::classify::Diagnosis::pending();
+    d.symptoms.insert(payprobe::classify::Symptom::ALL[0]);
+    m.observe_diagnosis(&t, &d);
     m.observe_lag(std::time::Duration::from_millis(3));
     m.render()
         .unwrap()

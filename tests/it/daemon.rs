@@ -9,7 +9,7 @@ use payprobe::demo::pki::{Ca, Validity};
 use crate::support::{closed_port, get, metric, wait_for, Proc};
 
 /// Runs Debian's `promtool check metrics` on an exposition.
-fn promtool_check(text: &str) {
+pub(crate) fn promtool_check(text: &str) {
     use std::io::Write;
     let mut child = match std::process::Command::new("promtool")
         .args(["check", "metrics"])

@@ -87,6 +87,13 @@ async fn metrics_are_gzipped_when_the_scraper_asks_and_plain_otherwise() {
         "{text}"
     );
 
+    crate::daemon::promtool_check(&text);
+    let mut types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+    let all = types.len();
+    types.sort_unstable();
+    types.dedup();
+    assert_eq!(types.len(), all, "a family is written twice:\n{text}");
+
     let (head, body) = fetch(addr, "Accept-Encoding: gzip;q=0, br\r\n").await;
     assert!(!head.contains("content-encoding"), "{head}");
     let plain = String::from_utf8(body).unwrap();
