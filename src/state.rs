@@ -4,12 +4,12 @@
 //! store only keeps what a scrape or the API needs: the last round's evidence (without
 //! bodies), the window of verdicts, and the diagnosis.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use crate::classify::{self, Diagnosis, Peers, Window};
+use crate::classify::{self, Diagnosis, Peers, Reach, Window};
 use crate::config::{Check, Plan, Target};
 use crate::probe::Evidence;
 
@@ -30,6 +30,10 @@ pub struct TargetState {
 struct Inner {
     targets: HashMap<String, TargetState>,
     peers: Peers,
+    /// Unhealthy targets by provider: the only ones another target's change can re-judge, so
+    /// a flip costs O(unhealthy), not O(targets) (at 100,000 targets every first round moved
+    /// the counts, and scanning them all saturated the probing core).
+    failing: HashMap<String, HashSet<String>>,
 }
 
 /// What recording a round did.
@@ -71,7 +75,11 @@ impl Store {
     pub fn record(&self, t: &Arc<Target>, round: &[Evidence], now: SystemTime) -> Recorded {
         let verdict = classify::judge_round(t, round);
         let mut inner = crate::sync::write(&self.inner, "state");
-        let Inner { targets, peers } = &mut *inner;
+        let Inner {
+            targets,
+            peers,
+            failing,
+        } = &mut *inner;
         let st = targets
             .entry(t.name.clone())
             .or_insert_with(|| TargetState {
@@ -81,6 +89,9 @@ impl Store {
                 diagnosis: Diagnosis::pending(),
                 since: now,
             });
+        if st.target.provider != t.provider {
+            mark_failing(failing, &st.target, false);
+        }
         st.target = t.clone();
         st.window.push(verdict);
         for e in round {
@@ -92,7 +103,8 @@ impl Store {
         }
         let ctx = peers.context_for(&t.name, &t.provider, t.control);
         let d = classify::classify(&st.window, &ctx, now);
-        let moved = peers.set(&t.name, &t.provider, t.control, !d.healthy, d.cause);
+        let reach = peers.set(&t.name, &t.provider, t.control, !d.healthy, d.cause);
+        mark_failing(failing, t, !d.healthy);
         let old = std::mem::replace(&mut st.diagnosis, d.clone());
         let first = st.window.rounds() == 1;
         if first || (old.healthy, old.cause, old.scope) != (d.healthy, d.cause, d.scope) {
@@ -102,11 +114,7 @@ impl Store {
             log_change(t, &old, &d);
         }
         let since = st.since;
-        let rejudged = if moved {
-            rejudge_others(targets, peers, &t.name, now)
-        } else {
-            Vec::new()
-        };
+        let rejudged = rejudge_others(targets, peers, failing, t, reach, now);
         Recorded {
             diagnosis: d,
             previous: (!first).then_some(old),
@@ -135,7 +143,9 @@ impl Store {
     pub fn remove(&self, name: &str) {
         {
             let mut inner = crate::sync::write(&self.inner, "state");
-            inner.targets.remove(name);
+            if let Some(st) = inner.targets.remove(name) {
+                mark_failing(&mut inner.failing, &st.target, false);
+            }
             inner.peers.remove(name);
         }
     }
@@ -160,15 +170,44 @@ impl Store {
 
 /// Judges again every other unhealthy target whose scope depends on the peer that changed.
 /// Runs only when a target's health or network-ness flips (rare), at O(targets) then.
+/// Files `t` as unhealthy (`on`) or not under its provider.
+fn mark_failing(failing: &mut HashMap<String, HashSet<String>>, t: &Target, on: bool) {
+    if on {
+        failing
+            .entry(t.provider.clone())
+            .or_default()
+            .insert(t.name.clone());
+    } else if let Some(names) = failing.get_mut(&t.provider) {
+        names.remove(&t.name);
+        if names.is_empty() {
+            failing.remove(&t.provider);
+        }
+    }
+}
+
 fn rejudge_others(
     targets: &mut HashMap<String, TargetState>,
     peers: &Peers,
-    changed: &str,
+    failing: &HashMap<String, HashSet<String>>,
+    changed: &Target,
+    reach: Reach,
     now: SystemTime,
 ) -> Vec<Rejudged> {
+    let candidates: Vec<&String> = match reach {
+        Reach::Nobody => return Vec::new(),
+        Reach::Provider => failing
+            .get(&changed.provider)
+            .into_iter()
+            .flatten()
+            .collect(),
+        Reach::Everyone => failing.values().flatten().collect(),
+    };
     let mut out = Vec::new();
-    for (name, st) in targets.iter_mut() {
-        if name == changed || st.diagnosis.healthy || st.window.rounds() == 0 {
+    for name in candidates {
+        let Some(st) = targets.get_mut(name) else {
+            continue;
+        };
+        if *name == changed.name || st.diagnosis.healthy || st.window.rounds() == 0 {
             continue;
         }
         let t = &st.target;

@@ -64,6 +64,15 @@ struct Member {
     network: bool,
 }
 
+/// Whose scope a change of one target's state may move (see [`Peers::set`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Nobody,
+    /// The other endpoints of the changed target's provider.
+    Provider,
+    Everyone,
+}
+
 /// Health of every target, aggregated by provider and kept current incrementally.
 #[derive(Debug, Default)]
 pub struct Peers {
@@ -75,8 +84,9 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// Records a target's current state (inserting it if new); true when the counts moved,
-    /// i.e. other targets' scope may have changed.
+    /// Records a target's current state (inserting it if new) and says whose scope may have
+    /// changed with it: nobody's, its provider's other endpoints', or everyone's (a control,
+    /// or a provider appearing, going, or going down at the network layer as a whole).
     pub fn set(
         &mut self,
         name: &str,
@@ -84,18 +94,21 @@ impl Peers {
         control: bool,
         failing: bool,
         cause: Cause,
-    ) -> bool {
+    ) -> Reach {
         let network = failing && cause == Cause::Network;
-        if let Some(m) = self.members.get(name) {
+        let old = self.members.get(name);
+        if let Some(m) = old {
             // The common case, every round: nothing changed, nothing to recount.
             if m.provider == provider
                 && m.control == control
                 && m.failing == failing
                 && m.network == network
             {
-                return false;
+                return Reach::Nobody;
             }
         }
+        let moved_provider = old.is_some_and(|m| m.provider != provider || m.control);
+        let global = (self.providers.len(), self.network_down_providers);
         self.remove(name);
         let m = Member {
             provider: provider.to_string(),
@@ -105,7 +118,14 @@ impl Peers {
         };
         self.apply(&m, true);
         self.members.insert(name.to_string(), m);
-        true
+        if control
+            || moved_provider
+            || global != (self.providers.len(), self.network_down_providers)
+        {
+            Reach::Everyone
+        } else {
+            Reach::Provider
+        }
     }
 
     pub fn remove(&mut self, name: &str) {

@@ -856,3 +856,42 @@ fn flapping_bits_agree_with_the_last_ten_rounds() {
         }
     }
 }
+
+/// Whose scope a change can move: a new provider or a provider going down at the network layer
+/// concerns everyone (`other_providers*`), a change inside a provider only its endpoints, a
+/// control everyone, a repeat nobody.
+#[test]
+fn a_change_reaches_only_those_whose_scope_it_can_move() {
+    use crate::classify::Reach;
+    let mut p = Peers::default();
+    assert_eq!(
+        p.set("a1", "a", false, false, Cause::None),
+        Reach::Everyone,
+        "a new provider"
+    );
+    assert_eq!(p.set("a2", "a", false, false, Cause::None), Reach::Provider);
+    assert_eq!(p.set("a2", "a", false, false, Cause::None), Reach::Nobody);
+    assert_eq!(
+        p.set("a2", "a", false, true, Cause::Server),
+        Reach::Provider
+    );
+    assert_eq!(
+        p.set("a1", "a", false, true, Cause::Network),
+        Reach::Provider,
+        "a2 is not network"
+    );
+    assert_eq!(
+        p.set("a2", "a", false, true, Cause::Network),
+        Reach::Everyone,
+        "provider a is now down at the network layer"
+    );
+    assert_eq!(
+        p.set("ctl", "", true, true, Cause::Network),
+        Reach::Everyone
+    );
+    assert_eq!(
+        p.set("a2", "b", false, false, Cause::None),
+        Reach::Everyone,
+        "moved provider"
+    );
+}
