@@ -9,7 +9,7 @@ use payprobe::limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{get, wait_for, Proc};
+use crate::support::{get, get_with, wait_for, Proc};
 
 /// Raises this test process's own soft open-file limit to its hard limit; returns it.
 fn raise_own_nofile() -> u64 {
@@ -307,25 +307,9 @@ async fn web_config_gives_tls_basic_auth_and_bearer_tokens() {
     .unwrap();
     let user_hash = bcrypt::hash("s3cret-pass", 4).unwrap();
     let token_hash = bcrypt::hash("tok-abc-123", 4).unwrap();
-    std::fs::write(
-        dir.path().join("web.yml"),
-        format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  alice: {user_hash}\nbearer_token_hashes:\n  - {token_hash}\n"),
-    )
-    .unwrap();
+    let web = format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  alice: {user_hash}\nbearer_token_hashes:\n  - {token_hash}\n");
+    let d = with_web_config(dir.path(), &web, "metrics_open = true\n", &gw).await;
     let cfg = dir.path().join("p.toml");
-    std::fs::write(
-        &cfg,
-        format!("[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\nweb_config = \"web.yml\"\nmetrics_open = true\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
-    )
-    .unwrap();
-    let plan = payprobe::config::load(&cfg).unwrap();
-    let d = payprobe::app::Daemon::start(
-        plan,
-        None,
-        std::sync::Arc::new(payprobe::probe::Probers::system()),
-    )
-    .await
-    .unwrap();
     let addr = d.addr;
     let basic = |u: &str, p: &str| {
         format!(
@@ -391,22 +375,36 @@ async fn web_config_gives_tls_basic_auth_and_bearer_tokens() {
     );
 }
 
-/// One plain HTTP/1.1 request with an `Authorization` header; the status and the head.
-async fn get_auth(addr: SocketAddr, path: &str, auth: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, text)
+/// A daemon on loopback with `web.yml` holding `web`, probing one quiet gateway.
+async fn with_web_config(
+    dir: &std::path::Path,
+    web: &str,
+    server: &str,
+    gw: &Gateway,
+) -> payprobe::app::Daemon {
+    std::fs::write(dir.join("web.yml"), web).unwrap();
+    let cfg = dir.join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!("[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\nweb_config = \"web.yml\"\n{server}[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
+    )
+    .unwrap();
+    let plan = payprobe::config::load(&cfg).unwrap();
+    payprobe::app::Daemon::start(
+        plan,
+        None,
+        std::sync::Arc::new(payprobe::probe::Probers::system()),
+    )
+    .await
+    .unwrap()
+}
+
+/// `GET /metrics` with this `Authorization`; (status, head).
+async fn auth_get(addr: SocketAddr, auth: &str) -> (u16, String) {
+    let (status, head, _) = get_with(addr, "/metrics", &[("Authorization", auth)])
+        .await
+        .unwrap();
+    (status, head)
 }
 
 /// Wrong passwords cost a bcrypt each: past `AUTH_CHECKS_BURST` they get 429 with
@@ -418,25 +416,8 @@ async fn wrong_passwords_are_rate_limited_and_a_known_scraper_is_not() {
     let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let hash = bcrypt::hash("right-pass", 4).unwrap();
-    std::fs::write(
-        dir.path().join("web.yml"),
-        format!("basic_auth_users:\n  prom: {hash}\n"),
-    )
-    .unwrap();
-    let cfg = dir.path().join("p.toml");
-    std::fs::write(
-        &cfg,
-        format!("[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\nweb_config = \"web.yml\"\n[[targets]]\nname = \"gw\"\nurl = \"http://127.0.0.1:{}/\"\ninterval = \"1h\"\n", gw.port()),
-    )
-    .unwrap();
-    let plan = payprobe::config::load(&cfg).unwrap();
-    let d = payprobe::app::Daemon::start(
-        plan,
-        None,
-        std::sync::Arc::new(payprobe::probe::Probers::system()),
-    )
-    .await
-    .unwrap();
+    let web = format!("basic_auth_users:\n  prom: {hash}\n");
+    let d = with_web_config(dir.path(), &web, "", &gw).await;
     let basic = |p: &str| {
         format!(
             "Basic {}",
@@ -444,12 +425,12 @@ async fn wrong_passwords_are_rate_limited_and_a_known_scraper_is_not() {
         )
     };
     let good = basic("right-pass");
-    assert_eq!(get_auth(d.addr, "/metrics", &good).await.0, 200);
+    assert_eq!(auth_get(d.addr, &good).await.0, 200);
     let n = limits::AUTH_CHECKS_BURST as usize * 4;
     let mut limited = None;
     let mut unauthorized = 0;
     for i in 0..n {
-        let (status, head) = get_auth(d.addr, "/metrics", &basic(&format!("guess-{i}"))).await;
+        let (status, head) = auth_get(d.addr, &basic(&format!("guess-{i}"))).await;
         match status {
             401 => unauthorized += 1,
             429 => limited = Some(head),
@@ -466,7 +447,7 @@ async fn wrong_passwords_are_rate_limited_and_a_known_scraper_is_not() {
         "{unauthorized} of {n} wrong passwords were checked"
     );
     assert_eq!(
-        get_auth(d.addr, "/metrics", &good).await.0,
+        auth_get(d.addr, &good).await.0,
         200,
         "the known scraper is served from the cache"
     );

@@ -84,9 +84,23 @@ pub fn closed_port() -> u16 {
 
 /// HTTP/1.0 GET against the daemon; returns (status, body).
 pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let (status, _, body) = get_with(addr, path, &[]).await?;
+    Ok((status, body))
+}
+
+/// HTTP/1.0 GET with extra request headers; returns (status, head, body).
+pub async fn get_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes())
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n{extra}\r\n").as_bytes())
         .await?;
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
@@ -98,11 +112,8 @@ pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)>
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Ok((status, head.to_string(), body.to_string()))
 }
 
 /// Polls `f` every 100 ms until it returns Some, for at most `secs` seconds.
