@@ -179,10 +179,12 @@ impl Probers {
             .filter(|c| !(shared && **c == Check::ApiVersion))
             .map(|c| self.observe(*c, target, deadline));
         let mut out = futures_util::future::join_all(runs).await;
+        let now = std::time::SystemTime::now();
+        self.verdicts.apply(target, &mut out, now);
         if shared {
+            // Read from the judged `http` answer, so the answer is judged once.
             if let Some(http) = out.iter().find(|e| e.check == Check::Http) {
-                let mut derived = http.clone();
-                derived.check = Check::ApiVersion;
+                let derived = crate::verdict::api_version_of(target, http, now);
                 let at = target
                     .checks
                     .iter()
@@ -191,8 +193,6 @@ impl Probers {
                 out.insert(at.min(out.len()), derived);
             }
         }
-        self.verdicts
-            .apply(target, &mut out, std::time::SystemTime::now());
         out
     }
 }

@@ -78,6 +78,23 @@ impl Verdicts {
     }
 }
 
+/// The `api_version` evidence of a round whose `http` check made the one request
+/// (`Probers::round`): the already judged `http` answer, read for its version. A failed
+/// answer stays the failure, as in the `ApiVersion` arm of [`Verdicts::judge`].
+pub fn api_version_of(t: &Target, http: &Evidence, now: SystemTime) -> Evidence {
+    let mut e = http.clone();
+    e.check = Check::ApiVersion;
+    if let Some(h) = &e.http {
+        let (ev, version) = api_version::evaluate(&t.api_version, h, now);
+        e.api_version = Some(ev);
+        if e.failure.is_none() {
+            e.failure = version.err();
+        }
+    }
+    e.success = e.failure.is_none();
+    e
+}
+
 /// A valid certificate expiring within the target's `cert_expiry_warning` is flagged (a
 /// warning, not a failure: it still works today).
 fn cert_expiry(t: &Target, e: &mut Evidence, now: SystemTime) {

@@ -260,3 +260,32 @@ fn expiry_is_flagged_for_a_valid_certificate_inside_the_window() {
     assert_eq!(kind(&broken), Some(FailureKind::TlsCertUnknownIssuer));
     assert!(broken.tls.as_ref().is_some_and(|t| !t.expiring_soon));
 }
+
+#[test]
+fn a_shared_request_is_read_for_its_version_after_the_http_verdict() {
+    let v = Verdicts::default();
+    let t = target("url = \"https://gw.example/v3/x\"\nchecks = [\"http\", \"api_version\"]\n[targets.api_version]\nheader = \"X-Api-Version\"\nrequire = \"^3\"");
+    let mut e = answer(Check::Http, 200, "");
+    if let Some(h) = e.http.as_mut() {
+        h.headers.insert("x-api-version".into(), "2.1".into());
+    }
+    let http = judged(&v, &t, e.clone());
+    let derived = api_version_of(&t, &http, SystemTime::now());
+    assert_eq!(derived.check, Check::ApiVersion);
+    assert_eq!(kind(&derived), Some(FailureKind::ApiVersionMismatch));
+    assert!(!derived.success);
+    if let Some(h) = e.http.as_mut() {
+        h.status = Some(503);
+    }
+    let http = judged(&v, &t, e);
+    let derived = api_version_of(&t, &http, SystemTime::now());
+    assert_eq!(
+        kind(&derived),
+        Some(FailureKind::UnexpectedStatus),
+        "the answer's verdict stays"
+    );
+    assert_eq!(
+        derived.api_version.and_then(|a| a.seen).as_deref(),
+        Some("2.1")
+    );
+}
