@@ -151,14 +151,15 @@ async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Respon
             .headers()
             .get(hyper::header::AUTHORIZATION)
             .map(|v| v.as_bytes().to_vec());
-        if !web.known(header.as_deref()) {
+        // Credentials verified within the cache's TTL need no bcrypt, so no blocking thread.
+        let ok = web.known(header.as_deref()) || {
             if let Err(wait) = shared.auth_rate.take() {
                 return too_many(wait, "too many credential checks; retry later\n");
             }
-        }
-        let ok = tokio::task::spawn_blocking(move || web.authorized(header.as_deref()))
-            .await
-            .unwrap_or(false);
+            tokio::task::spawn_blocking(move || web.authorized(header.as_deref()))
+                .await
+                .unwrap_or(false)
+        };
         if !ok {
             let mut r = text(StatusCode::UNAUTHORIZED, "credentials required\n");
             r.headers_mut().insert(
