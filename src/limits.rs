@@ -162,3 +162,17 @@ pub const AUTH_CACHE_ENTRIES: usize = 64;
 /// hard limit): 1,024 is the common default and too few for thousands of targets plus a
 /// listener.
 pub const DESIRED_NOFILE: u64 = 65_536;
+
+// ----- Queues between the stages -----
+
+/// Incident events waiting for one reader (the journal writer, the alert engine). A mass
+/// outage of 10,000 targets makes about 20,000 events (an opening and a change of scope
+/// each) within a round; a reader that falls further behind loses nothing (it is marked
+/// behind and rebuilds from a snapshot, counted in `payprobe_queue_overflow_total`), and a
+/// bound keeps a stalled reader from growing the daemon's memory without limit.
+pub const INCIDENT_EVENT_QUEUE: usize = 65_536;
+
+/// Lines per second of one kind of per-target warning ("incident opened", "diagnosis
+/// changed") before the rest of that second is summed into one line: one event that moves
+/// 10,000 targets must read as one event, not 10,000 lines (issue 20).
+pub const PER_TARGET_LOG_LINES_PER_SECOND: u32 = 20;

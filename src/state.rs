@@ -229,9 +229,15 @@ fn rejudge_others(
     out
 }
 
-/// Each change of cause or scope is logged once, as structured fields.
+static LOG_CHANGES: crate::logbudget::Budget = crate::logbudget::Budget::new(
+    "diagnosis changed",
+    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
+);
+
+/// Each change of cause or scope is logged once, as structured fields, within the per-second
+/// budget (a mass change is summed up in one line: see `src/logbudget.rs`).
 fn log_change(t: &Target, old: &Diagnosis, d: &Diagnosis) {
-    if (old.cause, old.scope) == (d.cause, d.scope) {
+    if (old.cause, old.scope) == (d.cause, d.scope) || !LOG_CHANGES.allow() {
         return;
     }
     tracing::warn!(

@@ -122,6 +122,9 @@ impl Engine {
                         continue;
                     }
                     self.pending_since.remove(key);
+                    if key == "local" {
+                        tracing::warn!(vantage = %s.vantage, summary = w.annotations.get("summary").map_or("", |v| v.as_str()), "this vantage point lost its network");
+                    }
                     out.push((note(Event::Firing, w.starts_ms.to_string(), None), false));
                     self.sent.insert(
                         key.clone(),
@@ -163,6 +166,9 @@ impl Engine {
             let Some(sent) = self.sent.remove(&key) else {
                 continue;
             };
+            if key == "local" {
+                tracing::warn!(vantage = %s.vantage, "this vantage point has its network back");
+            }
             let fp = fingerprint(&identity(&sent.labels));
             out.push((
                 Notification {
@@ -221,7 +227,11 @@ fn main_cause(members: &[&Incident]) -> Cause {
 }
 
 /// The alerts that should fire for these open incidents, by group.
-pub fn desired(open: &[Incident], now: u64, s: &Settings) -> BTreeMap<String, Want> {
+pub fn desired<'a>(
+    open: impl IntoIterator<Item = &'a Incident>,
+    now: u64,
+    s: &Settings,
+) -> BTreeMap<String, Want> {
     let mut local: Vec<&Incident> = Vec::new();
     let mut providers: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     let mut out = BTreeMap::new();
@@ -319,10 +329,20 @@ fn earliest_with<'a>(members: &[&'a Incident], cause: Cause) -> Option<&'a Incid
         .copied()
 }
 
+/// Endpoints named in a group alert; the rest are counted. A vantage point's outage at
+/// 10,000 targets must page with a readable message, not a 200 KB list (the API has them).
+const NAMED_ENDPOINTS: usize = 20;
+
 fn names(members: &[&Incident]) -> String {
     let mut v: Vec<&str> = members.iter().map(|m| m.target.as_str()).collect();
     v.sort_unstable();
-    v.join(", ")
+    let more = v.len().saturating_sub(NAMED_ENDPOINTS);
+    v.truncate(NAMED_ENDPOINTS);
+    let mut out = v.join(", ");
+    if more > 0 {
+        out.push_str(&format!(" (+{more} more)"));
+    }
+    out
 }
 
 /// A group alert (provider or vantage point): it starts with its earliest member, links to

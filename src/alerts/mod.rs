@@ -156,6 +156,9 @@ fn load_state(dir: &std::path::Path) -> BTreeMap<String, Sent> {
     }
 }
 
+/// Follows the incident events (its own copy, no lock of the book per tick) and turns the
+/// open incidents into notifications: at once when an incident changes, and every `tick`
+/// for what time alone decides (`group_wait`, re-sends, the settling after a local outage).
 async fn run_engine(
     dir: PathBuf,
     s: Settings,
@@ -164,12 +167,14 @@ async fn run_engine(
     metrics: Arc<Metrics>,
 ) {
     let mut engine = Engine::restore(load_state(&dir));
-    let bell = incidents.notifier();
+    let mut follow = incidents.follow("alert_engine");
     let tick = Duration::from_millis((s.group_wait_ms / 4).clamp(100, 1000));
     let mut failing = false;
     loop {
+        follow.catch_up(&incidents);
+        crate::incidents::flush_logs();
         let now = unix_ms(SystemTime::now());
-        let want = engine::desired(&incidents.open(), now, &s);
+        let want = engine::desired(follow.ledger().open.values(), now, &s);
         let (out, changed) = engine.evaluate(want, now, &s);
         // Queueing fsyncs each outbox and the state is written through fsync and rename:
         // disk work, kept off the runtime's workers, which the probes need.
@@ -180,7 +185,7 @@ async fn run_engine(
             let (q, m, d) = (sinks.clone(), metrics.clone(), dir.clone());
             tokio::task::spawn_blocking(move || {
                 enqueue(&q, out, &m);
-                state.map(|bytes| crate::incidents::write_atomic(&d, ENGINE_STATE, &bytes))
+                state.map(|bytes| crate::durable::write_atomic(&d, ENGINE_STATE, &bytes))
             })
             .await
         };
@@ -200,7 +205,7 @@ async fn run_engine(
             }
         }
         tokio::select! {
-            () = bell.notified() => {}
+            alive = follow.next() => if !alive { return },
             () = tokio::time::sleep(tick) => {}
         }
     }

@@ -26,8 +26,6 @@ use crate::metrics::Metrics;
 
 /// Records beyond the pending ones that trigger a compaction.
 const COMPACT_AFTER: usize = 256;
-/// A record larger than this is garbage (a notification is a few KiB).
-const MAX_RECORD: usize = 1 << 20;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -50,38 +48,25 @@ pub struct Outbox {
 }
 
 fn frame(r: &Record) -> Vec<u8> {
-    let payload = serde_json::to_vec(r).unwrap_or_default();
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out
+    crate::durable::frame(&serde_json::to_vec(r).unwrap_or_default())
 }
 
 /// The records of `bytes` up to the first torn or corrupt one, and where that one starts.
 fn parse(bytes: &[u8]) -> (Vec<Record>, usize) {
-    let mut out = Vec::new();
+    let (frames, mut good) = crate::durable::parse_frames(bytes);
+    let mut out = Vec::with_capacity(frames.len());
     let mut at = 0;
-    while bytes.len() - at >= 8 {
-        let len =
-            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
-        let crc = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
-        let Some(payload) = bytes
-            .get(at + 8..at + 8 + len)
-            .filter(|_| len <= MAX_RECORD)
-        else {
-            break;
-        };
-        if crc32fast::hash(payload) != crc {
-            break;
-        }
+    for payload in frames {
         match serde_json::from_slice::<Record>(payload) {
             Ok(r) => out.push(r),
-            Err(_) => break,
+            Err(_) => {
+                good = at;
+                break;
+            }
         }
-        at += 8 + len;
+        at += 8 + payload.len();
     }
-    (out, at)
+    (out, good)
 }
 
 impl Outbox {
@@ -154,7 +139,7 @@ impl Outbox {
         for n in &self.pending {
             bytes.extend(frame(&Record::Put { n: n.clone() }));
         }
-        let result = crate::incidents::write_atomic(dir, name, &bytes)
+        let result = crate::durable::write_atomic(dir, name, &bytes)
             .and_then(|()| OpenOptions::new().append(true).open(&self.path));
         match result {
             Ok(f) => {

@@ -2,26 +2,31 @@
 //!
 //! An incident opens when a target turns unhealthy (after its `failure_threshold`), records
 //! every change of cause or scope while open, and closes when the target is healthy again
-//! (after its `success_threshold`) with its duration. Open incidents and the most recent
-//! closed ones are persisted under `[server] state_dir` (see [`persist`]) and reloaded at
-//! start, so a restart neither forgets an outage nor opens it twice. See
+//! (after its `success_threshold`) with its duration. Each of those is one [`Event`], applied
+//! to the book and offered to every follower through its own bounded queue: the journal
+//! writer ([`persist`], which keeps them across restarts) and the alert engine
+//! ([`Follower`]). Nothing here serializes or copies the book per change, and a follower
+//! that falls behind rebuilds from a snapshot instead of losing events. See
 //! docs/architecture.md, "Data flow": [`Incidents`] is one `pipeline::Output`.
 
+mod follow;
+mod ledger;
 mod model;
 mod persist;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use tokio::sync::Notify;
-
+pub use follow::Follower;
+pub use ledger::{Event, Ledger, Stamped};
 pub use model::{unix_ms, Change, Incident, IncidentView, RECOVERED};
-pub(crate) use persist::write_atomic;
 
 use crate::classify::Diagnosis;
 use crate::config::Target;
+use crate::logbudget::Budget;
 use crate::metrics::Metrics;
 use crate::pipeline::{JudgedRound, Output};
 
@@ -33,123 +38,211 @@ pub const RECENT_CLOSED: usize = 200;
 /// Changes kept per incident: a flapping cause must not grow one without bound.
 pub const MAX_CHANGES: usize = 50;
 
+static LOG_OPENED: Budget = Budget::new(
+    "incident opened",
+    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
+);
+static LOG_CHANGED: Budget = Budget::new(
+    "incident changed",
+    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
+);
+static LOG_CLOSED: Budget = Budget::new(
+    "incident closed",
+    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
+);
+
+/// Writes the summaries of per-target lines left out in a second that is over (called by
+/// the alert engine's tick, so a burst's summary does not wait for the next burst).
+pub fn flush_logs() {
+    for b in [&LOG_OPENED, &LOG_CHANGED, &LOG_CLOSED] {
+        b.flush();
+    }
+}
+
+/// A reader of the events: offered each one under the book's lock (so in order); `false`
+/// means its queue is full, and it is marked behind.
+struct Subscriber {
+    name: &'static str,
+    offer: Box<dyn Fn(Arc<Stamped>) -> bool + Send + Sync>,
+    behind: Arc<AtomicBool>,
+}
+
 #[derive(Default)]
 struct Book {
-    /// By target name.
-    open: HashMap<String, Incident>,
-    /// Newest last.
-    closed: VecDeque<Incident>,
+    ledger: Ledger,
+    /// The number of the last event applied.
+    seq: u64,
     /// The first failing round of a target while it was still healthy (time to detect).
     first_failure: HashMap<String, u64>,
     /// Targets whose open incident was restored from disk, with the passing rounds seen
     /// since: the window restarts healthy, so "healthy" alone proves nothing after a restart.
     restored_passes: HashMap<String, u32>,
+    subscribers: Vec<Subscriber>,
 }
 
 /// All incidents, and the output that keeps them.
 pub struct Incidents {
-    book: Mutex<Book>,
+    book: Arc<Mutex<Book>>,
     metrics: Arc<Metrics>,
-    persist: persist::Persister,
-    /// Woken on every open, change and close (the alert engine waits on it).
-    changed: Arc<Notify>,
+}
+
+fn lock<'a>(book: &'a Mutex<Book>, metrics: &Metrics) -> MutexGuard<'a, Book> {
+    if book.is_poisoned() {
+        // Taken over, never read as "no data" (which silently stopped every incident and
+        // alert after one panic): counted so it shows on /metrics.
+        metrics.internal_error("incidents_lock");
+    }
+    crate::sync::lock(book, "incidents")
 }
 
 impl Incidents {
-    /// Loads what `state_dir` holds (a missing or unreadable file is logged, never fatal).
-    /// Restored open incidents of targets not in `targets` are closed as removed.
+    /// Loads what `state_dir` holds (a missing or unreadable journal is logged, never
+    /// fatal) and starts its writer. Restored open incidents of targets not in `targets`
+    /// are closed as removed.
     pub fn new(state_dir: &Path, targets: &[Arc<Target>], metrics: Arc<Metrics>) -> Incidents {
-        let (persist, loaded) = persist::Persister::open(state_dir, metrics.clone());
-        let mut book = Book {
-            closed: loaded.closed.into_iter().collect(),
-            ..Book::default()
-        };
+        let mut ledger = persist::load(state_dir, &metrics);
         let now = unix_ms(SystemTime::now());
-        for mut i in loaded.open {
-            if targets.iter().any(|t| t.name == i.target) {
-                metrics.incidents.set_open(&i.target, &i.provider, i.cause);
-                book.restored_passes.insert(i.target.clone(), 0);
-                book.open.insert(i.target.clone(), i);
-            } else {
-                i.closed_ms = Some(now);
-                i.closed_by = Some(REMOVED.to_string());
-                book.closed.push_back(i);
+        let gone: Vec<String> = ledger
+            .open
+            .keys()
+            .filter(|n| !targets.iter().any(|t| &t.name == *n))
+            .cloned()
+            .collect();
+        for target in gone {
+            ledger.apply(&Event::Closed {
+                target,
+                at_ms: now,
+                by: REMOVED.to_string(),
+            });
+        }
+        let mut book = Book::default();
+        for i in ledger.open.values() {
+            metrics.incidents.set_open(&i.target, &i.provider, i.cause);
+            book.restored_passes.insert(i.target.clone(), 0);
+        }
+        book.ledger = ledger.clone();
+        let book = Arc::new(Mutex::new(book));
+        let incidents = Incidents {
+            book: book.clone(),
+            metrics: metrics.clone(),
+        };
+        let behind = Arc::new(AtomicBool::new(false));
+        let weak = Arc::downgrade(&book);
+        let m = metrics.clone();
+        let snapshot: persist::Snapshot = Arc::new(move || match weak.upgrade() {
+            Some(b) => {
+                let b = lock(&b, &m);
+                (b.seq, b.ledger.clone())
             }
+            None => (0, Ledger::default()),
+        });
+        if let Some(tx) = persist::start(state_dir, ledger, 0, behind.clone(), snapshot, metrics)
+        {
+            incidents.add(Subscriber {
+                name: "incident_journal",
+                offer: Box::new(move |s| tx.try_send(s).is_ok()),
+                behind,
+            });
         }
-        while book.closed.len() > RECENT_CLOSED {
-            book.closed.pop_front();
-        }
-        Incidents {
-            book: Mutex::new(book),
-            metrics,
-            persist,
-            changed: Arc::new(Notify::new()),
-        }
+        incidents
     }
 
-    /// Woken whenever an incident opens, changes or closes.
-    pub fn notifier(&self) -> Arc<Notify> {
-        self.changed.clone()
+    fn add(&self, s: Subscriber) {
+        lock(&self.book, &self.metrics).subscribers.push(s);
+    }
+
+    /// A new reader of the events, starting from the book as it is now.
+    pub fn follow(&self, name: &'static str) -> Follower {
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::limits::INCIDENT_EVENT_QUEUE);
+        let behind = Arc::new(AtomicBool::new(false));
+        let mut b = lock(&self.book, &self.metrics);
+        b.subscribers.push(Subscriber {
+            name,
+            offer: Box::new(move |s| tx.try_send(s).is_ok()),
+            behind: behind.clone(),
+        });
+        Follower::new(rx, behind, b.seq, b.ledger.clone())
+    }
+
+    /// The book's event number and a copy of its ledger (a follower that fell behind).
+    pub fn ledger(&self) -> (u64, Ledger) {
+        let b = lock(&self.book, &self.metrics);
+        (b.seq, b.ledger.clone())
+    }
+
+    /// Runs `f` over the ledger under the lock: readers take what they need (a page)
+    /// without copying the book.
+    pub fn read<R>(&self, f: impl FnOnce(&Ledger) -> R) -> R {
+        f(&lock(&self.book, &self.metrics).ledger)
     }
 
     /// The open incidents (oldest first).
     pub fn open(&self) -> Vec<Incident> {
-        let Ok(b) = self.book.lock() else {
-            return Vec::new();
-        };
-        let mut v: Vec<Incident> = b.open.values().cloned().collect();
+        let mut v: Vec<Incident> = self.read(|l| l.open.values().cloned().collect());
         v.sort_by(|a, b| (a.opened_ms, &a.target).cmp(&(b.opened_ms, &b.target)));
         v
     }
 
     /// Open incidents first (oldest first), then the most recent closed ones (newest
-    /// first), at most `limit` in all. Cheap: a copy under one short lock.
+    /// first), at most `limit` in all.
     pub fn snapshot(&self, limit: usize) -> Vec<Incident> {
         let mut v = self.open();
-        if let Ok(b) = self.book.lock() {
-            v.extend(b.closed.iter().rev().cloned());
-        }
+        self.read(|l| v.extend(l.closed.iter().rev().take(limit).cloned()));
         v.truncate(limit);
         v
     }
 
     /// One target's incidents: its open one first, then its closed ones, newest first.
     pub fn of_target(&self, name: &str, limit: usize) -> Vec<Incident> {
-        let Ok(b) = self.book.lock() else {
-            return Vec::new();
-        };
-        let mut v: Vec<Incident> = b.open.get(name).cloned().into_iter().collect();
-        v.extend(b.closed.iter().rev().filter(|i| i.target == name).cloned());
-        v.truncate(limit);
-        v
+        self.read(|l| {
+            let mut v: Vec<Incident> = l.open.get(name).cloned().into_iter().collect();
+            v.extend(l.closed.iter().rev().filter(|i| i.target == name).cloned());
+            v.truncate(limit);
+            v
+        })
     }
 
-    fn save(&self, b: &Book) {
-        let open: Vec<&Incident> = b.open.values().collect();
-        let closed: Vec<&Incident> = b.closed.iter().collect();
-        self.persist.save(&open, &closed);
-    }
-
-    fn close(&self, b: &mut Book, t: &Target, at: u64, why: &str) {
-        let Some(mut inc) = b.open.remove(&t.name) else {
-            return;
-        };
-        b.restored_passes.remove(&t.name);
-        inc.closed_ms = Some(at);
-        inc.closed_by = Some(why.to_string());
-        let secs = inc.duration_secs(at);
-        self.metrics
-            .incidents
-            .closed(&t.name, &t.provider, inc.opened_cause(), secs);
-        tracing::info!(target_name = %t.name, provider = %t.provider, cause = inc.cause.as_str(), duration_seconds = secs, why, "incident closed");
-        b.closed.push_back(inc);
-        while b.closed.len() > RECENT_CLOSED {
-            b.closed.pop_front();
+    /// Applies `e` to the book and offers it to every follower, in order.
+    fn emit(&self, b: &mut Book, e: Event) {
+        b.ledger.apply(&e);
+        b.seq += 1;
+        let stamped = Arc::new(Stamped { seq: b.seq, event: e });
+        for s in &b.subscribers {
+            if !(s.offer)(stamped.clone()) && !s.behind.swap(true, Ordering::AcqRel) {
+                self.metrics.incidents.queue_overflow(s.name);
+                tracing::warn!(
+                    queue = s.name,
+                    "incident event queue full; that reader rebuilds from a snapshot"
+                );
+            }
         }
     }
 
-    /// What one judged round does to the book; true when something changed.
-    fn apply(&self, b: &mut Book, r: &JudgedRound<'_>) -> bool {
+    fn close(&self, b: &mut Book, t: &Target, at: u64, why: &str) {
+        let Some(inc) = b.ledger.open.get(&t.name) else {
+            return;
+        };
+        let secs = at.saturating_sub(inc.opened_ms) as f64 / 1000.0;
+        let cause = inc.cause;
+        self.metrics
+            .incidents
+            .closed(&t.name, &t.provider, inc.opened_cause(), secs);
+        b.restored_passes.remove(&t.name);
+        if LOG_CLOSED.allow() {
+            tracing::info!(target_name = %t.name, provider = %t.provider, cause = cause.as_str(), duration_seconds = secs, why, "incident closed");
+        }
+        self.emit(
+            b,
+            Event::Closed {
+                target: t.name.clone(),
+                at_ms: at,
+                by: why.to_string(),
+            },
+        );
+    }
+
+    /// What one judged round does to the book.
+    fn apply(&self, b: &mut Book, r: &JudgedRound<'_>) {
         let t = r.target;
         let d: &Diagnosis = r.diagnosis;
         let at = unix_ms(r.at);
@@ -160,42 +253,57 @@ impl Incidents {
             } else if passed {
                 b.first_failure.remove(&t.name);
             }
-            if !b.open.contains_key(&t.name) {
-                return false;
+            if !b.ledger.open.contains_key(&t.name) {
+                return;
             }
             if let Some(n) = b.restored_passes.get_mut(&t.name) {
                 // Restored from disk: close only once this process saw it recover.
                 *n = if passed { *n + 1 } else { 0 };
                 if *n < t.success_threshold.max(1) {
-                    return false;
+                    return;
                 }
             }
             self.close(b, t, at, model::RECOVERED);
-            return true;
+            return;
         }
         let first = b.first_failure.remove(&t.name);
         b.restored_passes.remove(&t.name);
-        match b.open.get_mut(&t.name) {
-            Some(inc) => {
-                if (inc.cause, inc.scope) == (d.cause, d.scope) {
-                    return false;
-                }
-                inc.record(d, at, excerpt(r));
+        let e = match b.ledger.open.get(&t.name) {
+            Some(inc) if (inc.cause, inc.scope) == (d.cause, d.scope) => return,
+            Some(_) => {
                 self.metrics
                     .incidents
                     .set_open(&t.name, &t.provider, d.cause);
-                tracing::warn!(target_name = %t.name, cause = d.cause.as_str(), scope = d.scope.as_str(), "incident changed");
-                true
+                if LOG_CHANGED.allow() {
+                    tracing::warn!(target_name = %t.name, cause = d.cause.as_str(), scope = d.scope.as_str(), "incident changed");
+                }
+                let reason = model::clip(&d.reason, 400);
+                Event::Changed {
+                    target: t.name.clone(),
+                    change: Change {
+                        at_ms: at,
+                        cause: d.cause,
+                        scope: d.scope,
+                        reason,
+                    },
+                    rule: d.rule.to_string(),
+                    evidence: excerpt(r),
+                }
             }
             None => {
                 let inc = Incident::open(t, d, at, first, excerpt(r));
-                let detect = inc.detect_secs();
-                self.metrics.incidents.opened(t, d.cause, detect);
-                tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");
-                b.open.insert(t.name.clone(), inc);
-                true
+                self.metrics
+                    .incidents
+                    .opened(t, d.cause, inc.detect_secs());
+                if LOG_OPENED.allow() {
+                    tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");
+                }
+                Event::Opened {
+                    incident: Box::new(inc),
+                }
             }
-        }
+        };
+        self.emit(b, e);
     }
 }
 
@@ -223,28 +331,14 @@ impl Output for Incidents {
     }
 
     fn publish(&self, round: &JudgedRound<'_>) {
-        let changed = {
-            let Ok(mut b) = self.book.lock() else { return };
-            let changed = self.apply(&mut b, round);
-            if changed {
-                self.save(&b);
-            }
-            changed
-        };
-        if changed {
-            self.changed.notify_one();
-        }
+        let mut b = lock(&self.book, &self.metrics);
+        self.apply(&mut b, round);
     }
 
     fn retire(&self, target: &Target) {
-        if let Ok(mut b) = self.book.lock() {
-            b.first_failure.remove(&target.name);
-            if b.open.contains_key(&target.name) {
-                self.close(&mut b, target, unix_ms(SystemTime::now()), REMOVED);
-                self.save(&b);
-                self.changed.notify_one();
-            }
-        }
+        let mut b = lock(&self.book, &self.metrics);
+        b.first_failure.remove(&target.name);
+        self.close(&mut b, target, unix_ms(SystemTime::now()), REMOVED);
     }
 }
 

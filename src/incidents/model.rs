@@ -4,7 +4,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::MAX_CHANGES;
 use crate::classify::{Cause, Diagnosis, Scope};
 use crate::config::Target;
 
@@ -13,7 +12,7 @@ pub fn unix_ms(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Total over every `ms` read back from `incidents.json` (see `crate::timefmt`).
+/// Total over every `ms` read back from the incident journal (see `crate::timefmt`).
 fn rfc3339(ms: u64) -> String {
     crate::alerts::notification::rfc3339(ms)
 }
@@ -110,27 +109,6 @@ impl Incident {
             closed_ms: None,
             closed_by: None,
         }
-    }
-
-    /// Records a new cause or scope.
-    pub fn record(&mut self, d: &Diagnosis, at: u64, ev: Option<String>) {
-        self.cause = d.cause;
-        self.scope = d.scope;
-        self.rule = d.rule.to_string();
-        self.reason = clip(&d.reason, 400);
-        if let Some(e) = ev {
-            self.evidence = e;
-        }
-        if self.changes.len() >= MAX_CHANGES {
-            // Keep the opening entry; drop the oldest of the rest.
-            self.changes.remove(1);
-        }
-        self.changes.push(Change {
-            at_ms: at,
-            cause: d.cause,
-            scope: d.scope,
-            reason: self.reason.clone(),
-        });
     }
 
     /// The cause it opened with.

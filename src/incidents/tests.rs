@@ -48,13 +48,14 @@ fn setup(dir: &Path) -> (Pipeline, Arc<Incidents>, Arc<Metrics>) {
 fn wait_file(dir: &Path, want: &str) -> String {
     let end = Instant::now() + Duration::from_secs(10);
     loop {
-        let s = std::fs::read_to_string(dir.join("incidents.json")).unwrap_or_default();
+        let s = String::from_utf8_lossy(&std::fs::read(dir.join("incidents.journal")).unwrap_or_default())
+            .into_owned();
         if s.contains(want) {
             return s;
         }
         assert!(
             Instant::now() < end,
-            "incidents.json never held {want:?}: {s}"
+            "incidents.journal never held {want:?}: {s}"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -196,7 +197,8 @@ fn an_unwritable_state_dir_is_counted_and_incidents_go_on() {
     while !metrics
         .render()
         .unwrap()
-        .contains(r#"payprobe_state_dir_errors_total{what="incidents"} 1"#)
+        .lines()
+        .any(|l| l.starts_with(r#"payprobe_state_dir_errors_total{what="incidents"} "#) && !l.ends_with(" 0"))
     {
         assert!(Instant::now() < end, "the failed write was never counted");
         std::thread::sleep(Duration::from_millis(10));
@@ -214,4 +216,47 @@ fn closed_incidents_are_bounded() {
         }
     }
     assert_eq!(inc.snapshot(usize::MAX).len(), RECENT_CLOSED);
+}
+
+#[test]
+fn a_poisoned_book_is_taken_over_and_counted_and_incidents_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, metrics) = setup(dir.path());
+    let book = inc.book.clone();
+    let _ = std::thread::spawn(move || {
+        let _g = book.lock().unwrap();
+        panic!("a bug while holding the book");
+    })
+    .join();
+    let t = target("gw", "acme");
+    for _ in 0..2 {
+        p.finished(&t, round(&t, false));
+    }
+    assert_eq!(inc.open().len(), 1, "the incident opened after the panic");
+    let text = metrics.render().unwrap();
+    assert!(
+        text.contains(r#"payprobe_internal_errors_total{where="incidents_lock"} 1"#),
+        "{text}"
+    );
+}
+
+/// The alert engine's copy, fed only by events, ends equal to the book through opens,
+/// scope changes, closes and a removal.
+#[tokio::test]
+async fn a_follower_keeps_the_same_ledger_as_the_book() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, _) = setup(dir.path());
+    let mut f = inc.follow("test");
+    let (a, b, gw) = (target("a", "acme"), target("b", "acme"), target("gw", "acme"));
+    for ok in [true, false, false, true, false, false] {
+        p.finished(&a, round(&a, ok));
+        p.finished(&b, round(&b, !ok));
+        p.finished(&gw, round(&gw, false));
+    }
+    p.retire(&gw);
+    assert_eq!(f.catch_up(&inc), 3, "gw and a opened, gw closed");
+    let (_, book) = inc.ledger();
+    assert_eq!(f.ledger(), &book);
+    assert!(book.closed.iter().any(|i| i.closed_by.as_deref() == Some(REMOVED)));
+    assert!(!book.open.is_empty());
 }

@@ -25,6 +25,7 @@ pub struct IncidentMetrics {
     pending: GaugeVec,
     oldest: GaugeVec,
     state_errors: IntCounterVec,
+    queue_overflow: IntCounterVec,
 }
 
 fn counter(
@@ -107,6 +108,12 @@ impl IncidentMetrics {
                 "Writes to [server] state_dir that failed (unwritable or full), by what was written.",
                 &["what"],
             )?,
+            queue_overflow: counter(
+                r,
+                "payprobe_queue_overflow_total",
+                "Times a bounded queue between payprobe's stages was full, by queue; its reader rebuilt from a snapshot (nothing lost, but it fell behind).",
+                &["queue"],
+            )?,
         })
     }
 
@@ -168,6 +175,10 @@ impl IncidentMetrics {
     pub fn outbox(&self, sink: &str, pending: usize, oldest_secs: f64) {
         self.pending.with_label_values(&[sink]).set(pending as f64);
         self.oldest.with_label_values(&[sink]).set(oldest_secs);
+    }
+
+    pub fn queue_overflow(&self, queue: &str) {
+        self.queue_overflow.with_label_values(&[queue]).inc();
     }
 
     pub fn state_error(&self, what: &str) {

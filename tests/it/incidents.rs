@@ -70,11 +70,11 @@ async fn an_outage_opens_survives_a_restart_and_closes_with_its_duration() {
     assert_eq!(page["incidents"][0]["id"], id.as_str());
 
     // The file is written off the probing task: wait for it, then restart.
-    let state = dir.path().join("state").join("incidents.json");
+    let state = dir.path().join("state").join("incidents.journal");
     let idc = id.clone();
     wait_for(10, "the incident on disk", || {
-        let s = std::fs::read_to_string(&state).unwrap_or_default();
-        let ok = s.contains(&idc);
+        let s = std::fs::read(&state).unwrap_or_default();
+        let ok = String::from_utf8_lossy(&s).contains(&idc);
         async move { ok.then_some(()) }
     })
     .await;

@@ -1,0 +1,115 @@
+//! Incident events and the ledger every holder applies them to.
+//!
+//! The book (the probing side), the journal writer and the alert engine each keep their own
+//! copy of the open and recent closed incidents, and each copy changes only through
+//! [`Ledger::apply`] of the same [`Event`]s in the same order, so the copies cannot drift.
+//! An event says what changed (one incident), never the whole book: a mass outage costs
+//! what it changes (issue 20).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{Change, Incident};
+use super::{MAX_CHANGES, RECENT_CLOSED};
+
+/// One change to the incidents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A target turned unhealthy (or, in a compacted journal, an incident still open).
+    Opened { incident: Box<Incident> },
+    /// The open incident of `target` has a new cause or scope.
+    Changed {
+        target: String,
+        change: Change,
+        rule: String,
+        /// The failing evidence when it changed, if the round had any.
+        #[serde(default)]
+        evidence: Option<String>,
+    },
+    /// The open incident of `target` closed at `at_ms`: `recovered` or removed.
+    Closed {
+        target: String,
+        at_ms: u64,
+        by: String,
+    },
+    /// A closed incident kept for the API (a compacted journal's history).
+    Kept { incident: Box<Incident> },
+}
+
+/// An event with its place in the book's order: a reader that rebuilt its copy from a
+/// snapshot taken at `seq` skips the events it already holds.
+#[derive(Debug)]
+pub struct Stamped {
+    pub seq: u64,
+    pub event: Event,
+}
+
+/// The open incidents (by target, so readers get a stable order) and the most recent closed
+/// ones (newest last, at most [`RECENT_CLOSED`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ledger {
+    pub open: BTreeMap<String, Incident>,
+    pub closed: VecDeque<Incident>,
+}
+
+impl Ledger {
+    /// Applies one event. An event that does not fit (a change for a target with no open
+    /// incident) is ignored: replaying a journal must never fail on its own history.
+    pub fn apply(&mut self, e: &Event) {
+        match e {
+            Event::Opened { incident } => {
+                self.open
+                    .insert(incident.target.clone(), incident.as_ref().clone());
+            }
+            Event::Changed {
+                target,
+                change,
+                rule,
+                evidence,
+            } => {
+                if let Some(inc) = self.open.get_mut(target) {
+                    inc.cause = change.cause;
+                    inc.scope = change.scope;
+                    inc.rule.clone_from(rule);
+                    inc.reason.clone_from(&change.reason);
+                    if let Some(ev) = evidence {
+                        inc.evidence.clone_from(ev);
+                    }
+                    if inc.changes.len() >= MAX_CHANGES {
+                        // Keep the opening entry; drop the oldest of the rest.
+                        inc.changes.remove(1);
+                    }
+                    inc.changes.push(change.clone());
+                }
+            }
+            Event::Closed { target, at_ms, by } => {
+                if let Some(mut inc) = self.open.remove(target) {
+                    inc.closed_ms = Some(*at_ms);
+                    inc.closed_by = Some(by.clone());
+                    self.keep(inc);
+                }
+            }
+            Event::Kept { incident } => self.keep(incident.as_ref().clone()),
+        }
+    }
+
+    fn keep(&mut self, inc: Incident) {
+        self.closed.push_back(inc);
+        while self.closed.len() > RECENT_CLOSED {
+            self.closed.pop_front();
+        }
+    }
+
+    /// The events that rebuild this ledger from nothing (a compacted journal).
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        let kept = self.closed.iter().map(|i| Event::Kept {
+            incident: Box::new(i.clone()),
+        });
+        let open = self.open.values().map(|i| Event::Opened {
+            incident: Box::new(i.clone()),
+        });
+        kept.chain(open)
+    }
+}

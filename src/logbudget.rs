@@ -1,0 +1,103 @@
+//! Per-target warnings that cannot flood the log.
+//!
+//! A local outage moves every target at once; logging each one buries the one line that
+//! matters ("this vantage point lost its network") under thousands. A [`Budget`] lets
+//! [`crate::limits::PER_TARGET_LOG_LINES_PER_SECOND`] lines of one kind through each second and
+//! sums the rest into one line naming how many were left out, written with the next line of
+//! that kind after the second ends (or by [`Budget::flush`]).
+
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub struct Budget {
+    what: &'static str,
+    per_second: u32,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    second: u64,
+    used: u32,
+    left_out: u64,
+}
+
+fn now_second() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Budget {
+    pub const fn new(what: &'static str, per_second: u32) -> Budget {
+        Budget {
+            what,
+            per_second,
+            state: Mutex::new(State {
+                second: 0,
+                used: 0,
+                left_out: 0,
+            }),
+        }
+    }
+
+    /// Whether one more line of this kind may be written now.
+    pub fn allow(&self) -> bool {
+        self.allow_at(now_second())
+    }
+
+    fn allow_at(&self, second: u64) -> bool {
+        let mut s = crate::sync::lock(&self.state, "log budget");
+        if s.second != second {
+            Self::summarize(self.what, &mut s);
+            s.second = second;
+            s.used = 0;
+        }
+        if s.used < self.per_second {
+            s.used += 1;
+            true
+        } else {
+            s.left_out += 1;
+            false
+        }
+    }
+
+    /// Writes the summary of what was left out, if the second it belongs to is over.
+    pub fn flush(&self) {
+        let second = now_second();
+        let mut s = crate::sync::lock(&self.state, "log budget");
+        if s.second != second {
+            Self::summarize(self.what, &mut s);
+        }
+    }
+
+    fn summarize(what: &'static str, s: &mut State) {
+        if s.left_out > 0 {
+            tracing::warn!(
+                left_out = s.left_out,
+                "{} more \"{what}\" lines in one second were not logged one by one (see /api/v1/incidents and /metrics)",
+                s.left_out
+            );
+            s.left_out = 0;
+        }
+    }
+
+    #[cfg(test)]
+    fn left_out(&self) -> u64 {
+        crate::sync::lock(&self.state, "log budget").left_out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_past_the_budget_are_counted_and_the_count_restarts_each_second() {
+        let b = Budget::new("test", 3);
+        let allowed = (0..10).filter(|_| b.allow_at(100)).count();
+        assert_eq!((allowed, b.left_out()), (3, 7));
+        assert!(b.allow_at(101), "a new second has a new budget");
+        assert_eq!(b.left_out(), 0, "the summary was written and the count reset");
+    }
+}
