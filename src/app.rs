@@ -107,12 +107,14 @@ impl Daemon {
                 crate::limits::AUTH_CHECKS_PER_SECOND,
                 crate::limits::AUTH_CHECKS_BURST,
             ),
+            rejected: Arc::new(crate::alerts::Rejected::default()),
         });
         let alerts = Alerts::start(
             &plan_ref,
             addr,
             shared.incidents.clone(),
             shared.metrics.clone(),
+            shared.rejected.clone(),
         );
         let server = {
             let (listener, sh) = (Arc::new(listener), shared.clone());

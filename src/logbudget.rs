@@ -98,6 +98,10 @@ mod tests {
         let allowed = (0..10).filter(|_| b.allow_at(100)).count();
         assert_eq!((allowed, b.left_out()), (3, 7));
         assert!(b.allow_at(101), "a new second has a new budget");
-        assert_eq!(b.left_out(), 0, "the summary was written and the count reset");
+        assert_eq!(
+            b.left_out(),
+            0,
+            "the summary was written and the count reset"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! `pipeline::Output` (see docs/architecture.md, "Data flow").
 
 pub mod client;
+mod delivery;
 pub mod engine;
 pub mod notification;
 pub mod outbox;
@@ -29,9 +30,9 @@ use engine::{Engine, Sent, Settings};
 use notification::{Event, Notification};
 use outbox::Outbox;
 
+pub use delivery::{deliver, DeliveryError, Rejected, RejectedView};
+
 const ENGINE_STATE: &str = "alerts.json";
-const BACKOFF_FIRST: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// One sink: its spec, outbox, and the bell its delivery task waits on.
 struct Sink {
@@ -91,6 +92,7 @@ impl Alerts {
         addr: std::net::SocketAddr,
         incidents: Arc<Incidents>,
         metrics: Arc<Metrics>,
+        rejected: Arc<Rejected>,
     ) -> Option<Alerts> {
         if plan.alerts.sinks.is_empty() {
             return None;
@@ -117,12 +119,13 @@ impl Alerts {
             .collect();
         let mut tasks = Vec::new();
         for sink in &sinks {
-            let d = Delivery {
+            let d = delivery::Delivery {
                 sink: sink.clone(),
                 metrics: metrics.clone(),
                 max_age: plan.alerts.max_age,
                 resend: plan.alerts.resend_interval,
                 external: s.external.clone(),
+                rejected: rejected.clone(),
             };
             tasks.push(supervise::spawn(
                 "alert_delivery",
@@ -214,121 +217,20 @@ async fn run_engine(
 /// Puts each notification in the outbox of every sink it is for (fsynced: blocking).
 fn enqueue(sinks: &[Arc<Sink>], out: Vec<(Notification, bool)>, metrics: &Metrics) {
     for (n, only_am) in out {
-        tracing::info!(key = %n.key, event = n.event.as_str(), alertname = n.labels.get("alertname").map_or("", |v| v.as_str()), summary = n.annotation("summary"), "notification queued");
         for sink in sinks
             .iter()
             .filter(|k| !only_am || k.spec.kind == SinkKind::Alertmanager)
         {
             // A poisoned lock is taken over (src/sync.rs): skipping the push would lose
             // the notification while counting it as queued.
-            crate::sync::lock(&sink.outbox, "outbox").push(n.clone());
+            if !crate::sync::lock(&sink.outbox, "outbox").push(n.clone()) {
+                continue; // the same transition is queued already
+            }
+            tracing::info!(sink = %sink.spec.name, key = %n.key, event = n.event.as_str(), alertname = n.labels.get("alertname").map_or("", |v| v.as_str()), summary = n.annotation("summary"), "notification queued");
             metrics.incidents.notification(&sink.spec.name, "queued");
             sink.bell.notify_one();
         }
     }
-}
-
-/// A random factor in [0.5, 1.0): jitter, so many payprobes do not retry in step.
-fn jitter() -> f64 {
-    let mut b = [0u8; 4];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b);
-    0.5 + f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX) / 2.0
-}
-
-fn backoff(attempts: u32) -> Duration {
-    let exp = BACKOFF_FIRST.saturating_mul(1u32 << attempts.min(16));
-    exp.min(BACKOFF_MAX).mul_f64(jitter())
-}
-
-#[derive(Clone)]
-struct Delivery {
-    sink: Arc<Sink>,
-    metrics: Arc<Metrics>,
-    max_age: Duration,
-    resend: Duration,
-    external: String,
-}
-
-impl Delivery {
-    fn gauges(&self) {
-        let ob = crate::sync::lock(&self.sink.outbox, "outbox");
-        let now = unix_ms(SystemTime::now());
-        let oldest = ob
-            .oldest_created_ms()
-            .map_or(0.0, |c| now.saturating_sub(c) as f64 / 1000.0);
-        self.metrics
-            .incidents
-            .outbox(&self.sink.spec.name, ob.len(), oldest);
-    }
-
-    async fn run(self) {
-        let name = self.sink.spec.name.clone();
-        let mut attempts = 0u32;
-        loop {
-            self.gauges();
-            let head = crate::sync::lock(&self.sink.outbox, "outbox")
-                .front()
-                .cloned();
-            let Some(n) = head else {
-                tokio::select! {
-                    () = self.sink.bell.notified() => {}
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-                continue;
-            };
-            let now = SystemTime::now();
-            if n.age(now) > self.max_age {
-                tracing::error!(sink = %name, key = %n.key, age_s = n.age(now).as_secs(), "notification older than max_age dropped undelivered");
-                self.metrics.incidents.notification(&name, "dropped");
-                self.done(&n.key).await;
-                attempts = 0;
-                continue;
-            }
-            match deliver(&self.sink.spec, &n, self.resend, &self.external).await {
-                Ok(_) => {
-                    tracing::info!(sink = %name, key = %n.key, event = n.event.as_str(), "notification delivered");
-                    self.metrics.incidents.notification(&name, "delivered");
-                    self.done(&n.key).await;
-                    attempts = 0;
-                }
-                Err(e) => {
-                    self.metrics.incidents.notification(&name, "failed");
-                    let wait = backoff(attempts);
-                    attempts = attempts.saturating_add(1);
-                    tracing::warn!(sink = %name, key = %n.key, error = %e, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
-                    self.gauges();
-                    tokio::time::sleep(wait).await;
-                }
-            }
-        }
-    }
-
-    /// Marks `key` done in the outbox (an fsynced append: off the runtime's workers).
-    async fn done(&self, key: &str) {
-        let (sink, key) = (self.sink.clone(), key.to_string());
-        let marked = tokio::task::spawn_blocking(move || {
-            crate::sync::lock(&sink.outbox, "outbox").done(&key)
-        });
-        if marked.await.is_err() {
-            self.metrics.internal_error("alert_delivery");
-        }
-    }
-}
-
-/// One delivery attempt: render, POST, judge the answer.
-pub async fn deliver(
-    spec: &SinkSpec,
-    n: &Notification,
-    resend: Duration,
-    external: &str,
-) -> Result<client::Answer, String> {
-    let r = sinks::render(spec, n, SystemTime::now(), resend, external);
-    let answer = client::post(&r.url, &r.headers, r.body, spec.timeout)
-        .await
-        .map_err(|e| e.to_string())?;
-    sinks::judge(spec.kind, answer.status, &answer.body)
-        .map_err(|e| format!("{}: {e}", spec.shown_url()))?;
-    Ok(answer)
 }
 
 /// A test notification, as `payprobe alerts test` sends it.

@@ -164,16 +164,16 @@ impl Outbox {
     }
 
     /// Queues a notification; it is on disk (fsynced) when this returns, unless the disk
-    /// failed (then it waits in memory).
-    pub fn push(&mut self, n: Notification) {
+    /// failed (then it waits in memory). False when the same transition is queued already.
+    pub fn push(&mut self, n: Notification) -> bool {
         if self.pending.iter().any(|p| p.key == n.key) {
-            return; // the same transition, queued already
+            return false;
         }
         self.pending.push_back(n.clone());
         let dropped = self.trim();
         if self.file.is_none() {
             self.compact(); // retry the disk, writing everything pending
-            return;
+            return true;
         }
         // The dropped ones are marked done on disk too, or a restart would bring them back.
         let records = std::iter::once(Record::Put { n })
@@ -181,12 +181,13 @@ impl Outbox {
         for r in records {
             if let Err(e) = self.append(&r) {
                 self.disk_failed(&e);
-                return;
+                return true;
             }
             if matches!(r, Record::Done { .. }) {
                 self.dead += 2; // the Done and the Put it cancels
             }
         }
+        true
     }
 
     /// Drops the oldest notifications beyond `queue_limit`, counted and said; returns their
@@ -206,6 +207,11 @@ impl Outbox {
 
     pub fn front(&self) -> Option<&Notification> {
         self.pending.front()
+    }
+
+    /// The pending notifications, oldest first.
+    pub fn pending(&self) -> impl Iterator<Item = &Notification> {
+        self.pending.iter()
     }
 
     /// The notification with `key` is delivered (or dropped): it leaves the outbox.

@@ -132,6 +132,38 @@ pub fn render(
     Rendered { url, headers, body }
 }
 
+/// Robot error codes that mean "not now" (rate limits, a busy server): anything else a robot
+/// answers is about the message or the sink's configuration (keyword, signature, token, IP
+/// allowlist: DingTalk 310000, WeCom 93000, Feishu 19021, ...) and will fail the same way
+/// however often it is tried. DingTalk: -1 busy, 130101 sent too fast, 90030 webhook over
+/// its limit; WeCom: -1 busy, 45009 API frequency over its limit, 45033 too many concurrent
+/// calls; Feishu: 11232 sent too frequently.
+const TRANSIENT_ROBOT_CODES: &[i64] = &[-1, 130_101, 90_030, 45_009, 45_033, 11_232];
+
+/// Whether a failed answer will fail again however often it is sent, so that retrying it
+/// would only hold back the notifications behind it: a 4xx other than 408 (timeout) and 429
+/// (rate limit), or a robot's error code other than the rate-limit ones above. 5xx, and
+/// anything not understood, is worth retrying.
+pub fn permanent(kind: SinkKind, status: u16, body: &str) -> bool {
+    if (400..500).contains(&status) {
+        return !matches!(status, 408 | 429);
+    }
+    if !(200..300).contains(&status) {
+        return false;
+    }
+    let keys: &[&str] = match kind {
+        SinkKind::DingTalk | SinkKind::WeCom => &["errcode"],
+        SinkKind::Feishu => &["code", "StatusCode"],
+        _ => return false,
+    };
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    keys.iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_i64))
+        .is_some_and(|c| c != 0 && !TRANSIENT_ROBOT_CODES.contains(&c))
+}
+
 /// Whether the answer means "delivered"; the error otherwise (for logs and `alerts test`).
 pub fn judge(kind: SinkKind, status: u16, body: &str) -> Result<(), String> {
     let excerpt: String = body.chars().take(200).collect();

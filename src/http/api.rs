@@ -168,6 +168,11 @@ pub fn incidents(incidents: &Incidents, query: &str) -> Response<Body> {
     )
 }
 
+/// `/api/v1/alerts/rejected`: notifications a sink rejected for good (newest first).
+pub fn rejected(r: &crate::alerts::Rejected) -> Response<Body> {
+    json(StatusCode::OK, &serde_json::json!({ "rejected": r.list() }))
+}
+
 fn json<T: Serialize>(status: StatusCode, v: &T) -> Response<Body> {
     match serde_json::to_string_pretty(v) {
         Ok(s) => with_type(status, s + "\n", "application/json"),

@@ -48,6 +48,8 @@ pub struct Shared {
     pub probe_rate: RateLimit,
     /// Credential checks that cost a bcrypt (`src/limits.rs`, `AUTH_CHECKS_PER_SECOND`).
     pub auth_rate: RateLimit,
+    /// Notifications the sinks rejected for good (`/api/v1/alerts/rejected`).
+    pub rejected: Arc<crate::alerts::Rejected>,
 }
 
 impl Shared {
@@ -247,6 +249,7 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         ),
         "/api/v1/targets" => api::list(&plan, &shared.store, query),
         "/api/v1/incidents" => api::incidents(&shared.incidents, query),
+        "/api/v1/alerts/rejected" => api::rejected(&shared.rejected),
         p => match p.strip_prefix("/api/v1/targets/") {
             Some(name) => api::one(&plan, &shared.store, &shared.incidents, name, query),
             None => text(

@@ -136,8 +136,7 @@ impl Incidents {
             }
             None => (0, Ledger::default()),
         });
-        if let Some(tx) = persist::start(state_dir, ledger, 0, behind.clone(), snapshot, metrics)
-        {
+        if let Some(tx) = persist::start(state_dir, ledger, 0, behind.clone(), snapshot, metrics) {
             incidents.add(Subscriber {
                 name: "incident_journal",
                 offer: Box::new(move |s| tx.try_send(s).is_ok()),
@@ -206,7 +205,10 @@ impl Incidents {
     fn emit(&self, b: &mut Book, e: Event) {
         b.ledger.apply(&e);
         b.seq += 1;
-        let stamped = Arc::new(Stamped { seq: b.seq, event: e });
+        let stamped = Arc::new(Stamped {
+            seq: b.seq,
+            event: e,
+        });
         for s in &b.subscribers {
             if !(s.offer)(stamped.clone()) && !s.behind.swap(true, Ordering::AcqRel) {
                 self.metrics.incidents.queue_overflow(s.name);
@@ -292,9 +294,7 @@ impl Incidents {
             }
             None => {
                 let inc = Incident::open(t, d, at, first, excerpt(r));
-                self.metrics
-                    .incidents
-                    .opened(t, d.cause, inc.detect_secs());
+                self.metrics.incidents.opened(t, d.cause, inc.detect_secs());
                 if LOG_OPENED.allow() {
                     tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");
                 }

@@ -90,10 +90,14 @@ fn load_legacy(path: &Path) -> Ledger {
         Ok(l) => {
             let mut ledger = Ledger::default();
             for i in l.closed {
-                ledger.apply(&Event::Kept { incident: Box::new(i) });
+                ledger.apply(&Event::Kept {
+                    incident: Box::new(i),
+                });
             }
             for i in l.open {
-                ledger.apply(&Event::Opened { incident: Box::new(i) });
+                ledger.apply(&Event::Opened {
+                    incident: Box::new(i),
+                });
             }
             tracing::info!(path = %path.display(), open = ledger.open.len(), "incidents carried over from incidents.json into the journal");
             let _ = std::fs::rename(path, path.with_extension("json.old"));
@@ -245,7 +249,10 @@ fn writer(
         }
         if lost.swap(false, Ordering::AcqRel) {
             let (seq, ledger) = snapshot();
-            tracing::warn!(open = ledger.open.len(), "the incident writer fell behind; rebuilt from the book");
+            tracing::warn!(
+                open = ledger.open.len(),
+                "the incident writer fell behind; rebuilt from the book"
+            );
             (j.seq, j.ledger) = (seq, ledger);
             j.file = None; // compact from the rebuilt ledger
         }

@@ -48,8 +48,10 @@ fn setup(dir: &Path) -> (Pipeline, Arc<Incidents>, Arc<Metrics>) {
 fn wait_file(dir: &Path, want: &str) -> String {
     let end = Instant::now() + Duration::from_secs(10);
     loop {
-        let s = String::from_utf8_lossy(&std::fs::read(dir.join("incidents.journal")).unwrap_or_default())
-            .into_owned();
+        let s = String::from_utf8_lossy(
+            &std::fs::read(dir.join("incidents.journal")).unwrap_or_default(),
+        )
+        .into_owned();
         if s.contains(want) {
             return s;
         }
@@ -194,12 +196,9 @@ fn an_unwritable_state_dir_is_counted_and_incidents_go_on() {
     }
     assert_eq!(inc.open().len(), 1);
     let end = Instant::now() + Duration::from_secs(10);
-    while !metrics
-        .render()
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with(r#"payprobe_state_dir_errors_total{what="incidents"} "#) && !l.ends_with(" 0"))
-    {
+    while !metrics.render().unwrap().lines().any(|l| {
+        l.starts_with(r#"payprobe_state_dir_errors_total{what="incidents"} "#) && !l.ends_with(" 0")
+    }) {
         assert!(Instant::now() < end, "the failed write was never counted");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -247,7 +246,11 @@ async fn a_follower_keeps_the_same_ledger_as_the_book() {
     let dir = tempfile::tempdir().unwrap();
     let (p, inc, _) = setup(dir.path());
     let mut f = inc.follow("test");
-    let (a, b, gw) = (target("a", "acme"), target("b", "acme"), target("gw", "acme"));
+    let (a, b, gw) = (
+        target("a", "acme"),
+        target("b", "acme"),
+        target("gw", "acme"),
+    );
     for ok in [true, false, false, true, false, false] {
         p.finished(&a, round(&a, ok));
         p.finished(&b, round(&b, !ok));
@@ -257,6 +260,9 @@ async fn a_follower_keeps_the_same_ledger_as_the_book() {
     assert_eq!(f.catch_up(&inc), 3, "gw and a opened, gw closed");
     let (_, book) = inc.ledger();
     assert_eq!(f.ledger(), &book);
-    assert!(book.closed.iter().any(|i| i.closed_by.as_deref() == Some(REMOVED)));
+    assert!(book
+        .closed
+        .iter()
+        .any(|i| i.closed_by.as_deref() == Some(REMOVED)));
     assert!(!book.open.is_empty());
 }

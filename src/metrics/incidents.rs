@@ -14,7 +14,7 @@ const INCIDENT_BUCKETS: &[f64] = &[
 ];
 
 /// Outcomes of one delivery attempt (`payprobe_alert_notifications_total{outcome}`).
-pub const OUTCOMES: [&str; 4] = ["delivered", "failed", "dropped", "queued"];
+pub const OUTCOMES: [&str; 5] = ["delivered", "failed", "dropped", "queued", "rejected"];
 
 pub struct IncidentMetrics {
     incidents_total: IntCounterVec,
@@ -87,7 +87,7 @@ impl IncidentMetrics {
             notifications: counter(
                 r,
                 "payprobe_alert_notifications_total",
-                "Notifications by sink and outcome: queued, delivered, failed (an attempt, retried), dropped (older than max_age or queue full).",
+                "Notifications by sink and outcome: queued, delivered, failed (an attempt, retried), rejected (the sink answered that it never will: set aside), dropped (older than max_age or queue full).",
                 &["sink", "outcome"],
             )?,
             pending: gauge(

@@ -17,6 +17,7 @@ mod kubernetes;
 mod listener;
 mod netns;
 mod ops;
+mod outage;
 mod page;
 mod prometheus;
 mod scheduler;

@@ -313,3 +313,74 @@ fn urls_are_redacted() {
     );
     assert_eq!(r("http://127.0.0.1:9093"), "http://127.0.0.1:9093");
 }
+
+#[test]
+fn permanent_answers_are_told_from_transient_ones() {
+    let cases: &[(&str, SinkKind, u16, &str, bool)] = &[
+        ("webhook 400", SinkKind::Webhook, 400, "bad", true),
+        ("webhook 404", SinkKind::Webhook, 404, "", true),
+        ("webhook 408", SinkKind::Webhook, 408, "", false),
+        ("webhook 429", SinkKind::Webhook, 429, "", false),
+        ("webhook 503", SinkKind::Webhook, 503, "", false),
+        ("webhook 200", SinkKind::Webhook, 200, "", false),
+        (
+            "dingtalk keyword",
+            SinkKind::DingTalk,
+            200,
+            r#"{"errcode":310000,"errmsg":"keywords not in content"}"#,
+            true,
+        ),
+        (
+            "dingtalk too fast",
+            SinkKind::DingTalk,
+            200,
+            r#"{"errcode":130101,"errmsg":"send too fast"}"#,
+            false,
+        ),
+        (
+            "dingtalk ok",
+            SinkKind::DingTalk,
+            200,
+            r#"{"errcode":0,"errmsg":"ok"}"#,
+            false,
+        ),
+        (
+            "dingtalk not json",
+            SinkKind::DingTalk,
+            200,
+            "<html>",
+            false,
+        ),
+        (
+            "wecom bad url",
+            SinkKind::WeCom,
+            200,
+            r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#,
+            true,
+        ),
+        (
+            "wecom frequency",
+            SinkKind::WeCom,
+            200,
+            r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#,
+            false,
+        ),
+        (
+            "feishu sign",
+            SinkKind::Feishu,
+            200,
+            r#"{"code":19021,"msg":"sign match fail"}"#,
+            true,
+        ),
+        (
+            "feishu frequency",
+            SinkKind::Feishu,
+            200,
+            r#"{"code":11232,"msg":"frequency limited"}"#,
+            false,
+        ),
+    ];
+    for (name, kind, status, body, want) in cases {
+        assert_eq!(permanent(*kind, *status, body), *want, "{name}");
+    }
+}

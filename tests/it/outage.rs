@@ -1,0 +1,160 @@
+//! The bad day (issue 20): a sink that rejects one notification for good or keeps failing
+//! it, a kill -9 in the middle of an outage, pagination while incidents change.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+use payprobe::app::Daemon;
+use payprobe::demo::gateway::{Behavior, Gateway};
+use payprobe::probe::Probers;
+
+use crate::support::{get, metric, wait_for};
+
+/// A webhook receiver that answers by the alert's target: `rejected` gets 400 (for good),
+/// `flaky` gets 503 (try again), every other target 200. It records (target, status).
+struct Picky {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<(String, String, u16)>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Picky {
+    async fn up() -> Picky {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                let seen = s2.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let seen = seen.clone();
+                        async move {
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let v: serde_json::Value =
+                                serde_json::from_slice(&body).unwrap_or_default();
+                            let target = v["alerts"][0]["labels"]["target"]
+                                .as_str()
+                                .unwrap_or("")
+                                .to_string();
+                            let status = v["status"].as_str().unwrap_or("").to_string();
+                            let code = match target.as_str() {
+                                "rejected" => 400,
+                                "flaky" => 503,
+                                _ => 200,
+                            };
+                            seen.lock().unwrap().push((target, status, code));
+                            let mut r = Response::new(Full::new(Bytes::from_static(b"{}")));
+                            *r.status_mut() = hyper::StatusCode::from_u16(code).unwrap();
+                            Ok::<_, std::convert::Infallible>(r)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), svc)
+                        .await;
+                });
+            }
+        });
+        Picky {
+            addr,
+            seen,
+            _task: task,
+        }
+    }
+
+    fn seen(&self) -> Vec<(String, String, u16)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn requests_for(&self, target: &str) -> usize {
+        self.seen().iter().filter(|s| s.0 == target).count()
+    }
+}
+
+fn target(name: &str, provider: &str, port: u16) -> String {
+    format!(
+        "[[targets]]\nname = \"{name}\"\nprovider = \"{provider}\"\nurl = \"http://127.0.0.1:{port}/v3/pay/transactions/out-trade-no/1\"\ninterval = \"300ms\"\ntimeout = \"200ms\"\nfailure_threshold = 2\nsuccess_threshold = 2\n"
+    )
+}
+
+async fn daemon(dir: &Path, src: &str) -> Daemon {
+    let plan = payprobe::config::parse(&dir.join("p.toml"), src, dir)
+        .unwrap_or_else(|e| panic!("{e}\n{src}"));
+    Daemon::start(plan, None, Arc::new(Probers::system()))
+        .await
+        .unwrap()
+}
+
+fn broken() -> Behavior {
+    Behavior::ok(r#"{"code":"SYSTEMERROR","message":"system busy"}"#).status(503)
+}
+
+/// Before, the rejected notification was retried at the head of the queue until max_age (a
+/// day by default) and the healthy target's page waited behind it.
+#[tokio::test]
+async fn a_rejected_or_retrying_notification_never_delays_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Picky::up().await;
+    let bad = Gateway::http(broken()).await.unwrap();
+    let later = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let src = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"{}\"\n[alerts]\ngroup_wait = \"300ms\"\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\n{}{}{}",
+        dir.path().join("state").display(),
+        rx.addr,
+        target("rejected", "p1", bad.port()),
+        target("flaky", "p2", bad.port()),
+        target("next", "p3", later.port()),
+    );
+    let d = daemon(dir.path(), &src).await;
+    let r = &rx;
+    wait_for(20, "both failing targets' firings tried", || async move {
+        (r.requests_for("rejected") >= 1 && r.requests_for("flaky") >= 1).then_some(())
+    })
+    .await;
+    later.set(broken());
+    wait_for(20, "the next target's firing, delivered", || async move {
+        r.seen()
+            .iter()
+            .any(|s| s.0 == "next" && s.1 == "firing" && s.2 == 200)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        rx.requests_for("rejected"),
+        1,
+        "a 400 is set aside at once, never retried: {:?}",
+        rx.seen()
+    );
+    let addr = d.addr;
+    let (status, body) = get(addr, "/api/v1/alerts/rejected").await.unwrap();
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["rejected"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["rejected"][0]["sink"], "hook");
+    assert!(
+        v["rejected"][0]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 400"),
+        "{v}"
+    );
+    let text = get(addr, "/metrics").await.unwrap().1;
+    let series = r#"payprobe_alert_notifications_total{outcome="rejected",sink="hook"}"#;
+    assert_eq!(metric(&text, series), Some(1.0), "{text}");
+    // The flaky one stays queued and its age shows while it backs off.
+    let oldest = wait_for(10, "the outbox age to grow", || async move {
+        let t = get(addr, "/metrics").await.ok()?.1;
+        metric(&t, r#"payprobe_outbox_oldest_seconds{sink="hook"}"#).filter(|s| *s >= 1.0)
+    })
+    .await;
+    assert!(oldest >= 1.0);
+    d.stop();
+}
