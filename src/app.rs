@@ -100,12 +100,16 @@ impl Daemon {
             runner,
             limit: limit.clone(),
             probe_rate: http::RateLimit::new(
-                crate::limits::PROBE_ENDPOINT_PER_SECOND,
-                crate::limits::PROBE_ENDPOINT_BURST,
+                plan_ref.server.probe_rate,
+                plan_ref.server.probe_burst,
             ),
             auth_rate: http::RateLimit::new(
                 crate::limits::AUTH_CHECKS_PER_SECOND,
                 crate::limits::AUTH_CHECKS_BURST,
+            ),
+            api_rate: http::RateLimit::new(
+                crate::limits::API_LISTS_PER_SECOND,
+                crate::limits::API_LISTS_BURST,
             ),
             rejected: Arc::new(crate::alerts::Rejected::default()),
         });
@@ -166,6 +170,9 @@ impl Daemon {
         {
             resize(&self.limit, old, plan.server.max_concurrency);
         }
+        self.shared
+            .probe_rate
+            .set(plan.server.probe_rate, plan.server.probe_burst);
         let applied = self.scheduler.apply(&plan);
         // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
         // a poisoned lock is taken over, and said, rather than keeping the old plan while

@@ -138,10 +138,23 @@ pub const MAX_REQUEST_HEAD_BYTES: usize = 8 * 1024;
 /// connection closed, so nobody can stream data into the daemon.
 pub const MAX_REQUEST_BODY_BYTES: u64 = 0;
 
-/// `/probe` requests started per second (a token bucket of this rate and burst): the endpoint
-/// makes this host connect to a gateway, so it must not become a way to hammer one.
-pub const PROBE_ENDPOINT_PER_SECOND: u32 = 10;
-pub const PROBE_ENDPOINT_BURST: u32 = 20;
+/// `/probe` requests started per second (`[server] probe_rate`, a token bucket with
+/// `probe_burst`): the endpoint makes this host connect to a gateway, so it must not become a
+/// way to hammer one. The default fits blackbox_exporter's multi-target pattern at its
+/// common size: Prometheus probing 300 targets through `/probe` every 15 s is 20 a second on
+/// average, with scrapes bunched at the start of an interval (the old fixed 10/s, burst 20,
+/// answered those with 429s). The bounds keep a typo from removing the limit.
+pub const DEFAULT_PROBE_RATE: i64 = 50;
+pub const DEFAULT_PROBE_BURST: i64 = 300;
+pub const PROBE_RATE: RangeInclusive<i64> = 1..=10_000;
+pub const PROBE_BURST: RangeInclusive<i64> = 1..=100_000;
+
+/// List requests (`/api/v1/targets`, `/api/v1/incidents`: a page of up to 500 items, built
+/// on the blocking pool) per second, and their burst. Beyond it a request gets 429 with
+/// `Retry-After`: a dashboard or a script polls a few times a second at most, and 200 a
+/// second of full lists delayed rounds at 2,000 targets (issue 20).
+pub const API_LISTS_PER_SECOND: u32 = 20;
+pub const API_LISTS_BURST: u32 = 40;
 
 /// Credential checks that miss the cache below (a bcrypt each, tens of milliseconds of CPU
 /// at cost 10) per second, and their burst. Beyond it a request gets 429: wrong passwords

@@ -55,6 +55,9 @@ pub struct ServerPlan {
     /// series per check it was most of the scrape; `payprobe_probes_over_slo_total` answers
     /// the SLO question with one series.
     pub latency_histograms: bool,
+    /// `/probe` requests started per second (`probe_rate`) and their burst (`probe_burst`).
+    pub probe_rate: u32,
+    pub probe_burst: u32,
 }
 
 /// A kind of check. The set is closed; its names are the `check` label values.

@@ -64,6 +64,9 @@ pub struct RawServer {
     /// `/metrics`, `/healthz` and `/readyz` need no credentials even with `web_config`.
     pub metrics_open: Option<S<bool>>,
     pub latency_histograms: Option<S<bool>>,
+    /// `/probe` requests started per second, and their burst.
+    pub probe_rate: Option<S<i64>>,
+    pub probe_burst: Option<S<i64>>,
 }
 
 /// One target, or the `[defaults]` every target inherits from (merged in

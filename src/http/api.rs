@@ -44,7 +44,7 @@ pub struct TargetView<'a> {
     pub evidence: Vec<Evidence>,
 }
 
-fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
+pub(super) fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
     let st = store.get(&t.name);
     TargetView {
         name: &t.name,
@@ -76,7 +76,7 @@ fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {
 }
 
 /// `?lang=` overrides the configured language; an unknown value is a 400, not a silent default.
-fn lang(query: &str, default: Lang) -> Result<Lang, Box<Response<Body>>> {
+pub(super) fn lang(query: &str, default: Lang) -> Result<Lang, Box<Response<Body>>> {
     let Some(v) = super::param(query, "lang") else {
         return Ok(default);
     };
@@ -89,12 +89,10 @@ fn lang(query: &str, default: Lang) -> Result<Lang, Box<Response<Body>>> {
 }
 
 pub fn list(plan: &Plan, store: &Store, query: &str) -> Response<Body> {
-    let lang = match lang(query, plan.server.lang) {
-        Ok(l) => l,
-        Err(r) => return *r,
-    };
-    let views: Vec<TargetView> = plan.targets.iter().map(|t| view(t, store, lang)).collect();
-    json(StatusCode::OK, &views)
+    match lang(query, plan.server.lang) {
+        Ok(l) => super::lists::targets(plan, store, query, l),
+        Err(r) => *r,
+    }
 }
 
 /// One target, with its incidents (open first, then the recent closed ones).
@@ -136,45 +134,17 @@ pub fn one(
     }
 }
 
-/// Incidents listed per target page, and at most on `/api/v1/incidents`.
+/// Incidents listed per target page.
 const TARGET_INCIDENTS: usize = 20;
-const MAX_INCIDENTS: usize = 500;
-
-/// `/api/v1/incidents[?limit=N]`: open incidents first (oldest first), then the recent
-/// closed ones (newest first).
-pub fn incidents(incidents: &Incidents, query: &str) -> Response<Body> {
-    let limit = match query.split('&').find_map(|kv| kv.strip_prefix("limit=")) {
-        None => 100,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=MAX_INCIDENTS).contains(&n) => n,
-            _ => {
-                return json(
-                    StatusCode::BAD_REQUEST,
-                    &serde_json::json!({ "error": format!("limit {v:?}: expected 1 to {MAX_INCIDENTS}") }),
-                )
-            }
-        },
-    };
-    let now = unix_ms(std::time::SystemTime::now());
-    let all = incidents.snapshot(limit);
-    let views: Vec<IncidentView> = all.iter().map(|i| i.view(now)).collect();
-    json(
-        StatusCode::OK,
-        &serde_json::json!({
-            // Counted before the list is cut to `limit`.
-            "open": incidents.open().len(),
-            "incidents": views,
-        }),
-    )
-}
 
 /// `/api/v1/alerts/rejected`: notifications a sink rejected for good (newest first).
 pub fn rejected(r: &crate::alerts::Rejected) -> Response<Body> {
     json(StatusCode::OK, &serde_json::json!({ "rejected": r.list() }))
 }
 
-fn json<T: Serialize>(status: StatusCode, v: &T) -> Response<Body> {
-    match serde_json::to_string_pretty(v) {
+/// Compact JSON (a list of thousands pretty-printed was mostly spaces).
+pub(super) fn json<T: Serialize>(status: StatusCode, v: &T) -> Response<Body> {
+    match serde_json::to_string(v) {
         Ok(s) => with_type(status, s + "\n", "application/json"),
         Err(e) => with_type(
             StatusCode::INTERNAL_SERVER_ERROR,

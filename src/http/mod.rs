@@ -4,7 +4,9 @@
 mod api;
 pub mod auth;
 pub mod conns;
+mod lists;
 mod page;
+mod pages;
 mod probe;
 mod rate;
 mod scrape;
@@ -48,6 +50,8 @@ pub struct Shared {
     pub probe_rate: RateLimit,
     /// Credential checks that cost a bcrypt (`src/limits.rs`, `AUTH_CHECKS_PER_SECOND`).
     pub auth_rate: RateLimit,
+    /// List requests (`/api/v1/targets`, `/api/v1/incidents`) started per second.
+    pub api_rate: RateLimit,
     /// Notifications the sinks rejected for good (`/api/v1/alerts/rejected`).
     pub rejected: Arc<crate::alerts::Rejected>,
 }
@@ -184,6 +188,34 @@ pub(crate) fn too_many(wait: f64, why: &str) -> Response<Body> {
     r
 }
 
+/// A list page, built on the blocking pool (a large page never holds a worker the probes
+/// need) and rate-limited: these are the expensive reads.
+async fn list(shared: &Shared, plan: Arc<Plan>, path: &str, query: &str) -> Response<Body> {
+    if let Err(wait) = shared.api_rate.take() {
+        let mut r = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many list requests; retry shortly\n",
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0))) {
+            r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    let (store, incidents) = (shared.store.clone(), shared.incidents.clone());
+    let (path, query) = (path.to_string(), query.to_string());
+    let built = tokio::task::spawn_blocking(move || match path.as_str() {
+        "/api/v1/incidents" => lists::incidents(&incidents, &query),
+        _ => api::list(&plan, &store, &query),
+    });
+    built.await.unwrap_or_else(|_| {
+        shared.metrics.internal_error("api");
+        text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "building the list failed\n",
+        )
+    })
+}
+
 /// Binds the listener, naming the address in the error. The accept queue is
 /// [`limits::LISTEN_BACKLOG`] deep, so a burst of connections waits in the kernel instead of
 /// having its SYNs dropped (a dropped SYN costs a scraper a one-second retransmit).
@@ -247,8 +279,7 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
             ),
             "text/html; charset=utf-8",
         ),
-        "/api/v1/targets" => api::list(&plan, &shared.store, query),
-        "/api/v1/incidents" => api::incidents(&shared.incidents, query),
+        "/api/v1/targets" | "/api/v1/incidents" => list(shared, plan, path, query).await,
         "/api/v1/alerts/rejected" => api::rejected(&shared.rejected),
         p => match p.strip_prefix("/api/v1/targets/") {
             Some(name) => api::one(&plan, &shared.store, &shared.incidents, name, query),

@@ -20,8 +20,8 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
     let param = |k: &str| super::param(query, k);
     if let Err(wait) = shared.probe_rate.take() {
         let why = format!(
-            "more than {} /probe requests a second; retry in {wait:.1} s\n",
-            crate::limits::PROBE_ENDPOINT_PER_SECOND
+            "more than {} /probe requests a second ([server] probe_rate); retry in {wait:.1} s\n",
+            shared.probe_rate.per_second()
         );
         return super::too_many(wait, &why);
     }

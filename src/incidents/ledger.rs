@@ -6,7 +6,7 @@
 //! An event says what changed (one incident), never the whole book: a mass outage costs
 //! what it changes (issue 20).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +52,9 @@ pub struct Stamped {
 pub struct Ledger {
     pub open: BTreeMap<String, Incident>,
     pub closed: VecDeque<Incident>,
+    /// The open incidents oldest first, `(opened_ms, target)`: a page of them costs
+    /// O(log n + page), never a sort of every open incident under the lock.
+    by_age: BTreeSet<(u64, String)>,
 }
 
 impl Ledger {
@@ -60,8 +63,14 @@ impl Ledger {
     pub fn apply(&mut self, e: &Event) {
         match e {
             Event::Opened { incident } => {
-                self.open
-                    .insert(incident.target.clone(), incident.as_ref().clone());
+                let key = (incident.opened_ms, incident.target.clone());
+                if let Some(old) = self
+                    .open
+                    .insert(incident.target.clone(), incident.as_ref().clone())
+                {
+                    self.by_age.remove(&(old.opened_ms, old.target));
+                }
+                self.by_age.insert(key);
             }
             Event::Changed {
                 target,
@@ -86,6 +95,7 @@ impl Ledger {
             }
             Event::Closed { target, at_ms, by } => {
                 if let Some(mut inc) = self.open.remove(target) {
+                    self.by_age.remove(&(inc.opened_ms, inc.target.clone()));
                     inc.closed_ms = Some(*at_ms);
                     inc.closed_by = Some(by.clone());
                     self.keep(inc);
@@ -100,6 +110,18 @@ impl Ledger {
         while self.closed.len() > RECENT_CLOSED {
             self.closed.pop_front();
         }
+    }
+
+    /// Open incidents oldest first, starting after `(opened_ms, target)` when given.
+    pub fn open_after<'a>(
+        &'a self,
+        after: Option<&(u64, String)>,
+    ) -> impl Iterator<Item = &'a Incident> + 'a {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |k| Bound::Excluded(k.clone()));
+        self.by_age
+            .range((from, Bound::Unbounded))
+            .filter_map(|(_, t)| self.open.get(t))
     }
 
     /// The events that rebuild this ledger from nothing (a compacted journal).

@@ -191,10 +191,16 @@ async fn a_request_with_a_body_or_a_huge_head_is_refused() {
 async fn the_probe_endpoint_is_rate_limited() {
     let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), gw.port(), "");
+    // A configured rate and burst (`[server] probe_rate`, `probe_burst`): far below the
+    // default, so a burst of 30 requests passes it.
+    let cfg = config(
+        dir.path(),
+        gw.port(),
+        "[server]\nprobe_rate = 2\nprobe_burst = 10\n",
+    );
     let d = Proc::spawn(&["run", "--config", &cfg], dir.path());
     let addr = d.addr;
-    let n = (limits::PROBE_ENDPOINT_BURST * 3) as usize;
+    let n = 30;
     let reqs = (0..n).map(|_| async move {
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(b"GET /probe?target=g%77&module=tcp HTTP/1.0\r\n\r\n")
@@ -216,6 +222,15 @@ async fn the_probe_endpoint_is_rate_limited() {
     assert!(ok >= 1, "the percent-encoded name `g%77` is target gw");
     assert!(!limited.is_empty(), "{n} requests at once pass the burst");
     assert!(limited[0].to_ascii_lowercase().contains("retry-after:"));
+    assert!(
+        limited[0].contains("more than 2 /probe requests a second"),
+        "{}",
+        limited[0]
+    );
+    assert!(
+        ok <= 12,
+        "about the burst of 10 passes, not the default 300: {ok}"
+    );
     assert_eq!(ok + limited.len(), n);
 }
 

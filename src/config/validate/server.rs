@@ -51,6 +51,10 @@ pub(super) fn server(s: &RawServer, base: &Path, p: &mut Problems) -> Option<Ser
         p,
     );
     let web = web_config(s.web_config.as_ref(), base, p);
+    let probe_rate = int_in(&s.probe_rate, "probe_rate", limits::PROBE_RATE, p)
+        .map(|v| v.unwrap_or(limits::DEFAULT_PROBE_RATE));
+    let probe_burst = int_in(&s.probe_burst, "probe_burst", limits::PROBE_BURST, p)
+        .map(|v| v.unwrap_or(limits::DEFAULT_PROBE_BURST));
     Some(ServerPlan {
         web: web?,
         metrics_open: s.metrics_open.as_ref().is_some_and(|b| *b.get_ref()),
@@ -59,6 +63,8 @@ pub(super) fn server(s: &RawServer, base: &Path, p: &mut Problems) -> Option<Ser
         max_concurrency: max_concurrency? as usize,
         lang: lang?,
         latency_histograms: s.latency_histograms.as_ref().is_some_and(|b| *b.get_ref()),
+        probe_rate: u32::try_from(probe_rate?).unwrap_or(u32::MAX),
+        probe_burst: u32::try_from(probe_burst?).unwrap_or(u32::MAX),
     })
 }
 
