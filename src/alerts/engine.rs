@@ -301,14 +301,27 @@ fn endpoint(i: &Incident, s: &Settings) -> Want {
     labels.insert("provider".into(), i.provider.clone());
     labels.insert("target".into(), i.target.clone());
     let api = format!("{}/api/v1/targets/{}", s.external, i.target);
-    let summary = match s.lang {
-        Lang::En => format!(
+    let summary = match (s.lang, i.control) {
+        (Lang::En, false) => format!(
             "{} ({}) is failing: {}",
             i.target,
             i.provider,
             i.cause.as_str()
         ),
-        Lang::ZhCn => format!("{}（{}）故障：{}", i.target, i.provider, i.cause.as_str()),
+        (Lang::ZhCn, false) => {
+            format!("{}（{}）故障：{}", i.target, i.provider, i.cause.as_str())
+        }
+        // A control's own alert is only ever endpoint-scoped when the other paths work.
+        (Lang::En, true) => format!(
+            "Control {} fails while other targets work: check the control ({})",
+            i.target,
+            i.cause.as_str()
+        ),
+        (Lang::ZhCn, true) => format!(
+            "对照 {} 失败而其他目标正常：请检查该对照本身（{}）",
+            i.target,
+            i.cause.as_str()
+        ),
     };
     Want {
         annotations: notes(summary, i, i.cause, i.scope, &api, s),

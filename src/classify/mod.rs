@@ -149,6 +149,9 @@ pub struct Diagnosis {
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
+/// Said on a control that fails while the vantage point's other paths work.
+pub const BROKEN_CONTROL: &str = "this control fails while most other targets' paths work: check the control itself (its host, its firewall rule); this vantage point's network is not blamed";
+
 pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis {
     let healthy = window.healthy();
     let flapping = window.flapping();
@@ -184,7 +187,10 @@ pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis 
     } else {
         (reason, failure_parts)
     };
-    let warnings = latest.map(|v| v.warnings.clone()).unwrap_or_default();
+    let mut warnings = latest.map(|v| v.warnings.clone()).unwrap_or_default();
+    if !healthy && scope::broken_control(ctx) {
+        warnings.push(BROKEN_CONTROL.to_string());
+    }
     Diagnosis {
         slow: latest.is_some_and(|v| v.slow),
         cause,

@@ -23,11 +23,39 @@ pub struct PeerView {
     /// (every endpoint unhealthy with a network cause).
     pub other_providers: usize,
     pub other_providers_network_down: usize,
+    /// The other non-control targets (every provider), unhealthy and healthy: the vantage
+    /// point's other paths, which must agree before a failing control means "local".
+    pub others_failing: usize,
+    pub others_healthy: usize,
 }
 
-/// The scope of an unhealthy target with this cause.
+/// Whether the vantage point's other paths agree that it is cut off: at least as many of the
+/// other targets fail as pass (this unhealthy target counted among the failing). A mass
+/// outage reaches this as its targets cross their thresholds; a control failing alone
+/// beside working paths never does.
+pub fn paths_agree(ctx: &PeerView) -> bool {
+    let me = usize::from(!ctx.control);
+    ctx.others_failing + me >= ctx.others_healthy
+}
+
+/// A control that fails while most of the vantage point's other paths work: the control
+/// itself is broken (a dead reference host, a firewall rule of its own), not our network.
+pub fn broken_control(ctx: &PeerView) -> bool {
+    ctx.control && !paths_agree(ctx)
+}
+
+/// The scope of an unhealthy target with this cause. "Local" needs evidence from two sides:
+/// a failing control *and* the other paths agreeing (issue 20: a broken control turned every
+/// failing target's scope into local and paged for the vantage point).
 pub fn scope(cause: Cause, ctx: &PeerView) -> Scope {
-    if ctx.control || ctx.controls_failing > 0 {
+    if ctx.control {
+        return if paths_agree(ctx) {
+            Scope::Local
+        } else {
+            Scope::Endpoint
+        };
+    }
+    if ctx.controls_failing > 0 && paths_agree(ctx) {
         return Scope::Local;
     }
     let my_provider_network_down = cause == Cause::Network && ctx.peers_network == ctx.peers;
@@ -81,6 +109,9 @@ pub struct Peers {
     controls: usize,
     controls_failing: usize,
     network_down_providers: usize,
+    /// Non-control targets, and how many of them are unhealthy.
+    endpoints: usize,
+    endpoints_failing: usize,
 }
 
 impl Peers {
@@ -108,7 +139,7 @@ impl Peers {
             }
         }
         let moved_provider = old.is_some_and(|m| m.provider != provider || m.control);
-        let global = (self.providers.len(), self.network_down_providers);
+        let global = self.global();
         self.remove(name);
         let m = Member {
             provider: provider.to_string(),
@@ -118,14 +149,20 @@ impl Peers {
         };
         self.apply(&m, true);
         self.members.insert(name.to_string(), m);
-        if control
-            || moved_provider
-            || global != (self.providers.len(), self.network_down_providers)
-        {
+        if control || moved_provider || global != self.global() {
             Reach::Everyone
         } else {
             Reach::Provider
         }
+    }
+
+    /// What every target's scope may depend on: the providers, those down as a whole, and,
+    /// while there are controls, whether the other paths agree (flips at most a few times
+    /// in a mass outage, so re-judging everyone then stays O(unhealthy) per flip).
+    fn global(&self) -> (usize, usize, bool) {
+        let agree = self.controls > 0
+            && self.endpoints_failing >= self.endpoints.saturating_sub(self.endpoints_failing);
+        (self.providers.len(), self.network_down_providers, agree)
     }
 
     pub fn remove(&mut self, name: &str) {
@@ -145,6 +182,8 @@ impl Peers {
             step(&mut self.controls_failing, m.failing);
             return;
         }
+        step(&mut self.endpoints, true);
+        step(&mut self.endpoints_failing, m.failing);
         let c = self.providers.entry(m.provider.clone()).or_default();
         let was_down = c.network_down();
         step(&mut c.endpoints, true);
@@ -169,10 +208,20 @@ impl Peers {
         let n = |b: bool| usize::from(b);
         let me = self.members.get(name);
         let my_failing_control = n(me.is_some_and(|m| m.control && m.failing));
+        let mine_endpoint = me.filter(|m| !m.control);
+        let others_failing = self
+            .endpoints_failing
+            .saturating_sub(n(mine_endpoint.is_some_and(|m| m.failing)));
+        let others_healthy = self
+            .endpoints
+            .saturating_sub(self.endpoints_failing)
+            .saturating_sub(n(mine_endpoint.is_some_and(|m| !m.failing)));
         if control {
             return PeerView {
                 control: true,
                 controls_failing: self.controls_failing - my_failing_control,
+                others_failing,
+                others_healthy,
                 ..PeerView::default()
             };
         }
@@ -186,6 +235,8 @@ impl Peers {
             peers_network: c.network - n(mine.is_some_and(|m| m.network)),
             other_providers: self.providers.len() - n(self.providers.contains_key(provider)),
             other_providers_network_down: self.network_down_providers - n(c.network_down()),
+            others_failing,
+            others_healthy,
         }
     }
 }

@@ -895,3 +895,50 @@ fn a_change_reaches_only_those_whose_scope_it_can_move() {
         "moved provider"
     );
 }
+
+proptest::proptest! {
+    /// A broken control beside healthy targets is never local: whatever the providers,
+    /// causes and controls, while more of the other paths work than fail, no target's
+    /// scope is `local`, and a failing control then carries the broken-control warning.
+    #[test]
+    fn a_broken_control_beside_healthy_targets_is_never_local(
+        targets in proptest::collection::vec((0u8..4, proptest::bool::ANY, proptest::bool::ANY), 1..40),
+        controls in proptest::collection::vec(proptest::bool::ANY, 1..4),
+    ) {
+        let mut p = Peers::default();
+        for (i, (prov, failing, network)) in targets.iter().enumerate() {
+            let cause = match (failing, network) {
+                (false, _) => Cause::None,
+                (true, true) => Cause::Network,
+                (true, false) => Cause::Server,
+            };
+            p.set(&format!("t{i}"), &format!("p{prov}"), false, *failing, cause);
+        }
+        for (i, failing) in controls.iter().enumerate() {
+            let cause = if *failing { Cause::Network } else { Cause::None };
+            p.set(&format!("ctl{i}"), "", true, *failing, cause);
+        }
+        let failing = targets.iter().filter(|t| t.1).count();
+        let healthy = targets.len() - failing;
+        for (i, (prov, f, network)) in targets.iter().enumerate() {
+            if !f {
+                continue;
+            }
+            let c = p.context_for(&format!("t{i}"), &format!("p{prov}"), false);
+            let cause = if *network { Cause::Network } else { Cause::Server };
+            if healthy > failing {
+                proptest::prop_assert_ne!(scope::scope(cause, &c), Scope::Local, "{:?}", c);
+            }
+        }
+        for (i, f) in controls.iter().enumerate() {
+            let c = p.context_for(&format!("ctl{i}"), "", true);
+            if *f && healthy > failing {
+                proptest::prop_assert_eq!(scope::scope(Cause::Network, &c), Scope::Endpoint);
+                proptest::prop_assert!(scope::broken_control(&c));
+            }
+            if *f && healthy <= failing {
+                proptest::prop_assert_eq!(scope::scope(Cause::Network, &c), Scope::Local);
+            }
+        }
+    }
+}

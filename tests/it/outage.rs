@@ -158,3 +158,58 @@ async fn a_rejected_or_retrying_notification_never_delays_the_next_one() {
     assert!(oldest >= 1.0);
     d.stop();
 }
+
+/// A control that fails beside working paths is a broken control: its own endpoint alert
+/// says so, the failing target stays `endpoint`, and no vantage-point alert fires.
+#[tokio::test]
+async fn a_broken_control_beside_healthy_targets_is_never_local() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Picky::up().await;
+    let ok = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let bad = Gateway::http(broken()).await.unwrap();
+    let dead = crate::support::closed_port();
+    let src = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"{}\"\n[alerts]\ngroup_wait = \"300ms\"\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\n{}{}{}[[controls]]\nname = \"ctl\"\nurl = \"tcp://127.0.0.1:{dead}\"\ninterval = \"300ms\"\ntimeout = \"200ms\"\nfailure_threshold = 2\n",
+        dir.path().join("state").display(),
+        rx.addr,
+        target("wallet", "p1", ok.port()),
+        target("bank", "p2", ok.port()),
+        target("acquirer", "p3", bad.port()),
+    );
+    let d = daemon(dir.path(), &src).await;
+    let r = &rx;
+    wait_for(
+        20,
+        "the control's and the acquirer's firings",
+        || async move {
+            let seen = r.seen();
+            let has = |t: &str| seen.iter().any(|s| s.0 == t && s.1 == "firing");
+            (has("ctl") && has("acquirer")).then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await; // room for a wrong page
+    let addr = d.addr;
+    let (_, body) = get(addr, "/api/v1/incidents").await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for i in v["incidents"].as_array().unwrap() {
+        assert_eq!(i["scope"], "endpoint", "{i}");
+    }
+    let (_, ctl) = get(addr, "/api/v1/targets/ctl").await.unwrap();
+    assert!(ctl.contains("check the control itself"), "{ctl}");
+    let (_, page) = get(addr, "/api/v1/targets?provider=p3").await.unwrap();
+    let page: serde_json::Value = serde_json::from_str(&page).unwrap();
+    assert_eq!(
+        page.as_array().map(Vec::len),
+        Some(1),
+        "the provider filter: {page}"
+    );
+    assert_eq!(page[0]["diagnosis"]["scope"], "endpoint");
+    // The receiver only saw per-target pages; the webhook body names no vantage alert.
+    let names: Vec<String> = rx.seen().iter().map(|s| s.0.clone()).collect();
+    assert!(
+        names.iter().all(|n| n == "ctl" || n == "acquirer"),
+        "{names:?}"
+    );
+    d.stop();
+}
