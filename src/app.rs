@@ -41,6 +41,8 @@ pub struct Daemon {
     alerts: Option<Alerts>,
     /// The `max_concurrency` cap shared by scheduled rounds and `/probe`.
     limit: Arc<Semaphore>,
+    /// Closes the incidents of removed targets once their grace period is over.
+    sweeper: Supervised,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -127,6 +129,18 @@ impl Daemon {
                 http::serve(listener.clone(), sh.clone(), conns.clone())
             })
         };
+        let sweeper = {
+            let inc = shared.incidents.clone();
+            supervise::spawn("incident_sweeper", shared.metrics.clone(), move || {
+                let inc = inc.clone();
+                async move {
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
+                    }
+                }
+            })
+        };
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
             addr,
@@ -138,6 +152,7 @@ impl Daemon {
             overrides: Overrides::default(),
             alerts,
             limit,
+            sweeper,
         })
     }
 
@@ -200,6 +215,7 @@ impl Daemon {
     pub fn stop(mut self) {
         self.scheduler.stop();
         self.server.stop();
+        self.sweeper.stop();
         self.alerts.take();
     }
 
@@ -219,11 +235,35 @@ impl Daemon {
                 () = self.scheduler.supervise() => false,
             };
             if reload {
+                settle(&self.source).await;
                 let _ = self.reload();
             }
         }
         self.stop();
         Ok(())
+    }
+}
+
+/// Waits until the config file has stopped changing (same bytes for
+/// [`crate::limits::RELOAD_SETTLE`]), at most [`crate::limits::RELOAD_SETTLE_MAX`]: a file
+/// still being written, even one that is valid TOML when cut short, must not be applied.
+async fn settle(path: &std::path::Path) {
+    use crate::limits::{RELOAD_SETTLE, RELOAD_SETTLE_MAX};
+    let read = || async { tokio::fs::read(path).await.ok() };
+    let started = tokio::time::Instant::now();
+    let mut last = read().await;
+    loop {
+        tokio::time::sleep(RELOAD_SETTLE).await;
+        let now = read().await;
+        if now == last {
+            return;
+        }
+        if started.elapsed() >= RELOAD_SETTLE_MAX {
+            tracing::warn!(path = %path.display(), "the config file is still changing; reloading what it holds now");
+            return;
+        }
+        tracing::info!(path = %path.display(), "the config file is being written; reload waits until it is stable");
+        last = now;
     }
 }
 

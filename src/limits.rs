@@ -176,6 +176,18 @@ pub const AUTH_CACHE_ENTRIES: usize = 64;
 /// listener.
 pub const DESIRED_NOFILE: u64 = 65_536;
 
+/// How long the open incident of a target that left the config is kept before it closes as
+/// removed: long enough for the next reload to bring back a target that a half-written
+/// config lost (it then continues its incident and pages nothing), short enough that a
+/// target really removed resolves its alert within a minute.
+pub const REMOVED_TARGET_GRACE: Duration = Duration::from_secs(30);
+
+/// A config file must stay unchanged this long before SIGHUP applies it (checked again at
+/// this pace, up to [`RELOAD_SETTLE_MAX`]): an editor or a deploy tool still writing it
+/// must not have its half-written file applied.
+pub const RELOAD_SETTLE: Duration = Duration::from_millis(300);
+pub const RELOAD_SETTLE_MAX: Duration = Duration::from_secs(10);
+
 // ----- Queues between the stages -----
 
 /// Incident events waiting for one reader (the journal writer, the alert engine). A mass

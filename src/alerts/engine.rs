@@ -25,6 +25,10 @@ use crate::incidents::Incident;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub group_wait_ms: u64,
+    /// How long a failing control's own alert waits beyond `group_wait`: the slowest target's
+    /// `interval × failure_threshold`, the time the other paths need to show whether the
+    /// whole vantage point is cut off (then it is a local outage, not a broken control).
+    pub control_hold_ms: u64,
     pub resend_ms: u64,
     pub external: String,
     pub vantage: String,
@@ -244,6 +248,9 @@ pub fn desired<'a>(
                     .saturating_mul(u64::from(i.success_threshold.max(1)));
                 now.saturating_sub(at) < settle.saturating_add(s.group_wait_ms)
             }) => {} // explained by the vantage point's outage until it had time to recover
+            _ if i.control
+                && now.saturating_sub(i.changes.last().map_or(i.opened_ms, |c| c.at_ms))
+                    < s.control_hold_ms => {} // the other paths have not had time to agree
             Scope::Provider => providers.entry(&i.provider).or_default().push(i),
             _ => {
                 out.insert(format!("target/{}", i.target), endpoint(i, s));

@@ -76,8 +76,16 @@ pub fn settings(plan: &Plan, addr: std::net::SocketAddr) -> Settings {
         || format!("http://{addr}"),
         |u| u.as_str().trim_end_matches('/').to_string(),
     );
+    let slowest_detect = plan
+        .targets
+        .iter()
+        .filter(|t| !t.control)
+        .map(|t| t.interval.saturating_mul(t.failure_threshold.max(1)))
+        .max()
+        .unwrap_or_default();
     Settings {
         group_wait_ms: ms(a.group_wait.unwrap_or(fastest)),
+        control_hold_ms: ms(slowest_detect),
         resend_ms: ms(a.resend_interval),
         external,
         vantage: a.vantage.clone().unwrap_or_else(hostname),

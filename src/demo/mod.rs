@@ -37,8 +37,7 @@ impl Cast {
     /// Puts every endpoint in the state `act` gives it. `height` is the chain's best block.
     pub async fn apply(&self, act: &Act, height: u64) {
         if act.everywhere.is_some() {
-            // A lost uplink is seen first on the controls: once they are unhealthy, every
-            // gateway that fails next is judged `local` at once, never `endpoint` first.
+            // A lost uplink is seen first on the controls, then on everything else.
             let controls = self
                 .gateways
                 .iter()
@@ -73,9 +72,11 @@ impl Cast {
     }
 }
 
-/// How long the controls fail before everything else when the whole network goes: two
-/// failed rounds at the demo's 1 s interval, and a little more.
-const CONTROL_LEAD: Duration = Duration::from_millis(2500);
+/// How long the controls fail before everything else when the whole network goes. Short:
+/// a failing control means "local" only once the other paths agree (`classify::scope`), and
+/// a control failing alone for longer than the other targets need to fail would rightly page
+/// as a broken control.
+const CONTROL_LEAD: Duration = Duration::from_millis(300);
 
 /// The running gateways (kept alive while the demo runs) and the config that probes them.
 pub struct Demo {

@@ -77,6 +77,9 @@ struct Book {
     /// Targets whose open incident was restored from disk, with the passing rounds seen
     /// since: the window restarts healthy, so "healthy" alone proves nothing after a restart.
     restored_passes: HashMap<String, u32>,
+    /// Targets that left the config with an open incident: (provider, when it closes as
+    /// removed). A target re-added by the next reload continues its incident instead.
+    retiring: HashMap<String, (String, u64)>,
     subscribers: Vec<Subscriber>,
 }
 
@@ -220,27 +223,43 @@ impl Incidents {
         }
     }
 
-    fn close(&self, b: &mut Book, t: &Target, at: u64, why: &str) {
-        let Some(inc) = b.ledger.open.get(&t.name) else {
+    fn close(&self, b: &mut Book, name: &str, provider: &str, at: u64, why: &str) {
+        let Some(inc) = b.ledger.open.get(name) else {
             return;
         };
         let secs = at.saturating_sub(inc.opened_ms) as f64 / 1000.0;
         let cause = inc.cause;
         self.metrics
             .incidents
-            .closed(&t.name, &t.provider, inc.opened_cause(), secs);
-        b.restored_passes.remove(&t.name);
+            .closed(name, provider, inc.opened_cause(), secs);
+        b.restored_passes.remove(name);
+        b.retiring.remove(name);
         if LOG_CLOSED.allow() {
-            tracing::info!(target_name = %t.name, provider = %t.provider, cause = cause.as_str(), duration_seconds = secs, why, "incident closed");
+            tracing::info!(target_name = %name, provider = %provider, cause = cause.as_str(), duration_seconds = secs, why, "incident closed");
         }
         self.emit(
             b,
             Event::Closed {
-                target: t.name.clone(),
+                target: name.to_string(),
                 at_ms: at,
                 by: why.to_string(),
             },
         );
+    }
+
+    /// Closes, as removed, the incidents of targets that left the config more than the
+    /// grace period before `now_ms` and did not come back (called every second).
+    pub fn sweep(&self, now_ms: u64) {
+        let mut b = lock(&self.book, &self.metrics);
+        let due: Vec<(String, String)> = b
+            .retiring
+            .iter()
+            .filter(|(_, (_, at))| *at <= now_ms)
+            .map(|(n, (p, _))| (n.clone(), p.clone()))
+            .collect();
+        for (name, provider) in due {
+            self.close(&mut b, &name, &provider, now_ms, REMOVED);
+        }
     }
 
     /// What one judged round does to the book.
@@ -248,6 +267,12 @@ impl Incidents {
         let t = r.target;
         let d: &Diagnosis = r.diagnosis;
         let at = unix_ms(r.at);
+        if b.retiring.remove(&t.name).is_some() {
+            // Its window starts afresh (healthy): like a restored incident, it closes only
+            // once this target is seen passing again.
+            b.restored_passes.insert(t.name.clone(), 0);
+            tracing::info!(target_name = %t.name, "target back in the config: its open incident continues");
+        }
         let passed = !r.rejudged() && r.evidence.iter().all(|e| e.success);
         if d.healthy {
             if !r.rejudged() && !passed {
@@ -265,7 +290,7 @@ impl Incidents {
                     return;
                 }
             }
-            self.close(b, t, at, model::RECOVERED);
+            self.close(b, &t.name, &t.provider, at, model::RECOVERED);
             return;
         }
         let first = b.first_failure.remove(&t.name);
@@ -335,10 +360,20 @@ impl Output for Incidents {
         self.apply(&mut b, round);
     }
 
+    /// The target left the config (or changed): its open incident is kept, paging nothing
+    /// new, for [`crate::limits::REMOVED_TARGET_GRACE`], then closed as removed by
+    /// [`Incidents::sweep`]. A config cut short while it was written, then fixed by the next
+    /// reload, used to resolve and re-open every incident of the targets it lost.
     fn retire(&self, target: &Target) {
         let mut b = lock(&self.book, &self.metrics);
         b.first_failure.remove(&target.name);
-        self.close(&mut b, target, unix_ms(SystemTime::now()), REMOVED);
+        if b.ledger.open.contains_key(&target.name) {
+            let grace =
+                u64::try_from(crate::limits::REMOVED_TARGET_GRACE.as_millis()).unwrap_or(u64::MAX);
+            let at = unix_ms(SystemTime::now()).saturating_add(grace);
+            b.retiring
+                .insert(target.name.clone(), (target.provider.clone(), at));
+        }
     }
 }
 

@@ -257,6 +257,7 @@ async fn a_follower_keeps_the_same_ledger_as_the_book() {
         p.finished(&gw, round(&gw, false));
     }
     p.retire(&gw);
+    inc.sweep(unix_ms(SystemTime::now()) + 3_600_000);
     assert_eq!(f.catch_up(&inc), 3, "gw and a opened, gw closed");
     let (_, book) = inc.ledger();
     assert_eq!(f.ledger(), &book);
@@ -265,4 +266,36 @@ async fn a_follower_keeps_the_same_ledger_as_the_book() {
         .iter()
         .any(|i| i.closed_by.as_deref() == Some(REMOVED)));
     assert!(!book.open.is_empty());
+}
+
+/// A target lost by one reload and back at the next continues its incident: no close, no
+/// new id; one that stays away closes as removed once the grace is over.
+#[test]
+fn a_removed_target_keeps_its_incident_through_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, _) = setup(dir.path());
+    let t = target("gw", "acme");
+    for _ in 0..2 {
+        p.finished(&t, round(&t, false));
+    }
+    let id = inc.open()[0].id.clone();
+    p.retire(&t);
+    inc.sweep(unix_ms(SystemTime::now()));
+    assert_eq!(inc.open().len(), 1, "kept during the grace period");
+    p.finished(&t, round(&t, false));
+    let far = unix_ms(SystemTime::now()) + 3_600_000;
+    inc.sweep(far);
+    assert_eq!(
+        inc.open()[0].id,
+        id,
+        "back in the config: the same incident goes on"
+    );
+    p.retire(&t);
+    inc.sweep(far);
+    assert!(inc.open().is_empty());
+    let closed = &inc.snapshot(5)[0];
+    assert_eq!(
+        (closed.id.as_str(), closed.closed_by.as_deref()),
+        (id.as_str(), Some(REMOVED))
+    );
 }

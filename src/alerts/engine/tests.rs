@@ -4,6 +4,7 @@ use crate::incidents::Change;
 fn s() -> Settings {
     Settings {
         group_wait_ms: 1000,
+        control_hold_ms: 5000,
         resend_ms: 60_000,
         external: "http://pp".into(),
         vantage: "v1".into(),
@@ -190,4 +191,25 @@ fn hints_summary_and_the_payment_rule_follow_the_configured_language() {
         "{w:?}"
     );
     assert!(w.annotations["hint"].contains("服务商侧故障"), "{w:?}");
+}
+
+/// A failing control beside working paths pages as a broken control, but only once the
+/// other targets had time to fail too (then it would have been a local outage).
+#[test]
+fn a_broken_control_pages_after_the_hold_and_says_it_is_the_control() {
+    let open = vec![inc(
+        "control-1",
+        "ctl",
+        Cause::Network,
+        &[(0, Scope::Endpoint)],
+    )];
+    assert!(
+        desired(&open, 4_999, &s()).is_empty(),
+        "held for control_hold_ms"
+    );
+    let w = &desired(&open, 5_000, &s())["target/control-1"];
+    assert!(
+        w.annotations["summary"].starts_with("Control control-1 fails while other targets work"),
+        "{w:?}"
+    );
 }
