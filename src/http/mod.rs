@@ -92,6 +92,7 @@ pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<c
             }
             continue;
         };
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let slot = Arc::new(slot);
         let shared = shared.clone();
         let task_slot = slot.clone();
@@ -112,7 +113,7 @@ pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<c
                 }
             }
         });
-        slot.attach(task.abort_handle());
+        slot.attach(task.abort_handle(), Some(fd));
     }
 }
 
