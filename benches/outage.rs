@@ -1,0 +1,237 @@
+//! Outage benchmark (issue 20): N healthy HTTP targets and a control behind loopback
+//! gateways, a webhook sink; then every gateway is switched off (connections refused, as when
+//! the local nginx stops: every target and the control fail, so the scope is local) and on
+//! again. Reports what the flip cost: bytes written per incident change, round-start lag,
+//! time to the vantage-point alert and to its resolution, any other page, memory, and how
+//! fast `/api/v1/incidents` and `/metrics` answered meanwhile.
+//!
+//! Run: `cargo bench --bench outage -- [targets] [interval seconds]` (default 10000, 15).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use payprobe::app::Daemon;
+use payprobe::probe::Probers;
+
+mod common;
+#[path = "outage/net.rs"]
+mod net;
+
+fn io_field(name: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn status_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The sum of every series of a family (`name{...} v` and `name v`).
+fn sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn lag(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| l.starts_with("payprobe_scheduler_lag_seconds_bucket"))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?.to_string();
+            Some((le, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn quantile(before: &[(String, f64)], after: &[(String, f64)], q: f64) -> String {
+    let d: Vec<(&str, f64)> = after
+        .iter()
+        .map(|(le, n)| {
+            (
+                le.as_str(),
+                n - before.iter().find(|b| &b.0 == le).map_or(0.0, |b| b.1),
+            )
+        })
+        .collect();
+    let total = d.last().map_or(0.0, |b| b.1);
+    d.iter()
+        .find(|(_, n)| *n >= q * total)
+        .map_or("?".into(), |(le, _)| format!("<= {le} s"))
+}
+
+/// One GET over loopback on a blocking thread: (status line ok, time to the last byte).
+async fn timed_get(addr: std::net::SocketAddr, path: &'static str) -> Option<Duration> {
+    use std::io::{Read, Write};
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let mut s = std::net::TcpStream::connect(addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let req = format!("GET {path} HTTP/1.0\r\nHost: bench\r\nAccept-Encoding: gzip\r\n\r\n");
+        s.write_all(req.as_bytes()).ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        buf.starts_with(b"HTTP/1.1 200").then(|| started.elapsed())
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+fn config(
+    n: usize,
+    interval: u64,
+    ports: &[u16],
+    hook: std::net::SocketAddr,
+    state: &Path,
+) -> String {
+    let mut s = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nmax_concurrency = 4096\nstate_dir = \"{}\"\n[defaults]\ninterval = \"{interval}s\"\ntimeout = \"5s\"\nfailure_threshold = 2\nsuccess_threshold = 2\n[alerts]\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n",
+        state.display()
+    );
+    for i in 0..n {
+        let port = ports[i % ports.len()];
+        s.push_str(&format!("[[targets]]\nname = \"t{i}\"\nprovider = \"p{}\"\nurl = \"http://127.0.0.1:{port}/v1/query/{i}\"\n", i % 50));
+    }
+    s.push_str(&format!(
+        "[[controls]]\nname = \"egress\"\nurl = \"tcp://127.0.0.1:{}\"\n",
+        ports[0]
+    ));
+    s
+}
+
+/// Latencies seen while polling, for the report.
+#[derive(Default)]
+struct Polls {
+    api: Vec<Duration>,
+    metrics: Vec<Duration>,
+    failed: usize,
+}
+
+impl Polls {
+    async fn poll(&mut self, d: &Daemon) {
+        match timed_get(d.addr, "/api/v1/incidents?limit=100").await {
+            Some(t) => self.api.push(t),
+            None => self.failed += 1,
+        }
+        match timed_get(d.addr, "/metrics").await {
+            Some(t) => self.metrics.push(t),
+            None => self.failed += 1,
+        }
+    }
+
+    fn say(v: &mut [Duration]) -> String {
+        v.sort();
+        let ms = |d: Option<&Duration>| {
+            d.map_or("?".into(), |d| {
+                format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+            })
+        };
+        format!(
+            "p50 {}, max {} ({} requests)",
+            ms(v.get(v.len() / 2)),
+            ms(v.last()),
+            v.len()
+        )
+    }
+}
+
+/// Polls until `done` or `limit`; returns when it became true.
+async fn until(
+    d: &Daemon,
+    polls: &mut Polls,
+    limit: Duration,
+    done: impl Fn() -> bool,
+) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return Some(started.elapsed());
+        }
+        polls.poll(d).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    None
+}
+
+fn main() {
+    let a = common::args();
+    let n: usize = a.first().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let interval: u64 = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(15);
+    let net = net::start(8);
+    let state = tempfile::tempdir().expect("state dir");
+    let src = config(n, interval, &net.ports, net.receiver, state.path());
+    let plan =
+        payprobe::config::parse(Path::new("outage.toml"), &src, Path::new(".")).expect("config");
+    println!("payprobe outage benchmark ({n} targets + 1 control, {interval} s interval, thresholds 2/2, one core)");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let d = Daemon::start(plan, None, Arc::new(Probers::system())).await.expect("daemon");
+        tokio::time::sleep(Duration::from_secs(2 * interval)).await;
+        let render = || d.shared.metrics.render().unwrap_or_default();
+        let t0 = render();
+        let (w0, c0) = (io_field("write_bytes:"), io_field("wchar:"));
+        let cpu = || {
+            let (u, s) = common::cpu_split("/proc/self/stat");
+            let (gu, gs) = common::cpu_split(&format!("/proc/self/task/{}/stat", net.tid));
+            u + s - gu - gs
+        };
+        let cpu0 = cpu();
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let got = net.got.clone();
+        let vantage = move |status: &str| {
+            got.lock().unwrap().iter().any(|g| g.0 == "PaymentProbeVantagePointDown" && g.1 == status)
+        };
+        let limit = Duration::from_secs(10 * interval);
+        let mut down = Polls::default();
+        net.set(false);
+        let fired = until(&d, &mut down, limit, || vantage("firing")).await;
+        // Hold until every target has its incident, then a round more.
+        let opened = || sum(&d.shared.metrics.render().unwrap_or_default(), "payprobe_incident_open") as usize;
+        until(&d, &mut down, limit, || opened() > n).await;
+        let t1 = render();
+        let mut up = Polls::default();
+        net.set(true);
+        let resolved = until(&d, &mut up, limit, || vantage("resolved")).await;
+        until(&d, &mut up, limit, || opened() == 0).await;
+        tokio::time::sleep(Duration::from_secs(interval)).await;
+        let t2 = render();
+        let (w1, c1) = (io_field("write_bytes:"), io_field("wchar:"));
+        let cpu_used = cpu() - cpu0;
+        let opens = sum(&t2, "payprobe_incidents_total") - sum(&t0, "payprobe_incidents_total");
+        let closes = sum(&t2, "payprobe_incident_duration_seconds_count") - sum(&t0, "payprobe_incident_duration_seconds_count");
+        let changes = (opens + closes).max(1.0);
+        let secs = |o: Option<Duration>| o.map_or("not within the limit".into(), |d| format!("{:.1} s", d.as_secs_f64()));
+        let pages: Vec<String> = net.got.lock().unwrap().iter().filter(|g| g.0 != "PaymentProbeVantagePointDown").map(|g| format!("{} {}", g.0, g.1)).collect();
+        let vantage_pages = net.got.lock().unwrap().iter().filter(|g| g.0 == "PaymentProbeVantagePointDown").count();
+        println!("  incident changes           {opens:.0} opened, {closes:.0} closed");
+        println!("  written                    {:.1} MB to disk ({:.0} bytes per change), {:.1} MB through write()", (w1 - w0) as f64 / 1e6, (w1 - w0) as f64 / changes, (c1 - c0) as f64 / 1e6);
+        println!("  round-start lag, outage    p50 {}, p99 {}", quantile(&lag(&t0), &lag(&t1), 0.5), quantile(&lag(&t0), &lag(&t1), 0.99));
+        println!("  round-start lag, recovery  p50 {}, p99 {}", quantile(&lag(&t1), &lag(&t2), 0.5), quantile(&lag(&t1), &lag(&t2), 0.99));
+        println!("  vantage alert              fired after {}, resolved {} after the network came back", secs(fired), secs(resolved));
+        println!("  notifications              {vantage_pages} for the vantage point, {} others {:?}", pages.len(), pages.iter().take(5).collect::<Vec<_>>());
+        println!("  CPU of payprobe            {cpu_used:.1} s over the whole flip (gateways' thread excluded)");
+        println!("  resident memory            {:.1} MiB peak, {:.1} MiB at the end", status_mib("VmHWM:"), status_mib("VmRSS:"));
+        println!("  GET /api/v1/incidents      outage {}; recovery {}", Polls::say(&mut down.api), Polls::say(&mut up.api));
+        println!("  GET /metrics (gzip)        outage {}; recovery {}", Polls::say(&mut down.metrics), Polls::say(&mut up.metrics));
+        println!("  failed reads               {}", down.failed + up.failed);
+        d.stop();
+    });
+}
