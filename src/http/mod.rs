@@ -189,13 +189,13 @@ pub(crate) fn too_many(wait: f64, why: &str) -> Response<Body> {
     r
 }
 
-/// A list page, built on the blocking pool (a large page never holds a worker the probes
-/// need) and rate-limited: these are the expensive reads.
+/// The expensive reads (the status page and the two lists): built on the blocking pool, so
+/// a large one never holds a worker the probes need, and rate-limited together.
 async fn list(shared: &Shared, plan: Arc<Plan>, path: &str, query: &str) -> Response<Body> {
     if let Err(wait) = shared.api_rate.take() {
         let mut r = text(
             StatusCode::TOO_MANY_REQUESTS,
-            "too many list requests; retry shortly\n",
+            "too many page or list requests; retry shortly\n",
         );
         if let Ok(v) = HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0))) {
             r.headers_mut().insert(hyper::header::RETRY_AFTER, v);
@@ -203,9 +203,21 @@ async fn list(shared: &Shared, plan: Arc<Plan>, path: &str, query: &str) -> Resp
         return r;
     }
     let (store, incidents) = (shared.store.clone(), shared.incidents.clone());
+    let history = shared.history.clone();
     let (path, query) = (path.to_string(), query.to_string());
     let built = tokio::task::spawn_blocking(move || match path.as_str() {
         "/api/v1/incidents" => lists::incidents(&incidents, &query),
+        "/" => with_type(
+            StatusCode::OK,
+            page::render(
+                &plan,
+                &store,
+                &history,
+                &page::incidents(&incidents),
+                &query,
+            ),
+            "text/html; charset=utf-8",
+        ),
         _ => api::list(&plan, &store, &query),
     });
     built.await.unwrap_or_else(|_| {
@@ -269,18 +281,7 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
                 )
             }
         }
-        "/" => with_type(
-            StatusCode::OK,
-            page::render(
-                &plan,
-                &shared.store,
-                &shared.history,
-                &page::incidents(&shared.incidents),
-                query,
-            ),
-            "text/html; charset=utf-8",
-        ),
-        "/api/v1/targets" | "/api/v1/incidents" => list(shared, plan, path, query).await,
+        "/" | "/api/v1/targets" | "/api/v1/incidents" => list(shared, plan, path, query).await,
         "/api/v1/alerts/rejected" => api::rejected(&shared.rejected),
         p => match p.strip_prefix("/api/v1/targets/") {
             Some(name) => api::one(&plan, &shared.store, &shared.incidents, name, query),
