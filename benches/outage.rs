@@ -5,7 +5,12 @@
 //! time to the vantage-point alert and to its resolution, any other page, memory, and how
 //! fast `/api/v1/incidents` and `/metrics` answered meanwhile.
 //!
-//! Run: `cargo bench --bench outage -- [targets] [interval seconds]` (default 10000, 15).
+//! First, while everything is healthy, a readers' attack for `[attack seconds]`: 2,000
+//! slowloris connections and 200 expensive reads a second (`/api/v1/targets`, `/metrics`),
+//! counting failed probes and unanswered `/healthz`.
+//!
+//! Run: `cargo bench --bench outage -- [targets] [interval seconds] [attack seconds]`
+//! (default 10000, 15, 30; 0 skips the attack).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +22,58 @@ use payprobe::probe::Probers;
 mod common;
 #[path = "outage/net.rs"]
 mod net;
+#[path = "outage/readers.rs"]
+mod readers;
+
+/// The readers' attack; see the module doc.
+async fn attack(d: &Daemon, secs: u64) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let render = || d.shared.metrics.render().unwrap_or_default();
+    let t0 = render();
+    let stop = Arc::new(AtomicBool::new(false));
+    let c = readers::start(d.addr, 2000, 200, stop.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await; // the slowloris connections are in
+    let (mut answered, mut asked) = (0, 0);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(secs) {
+        asked += 1;
+        if tokio::time::timeout(Duration::from_secs(5), timed_get(d.addr, "/healthz"))
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            answered += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let t1 = render();
+    let failed = |t: &str| {
+        t.lines()
+            .filter(|l| {
+                l.starts_with("payprobe_probes_total{") && l.contains("outcome=\"failure\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    println!("  readers' attack ({secs} s: 2,000 slowloris, 200 reads/s of /api/v1/targets?limit=500 and /metrics)");
+    println!("    /healthz answered        {answered} of {asked}");
+    println!(
+        "    probes failed            {:.0}",
+        failed(&t1) - failed(&t0)
+    );
+    println!(
+        "    round-start lag          p50 {}, p99 {}",
+        quantile(&lag(&t0), &lag(&t1), 0.5),
+        quantile(&lag(&t0), &lag(&t1), 0.99)
+    );
+    println!(
+        "    reads                    {} sent: {} answered 200, {} rate-limited (429), {} reset or timed out; {} slowloris connects",
+        n(&c.sent), n(&c.ok), n(&c.limited), n(&c.other), n(&c.slow_connects)
+    );
+}
 
 fn io_field(name: &str) -> u64 {
     std::fs::read_to_string("/proc/self/io")
@@ -99,8 +156,9 @@ fn config(
     hook: std::net::SocketAddr,
     state: &Path,
 ) -> String {
+    let timeout = (interval * 1000 / 2).min(5000);
     let mut s = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nmax_concurrency = 4096\nstate_dir = \"{}\"\n[defaults]\ninterval = \"{interval}s\"\ntimeout = \"5s\"\nfailure_threshold = 2\nsuccess_threshold = 2\n[alerts]\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\nmax_concurrency = 4096\nstate_dir = \"{}\"\n[defaults]\ninterval = \"{interval}s\"\ntimeout = \"{timeout}ms\"\nfailure_threshold = 2\nsuccess_threshold = 2\n[alerts]\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n",
         state.display()
     );
     for i in 0..n {
@@ -172,6 +230,9 @@ fn main() {
     let a = common::args();
     let n: usize = a.first().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let interval: u64 = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(15);
+    let attack_secs: u64 = a.get(2).and_then(|v| v.parse().ok()).unwrap_or(30);
+    // Targets, the listener and the attack's own sockets share this process's file limit.
+    let _ = payprobe::http::conns::raise_nofile();
     let net = net::start(8);
     let state = tempfile::tempdir().expect("state dir");
     let src = config(n, interval, &net.ports, net.receiver, state.path());
@@ -185,6 +246,9 @@ fn main() {
     rt.block_on(async move {
         let d = Daemon::start(plan, None, Arc::new(Probers::system())).await.expect("daemon");
         tokio::time::sleep(Duration::from_secs(2 * interval)).await;
+        if attack_secs > 0 {
+            attack(&d, attack_secs).await;
+        }
         let render = || d.shared.metrics.render().unwrap_or_default();
         let t0 = render();
         let (w0, c0) = (io_field("write_bytes:"), io_field("wchar:"));

@@ -186,7 +186,7 @@ fn hook(addr: SocketAddr) -> String {
     format!("[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{addr}/hook\"\nsecret_file = \"hook.secret\"\n")
 }
 
-async fn daemon(dir: &Path, src: &str) -> Daemon {
+pub async fn daemon(dir: &Path, src: &str) -> Daemon {
     let plan = payprobe::config::parse(&dir.join("p.toml"), src, dir)
         .unwrap_or_else(|e| panic!("{e}\n{src}"));
     Daemon::start(plan, None, Arc::new(Probers::system()))
@@ -194,7 +194,7 @@ async fn daemon(dir: &Path, src: &str) -> Daemon {
         .unwrap()
 }
 
-fn broken() -> Behavior {
+pub fn broken() -> Behavior {
     Behavior::ok(r#"{"code":"SYSTEMERROR","message":"system busy"}"#).status(503)
 }
 

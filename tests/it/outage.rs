@@ -11,10 +11,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
-use payprobe::app::Daemon;
 use payprobe::demo::gateway::{Behavior, Gateway};
-use payprobe::probe::Probers;
 
+use crate::alerts::{broken, daemon};
 use crate::support::{get, metric, wait_for};
 
 /// A webhook receiver that answers by the alert's target: `rejected` gets 400 (for good),
@@ -85,17 +84,6 @@ fn target(name: &str, provider: &str, port: u16) -> String {
     )
 }
 
-async fn daemon(dir: &Path, src: &str) -> Daemon {
-    let plan = payprobe::config::parse(&dir.join("p.toml"), src, dir)
-        .unwrap_or_else(|e| panic!("{e}\n{src}"));
-    Daemon::start(plan, None, Arc::new(Probers::system()))
-        .await
-        .unwrap()
-}
-
-fn broken() -> Behavior {
-    Behavior::ok(r#"{"code":"SYSTEMERROR","message":"system busy"}"#).status(503)
-}
 
 /// Before, the rejected notification was retried at the head of the queue until max_age (a
 /// day by default) and the healthy target's page waited behind it.

@@ -80,6 +80,19 @@ fn a_journal_torn_anywhere_in_its_last_record_replays_to_the_last_whole_event() 
     assert_eq!(whole.closed[0].changes.len(), 2);
 }
 
+/// Waits (bounded) until what `dir` holds, read back as at start, is `want`.
+fn wait_loaded(dir: &Path, metrics: &Metrics, want: impl Fn(&Ledger) -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = load(dir, metrics);
+        if want(&got) {
+            return;
+        }
+        assert!(std::time::Instant::now() < end, "never written: {got:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn stamped(seq: u64, event: Event) -> Arc<Stamped> {
     Arc::new(Stamped { seq, event })
 }
@@ -104,16 +117,9 @@ fn the_writer_appends_events_and_a_restart_reads_them_back() {
         tx.send(stamped(i as u64 + 1, e.clone())).unwrap();
     }
     drop(tx); // the writer writes what it has, then ends
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = load(dir.path(), &metrics);
-        if got.open.get("gw-a").map(|i| i.changes.len()) == Some(2) {
-            assert_eq!(got.open["gw-a"].scope, Scope::Local);
-            break;
-        }
-        assert!(std::time::Instant::now() < end, "never written: {got:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_loaded(dir.path(), &metrics, |got| {
+        got.open.get("gw-a").map(|i| (i.changes.len(), i.scope)) == Some((2, Scope::Local))
+    });
 }
 
 #[test]
@@ -142,15 +148,7 @@ fn a_writer_that_fell_behind_rebuilds_from_the_snapshot() {
     // Event 3 arrives late (it is in the snapshot already) and must not apply twice.
     tx.send(stamped(3, events()[1].clone())).unwrap();
     drop(tx);
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = load(dir.path(), &metrics);
-        if got == book {
-            break;
-        }
-        assert!(std::time::Instant::now() < end, "not rebuilt: {got:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_loaded(dir.path(), &metrics, |got| *got == book);
 }
 
 #[test]
