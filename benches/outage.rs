@@ -142,7 +142,8 @@ async fn timed_get(addr: std::net::SocketAddr, path: &'static str) -> Option<Dur
         s.write_all(req.as_bytes()).ok()?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).ok()?;
-        buf.starts_with(b"HTTP/1.1 200").then(|| started.elapsed())
+        // hyper answers an HTTP/1.0 request in HTTP/1.0.
+        (buf.starts_with(b"HTTP/1.") && buf.get(8..13) == Some(b" 200 ")).then(|| started.elapsed())
     })
     .await
     .ok()
@@ -246,10 +247,14 @@ fn main() {
     rt.block_on(async move {
         let d = Daemon::start(plan, None, Arc::new(Probers::system())).await.expect("daemon");
         tokio::time::sleep(Duration::from_secs(2 * interval)).await;
+        let render = || d.shared.metrics.render().unwrap_or_default();
+        let opened = || sum(&render(), "payprobe_incident_open") as usize;
         if attack_secs > 0 {
             attack(&d, attack_secs).await;
+            // The outage starts from a healthy vantage point whatever the attack did.
+            until(&d, &mut Polls::default(), Duration::from_secs(10 * interval), || opened() == 0).await;
+            tokio::time::sleep(Duration::from_secs(2 * interval)).await;
         }
-        let render = || d.shared.metrics.render().unwrap_or_default();
         let t0 = render();
         let (w0, c0) = (io_field("write_bytes:"), io_field("wchar:"));
         let cpu = || {
@@ -267,8 +272,7 @@ fn main() {
         let mut down = Polls::default();
         net.set(false);
         let fired = until(&d, &mut down, limit, || vantage("firing")).await;
-        // Hold until every target has its incident, then a round more.
-        let opened = || sum(&d.shared.metrics.render().unwrap_or_default(), "payprobe_incident_open") as usize;
+        // Hold until every target has its incident.
         until(&d, &mut down, limit, || opened() > n).await;
         let t1 = render();
         let mut up = Polls::default();

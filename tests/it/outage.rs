@@ -84,7 +84,6 @@ fn target(name: &str, provider: &str, port: u16) -> String {
     )
 }
 
-
 /// Before, the rejected notification was retried at the head of the queue until max_age (a
 /// day by default) and the healthy target's page waited behind it.
 #[tokio::test]
