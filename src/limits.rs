@@ -162,3 +162,10 @@ pub const AUTH_CACHE_ENTRIES: usize = 64;
 /// hard limit): 1,024 is the common default and too few for thousands of targets plus a
 /// listener.
 pub const DESIRED_NOFILE: u64 = 65_536;
+
+/// Longest `proxy_auth_file`/`proxy_auth_env` value (`user:password`): far above any real
+/// credential, small enough that a wrong file (a key, a log) is refused rather than sent.
+pub const MAX_PROXY_CREDENTIAL_BYTES: usize = 1024;
+/// Largest answer head a proxy may send to CONNECT: its status line and headers are all a
+/// tunnel needs, and a proxy that sends more is not one (8 KiB, as nginx's default).
+pub const MAX_PROXY_RESPONSE_BYTES: usize = 8 * 1024;

@@ -12,7 +12,8 @@ use super::{Cause, Scope};
 pub struct PeerView {
     /// This target is itself a control (a reference on our own way out).
     pub control: bool,
-    /// Other controls that are unhealthy.
+    /// Other controls on the same way out (`egress`) that are unhealthy: a broken proxy or
+    /// uplink says nothing about targets that leave another way.
     pub controls_failing: usize,
     /// Other endpoints of this target's provider, and how many of them are unhealthy
     /// (in all, and with a network cause).
@@ -59,6 +60,8 @@ impl Counts {
 #[derive(Debug, Clone)]
 struct Member {
     provider: String,
+    /// The way out ([`crate::config::Egress::label`]); controls are counted per egress.
+    egress: String,
     control: bool,
     failing: bool,
     network: bool,
@@ -78,28 +81,49 @@ pub enum Reach {
 pub struct Peers {
     members: HashMap<String, Member>,
     providers: HashMap<String, Counts>,
-    controls: usize,
-    controls_failing: usize,
+    /// Controls and failing controls, by way out.
+    controls: HashMap<String, (usize, usize)>,
     network_down_providers: usize,
+}
+
+/// A target's identity as scope sees it: its name, provider, whether it is a control and
+/// which way out it takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Seat<'a> {
+    pub name: &'a str,
+    pub provider: &'a str,
+    pub control: bool,
+    pub egress: &'a str,
+}
+
+impl<'a> Seat<'a> {
+    pub fn of(t: &'a crate::config::Target) -> Seat<'a> {
+        Seat {
+            name: &t.name,
+            provider: &t.provider,
+            control: t.control,
+            egress: &t.egress_label,
+        }
+    }
 }
 
 impl Peers {
     /// Records a target's current state (inserting it if new) and says whose scope may have
     /// changed with it: nobody's, its provider's other endpoints', or everyone's (a control,
     /// or a provider appearing, going, or going down at the network layer as a whole).
-    pub fn set(
-        &mut self,
-        name: &str,
-        provider: &str,
-        control: bool,
-        failing: bool,
-        cause: Cause,
-    ) -> Reach {
+    pub fn set(&mut self, seat: Seat<'_>, failing: bool, cause: Cause) -> Reach {
+        let Seat {
+            name,
+            provider,
+            control,
+            egress,
+        } = seat;
         let network = failing && cause == Cause::Network;
         let old = self.members.get(name);
         if let Some(m) = old {
             // The common case, every round: nothing changed, nothing to recount.
             if m.provider == provider
+                && m.egress == egress
                 && m.control == control
                 && m.failing == failing
                 && m.network == network
@@ -107,11 +131,13 @@ impl Peers {
                 return Reach::Nobody;
             }
         }
-        let moved_provider = old.is_some_and(|m| m.provider != provider || m.control);
+        let moved_provider =
+            old.is_some_and(|m| m.provider != provider || m.egress != egress || m.control);
         let global = (self.providers.len(), self.network_down_providers);
         self.remove(name);
         let m = Member {
             provider: provider.to_string(),
+            egress: egress.to_string(),
             control,
             failing,
             network,
@@ -141,8 +167,12 @@ impl Peers {
             }
         };
         if m.control {
-            step(&mut self.controls, true);
-            step(&mut self.controls_failing, m.failing);
+            let c = self.controls.entry(m.egress.clone()).or_default();
+            step(&mut c.0, true);
+            step(&mut c.1, m.failing);
+            if c.0 == 0 {
+                self.controls.remove(&m.egress);
+            }
             return;
         }
         let c = self.providers.entry(m.provider.clone()).or_default();
@@ -165,14 +195,26 @@ impl Peers {
 
     /// The context of one target: everything but itself. Its own last record, if any, is
     /// left out, so a target is judged before its new state is recorded.
-    pub fn context_for(&self, name: &str, provider: &str, control: bool) -> PeerView {
+    pub fn context_for(&self, seat: Seat<'_>) -> PeerView {
+        let Seat {
+            name,
+            provider,
+            control,
+            egress,
+        } = seat;
         let n = |b: bool| usize::from(b);
         let me = self.members.get(name);
-        let my_failing_control = n(me.is_some_and(|m| m.control && m.failing));
+        let my_failing_control =
+            n(me.is_some_and(|m| m.control && m.failing && m.egress == egress));
+        let controls_failing = self
+            .controls
+            .get(egress)
+            .map_or(0, |c| c.1)
+            .saturating_sub(my_failing_control);
         if control {
             return PeerView {
                 control: true,
-                controls_failing: self.controls_failing - my_failing_control,
+                controls_failing,
                 ..PeerView::default()
             };
         }
@@ -180,7 +222,7 @@ impl Peers {
         let mine = me.filter(|m| !m.control && m.provider == provider);
         PeerView {
             control: false,
-            controls_failing: self.controls_failing - my_failing_control,
+            controls_failing,
             peers: c.endpoints - n(mine.is_some()),
             peers_failing: c.failing - n(mine.is_some_and(|m| m.failing)),
             peers_network: c.network - n(mine.is_some_and(|m| m.network)),

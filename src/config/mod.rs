@@ -6,6 +6,7 @@
 //! probers can use without checking again.
 
 mod alerts;
+mod egress;
 mod error;
 mod raw;
 mod validate;
@@ -19,6 +20,7 @@ use hyper::Method;
 use serde::Serialize;
 
 pub use alerts::{redact, AlertsPlan, Secret, SinkKind, SinkSpec};
+pub use egress::{Egress, Proxy};
 pub use error::{line_col, ConfigError, Problem};
 
 use crate::tls::{TlsClient, TlsVersion};
@@ -139,6 +141,11 @@ pub struct Target {
     pub rpc: RpcSpec,
     /// A reference target on the way out (`[[controls]]`), used to tell "me" from "them".
     pub control: bool,
+    /// How its connections leave this host (`proxy`, `source_address`).
+    pub egress: Egress,
+    /// [`Egress::label`], computed once: the `egress` JSON field, and what scope groups
+    /// controls by.
+    pub egress_label: String,
 }
 
 /// How names are resolved (`[targets.dns]`).

@@ -86,6 +86,12 @@ pub struct RawTarget {
     pub crl_file: Option<S<String>>,
     pub min_tls_version: Option<S<String>>,
     pub cert_expiry_warning: Option<S<String>>,
+    /// The way out (`config/egress.rs`): an HTTP CONNECT proxy and its credentials, and
+    /// the source address to bind.
+    pub proxy: Option<S<String>>,
+    pub proxy_auth_file: Option<S<String>>,
+    pub proxy_auth_env: Option<S<String>>,
+    pub source_address: Option<S<String>>,
     pub http: Option<RawHttp>,
     pub dns: Option<RawDns>,
     pub ping: Option<RawPing>,

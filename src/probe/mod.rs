@@ -15,6 +15,7 @@
 
 pub mod cert;
 mod conn;
+mod egress;
 mod evidence;
 pub mod http;
 mod icmp_raw;
@@ -23,6 +24,7 @@ pub mod ping;
 pub mod resolve;
 pub mod rpc;
 mod sniff;
+mod timed;
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -51,6 +53,8 @@ pub struct Gateway<'t> {
     pub port: u16,
     pub dns: &'t DnsSpec,
     pub tls: &'t TlsClient,
+    /// The way out: proxy and source address (`src/probe/egress.rs`).
+    pub egress: &'t crate::config::Egress,
 }
 
 impl<'t> Gateway<'t> {
@@ -64,6 +68,7 @@ impl<'t> Gateway<'t> {
             port: t.port,
             dns: &t.dns,
             tls: &t.tls,
+            egress: &t.egress,
         }
     }
 }
@@ -240,6 +245,7 @@ impl Recorder {
         let (kind, what) = match self.phase {
             Phase::Dns => (FailureKind::DnsTimeout, "DNS lookup"),
             Phase::Connect => (FailureKind::ConnectTimeout, "TCP connect"),
+            Phase::Proxy => (FailureKind::ProxyTimeout, "the proxy's CONNECT"),
             Phase::Tls => (FailureKind::TlsHandshakeTimeout, "TLS handshake"),
             Phase::Processing => (FailureKind::ResponseTimeout, "waiting for the response"),
             Phase::Transfer | Phase::Content => {

@@ -18,6 +18,7 @@ mod alerts;
 mod api_version;
 mod defaults;
 mod dns;
+mod egress;
 mod endpoint;
 mod http;
 mod ping;

@@ -115,3 +115,47 @@ fn every_default_is_pinned() {
     assert_eq!(plan.alerts.sinks[0].timeout, Duration::from_secs(10));
     assert!(plan.alerts.sinks[0].secret.is_none());
 }
+
+/// The way out (`proxy`, `proxy_auth_*`, `source_address`): a bad scheme, an https proxy,
+/// credentials in the URL, a path, two credential sources, bad addresses — each at its place.
+const EGRESS: &str = include_str!("testdata/egress.toml");
+const EGRESS_REPORT: &str = include_str!("testdata/egress.txt");
+
+#[test]
+fn egress_problems_are_located() {
+    assert_lines(&rendered("egress.toml", EGRESS), EGRESS_REPORT);
+}
+
+#[test]
+fn egress_defaults_and_labels() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("auth"), "probe:s3cret\n").unwrap_or_else(|e| panic!("{e}"));
+    let src = "[defaults]\nproxy = \"http://[::1]:3128\"\nproxy_auth_file = \"auth\"\nsource_address = \"::1\"\n\
+               [[targets]]\nname = \"a\"\nurl = \"https://x.example\"\n\
+               [[targets]]\nname = \"b\"\nurl = \"https://x.example\"\nproxy = \"http://p.example\"\n\
+               [[controls]]\nname = \"c\"\nurl = \"tcp://192.0.2.1:53\"\n";
+    let plan =
+        super::super::parse(Path::new("t.toml"), src, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let [a, b, c] = &plan.targets[..] else {
+        panic!("three entries")
+    };
+    assert_eq!(a.egress_label, "proxy=[::1]:3128,source=::1");
+    let auth = a
+        .egress
+        .proxy
+        .as_ref()
+        .and_then(|p| p.authorization.as_ref());
+    assert_eq!(auth.map(|s| s.0.as_str()), Some("Basic cHJvYmU6czNjcmV0"));
+    assert!(
+        !format!("{a:?}").contains("cHJvYmU6czNjcmV0"),
+        "Debug hides it"
+    );
+    // Its own proxy does not take the default proxy's credentials; port 80 by default.
+    assert_eq!(b.egress_label, "proxy=p.example:80,source=::1");
+    assert!(b
+        .egress
+        .proxy
+        .as_ref()
+        .is_some_and(|p| p.authorization.is_none()));
+    assert!(c.control && c.egress_label == a.egress_label);
+}

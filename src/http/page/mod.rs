@@ -406,8 +406,14 @@ fn row(
     let _ = full.set_password(None);
     let mut short = full.clone();
     short.set_query(None);
+    // The way out, when it is not the default: which proxy or uplink this row goes through.
+    let egress = if t.egress_label == "direct" {
+        String::new()
+    } else {
+        format!("<span class=\"egress\">{}</span>", esc(&t.egress_label))
+    };
     let name = format!(
-        "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span></th>",
+        "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span>{egress}</th>",
         w.th_target,
         esc(&t.name),
         esc(full.as_str()),
