@@ -29,6 +29,7 @@ pub mod http;
 pub mod incidents;
 pub mod limits;
 pub mod metrics;
+pub mod notify;
 pub mod pipeline;
 pub mod probe;
 pub mod profile;

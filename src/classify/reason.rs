@@ -96,6 +96,7 @@ fn check_zh(c: Check) -> &'static str {
         Check::Http => "HTTP ",
         Check::ApiVersion => "API 版本",
         Check::Rpc => "RPC ",
+        Check::Notification => "支付通知",
     }
 }
 

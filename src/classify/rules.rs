@@ -133,6 +133,10 @@ pub const RULES: &[Rule] = &[
     // Chain nodes (the `rpc` check).
     rule("rpc_wrong_chain", Kind(K::RpcWrongChain), UserInput, &[TF], "the endpoint serves another chain than the config says: a wrong URL or chain_id", "该端点服务的链与配置不符：URL 或 chain_id 错误"),
     rule("rpc_behind", Kind(K::RpcBehind), Server, &[BA, TF], "the node trails its peers: balances and confirmations read from it are stale", "该节点落后于同类节点：从它读取的余额和确认数已过时"),
+    // Payment notifications (`[[notifications]]`): money confirmed late or not at all while
+    // the API may still answer. Scope comes from the provider's probes, like any endpoint.
+    rule("notification_late", Kind(K::NotificationLate), Server, &[PD], "the provider's payment notification arrived later than max_delay after the payment: money is confirmed late", "服务商的支付异步通知在支付后超过 max_delay 才到达：到账确认延迟"),
+    rule("notification_missing", Kind(K::NotificationMissing), Server, &[PD], "no payment notification from the provider for longer than max_silence: notifications are delayed or lost", "超过 max_silence 未收到服务商的支付异步通知：通知延迟或丢失"),
     // A provider's own code beats the bare status (profiles; docs/profiles.md). A body that is
     // not in the provider's format at all is the server answering in another shape.
     rule("provider_format", When::ProviderCodes(crate::profile::MISMATCH_CODES), Server, &[TF], "the peer answered, but not in the provider's format (named in the detail)", "对端有应答，但不是该服务商的格式（详见括号内）"),

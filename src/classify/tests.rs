@@ -366,6 +366,17 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
             "proxy_timeout",
             Network,
         ),
+        // Payment notifications: money confirmed late.
+        (
+            failing(Check::Notification, Phase::Content, K::NotificationLate),
+            "notification_late",
+            Server,
+        ),
+        (
+            failing(Check::Notification, Phase::Content, K::NotificationMissing),
+            "notification_missing",
+            Server,
+        ),
         (mismatch("not_json"), "provider_format", Server),
         (mismatch("not_provider_format"), "provider_format", Server),
         (

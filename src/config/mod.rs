@@ -8,6 +8,7 @@
 mod alerts;
 mod egress;
 mod error;
+mod notify;
 mod raw;
 mod validate;
 
@@ -22,6 +23,7 @@ use serde::Serialize;
 pub use alerts::{redact, AlertsPlan, Secret, SinkKind, SinkSpec};
 pub use egress::{Egress, Proxy};
 pub use error::{line_col, ConfigError, Problem};
+pub use notify::{ActiveHours, ChannelSpec};
 
 use crate::tls::{TlsClient, TlsVersion};
 
@@ -70,11 +72,14 @@ pub enum Check {
     Http,
     ApiVersion,
     Rpc,
+    /// A `[[notifications]]` channel's round: reads what the callback handler reported.
+    /// Not a key of `checks`: a channel has it and nothing else.
+    Notification,
 }
 
 impl Check {
     /// In layer order: the classifier breaks ties between equal layers by this order.
-    pub const ALL: [Check; 7] = [
+    pub const ALL: [Check; 8] = [
         Check::Dns,
         Check::Tcp,
         Check::Ping,
@@ -82,6 +87,7 @@ impl Check {
         Check::Http,
         Check::ApiVersion,
         Check::Rpc,
+        Check::Notification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,11 +99,16 @@ impl Check {
             Check::Http => "http",
             Check::ApiVersion => "api_version",
             Check::Rpc => "rpc",
+            Check::Notification => "notification",
         }
     }
 
+    /// A check a target may list in `checks` (every one but `notification`).
     pub fn parse(s: &str) -> Option<Check> {
-        Check::ALL.into_iter().find(|c| c.as_str() == s)
+        Check::ALL
+            .into_iter()
+            .filter(|c| *c != Check::Notification)
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -146,6 +157,8 @@ pub struct Target {
     /// [`Egress::label`], computed once: the `egress` JSON field, and what scope groups
     /// controls by.
     pub egress_label: String,
+    /// Set for a `[[notifications]]` channel, judged as a target of its provider.
+    pub channel: Option<ChannelSpec>,
 }
 
 /// How names are resolved (`[targets.dns]`).
@@ -396,7 +409,8 @@ impl Plan {
     /// replica needs its own view of its own way out.
     pub fn shard(mut self, shard: Option<Shard>) -> Plan {
         if let Some(s) = shard {
-            self.targets.retain(|t| t.control || s.owns(&t.name));
+            self.targets
+                .retain(|t| t.control || t.channel.is_some() || s.owns(&t.name));
         }
         self
     }

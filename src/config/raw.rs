@@ -23,6 +23,21 @@ pub struct RawConfig {
     #[serde(default)]
     pub controls: Vec<S<RawTarget>>,
     pub alerts: Option<S<RawAlerts>>,
+    /// `[[notifications]]` channels (`config/notify.rs`).
+    #[serde(default)]
+    pub notifications: Vec<S<RawNotification>>,
+}
+
+/// One `[[notifications]]` channel.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotification {
+    pub name: Option<S<String>>,
+    pub provider: Option<S<String>>,
+    pub token_file: Option<S<String>>,
+    pub max_delay: Option<S<String>>,
+    pub max_silence: Option<S<String>>,
+    pub active_hours: Option<S<String>>,
 }
 
 /// `[alerts]` and its `[[alerts.sinks]]`.

@@ -4,6 +4,7 @@
 mod api;
 pub mod auth;
 pub mod conns;
+mod notify;
 mod page;
 mod probe;
 mod rate;
@@ -48,6 +49,8 @@ pub struct Shared {
     pub probe_rate: RateLimit,
     /// Credential checks that cost a bcrypt (`src/limits.rs`, `AUTH_CHECKS_PER_SECOND`).
     pub auth_rate: RateLimit,
+    /// Notification reports accepted per second, over all channels (`src/http/notify.rs`).
+    pub notify_rate: RateLimit,
 }
 
 impl Shared {
@@ -141,6 +144,10 @@ where
 /// purpose, so it runs off the async workers; verified pairs are cached briefly
 /// (`src/http/auth.rs`).
 async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    // A channel's reports carry its own bearer token instead of the listener's credentials.
+    if req.uri().path().starts_with(notify::PREFIX) {
+        return notify::post(shared, req).await;
+    }
     let web = shared.plan().and_then(|p| {
         let open = p.server.metrics_open
             && matches!(req.uri().path(), "/metrics" | "/healthz" | "/readyz");

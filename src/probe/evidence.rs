@@ -128,6 +128,12 @@ pub enum FailureKind {
     RpcWrongChain,
     /// The chain node trails its peers by more than `max_block_lag`.
     RpcBehind,
+    // Payment notifications (`[[notifications]]` channels).
+    /// The last notification the callback handler reported came later than `max_delay`
+    /// after its payment.
+    NotificationLate,
+    /// No notification for longer than `max_silence` (within `active_hours`).
+    NotificationMissing,
     /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
     DeadlineExceeded,
     /// payprobe itself failed during the round (a caught panic): never the gateway.
@@ -320,6 +326,33 @@ pub struct Evidence {
     pub api_version: Option<ApiVersionEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc: Option<super::rpc::RpcEvidence>,
+    /// What a `[[notifications]]` channel's round read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<NotificationEvidence>,
+}
+
+/// A notification channel as its round read it (`src/probe/notify.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NotificationEvidence {
+    /// The last notification reported: its id, when it was received, its delay.
+    pub last_id: Option<String>,
+    pub last_received_at: Option<String>,
+    #[serde(serialize_with = "opt_secs")]
+    pub last_delay: Option<Duration>,
+    pub last_late: bool,
+    /// Silence so far, when over `max_silence`.
+    #[serde(serialize_with = "opt_secs")]
+    pub silent_for: Option<Duration>,
+    pub received: u64,
+    pub late: u64,
+    pub missing: u64,
+}
+
+fn opt_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
 }
 
 impl Evidence {
@@ -340,6 +373,7 @@ impl Evidence {
             http: None,
             api_version: None,
             rpc: None,
+            notification: None,
         }
     }
 }

@@ -19,6 +19,7 @@ mod egress;
 mod evidence;
 pub mod http;
 mod icmp_raw;
+pub mod notify;
 pub mod path;
 pub mod ping;
 pub mod resolve;
@@ -127,6 +128,7 @@ impl Probers {
             Arc::new(ping::PingProber::new(resolvers)),
             Arc::new(http.serving(Check::ApiVersion)),
             Arc::new(rpc::RpcProber::new(http.clone())),
+            Arc::new(notify::NotificationProber),
             Arc::new(http),
         ];
         Probers {

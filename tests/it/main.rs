@@ -17,6 +17,7 @@ mod judgement;
 mod kubernetes;
 mod listener;
 mod netns;
+mod notifications;
 mod ops;
 mod page;
 mod prometheus;

@@ -216,6 +216,7 @@ fn build(k: Parts, s: Specs, control: bool) -> Option<Target> {
         control,
         egress_label: k.egress.as_ref()?.label(),
         egress: k.egress?,
+        channel: None,
     })
 }
 
