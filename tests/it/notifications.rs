@@ -322,3 +322,42 @@ async fn silence_pages_and_a_notification_resolves_it() {
     .await;
     d.stop();
 }
+
+/// A reload keeps what a channel received: a late notification stays late, its count stays.
+#[tokio::test]
+async fn a_reload_keeps_the_channels_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let body = format!(
+        "[[targets]]\nname = \"api\"\nprovider = \"stripe\"\nurl = \"http://127.0.0.1:{}/\"\n\
+[[notifications]]\nname = \"stripe-webhooks\"\nprovider = \"stripe\"\ntoken_file = \"token\"\nmax_delay = \"30s\"\n",
+        gw.port()
+    );
+    let mut d = daemon(dir.path(), &body).await;
+    let late = format!(r#"{{"id":"evt_1","paid_at":"{}"}}"#, ago(120));
+    assert_eq!(
+        report(d.addr, "stripe-webhooks", Some(TOKEN), &late)
+            .await
+            .0,
+        200
+    );
+    wait_rule(&d, "stripe-webhooks", "notification_late").await;
+    // The same file, written where the daemon reads it, with a longer interval elsewhere.
+    std::fs::write(
+        dir.path().join("p.toml"),
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[defaults]\ninterval = \"2s\"\ntimeout = \"500ms\"\nfailure_threshold = 1\nsuccess_threshold = 1\n{body}"
+        ),
+    )
+    .unwrap();
+    d.reload().unwrap();
+    // A duplicate after the reload is still known, and the channel is still late.
+    let (_, again) = report(d.addr, "stripe-webhooks", Some(TOKEN), &late).await;
+    assert!(again.contains("\"duplicate\":true"), "{again}");
+    tokio::time::sleep(Duration::from_secs(6)).await; // a round of the reloaded plan
+    assert_eq!(
+        diagnosis(&d, "stripe-webhooks").await["rule"],
+        "notification_late"
+    );
+    d.stop();
+}

@@ -159,3 +159,46 @@ fn egress_defaults_and_labels() {
         .is_some_and(|p| p.authorization.is_none()));
     assert!(c.control && c.egress_label == a.egress_label);
 }
+
+/// `[[notifications]]`: missing and bad keys, a weak token, a name taken by a target.
+const NOTIFICATIONS: &str = include_str!("testdata/notifications.toml");
+const NOTIFICATIONS_REPORT: &str = include_str!("testdata/notifications.txt");
+
+#[test]
+fn notification_problems_are_located() {
+    assert_lines(
+        &rendered("notifications.toml", NOTIFICATIONS),
+        NOTIFICATIONS_REPORT,
+    );
+}
+
+#[test]
+fn a_channel_is_a_target_of_its_provider_with_its_defaults() {
+    use crate::config::Check;
+    use std::time::Duration;
+    let src = "[[targets]]\nname = \"api\"\nprovider = \"alipay\"\nurl = \"https://x.example\"\n\
+               [[notifications]]\nname = \"n\"\nprovider = \"alipay\"\n\
+               token_file = \"src/config/validate/testdata/token.txt\"\n\
+               max_silence = \"30m\"\nactive_hours = \"08:00-23:00+08:00\"\n";
+    let plan = super::super::parse(Path::new("t.toml"), src, Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = plan
+        .target("n")
+        .unwrap_or_else(|| panic!("the channel is a target"));
+    assert_eq!(
+        (t.provider.as_str(), &t.checks[..]),
+        ("alipay", &[Check::Notification][..])
+    );
+    let c = t.channel.as_ref().unwrap_or_else(|| panic!("a channel"));
+    assert_eq!(c.max_delay, Duration::from_secs(300));
+    assert_eq!(c.max_silence, Some(Duration::from_secs(1800)));
+    assert_eq!(c.token.0, b"0123456789abcdef0123456789abcdef");
+    assert!(
+        !format!("{t:?}").contains("0123456789abcdef"),
+        "Debug hides the token"
+    );
+    // `notification` is not a check a target can list.
+    let bad =
+        "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nchecks = [\"notification\"]\n";
+    assert!(super::super::parse(Path::new("t.toml"), bad, Path::new(".")).is_err());
+}
