@@ -416,3 +416,94 @@ async fn a_control_on_the_same_way_out_makes_it_local() {
     );
     d.stop();
 }
+
+/// Proxy credentials and a channel's token stay secret: not in debug logs, `/metrics`, the
+/// API, the page, `/probe`, `probe-once --json` or `check-config`, while both are in play
+/// (the proxy accepted the credentials; the channel accepted a report with the token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_credentials_and_channel_tokens_appear_nowhere() {
+    use base64::Engine;
+    const CRED: &str = "probe:PROXYSECRET_7a1c";
+    const TOKEN: &str = "CHANNELTOKEN_5d2e9f0a11223344";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(CRED);
+    let want: &'static str = Box::leak(format!("Basic {b64}").into_boxed_str());
+    let proxy = Proxy::start(Some(want)).await;
+    let refusing = Proxy::start(Some("Basic never")).await;
+    let (up, _) = recording_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[server]\nstate_dir = \"state\"\n[defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfailure_threshold = 1\n\
+[[targets]]\nname = \"via\"\nurl = \"http://127.0.0.1:{up}/\"\nproxy = \"http://127.0.0.1:{}\"\nproxy_auth_env = \"PP_PROXY_AUTH\"\n\
+[[targets]]\nname = \"refused\"\nurl = \"http://127.0.0.1:{up}/\"\nproxy = \"http://127.0.0.1:{}\"\nproxy_auth_env = \"PP_PROXY_AUTH\"\n\
+[[notifications]]\nname = \"n\"\nprovider = \"p\"\ntoken_file = \"token\"\n",
+            proxy.port, refusing.port
+        ),
+    )
+    .unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let env = [("PP_PROXY_AUTH", CRED), ("RUST_LOG", "debug")];
+    let d = crate::support::Proc::spawn_with(&["run", "--config", cfg_s], dir.path(), None, &env);
+    d.wait_ready().await;
+    assert!(proxy.tunnels() >= 1, "the credentials were accepted");
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let post = |token: &'static str, body: &'static str| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = TcpStream::connect(d.addr).await.unwrap();
+        let req = format!("POST /api/v1/notifications/n HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+        String::from_utf8_lossy(&buf).into_owned()
+    };
+    let ok = post(TOKEN, r#"{"id":"a","paid_at":"2026-01-02T03:04:05Z"}"#).await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    seen.push(("report".into(), ok));
+    seen.push(("bad body".into(), post(TOKEN, "{").await));
+    seen.push((
+        "bad token".into(),
+        post("CHANNELTOKEN_5d2e9f0a1122334X", "{}").await,
+    ));
+    for path in [
+        "/metrics",
+        "/api/v1/targets",
+        "/api/v1/targets/refused",
+        "/",
+        "/probe?target=via",
+        "/probe?target=refused",
+    ] {
+        let (status, body) = get(d.addr, path).await.unwrap();
+        seen.push((format!("GET {path} ({status})"), body));
+    }
+    d.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(d);
+    let log = std::fs::read_to_string(dir.path().join("payprobe.log")).unwrap();
+    assert!(log.contains("407"), "the proxy failure is logged: {log}");
+    seen.push(("daemon log (debug)".into(), log));
+    for args in [
+        vec!["probe-once", cfg_s, "--json"],
+        vec!["check-config", cfg_s],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_payprobe"))
+            .args(&args)
+            .current_dir(dir.path())
+            .envs(env)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen.push((args.join(" "), text));
+    }
+    for (what, text) in &seen {
+        for secret in ["PROXYSECRET_7a1c", b64.as_str(), TOKEN] {
+            assert!(!text.contains(secret), "{what} shows a secret:\n{text}");
+        }
+    }
+}
