@@ -4,7 +4,8 @@
 //! The engine computes the alerts that *should* be firing from the open incidents
 //! ([`desired`]) and compares them with what it has announced ([`Engine::evaluate`]):
 //!
-//! * `local` scope: one vantage-point alert for all of them; the per-target alerts it
+//! * `local` scope: one vantage-point alert per way out (`egress`: direct, a proxy, a source
+//!   address), for all the targets that leave that way; the per-target alerts it
 //!   explains are held back, also for a while after the vantage point recovers (a target's
 //!   own recovery needs `success_threshold` rounds, during which it shows as `endpoint`).
 //! * `provider` scope: one alert per provider, listing its failing endpoints.
@@ -222,12 +223,12 @@ fn main_cause(members: &[&Incident]) -> Cause {
 
 /// The alerts that should fire for these open incidents, by group.
 pub fn desired(open: &[Incident], now: u64, s: &Settings) -> BTreeMap<String, Want> {
-    let mut local: Vec<&Incident> = Vec::new();
+    let mut local: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     let mut providers: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for i in open {
         match i.scope {
-            Scope::Local => local.push(i),
+            Scope::Local => local.entry(&i.egress).or_default().push(i),
             _ if left_local(i).is_some_and(|at| {
                 let settle = i
                     .interval_ms
@@ -240,9 +241,14 @@ pub fn desired(open: &[Incident], now: u64, s: &Settings) -> BTreeMap<String, Wa
             }
         }
     }
-    if !local.is_empty() {
-        if let Some(w) = vantage(&local, s) {
-            out.insert("local".to_string(), w);
+    for (egress, members) in local {
+        if let Some(w) = vantage(&members, egress, s) {
+            // The direct way out keeps the key it always had.
+            let key = match egress {
+                "" => "local".to_string(),
+                e => format!("local/{e}"),
+            };
+            out.insert(key, w);
         }
     }
     for (p, members) in providers {
@@ -381,7 +387,8 @@ fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<Want> {
     ))
 }
 
-fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
+/// The vantage point's alert for the targets leaving by `egress` (empty: directly).
+fn vantage(members: &[&Incident], egress: &str, s: &Settings) -> Option<Want> {
     let controls: Vec<&Incident> = members.iter().filter(|m| m.control).copied().collect();
     let cause = main_cause(if controls.is_empty() {
         members
@@ -389,10 +396,16 @@ fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
         &controls
     });
     let first = earliest_with(members, cause)?;
-    let labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
+    let mut labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
+    let way = if egress.is_empty() {
+        String::new()
+    } else {
+        labels.insert("egress".into(), egress.to_string());
+        format!(" by way of {egress}")
+    };
     let summary = match s.lang {
         Lang::En => format!(
-            "This vantage point ({}) has lost its network: {} targets fail{}",
+            "This vantage point ({}) has lost its network{way}: {} targets fail{}",
             s.vantage,
             members.len(),
             if controls.is_empty() {
@@ -402,8 +415,13 @@ fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
             }
         ),
         Lang::ZhCn => format!(
-            "本观测点（{}）网络中断：{} 个目标{}同时失败",
+            "本观测点（{}）{}网络中断：{} 个目标{}同时失败",
             s.vantage,
+            if egress.is_empty() {
+                String::new()
+            } else {
+                format!("经 {egress} 的出口")
+            },
             members.len(),
             if controls.is_empty() {
                 ""

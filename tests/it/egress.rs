@@ -392,10 +392,13 @@ async fn a_control_on_the_same_way_out_makes_it_local() {
     let dir = tempfile::tempdir().unwrap();
     let proxy = Proxy::start(None).await;
     let dead = closed_port();
+    let rx = crate::alerts::Receiver::up().await;
     let body = format!(
-        "[[targets]]\nname = \"via\"\nprovider = \"p1\"\nurl = \"http://127.0.0.1:{dead}/\"\nproxy = \"http://127.0.0.1:{pp}\"\n\
+        "[alerts]\ngroup_wait = \"300ms\"\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\n\
+[[targets]]\nname = \"via\"\nprovider = \"p1\"\nurl = \"http://127.0.0.1:{dead}/\"\nproxy = \"http://127.0.0.1:{pp}\"\n\
 [[targets]]\nname = \"direct\"\nprovider = \"p2\"\nurl = \"http://127.0.0.1:{dead}/\"\n\
 [[controls]]\nname = \"ctl-proxy\"\nurl = \"tcp://127.0.0.1:{dead}\"\nproxy = \"http://127.0.0.1:{pp}\"\n",
+        rx.addr,
         pp = proxy.port
     );
     let d = start(dir.path(), &body).await;
