@@ -409,8 +409,7 @@ impl Plan {
     /// replica needs its own view of its own way out.
     pub fn shard(mut self, shard: Option<Shard>) -> Plan {
         if let Some(s) = shard {
-            self.targets
-                .retain(|t| t.control || t.channel.is_some() || s.owns(&t.name));
+            self.targets.retain(|t| t.control || s.owns(&t.name));
         }
         self
     }

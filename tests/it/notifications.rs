@@ -361,3 +361,60 @@ async fn a_reload_keeps_the_channels_state() {
     );
     d.stop();
 }
+
+/// Reports are rate-limited over all channels, before the token is even looked at: a flood
+/// of reports gets 429 with a Retry-After, and the listener keeps serving.
+#[tokio::test]
+async fn a_flood_of_reports_is_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let d = daemon(
+        dir.path(),
+        &format!(
+            "[[targets]]\nname = \"api\"\nprovider = \"p\"\nurl = \"http://127.0.0.1:{}/\"\n\
+[[notifications]]\nname = \"n\"\nprovider = \"p\"\ntoken_file = \"token\"\n",
+            gw.port()
+        ),
+    )
+    .await;
+    // The burst is 1,000, refilled at 200 a second: 32 clients at once spend it whatever
+    // this machine's speed (bounded at 6,000 reports in all).
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let found: Arc<std::sync::Mutex<Option<(usize, String)>>> = Arc::default();
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (sent, found, addr) = (sent.clone(), found.clone(), d.addr);
+        clients.spawn(async move {
+            use std::sync::atomic::Ordering::SeqCst;
+            while found.lock().unwrap().is_none() && sent.fetch_add(1, SeqCst) < 6000 {
+                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                s.write_all(b"POST /api/v1/notifications/n HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+                    .await
+                    .unwrap();
+                let mut buf = Vec::new();
+                let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if text.starts_with("HTTP/1.1 429") {
+                    *found.lock().unwrap() = Some((sent.load(SeqCst), text));
+                } else {
+                    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+                }
+            }
+        });
+    }
+    while let Some(r) = clients.join_next().await {
+        r.unwrap();
+    }
+    let (after, text) = found
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("a 429 within 6,000 reports");
+    assert!(after >= 1000, "not before the burst was spent ({after})");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: "),
+        "{text}"
+    );
+    assert_eq!(get(d.addr, "/healthz").await.unwrap().0, 200);
+    d.stop();
+}
