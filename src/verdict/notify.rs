@@ -18,8 +18,9 @@ pub(super) fn judge(c: &ChannelSpec, n: &NotificationEvidence) -> Result<(), Fai
             ),
         ));
     }
-    match (n.last_late, n.last_delay, &n.last_id) {
-        (true, Some(delay), Some(id)) => Err(Failure::new(
+    // Judged on the delay against today's `max_delay` (a reload may have changed it).
+    match (n.last_delay, &n.last_id) {
+        (Some(delay), Some(id)) if delay > c.max_delay => Err(Failure::new(
             Phase::Content,
             FailureKind::NotificationLate,
             format!(
