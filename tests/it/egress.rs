@@ -378,6 +378,21 @@ async fn scope_names_the_broken_way_out() {
     assert_eq!(diagnosis(&d, "ctl-direct").await["egress"], "direct");
     let (_, page) = get(d.addr, "/").await.unwrap();
     assert!(page.contains(&format!("proxy=127.0.0.1:{dead_proxy}")));
+    // The banner names the broken ways out; the direct one is not among them.
+    let banner = page
+        .split("class=\"ways\">")
+        .nth(1)
+        .and_then(|r| r.split("</p>").next())
+        .unwrap_or_else(|| panic!("no ways-out line: {page}"));
+    assert!(banner.starts_with("Broken way out: "), "{banner}");
+    assert!(
+        banner.contains(&format!("proxy=127.0.0.1:{dead_proxy}")),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("source=192.0.2.1") && !banner.contains("direct"),
+        "{banner}"
+    );
     let (_, metrics) = get(d.addr, "/metrics").await.unwrap();
     let info = "payprobe_target_egress_info{egress=\"source=192.0.2.1\",provider=\"u\",target=\"uplink2\"} 1";
     assert!(metrics.contains(info), "{metrics}");
