@@ -93,3 +93,17 @@ fn silence_counts_once_and_only_within_active_hours() {
         .silent_for
         .is_some());
 }
+
+proptest::proptest! {
+    /// Remote input never panics: any string is a date or a refusal, and so are active hours.
+    #[test]
+    fn any_text_is_parsed_or_refused(s in "\\PC{0,40}", t in "[0-9:TZ+ .-]{0,32}") {
+        let _ = parse_rfc3339(&s);
+        let _ = parse_rfc3339(&t);
+        let _ = ActiveHours::parse(&s);
+        if let Some(a) = ActiveHours::parse(&t) {
+            let _ = a.into_window(i64::MAX / 2);
+            let _ = a.into_window(i64::MIN / 2);
+        }
+    }
+}
