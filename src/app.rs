@@ -114,6 +114,10 @@ impl Daemon {
                 crate::limits::API_LISTS_BURST,
             ),
             rejected: Arc::new(crate::alerts::Rejected::default()),
+            notify_rate: http::RateLimit::new(
+                crate::limits::NOTIFICATIONS_PER_SECOND,
+                crate::limits::NOTIFICATIONS_BURST,
+            ),
         });
         let alerts = Alerts::start(
             &plan_ref,
@@ -169,6 +173,7 @@ impl Daemon {
         };
         self.overrides.apply(&mut plan);
         let old_plan = self.shared.plan();
+        crate::notify::carry_over(old_plan.as_deref(), &mut plan);
         if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
             tracing::warn!("a change of [alerts] takes effect only after a restart");
         }

@@ -31,6 +31,7 @@ pub mod incidents;
 pub mod limits;
 pub mod logbudget;
 pub mod metrics;
+pub mod notify;
 pub mod pipeline;
 pub mod probe;
 pub mod profile;

@@ -201,3 +201,31 @@ pub const INCIDENT_EVENT_QUEUE: usize = 65_536;
 /// changed") before the rest of that second is summed into one line: one event that moves
 /// 10,000 targets must read as one event, not 10,000 lines (issue 20).
 pub const PER_TARGET_LOG_LINES_PER_SECOND: u32 = 20;
+
+/// Longest `proxy_auth_file`/`proxy_auth_env` value (`user:password`): far above any real
+/// credential, small enough that a wrong file (a key, a log) is refused rather than sent.
+pub const MAX_PROXY_CREDENTIAL_BYTES: usize = 1024;
+/// Largest answer head a proxy may send to CONNECT: its status line and headers are all a
+/// tunnel needs, and a proxy that sends more is not one (8 KiB, as nginx's default).
+pub const MAX_PROXY_RESPONSE_BYTES: usize = 8 * 1024;
+
+/// Notification ids each `[[notifications]]` channel remembers to answer a repeated report
+/// as a duplicate: a callback handler retries within minutes, and 10,000 ids is hours of a
+/// busy merchant's payments in under a megabyte.
+pub const NOTIFICATION_IDS_REMEMBERED: usize = 10_000;
+/// Largest notification report body: `{"id","paid_at","received_at"}` is ~150 bytes; 4 KiB
+/// leaves room for long ids and nothing else.
+pub const MAX_NOTIFICATION_BODY_BYTES: usize = 4 * 1024;
+/// Longest notification `id` kept (an Alipay `trade_no` is 28-64 characters).
+pub const MAX_NOTIFICATION_ID_CHARS: usize = 128;
+/// Time to send a notification report's body once its head arrived.
+pub const NOTIFICATION_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reports accepted per second over all channels, and the burst: a busy merchant's
+/// callbacks, far below what would let a client with a token fill the log or the CPU.
+pub const NOTIFICATIONS_PER_SECOND: u32 = 200;
+pub const NOTIFICATIONS_BURST: u32 = 1_000;
+/// How often each channel is judged: a late or missing notification pages within this.
+pub const NOTIFICATION_ROUND_INTERVAL: Duration = Duration::from_secs(5);
+/// Shortest accepted channel `token_file` content: a guessable token would let anyone
+/// silence the alarm with made-up on-time reports.
+pub const MIN_NOTIFICATION_TOKEN_BYTES: usize = 16;

@@ -189,8 +189,14 @@ fn check_config(file: &std::path::Path) -> ExitCode {
     };
     for t in &plan.targets {
         let checks: Vec<&str> = t.checks.iter().map(|c| c.as_str()).collect();
+        // The way out, when it is not the default (never the proxy's credentials).
+        let egress = if t.egress_label == "direct" {
+            String::new()
+        } else {
+            format!(" egress={}", t.egress_label)
+        };
         println!(
-            "{}{} provider={} url={} checks={} interval={} timeout={}",
+            "{}{} provider={} url={} checks={} interval={} timeout={}{egress}",
             t.name,
             if t.control { " (control)" } else { "" },
             t.provider,

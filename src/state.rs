@@ -101,9 +101,9 @@ impl Store {
             }
             st.latest.insert(kept.check, Box::new(kept));
         }
-        let ctx = peers.context_for(&t.name, &t.provider, t.control);
+        let ctx = peers.context_for(classify::Seat::of(t));
         let d = classify::classify(&st.window, &ctx, now);
-        let reach = peers.set(&t.name, &t.provider, t.control, !d.healthy, d.cause);
+        let reach = peers.set(classify::Seat::of(t), !d.healthy, d.cause);
         mark_failing(failing, t, !d.healthy);
         let old = std::mem::replace(&mut st.diagnosis, d.clone());
         let first = st.window.rounds() == 1;
@@ -211,7 +211,7 @@ fn rejudge_others(
             continue;
         }
         let t = &st.target;
-        let ctx = peers.context_for(&t.name, &t.provider, t.control);
+        let ctx = peers.context_for(classify::Seat::of(t));
         let d = classify::classify(&st.window, &ctx, now);
         if d.scope == st.diagnosis.scope {
             continue;

@@ -4,7 +4,8 @@
 //! The engine computes the alerts that *should* be firing from the open incidents
 //! ([`desired`]) and compares them with what it has announced ([`Engine::evaluate`]):
 //!
-//! * `local` scope: one vantage-point alert for all of them; the per-target alerts it
+//! * `local` scope: one vantage-point alert per way out (`egress`: direct, a proxy, a source
+//!   address), for all the targets that leave that way; the per-target alerts it
 //!   explains are held back, also for a while after the vantage point recovers (a target's
 //!   own recovery needs `success_threshold` rounds, during which it shows as `endpoint`).
 //! * `provider` scope: one alert per provider, listing its failing endpoints.
@@ -126,7 +127,7 @@ impl Engine {
                         continue;
                     }
                     self.pending_since.remove(key);
-                    if key == "local" {
+                    if key.starts_with("local") {
                         tracing::warn!(vantage = %s.vantage, summary = w.annotations.get("summary").map_or("", |v| v.as_str()), "this vantage point lost its network");
                     }
                     out.push((note(Event::Firing, w.starts_ms.to_string(), None), false));
@@ -170,8 +171,8 @@ impl Engine {
             let Some(sent) = self.sent.remove(&key) else {
                 continue;
             };
-            if key == "local" {
-                tracing::warn!(vantage = %s.vantage, "this vantage point has its network back");
+            if key.starts_with("local") {
+                tracing::warn!(vantage = %s.vantage, alert = %key, "this vantage point has its network back");
             }
             let fp = fingerprint(&identity(&sent.labels));
             out.push((
@@ -236,12 +237,12 @@ pub fn desired<'a>(
     now: u64,
     s: &Settings,
 ) -> BTreeMap<String, Want> {
-    let mut local: Vec<&Incident> = Vec::new();
+    let mut local: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     let mut providers: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for i in open {
         match i.scope {
-            Scope::Local => local.push(i),
+            Scope::Local => local.entry(&i.egress).or_default().push(i),
             _ if left_local(i).is_some_and(|at| {
                 let settle = i
                     .interval_ms
@@ -257,9 +258,14 @@ pub fn desired<'a>(
             }
         }
     }
-    if !local.is_empty() {
-        if let Some(w) = vantage(&local, s) {
-            out.insert("local".to_string(), w);
+    for (egress, members) in local {
+        if let Some(w) = vantage(&members, egress, s) {
+            // The direct way out keeps the key it always had.
+            let key = match egress {
+                "" => "local".to_string(),
+                e => format!("local/{e}"),
+            };
+            out.insert(key, w);
         }
     }
     for (p, members) in providers {
@@ -421,7 +427,8 @@ fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<Want> {
     ))
 }
 
-fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
+/// The vantage point's alert for the targets leaving by `egress` (empty: directly).
+fn vantage(members: &[&Incident], egress: &str, s: &Settings) -> Option<Want> {
     let controls: Vec<&Incident> = members.iter().filter(|m| m.control).copied().collect();
     let cause = main_cause(if controls.is_empty() {
         members
@@ -429,10 +436,16 @@ fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
         &controls
     });
     let first = earliest_with(members, cause)?;
-    let labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
+    let mut labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
+    let way = if egress.is_empty() {
+        String::new()
+    } else {
+        labels.insert("egress".into(), egress.to_string());
+        format!(" by way of {egress}")
+    };
     let summary = match s.lang {
         Lang::En => format!(
-            "This vantage point ({}) has lost its network: {} targets fail{}",
+            "This vantage point ({}) has lost its network{way}: {} targets fail{}",
             s.vantage,
             members.len(),
             if controls.is_empty() {
@@ -442,8 +455,13 @@ fn vantage(members: &[&Incident], s: &Settings) -> Option<Want> {
             }
         ),
         Lang::ZhCn => format!(
-            "本观测点（{}）网络中断：{} 个目标{}同时失败",
+            "本观测点（{}）{}网络中断：{} 个目标{}同时失败",
             s.vantage,
+            if egress.is_empty() {
+                String::new()
+            } else {
+                format!("经 {egress} 的出口")
+            },
             members.len(),
             if controls.is_empty() {
                 ""

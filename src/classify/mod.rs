@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use hints::{hint, Lang};
 pub use reason::{reason, ReasonParts};
 pub use rules::{judge_round, RoundVerdict};
-pub use scope::{PeerView, Peers, Reach};
+pub use scope::{PeerView, Peers, Reach, Seat};
 pub use window::Window;
 
 /// Why a target fails. A closed set: these are the `cause` label values.
@@ -175,6 +175,8 @@ pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis 
     }
     let scope = if healthy {
         Scope::None
+    } else if rules::ON_THIS_SIDE.contains(&rule) {
+        Scope::Local
     } else {
         scope::scope(cause, ctx)
     };

@@ -73,7 +73,7 @@ fn zh(p: &ReasonParts) -> String {
             );
             if let Some((p, d)) = worst {
                 let whose = match p {
-                    Phase::Dns | Phase::Connect | Phase::Tls => "网络路径",
+                    Phase::Dns | Phase::Connect | Phase::Proxy | Phase::Tls => "网络路径",
                     Phase::Processing | Phase::Transfer | Phase::Content => "服务器",
                 };
                 s.push_str(&format!(
@@ -96,6 +96,7 @@ fn check_zh(c: Check) -> &'static str {
         Check::Http => "HTTP ",
         Check::ApiVersion => "API 版本",
         Check::Rpc => "RPC ",
+        Check::Notification => "支付通知",
     }
 }
 
@@ -103,6 +104,7 @@ fn phase_zh(p: Phase) -> &'static str {
     match p {
         Phase::Dns => "DNS 解析",
         Phase::Connect => "TCP 连接",
+        Phase::Proxy => "代理 CONNECT",
         Phase::Tls => "TLS 握手",
         Phase::Processing => "服务器处理",
         Phase::Transfer => "响应传输",

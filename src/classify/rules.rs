@@ -93,6 +93,16 @@ pub const RULES: &[Rule] = &[
     rule("packet_loss", Kind(K::PacketLoss), Network, &[NI, PD], "pings are lost on the way beyond the target's loss_threshold", "ping 丢包率超过该目标的 loss_threshold"),
     rule("connect_refused", Kinds(&[K::ConnectRefused, K::ConnectReset]), Server, &[TF], "the host answered but refused the connection: nothing listens on the port, the gateway or its load balancer is down", "主机有应答但拒绝连接：端口无服务监听，网关或其负载均衡已宕机"),
     rule("connect_error", Kind(K::ConnectError), Network, &[NI, TF], "this host could not open the connection (no usable local address, or a local firewall refuses it)", "本机无法建立连接（没有可用的本地地址，或本地防火墙拒绝）"),
+    // Our own way out (`source_address`, `proxy`): on this side of the path. When the proxy
+    // itself fails, or the source address is not ours, scope is `local` whatever the peers
+    // say (ON_THIS_SIDE); when the proxy cannot reach the target, peers on the same way out
+    // decide, as for any network failure.
+    rule("source_address_unavailable", Kind(K::SourceAddressUnavailable), Network, &[NI, TF], "the target's source_address cannot be bound: it is not an address of this host (an uplink's interface is down or renumbered)", "无法绑定该目标的 source_address：它不是本机的地址（某条上行链路的网卡已停用或地址已变更）"),
+    rule("proxy_refused", Kind(K::ProxyRefused), Network, &[NI, TF], "the egress proxy refused the connection: nothing listens on its port (the proxy is down)", "出口代理拒绝连接：其端口无服务监听（代理已宕机）"),
+    rule("proxy_auth_required", Kind(K::ProxyAuthRequired), Network, &[NI, TF], "the egress proxy requires or refused our credentials (407): check proxy_auth_file / proxy_auth_env", "出口代理要求认证或拒绝了凭据（407）：请检查 proxy_auth_file / proxy_auth_env"),
+    rule("proxy_error", Kind(K::ProxyError), Network, &[NI, TF], "the egress proxy refused the tunnel or did not answer CONNECT in HTTP", "出口代理拒绝建立隧道，或未以 HTTP 应答 CONNECT"),
+    rule("proxy_target_unreachable", Kind(K::ProxyTargetUnreachable), Network, &[NI, TF], "the egress proxy could not reach the target (502/503/504 to CONNECT)", "出口代理无法连到目标（CONNECT 得到 502/503/504）"),
+    rule("proxy_timeout", Kind(K::ProxyTimeout), Network, &[NI, TF], "the egress proxy did not open the tunnel in time", "出口代理未在时限内建立隧道"),
     // TLS: the certificate is a security fact, a stalled handshake is the path; a peer that
     // answered but not in (valid) TLS shows the path works, so it is the server's.
     rule("tls_handshake_timeout", Kind(K::TlsHandshakeTimeout), Network, &[NI, TF], "the TLS handshake stalled", "TLS 握手停滞"),
@@ -123,6 +133,10 @@ pub const RULES: &[Rule] = &[
     // Chain nodes (the `rpc` check).
     rule("rpc_wrong_chain", Kind(K::RpcWrongChain), UserInput, &[TF], "the endpoint serves another chain than the config says: a wrong URL or chain_id", "该端点服务的链与配置不符：URL 或 chain_id 错误"),
     rule("rpc_behind", Kind(K::RpcBehind), Server, &[BA, TF], "the node trails its peers: balances and confirmations read from it are stale", "该节点落后于同类节点：从它读取的余额和确认数已过时"),
+    // Payment notifications (`[[notifications]]`): money confirmed late or not at all while
+    // the API may still answer. Scope comes from the provider's probes, like any endpoint.
+    rule("notification_late", Kind(K::NotificationLate), Server, &[PD], "the provider's payment notification arrived later than max_delay after the payment: money is confirmed late", "服务商的支付异步通知在支付后超过 max_delay 才到达：到账确认延迟"),
+    rule("notification_missing", Kind(K::NotificationMissing), Server, &[PD], "no payment notification from the provider for longer than max_silence: notifications are delayed or lost", "超过 max_silence 未收到服务商的支付异步通知：通知延迟或丢失"),
     // A provider's own code beats the bare status (profiles; docs/profiles.md). A body that is
     // not in the provider's format at all is the server answering in another shape.
     rule("provider_format", When::ProviderCodes(crate::profile::MISMATCH_CODES), Server, &[TF], "the peer answered, but not in the provider's format (named in the detail)", "对端有应答，但不是该服务商的格式（详见括号内）"),
@@ -175,6 +189,15 @@ pub const RULES: &[Rule] = &[
     rule("status_invalid", Status(600, 999), Server, &[TF], "a status outside 1xx–5xx: not valid HTTP (RFC 9110 §15)", "状态码不在 1xx–5xx 范围内：不是有效的 HTTP（RFC 9110 §15）"),
 ];
 
+/// Rules whose evidence is on this side of the path whatever the other targets look like:
+/// our proxy is down or refuses us, or our source address is gone. Their scope is `local`.
+pub const ON_THIS_SIDE: &[&str] = &[
+    "source_address_unavailable",
+    "proxy_refused",
+    "proxy_auth_required",
+    "proxy_error",
+];
+
 /// The verdict on one round.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoundVerdict {
@@ -198,10 +221,11 @@ fn layer(p: Phase) -> u8 {
     match p {
         Phase::Dns => 0,
         Phase::Connect => 1,
-        Phase::Tls => 2,
-        Phase::Processing => 3,
-        Phase::Transfer => 4,
-        Phase::Content => 5,
+        Phase::Proxy => 2,
+        Phase::Tls => 3,
+        Phase::Processing => 4,
+        Phase::Transfer => 5,
+        Phase::Content => 6,
     }
 }
 
@@ -394,7 +418,7 @@ fn slow_reason(e: &Evidence, slo: Duration) -> String {
     );
     if let Some((p, d)) = slowest_phase(e) {
         let whose = match p {
-            Phase::Dns | Phase::Connect | Phase::Tls => "the network path",
+            Phase::Dns | Phase::Connect | Phase::Proxy | Phase::Tls => "the network path",
             Phase::Processing | Phase::Transfer | Phase::Content => "the server",
         };
         s.push_str(&format!(

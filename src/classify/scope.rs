@@ -12,7 +12,8 @@ use super::{Cause, Scope};
 pub struct PeerView {
     /// This target is itself a control (a reference on our own way out).
     pub control: bool,
-    /// Other controls that are unhealthy.
+    /// Other controls on the same way out (`egress`) that are unhealthy: a broken proxy or
+    /// uplink says nothing about targets that leave another way.
     pub controls_failing: usize,
     /// Other endpoints of this target's provider, and how many of them are unhealthy
     /// (in all, and with a network cause).
@@ -23,30 +24,30 @@ pub struct PeerView {
     /// (every endpoint unhealthy with a network cause).
     pub other_providers: usize,
     pub other_providers_network_down: usize,
-    /// The other non-control targets (every provider), unhealthy and healthy: the vantage
-    /// point's other paths, which must agree before a failing control means "local".
+    /// The other non-control targets on the same way out, unhealthy and healthy: the
+    /// vantage point's other paths, which must agree before a failing control means "local".
     pub others_failing: usize,
     pub others_healthy: usize,
 }
 
-/// Whether the vantage point's other paths agree that it is cut off: at least as many of the
-/// other targets fail as pass (this unhealthy target counted among the failing). A mass
-/// outage reaches this as its targets cross their thresholds; a control failing alone
-/// beside working paths never does.
+/// Whether the other paths on this way out agree that it is cut off: at least as many of
+/// the other targets leaving this way fail as pass (this unhealthy target counted among the
+/// failing). A mass outage reaches this as its targets cross their thresholds; a control
+/// failing alone beside working paths never does.
 pub fn paths_agree(ctx: &PeerView) -> bool {
     let me = usize::from(!ctx.control);
     ctx.others_failing + me >= ctx.others_healthy
 }
 
-/// A control that fails while most of the vantage point's other paths work: the control
+/// A control that fails while most of the other paths on its way out work: the control
 /// itself is broken (a dead reference host, a firewall rule of its own), not our network.
 pub fn broken_control(ctx: &PeerView) -> bool {
     ctx.control && !paths_agree(ctx)
 }
 
 /// The scope of an unhealthy target with this cause. "Local" needs evidence from two sides:
-/// a failing control *and* the other paths agreeing (issue 20: a broken control turned every
-/// failing target's scope into local and paged for the vantage point).
+/// a failing control on the same way out *and* the other paths agreeing (issue 20: a broken
+/// control turned every failing target's scope into local and paged for the vantage point).
 pub fn scope(cause: Cause, ctx: &PeerView) -> Scope {
     if ctx.control {
         return if paths_agree(ctx) {
@@ -87,6 +88,8 @@ impl Counts {
 #[derive(Debug, Clone)]
 struct Member {
     provider: String,
+    /// The way out ([`crate::config::Egress::label`]); controls are counted per egress.
+    egress: String,
     control: bool,
     failing: bool,
     network: bool,
@@ -106,31 +109,51 @@ pub enum Reach {
 pub struct Peers {
     members: HashMap<String, Member>,
     providers: HashMap<String, Counts>,
-    controls: usize,
-    controls_failing: usize,
+    /// Controls and failing controls, by way out.
+    controls: HashMap<String, (usize, usize)>,
     network_down_providers: usize,
-    /// Non-control targets, and how many of them are unhealthy.
-    endpoints: usize,
-    endpoints_failing: usize,
+    /// Non-control targets and how many of them are unhealthy, by way out.
+    endpoints: HashMap<String, (usize, usize)>,
+}
+
+/// A target's identity as scope sees it: its name, provider, whether it is a control and
+/// which way out it takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Seat<'a> {
+    pub name: &'a str,
+    pub provider: &'a str,
+    pub control: bool,
+    pub egress: &'a str,
+}
+
+impl<'a> Seat<'a> {
+    pub fn of(t: &'a crate::config::Target) -> Seat<'a> {
+        Seat {
+            name: &t.name,
+            provider: &t.provider,
+            control: t.control,
+            egress: &t.egress_label,
+        }
+    }
 }
 
 impl Peers {
     /// Records a target's current state (inserting it if new) and says whose scope may have
     /// changed with it: nobody's, its provider's other endpoints', or everyone's (a control,
     /// or a provider appearing, going, or going down at the network layer as a whole).
-    pub fn set(
-        &mut self,
-        name: &str,
-        provider: &str,
-        control: bool,
-        failing: bool,
-        cause: Cause,
-    ) -> Reach {
+    pub fn set(&mut self, seat: Seat<'_>, failing: bool, cause: Cause) -> Reach {
+        let Seat {
+            name,
+            provider,
+            control,
+            egress,
+        } = seat;
         let network = failing && cause == Cause::Network;
         let old = self.members.get(name);
         if let Some(m) = old {
             // The common case, every round: nothing changed, nothing to recount.
             if m.provider == provider
+                && m.egress == egress
                 && m.control == control
                 && m.failing == failing
                 && m.network == network
@@ -138,30 +161,34 @@ impl Peers {
                 return Reach::Nobody;
             }
         }
-        let moved_provider = old.is_some_and(|m| m.provider != provider || m.control);
-        let global = self.global();
+        let moved_provider =
+            old.is_some_and(|m| m.provider != provider || m.egress != egress || m.control);
+        let global = self.global(egress);
         self.remove(name);
         let m = Member {
             provider: provider.to_string(),
+            egress: egress.to_string(),
             control,
             failing,
             network,
         };
         self.apply(&m, true);
         self.members.insert(name.to_string(), m);
-        if control || moved_provider || global != self.global() {
+        if control || moved_provider || global != self.global(egress) {
             Reach::Everyone
         } else {
             Reach::Provider
         }
     }
 
-    /// What every target's scope may depend on: the providers, those down as a whole, and,
-    /// while there are controls, whether the other paths agree (flips at most a few times
-    /// in a mass outage, so re-judging everyone then stays O(unhealthy) per flip).
-    fn global(&self) -> (usize, usize, bool) {
-        let agree = self.controls > 0
-            && self.endpoints_failing >= self.endpoints.saturating_sub(self.endpoints_failing);
+    /// What every target's scope on this way out may depend on: the providers, those down as
+    /// a whole, and whether the other paths agree while there is a control on it (flips at
+    /// most a few times in a mass outage, so re-judging everyone then stays O(unhealthy) per
+    /// flip).
+    fn global(&self, egress: &str) -> (usize, usize, bool) {
+        let (total, failing) = self.endpoints.get(egress).copied().unwrap_or_default();
+        let agree =
+            self.controls.contains_key(egress) && failing >= total.saturating_sub(failing);
         (self.providers.len(), self.network_down_providers, agree)
     }
 
@@ -178,12 +205,20 @@ impl Peers {
             }
         };
         if m.control {
-            step(&mut self.controls, true);
-            step(&mut self.controls_failing, m.failing);
+            let c = self.controls.entry(m.egress.clone()).or_default();
+            step(&mut c.0, true);
+            step(&mut c.1, m.failing);
+            if c.0 == 0 {
+                self.controls.remove(&m.egress);
+            }
             return;
         }
-        step(&mut self.endpoints, true);
-        step(&mut self.endpoints_failing, m.failing);
+        let e = self.endpoints.entry(m.egress.clone()).or_default();
+        step(&mut e.0, true);
+        step(&mut e.1, m.failing);
+        if e.0 == 0 {
+            self.endpoints.remove(&m.egress);
+        }
         let c = self.providers.entry(m.provider.clone()).or_default();
         let was_down = c.network_down();
         step(&mut c.endpoints, true);
@@ -204,22 +239,32 @@ impl Peers {
 
     /// The context of one target: everything but itself. Its own last record, if any, is
     /// left out, so a target is judged before its new state is recorded.
-    pub fn context_for(&self, name: &str, provider: &str, control: bool) -> PeerView {
+    pub fn context_for(&self, seat: Seat<'_>) -> PeerView {
+        let Seat {
+            name,
+            provider,
+            control,
+            egress,
+        } = seat;
         let n = |b: bool| usize::from(b);
         let me = self.members.get(name);
-        let my_failing_control = n(me.is_some_and(|m| m.control && m.failing));
-        let mine_endpoint = me.filter(|m| !m.control);
-        let others_failing = self
-            .endpoints_failing
-            .saturating_sub(n(mine_endpoint.is_some_and(|m| m.failing)));
-        let others_healthy = self
-            .endpoints
-            .saturating_sub(self.endpoints_failing)
-            .saturating_sub(n(mine_endpoint.is_some_and(|m| !m.failing)));
+        let my_failing_control =
+            n(me.is_some_and(|m| m.control && m.failing && m.egress == egress));
+        let controls_failing = self
+            .controls
+            .get(egress)
+            .map_or(0, |c| c.1)
+            .saturating_sub(my_failing_control);
+        let (total, failing) = self.endpoints.get(egress).copied().unwrap_or_default();
+        let mine_here = me.filter(|m| !m.control && m.egress == egress);
+        let others_failing = failing.saturating_sub(n(mine_here.is_some_and(|m| m.failing)));
+        let others_healthy = total
+            .saturating_sub(failing)
+            .saturating_sub(n(mine_here.is_some_and(|m| !m.failing)));
         if control {
             return PeerView {
                 control: true,
-                controls_failing: self.controls_failing - my_failing_control,
+                controls_failing,
                 others_failing,
                 others_healthy,
                 ..PeerView::default()
@@ -229,7 +274,7 @@ impl Peers {
         let mine = me.filter(|m| !m.control && m.provider == provider);
         PeerView {
             control: false,
-            controls_failing: self.controls_failing - my_failing_control,
+            controls_failing,
             peers: c.endpoints - n(mine.is_some()),
             peers_failing: c.failing - n(mine.is_some_and(|m| m.failing)),
             peers_network: c.network - n(mine.is_some_and(|m| m.network)),

@@ -335,6 +335,48 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
             "http_protocol_error",
             Server,
         ),
+        // Our own way out: the proxy and the source address are on this side.
+        (
+            failing(Tcp, Phase::Connect, K::SourceAddressUnavailable),
+            "source_address_unavailable",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Connect, K::ProxyRefused),
+            "proxy_refused",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyAuthRequired),
+            "proxy_auth_required",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyError),
+            "proxy_error",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyTargetUnreachable),
+            "proxy_target_unreachable",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyTimeout),
+            "proxy_timeout",
+            Network,
+        ),
+        // Payment notifications: money confirmed late.
+        (
+            failing(Check::Notification, Phase::Content, K::NotificationLate),
+            "notification_late",
+            Server,
+        ),
+        (
+            failing(Check::Notification, Phase::Content, K::NotificationMissing),
+            "notification_missing",
+            Server,
+        ),
         (mismatch("not_json"), "provider_format", Server),
         (mismatch("not_provider_format"), "provider_format", Server),
         (
@@ -363,6 +405,32 @@ fn every_rule_row_decides_its_evidence() {
             "{}",
             v.reason
         );
+    }
+}
+
+/// The proxy itself failing, or the source address gone, is on this side whatever the
+/// peers look like: `local`, even with every peer healthy. A proxy that cannot reach the
+/// target is judged by its peers like any network failure.
+#[test]
+fn this_side_failures_are_local_whatever_the_peers() {
+    let t = target("");
+    for (kind, phase, scope) in [
+        (K::ProxyRefused, Phase::Connect, Scope::Local),
+        (K::ProxyAuthRequired, Phase::Proxy, Scope::Local),
+        (K::ProxyError, Phase::Proxy, Scope::Local),
+        (K::SourceAddressUnavailable, Phase::Connect, Scope::Local),
+        (K::ProxyTargetUnreachable, Phase::Proxy, Scope::Endpoint),
+        (K::ProxyTimeout, Phase::Proxy, Scope::Endpoint),
+    ] {
+        let mut w = Window::new(1, 1);
+        w.push(judge_round(&t, &[failing(Check::Http, phase, kind)]));
+        let healthy_peers = PeerView {
+            peers: 2,
+            other_providers: 3,
+            ..PeerView::default()
+        };
+        let d = classify(&w, &healthy_peers, SystemTime::UNIX_EPOCH);
+        assert_eq!(d.scope, scope, "{kind:?}");
     }
 }
 
@@ -505,28 +573,82 @@ fn alternating_results_are_flapping_without_flipping() {
     assert!(!classify(&steady, &PeerView::default(), SystemTime::UNIX_EPOCH).flapping);
 }
 
+/// A target leaving directly, as scope sees it.
+fn seat<'a>(name: &'a str, provider: &'a str, control: bool) -> scope::Seat<'a> {
+    scope::Seat {
+        name,
+        provider,
+        control,
+        egress: "direct",
+    }
+}
+
 /// The context of a target in the scope test: "ctl" is the control, "alipay-a" belongs to
 /// provider "alipay", and so on.
 fn ctx(p: &Peers, name: &str) -> PeerView {
     match name {
-        "ctl" => p.context_for(name, "", true),
-        n => p.context_for(name, n.split('-').next().unwrap_or(n), false),
+        "ctl" => p.context_for(seat(name, "", true)),
+        n => p.context_for(seat(name, n.split('-').next().unwrap_or(n), false)),
     }
+}
+
+/// A control speaks for the targets that leave the same way, and only for them: uplink 2's
+/// control failing makes uplink 2's targets `local`, and leaves uplink 1's to their peers.
+#[test]
+fn controls_speak_for_their_own_way_out() {
+    let on = |name, provider, control, egress| scope::Seat {
+        name,
+        provider,
+        control,
+        egress,
+    };
+    let mut p = Peers::default();
+    p.set(on("ctl-1", "", true, "source=10.0.1.2"), false, Cause::None);
+    p.set(
+        on("ctl-2", "", true, "source=10.0.2.2"),
+        true,
+        Cause::Network,
+    );
+    p.set(
+        on("alipay-1", "alipay", false, "source=10.0.1.2"),
+        true,
+        Cause::Network,
+    );
+    p.set(
+        on("alipay-2", "alipay", false, "source=10.0.2.2"),
+        true,
+        Cause::Network,
+    );
+    p.set(
+        on("alipay-3", "alipay", false, "source=10.0.1.2"),
+        false,
+        Cause::None,
+    );
+    let two = p.context_for(on("alipay-2", "alipay", false, "source=10.0.2.2"));
+    assert_eq!(two.controls_failing, 1);
+    assert_eq!(scope::scope(Cause::Network, &two), Scope::Local);
+    let one = p.context_for(on("alipay-1", "alipay", false, "source=10.0.1.2"));
+    assert_eq!(one.controls_failing, 0);
+    assert_eq!(scope::scope(Cause::Network, &one), Scope::Endpoint);
+    // Uplink 2's control recovers: its target is judged by its peers again.
+    p.set(on("ctl-2", "", true, "source=10.0.2.2"), false, Cause::None);
+    let two = p.context_for(on("alipay-2", "alipay", false, "source=10.0.2.2"));
+    assert_eq!(two.controls_failing, 0);
 }
 
 #[test]
 fn scope_from_peers_and_controls() {
     let mut p = Peers::default();
-    p.set("alipay-a", "alipay", false, true, Cause::Server);
-    p.set("alipay-b", "alipay", false, false, Cause::None);
-    p.set("stripe", "stripe", false, false, Cause::None);
-    p.set("ctl", "", true, false, Cause::None);
+    p.set(seat("alipay-a", "alipay", false), true, Cause::Server);
+    p.set(seat("alipay-b", "alipay", false), false, Cause::None);
+    p.set(seat("stripe", "stripe", false), false, Cause::None);
+    p.set(seat("ctl", "", true), false, Cause::None);
     assert_eq!(
         scope::scope(Cause::Server, &ctx(&p, "alipay-a")),
         Scope::Endpoint
     );
     // Both alipay endpoints down, controls fine: the provider.
-    p.set("alipay-b", "alipay", false, true, Cause::Server);
+    p.set(seat("alipay-b", "alipay", false), true, Cause::Server);
     assert_eq!(
         scope::scope(Cause::Server, &ctx(&p, "alipay-a")),
         Scope::Provider
@@ -536,21 +658,21 @@ fn scope_from_peers_and_controls() {
         Scope::Provider
     );
     // A control fails too: it is us.
-    p.set("ctl", "", true, true, Cause::Network);
+    p.set(seat("ctl", "", true), true, Cause::Network);
     assert_eq!(
         scope::scope(Cause::Server, &ctx(&p, "alipay-a")),
         Scope::Local
     );
     assert_eq!(scope::scope(Cause::Network, &ctx(&p, "ctl")), Scope::Local);
-    p.set("ctl", "", true, false, Cause::None);
+    p.set(seat("ctl", "", true), false, Cause::None);
     // Every provider down at the network layer, no control failing: still us.
-    p.set("alipay-a", "alipay", false, true, Cause::Network);
-    p.set("alipay-b", "alipay", false, true, Cause::Network);
+    p.set(seat("alipay-a", "alipay", false), true, Cause::Network);
+    p.set(seat("alipay-b", "alipay", false), true, Cause::Network);
     assert_eq!(
         scope::scope(Cause::Network, &ctx(&p, "alipay-a")),
         Scope::Provider
     );
-    p.set("stripe", "stripe", false, true, Cause::Network);
+    p.set(seat("stripe", "stripe", false), true, Cause::Network);
     assert_eq!(
         scope::scope(Cause::Network, &ctx(&p, "alipay-a")),
         Scope::Local
@@ -560,7 +682,7 @@ fn scope_from_peers_and_controls() {
         Scope::Local
     );
     // One provider failing for another reason breaks the "everything is down" picture.
-    p.set("stripe", "stripe", false, true, Cause::Server);
+    p.set(seat("stripe", "stripe", false), true, Cause::Server);
     assert_eq!(
         scope::scope(Cause::Network, &ctx(&p, "alipay-a")),
         Scope::Provider
@@ -570,7 +692,7 @@ fn scope_from_peers_and_controls() {
         Scope::Endpoint
     );
     // A target not recorded yet is judged against everyone else too.
-    let fresh = p.context_for("alipay-new", "alipay", false);
+    let fresh = p.context_for(seat("alipay-new", "alipay", false));
     assert_eq!((fresh.peers, fresh.peers_failing), (2, 2));
     // Removing targets keeps the counts right.
     p.remove("alipay-b");
@@ -865,32 +987,38 @@ fn a_change_reaches_only_those_whose_scope_it_can_move() {
     use crate::classify::Reach;
     let mut p = Peers::default();
     assert_eq!(
-        p.set("a1", "a", false, false, Cause::None),
+        p.set(seat("a1", "a", false), false, Cause::None),
         Reach::Everyone,
         "a new provider"
     );
-    assert_eq!(p.set("a2", "a", false, false, Cause::None), Reach::Provider);
-    assert_eq!(p.set("a2", "a", false, false, Cause::None), Reach::Nobody);
     assert_eq!(
-        p.set("a2", "a", false, true, Cause::Server),
+        p.set(seat("a2", "a", false), false, Cause::None),
         Reach::Provider
     );
     assert_eq!(
-        p.set("a1", "a", false, true, Cause::Network),
+        p.set(seat("a2", "a", false), false, Cause::None),
+        Reach::Nobody
+    );
+    assert_eq!(
+        p.set(seat("a2", "a", false), true, Cause::Server),
+        Reach::Provider
+    );
+    assert_eq!(
+        p.set(seat("a1", "a", false), true, Cause::Network),
         Reach::Provider,
         "a2 is not network"
     );
     assert_eq!(
-        p.set("a2", "a", false, true, Cause::Network),
+        p.set(seat("a2", "a", false), true, Cause::Network),
         Reach::Everyone,
         "provider a is now down at the network layer"
     );
     assert_eq!(
-        p.set("ctl", "", true, true, Cause::Network),
+        p.set(seat("ctl", "", true), true, Cause::Network),
         Reach::Everyone
     );
     assert_eq!(
-        p.set("a2", "b", false, false, Cause::None),
+        p.set(seat("a2", "b", false), false, Cause::None),
         Reach::Everyone,
         "moved provider"
     );
@@ -912,11 +1040,12 @@ proptest::proptest! {
                 (true, true) => Cause::Network,
                 (true, false) => Cause::Server,
             };
-            p.set(&format!("t{i}"), &format!("p{prov}"), false, *failing, cause);
+            let (name, provider) = (format!("t{i}"), format!("p{prov}"));
+            p.set(seat(&name, &provider, false), *failing, cause);
         }
         for (i, failing) in controls.iter().enumerate() {
             let cause = if *failing { Cause::Network } else { Cause::None };
-            p.set(&format!("ctl{i}"), "", true, *failing, cause);
+            p.set(seat(&format!("ctl{i}"), "", true), *failing, cause);
         }
         let failing = targets.iter().filter(|t| t.1).count();
         let healthy = targets.len() - failing;
@@ -924,14 +1053,15 @@ proptest::proptest! {
             if !f {
                 continue;
             }
-            let c = p.context_for(&format!("t{i}"), &format!("p{prov}"), false);
+            let (name, provider) = (format!("t{i}"), format!("p{prov}"));
+            let c = p.context_for(seat(&name, &provider, false));
             let cause = if *network { Cause::Network } else { Cause::Server };
             if healthy > failing {
                 proptest::prop_assert_ne!(scope::scope(cause, &c), Scope::Local, "{:?}", c);
             }
         }
         for (i, f) in controls.iter().enumerate() {
-            let c = p.context_for(&format!("ctl{i}"), "", true);
+            let c = p.context_for(seat(&format!("ctl{i}"), "", true));
             if *f && healthy > failing {
                 proptest::prop_assert_eq!(scope::scope(Cause::Network, &c), Scope::Endpoint);
                 proptest::prop_assert!(scope::broken_control(&c));

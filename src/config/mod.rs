@@ -6,7 +6,9 @@
 //! probers can use without checking again.
 
 mod alerts;
+mod egress;
 mod error;
+mod notify;
 mod raw;
 mod validate;
 
@@ -19,7 +21,9 @@ use hyper::Method;
 use serde::Serialize;
 
 pub use alerts::{redact, AlertsPlan, Secret, SinkKind, SinkSpec};
+pub use egress::{Egress, Proxy};
 pub use error::{line_col, ConfigError, Problem};
+pub use notify::{ActiveHours, ChannelSpec};
 
 use crate::tls::{TlsClient, TlsVersion};
 
@@ -71,11 +75,14 @@ pub enum Check {
     Http,
     ApiVersion,
     Rpc,
+    /// A `[[notifications]]` channel's round: reads what the callback handler reported.
+    /// Not a key of `checks`: a channel has it and nothing else.
+    Notification,
 }
 
 impl Check {
     /// In layer order: the classifier breaks ties between equal layers by this order.
-    pub const ALL: [Check; 7] = [
+    pub const ALL: [Check; 8] = [
         Check::Dns,
         Check::Tcp,
         Check::Ping,
@@ -83,6 +90,7 @@ impl Check {
         Check::Http,
         Check::ApiVersion,
         Check::Rpc,
+        Check::Notification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,11 +102,16 @@ impl Check {
             Check::Http => "http",
             Check::ApiVersion => "api_version",
             Check::Rpc => "rpc",
+            Check::Notification => "notification",
         }
     }
 
+    /// A check a target may list in `checks` (every one but `notification`).
     pub fn parse(s: &str) -> Option<Check> {
-        Check::ALL.into_iter().find(|c| c.as_str() == s)
+        Check::ALL
+            .into_iter()
+            .filter(|c| *c != Check::Notification)
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -142,6 +155,13 @@ pub struct Target {
     pub rpc: RpcSpec,
     /// A reference target on the way out (`[[controls]]`), used to tell "me" from "them".
     pub control: bool,
+    /// How its connections leave this host (`proxy`, `source_address`).
+    pub egress: Egress,
+    /// [`Egress::label`], computed once: the `egress` JSON field, and what scope groups
+    /// controls by.
+    pub egress_label: String,
+    /// Set for a `[[notifications]]` channel, judged as a target of its provider.
+    pub channel: Option<ChannelSpec>,
 }
 
 /// How names are resolved (`[targets.dns]`).

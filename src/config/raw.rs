@@ -23,6 +23,21 @@ pub struct RawConfig {
     #[serde(default)]
     pub controls: Vec<S<RawTarget>>,
     pub alerts: Option<S<RawAlerts>>,
+    /// `[[notifications]]` channels (`config/notify.rs`).
+    #[serde(default)]
+    pub notifications: Vec<S<RawNotification>>,
+}
+
+/// One `[[notifications]]` channel.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotification {
+    pub name: Option<S<String>>,
+    pub provider: Option<S<String>>,
+    pub token_file: Option<S<String>>,
+    pub max_delay: Option<S<String>>,
+    pub max_silence: Option<S<String>>,
+    pub active_hours: Option<S<String>>,
 }
 
 /// `[alerts]` and its `[[alerts.sinks]]`.
@@ -89,6 +104,12 @@ pub struct RawTarget {
     pub crl_file: Option<S<String>>,
     pub min_tls_version: Option<S<String>>,
     pub cert_expiry_warning: Option<S<String>>,
+    /// The way out (`config/egress.rs`): an HTTP CONNECT proxy and its credentials, and
+    /// the source address to bind.
+    pub proxy: Option<S<String>>,
+    pub proxy_auth_file: Option<S<String>>,
+    pub proxy_auth_env: Option<S<String>>,
+    pub source_address: Option<S<String>>,
     pub http: Option<RawHttp>,
     pub dns: Option<RawDns>,
     pub ping: Option<RawPing>,

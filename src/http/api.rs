@@ -35,6 +35,8 @@ pub struct TargetView<'a> {
     pub provider: &'a str,
     pub url: &'a str,
     pub control: bool,
+    /// The way out: `direct`, `proxy=host:port`, `source=IP` or both (never credentials).
+    pub egress: &'a str,
     pub checks: &'a [Check],
     /// Absent until the first round finished.
     pub diagnosis: Option<DiagnosisView>,
@@ -51,6 +53,7 @@ pub(super) fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'
         provider: &t.provider,
         url: t.url.as_str(),
         control: t.control,
+        egress: &t.egress_label,
         checks: &t.checks,
         diagnosis: st.as_ref().map(|s| {
             let d = &s.diagnosis;

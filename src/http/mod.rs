@@ -5,6 +5,7 @@ mod api;
 pub mod auth;
 pub mod conns;
 mod lists;
+mod notify;
 mod page;
 mod pages;
 mod probe;
@@ -54,6 +55,8 @@ pub struct Shared {
     pub api_rate: RateLimit,
     /// Notifications the sinks rejected for good (`/api/v1/alerts/rejected`).
     pub rejected: Arc<crate::alerts::Rejected>,
+    /// Notification reports accepted per second, over all channels (`src/http/notify.rs`).
+    pub notify_rate: RateLimit,
 }
 
 impl Shared {
@@ -148,6 +151,10 @@ where
 /// purpose, so it runs off the async workers; verified pairs are cached briefly
 /// (`src/http/auth.rs`).
 async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    // A channel's reports carry its own bearer token instead of the listener's credentials.
+    if req.uri().path().starts_with(notify::PREFIX) {
+        return notify::post(shared, req).await;
+    }
     let web = shared.plan().and_then(|p| {
         let open = p.server.metrics_open
             && matches!(req.uri().path(), "/metrics" | "/healthz" | "/readyz");

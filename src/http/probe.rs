@@ -100,12 +100,17 @@ fn render(round: &[Evidence]) -> String {
     if let Some(h) = round.iter().find_map(|e| e.http.as_ref()) {
         let _ = writeln!(out, "# HELP probe_http_status_code Response HTTP status code (0: none).\n# TYPE probe_http_status_code gauge\nprobe_http_status_code {}", h.status.unwrap_or(0));
         let _ = writeln!(out, "# HELP probe_http_duration_seconds Duration of each phase of the HTTP request.\n# TYPE probe_http_duration_seconds gauge");
-        for p in Phase::ALL {
+        // blackbox_exporter has no proxy phase: shown only for a target that has a proxy.
+        for p in Phase::ALL
+            .into_iter()
+            .filter(|p| *p != Phase::Proxy || !h.phases.proxy.is_zero())
+        {
             let name = match p {
                 Phase::Dns => "resolve",
                 Phase::Processing => "processing",
                 Phase::Transfer => "transfer",
                 Phase::Connect => "connect",
+                Phase::Proxy => "proxy",
                 Phase::Tls => "tls",
                 Phase::Content => "content",
             };

@@ -51,6 +51,10 @@ pub struct Incident {
     pub provider: String,
     #[serde(default)]
     pub control: bool,
+    /// The target's way out (`proxy=…`, `source=…`); empty when it goes out directly. Local
+    /// incidents are grouped by it, so an alert can say which way out is broken.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub egress: String,
     /// The current cause and scope (the latest entry of `changes`).
     pub cause: Cause,
     pub scope: Scope,
@@ -91,6 +95,11 @@ impl Incident {
             target: t.name.clone(),
             provider: t.provider.clone(),
             control: t.control,
+            egress: if t.egress == crate::config::Egress::default() {
+                String::new()
+            } else {
+                t.egress_label.clone()
+            },
             cause: d.cause,
             scope: d.scope,
             rule: d.rule.to_string(),

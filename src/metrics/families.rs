@@ -110,7 +110,12 @@ fn phases(t: &TargetSeries, s: &State, out: &mut Text<'_>) -> io::Result<()> {
     let Some((phases, _)) = &s.http else {
         return Ok(());
     };
-    for (v, p) in phases.iter().zip(Phase::ALL) {
+    // The proxy phase only for targets with a proxy: a direct target does not pay a series.
+    for (v, p) in phases
+        .iter()
+        .zip(Phase::ALL)
+        .filter(|(_, p)| *p != Phase::Proxy || t.proxied)
+    {
         let l = [
             ("phase", p.as_str()),
             ("provider", &t.provider),
@@ -129,6 +134,21 @@ fn info(t: &TargetSeries, out: &mut Text<'_>, version: Option<&str>) -> io::Resu
                 ("provider", &t.provider),
                 ("target", &t.name),
                 ("version", v),
+            ],
+            1.0,
+        ),
+        None => Ok(()),
+    }
+}
+
+fn egress_info(t: &TargetSeries, _: &State, out: &mut Text<'_>) -> io::Result<()> {
+    match &t.egress {
+        Some(e) => out.sample(
+            "",
+            &[
+                ("egress", e),
+                ("provider", &t.provider),
+                ("target", &t.name),
             ],
             1.0,
         ),
@@ -216,6 +236,7 @@ pub(super) static FAMILIES: &[(Family, Emit)] = &[
     (fam("payprobe_rpc_block_lag", Kind::Gauge, "How far the chain node trails the best peer of its chain."), |t, s, o| tp(t, o, s.rpc_lag)),
     (fam("payprobe_scope", Kind::Gauge, "1 for where the problem is: none, local (this vantage point), provider, endpoint."), scope),
     (fam("payprobe_symptom", Kind::Gauge, "1 for each symptom users of this target would see now."), symptom),
+    (fam("payprobe_target_egress_info", Kind::Gauge, "1 with the way out (egress: proxy=host:port, source=IP) of each target and control that does not go out directly."), egress_info),
     (fam("payprobe_target_healthy", Kind::Gauge, "1 if the target is healthy after failure/success thresholds."), |t, s, o| tp(t, o, s.diag.as_ref().map(|d| if d.healthy { 1.0 } else { 0.0 }))),
     (fam("payprobe_target_last_round_timestamp_seconds", Kind::Gauge, "When the target's last round finished (Unix seconds): a stale value means its task is stuck."), |t, s, o| tp(t, o, s.last_round)),
     (fam("payprobe_target_state_seconds", Kind::Gauge, "Seconds since the target's health, cause or scope last changed (updated every round)."), |t, s, o| tp(t, o, s.state_since)),

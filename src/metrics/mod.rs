@@ -12,12 +12,14 @@
 mod families;
 mod global;
 mod incidents;
+mod notifications;
 mod target;
 #[cfg(test)]
 mod tests_encoder;
 mod text;
 
 pub use incidents::{IncidentMetrics, OUTCOMES as NOTIFICATION_OUTCOMES};
+pub use notifications::NotificationMetrics;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -80,6 +82,10 @@ impl crate::pipeline::Output for Metrics {
         }
         s.diagnosis(round.diagnosis);
         s.state_since(round.since, round.at);
+        drop(s);
+        if let Some(n) = round.evidence.iter().find_map(|e| e.notification.as_ref()) {
+            self.notifications.sync(round.target, n);
+        }
     }
 
     fn retire(&self, target: &Target) {
@@ -118,6 +124,8 @@ pub struct Metrics {
     pub config_reload_ok: Gauge,
     /// Incidents and alert delivery (`src/incidents/`, `src/alerts/`).
     pub incidents: IncidentMetrics,
+    /// `[[notifications]]` channels (`notifications.rs`).
+    pub notifications: NotificationMetrics,
     /// Each target's series, by name (sorted, so the exposition's order is stable).
     targets: Mutex<BTreeMap<String, Arc<TargetSeries>>>,
     /// Size of the last whole-text render: the next one reserves it at once instead of
@@ -137,6 +145,7 @@ impl Metrics {
         let g = global::Global::register(&registry)?;
         Ok(Metrics {
             incidents: IncidentMetrics::new(&registry)?,
+            notifications: NotificationMetrics::new(&registry)?,
             registry,
             internal_errors: g.internal_errors,
             latency_histograms,
@@ -172,6 +181,9 @@ impl Metrics {
     pub fn remove_target(&self, t: &Target) {
         crate::sync::lock(&self.targets, "target series").remove(&t.name);
         self.incidents.remove_target(t);
+        if t.channel.is_some() {
+            self.notifications.remove(t);
+        }
     }
 
     /// Counts a failure of payprobe itself; `place` is a bounded label value.

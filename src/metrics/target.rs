@@ -67,7 +67,7 @@ pub(super) struct State {
     pub last_round: Option<f64>,
     pub checks: Vec<CheckState>,
     /// Phase durations in `Phase::ALL` order and the status code, for HTTP-speaking targets.
-    pub http: Option<([f64; 5], f64)>,
+    pub http: Option<([f64; Phase::ALL.len()], f64)>,
     pub retry_after: Option<f64>,
     pub ping: Option<Ping>,
     pub rpc_height: Option<f64>,
@@ -92,6 +92,11 @@ pub(super) struct TargetSeries {
     /// Escaped label values, stored once for all the target's series.
     pub name: Box<str>,
     pub provider: Box<str>,
+    /// The escaped `egress` label for a target that does not go out directly (proxy or
+    /// source address); `None` for the default way out.
+    pub egress: Option<Box<str>>,
+    /// The target goes through a proxy: its `proxy` phase is exported.
+    pub proxied: bool,
     pub state: Mutex<State>,
 }
 
@@ -138,13 +143,16 @@ impl TargetSeries {
             .any(|c| matches!(c, Check::Http | Check::ApiVersion | Check::Rpc));
         let state = State {
             checks,
-            http: speaks_http.then_some(([0.0; 5], 0.0)),
+            http: speaks_http.then_some(([0.0; Phase::ALL.len()], 0.0)),
             over_slo: t.latency_slo.map(|_| 0),
             ..State::default()
         };
         TargetSeries {
             name: escape(&t.name).into(),
             provider: escape(&t.provider).into(),
+            egress: (t.egress != crate::config::Egress::default())
+                .then(|| escape(&t.egress_label).into()),
+            proxied: t.egress.proxy.is_some(),
             state: Mutex::new(state),
         }
     }

@@ -5,20 +5,16 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
 use super::cert::CertSummary;
 use super::resolve::Resolvers;
 use super::sniff::{self, Sniff};
+pub use super::timed::{IoMarks, TimedIo};
 use super::{DnsEvidence, Failure, FailureKind, Phase, Recorder, TcpEvidence, TlsEvidence};
 use crate::config::DnsSpec;
 use crate::tls::TlsClient;
@@ -103,14 +99,33 @@ fn unexpected(addrs: &[IpAddr], expect: &[ipnet::IpNet]) -> Vec<IpAddr> {
 /// next one at once when an attempt fails, and the first to connect wins. A black-holed
 /// address therefore costs 250 ms, not the whole deadline. Every attempt and its outcome go
 /// into `connect_attempts`, updated as they happen so a deadline still shows them.
+///
+/// With a `source` address (the target's `source_address`), each socket is bound to it
+/// before connecting, and only addresses of its family are tried.
 pub async fn connect(
     rec: &mut Recorder,
     addrs: &[IpAddr],
     port: u16,
+    source: Option<IpAddr>,
     next: Phase,
 ) -> Result<TcpStream, Failure> {
     use futures_util::stream::{FuturesUnordered, StreamExt};
-    let order = interleave(addrs);
+    let same_family: Vec<IpAddr> = match source {
+        Some(src) => addrs
+            .iter()
+            .filter(|a| a.is_ipv4() == src.is_ipv4())
+            .copied()
+            .collect(),
+        None => addrs.to_vec(),
+    };
+    if let (Some(src), true) = (source, same_family.is_empty() && !addrs.is_empty()) {
+        return Err(Failure::new(
+            Phase::Connect,
+            FailureKind::ConnectError,
+            format!("no address of source_address {src}'s family among {addrs:?}"),
+        ));
+    }
+    let order = interleave(&same_family);
     let mut last = Failure::new(
         Phase::Connect,
         FailureKind::ConnectError,
@@ -126,7 +141,7 @@ pub async fn connect(
             .flatten()
         {
             started_any = true;
-            racing.push(dial(rec, SocketAddr::new(ip, port)));
+            racing.push(dial(rec, SocketAddr::new(ip, port), source));
             continue;
         }
         if racing.is_empty() {
@@ -156,14 +171,14 @@ pub async fn connect(
                         last = Failure::new(Phase::Connect, kind, format!("{addr}: {e}"));
                         // Failed fast: the next address at once (the loop's first branch).
                         if let Some(ip) = queue.next() {
-                            racing.push(dial(rec, SocketAddr::new(ip, port)));
+                            racing.push(dial(rec, SocketAddr::new(ip, port), source));
                         }
                     }
                 }
             }
             () = &mut delay, if more => {
                 if let Some(ip) = queue.next() {
-                    racing.push(dial(rec, SocketAddr::new(ip, port)));
+                    racing.push(dial(rec, SocketAddr::new(ip, port), source));
                 }
             }
         }
@@ -199,7 +214,7 @@ type Dial = std::pin::Pin<
 >;
 
 /// Starts one attempt, noting it as pending in the evidence.
-fn dial(rec: &mut Recorder, address: SocketAddr) -> Dial {
+fn dial(rec: &mut Recorder, address: SocketAddr, source: Option<IpAddr>) -> Dial {
     let i = rec.ev.connect_attempts.len();
     rec.ev.connect_attempts.push(super::ConnectAttempt {
         address,
@@ -207,7 +222,21 @@ fn dial(rec: &mut Recorder, address: SocketAddr) -> Dial {
         duration: std::time::Duration::ZERO,
     });
     let started = Instant::now();
-    Box::pin(async move { (i, address, started, TcpStream::connect(address).await) })
+    Box::pin(async move { (i, address, started, open(address, source).await) })
+}
+
+/// One TCP connection, bound first to `source` when there is one (port 0: the OS picks).
+async fn open(address: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
+    let Some(src) = source else {
+        return TcpStream::connect(address).await;
+    };
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(src, 0))?;
+    socket.connect(address).await
 }
 
 fn set(rec: &mut Recorder, i: usize, outcome: &str, took: std::time::Duration) {
@@ -225,6 +254,7 @@ fn kind_name(k: FailureKind) -> &'static str {
         FailureKind::ConnectTimeout => "connect_timeout",
         FailureKind::HostUnreachable => "host_unreachable",
         FailureKind::NetworkUnreachable => "network_unreachable",
+        FailureKind::SourceAddressUnavailable => "source_address_unavailable",
         _ => "connect_error",
     }
 }
@@ -239,6 +269,8 @@ pub fn connect_kind(e: &io::Error) -> FailureKind {
         io::ErrorKind::TimedOut => FailureKind::ConnectTimeout,
         io::ErrorKind::HostUnreachable => FailureKind::HostUnreachable,
         io::ErrorKind::NetworkUnreachable => FailureKind::NetworkUnreachable,
+        // bind(): the source address is not one of this host's (EADDRNOTAVAIL).
+        io::ErrorKind::AddrNotAvailable => FailureKind::SourceAddressUnavailable,
         _ => FailureKind::ConnectError,
     }
 }
@@ -389,113 +421,5 @@ fn cert_meaning(c: &rustls::CertificateError) -> Option<String> {
             other => Some(format!("the certificate was refused ({other:?})")),
         },
         _ => None,
-    }
-}
-
-/// Timestamps of the last write and of the first read after it, in nanoseconds since
-/// `base` (0 = never). Shared with the connection task, hence atomics.
-pub struct IoMarks {
-    base: Instant,
-    last_write: AtomicU64,
-    first_read_after_write: AtomicU64,
-}
-
-impl IoMarks {
-    pub fn new() -> Arc<IoMarks> {
-        Arc::new(IoMarks {
-            base: Instant::now(),
-            last_write: AtomicU64::new(0),
-            first_read_after_write: AtomicU64::new(0),
-        })
-    }
-
-    fn stamp(&self) -> u64 {
-        (self.base.elapsed().as_nanos() as u64).max(1)
-    }
-
-    /// When the first byte of the latest response arrived, if one did after the last write.
-    pub fn first_byte(&self) -> Option<Instant> {
-        let r = self.first_read_after_write.load(Ordering::Acquire);
-        let w = self.last_write.load(Ordering::Acquire);
-        (r != 0 && r >= w).then(|| self.base + std::time::Duration::from_nanos(r))
-    }
-}
-
-/// A stream wrapper that notes when bytes go out and come back, so "first response byte"
-/// is measured at the socket, not when hyper finished parsing headers.
-pub struct TimedIo<S> {
-    inner: S,
-    marks: Arc<IoMarks>,
-}
-
-impl<S> TimedIo<S> {
-    pub fn new(inner: S, marks: Arc<IoMarks>) -> Self {
-        TimedIo { inner, marks }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            let m = &self.marks;
-            let r = m.first_read_after_write.load(Ordering::Acquire);
-            let w = m.last_write.load(Ordering::Acquire);
-            if r < w {
-                m.first_read_after_write.store(m.stamp(), Ordering::Release);
-            }
-        }
-        res
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let res = Pin::new(&mut self.inner).poll_write(cx, data);
-        if let Poll::Ready(Ok(n)) = res {
-            if n > 0 {
-                self.marks
-                    .last_write
-                    .store(self.marks.stamp(), Ordering::Release);
-            }
-        }
-        res
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = res {
-            if n > 0 {
-                self.marks
-                    .last_write
-                    .store(self.marks.stamp(), Ordering::Release);
-            }
-        }
-        res
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 }

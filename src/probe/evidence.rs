@@ -17,6 +17,9 @@ use crate::config::Check;
 pub enum Phase {
     Dns,
     Connect,
+    /// The HTTP CONNECT exchange with the target's `proxy`, from the proxy's TCP connection
+    /// being up to its `200` (only for targets with a proxy; zero otherwise).
+    Proxy,
     Tls,
     Processing,
     Transfer,
@@ -26,9 +29,10 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 6] = [
         Phase::Dns,
         Phase::Connect,
+        Phase::Proxy,
         Phase::Tls,
         Phase::Processing,
         Phase::Transfer,
@@ -38,6 +42,7 @@ impl Phase {
         match self {
             Phase::Dns => "dns",
             Phase::Connect => "connect",
+            Phase::Proxy => "proxy",
             Phase::Tls => "tls",
             Phase::Processing => "processing",
             Phase::Transfer => "transfer",
@@ -66,6 +71,19 @@ pub enum FailureKind {
     HostUnreachable,
     NetworkUnreachable,
     ConnectError,
+    /// The target's `source_address` cannot be bound (not an address of this host).
+    SourceAddressUnavailable,
+    // The target's HTTP proxy: on this side of the path.
+    /// The proxy refused or reset the connection: nothing listens on its port.
+    ProxyRefused,
+    /// The proxy answered 407: `proxy_auth_file`/`proxy_auth_env` missing or refused.
+    ProxyAuthRequired,
+    /// The proxy answered 502/503/504 to CONNECT: it could not reach the target.
+    ProxyTargetUnreachable,
+    /// The proxy answered CONNECT with another status, or not in HTTP, or hung up.
+    ProxyError,
+    /// The proxy did not answer CONNECT before the deadline.
+    ProxyTimeout,
     /// More pings lost than `loss_threshold` allows.
     PacketLoss,
     // TLS
@@ -110,6 +128,12 @@ pub enum FailureKind {
     RpcWrongChain,
     /// The chain node trails its peers by more than `max_block_lag`.
     RpcBehind,
+    // Payment notifications (`[[notifications]]` channels).
+    /// The last notification the callback handler reported came later than `max_delay`
+    /// after its payment.
+    NotificationLate,
+    /// No notification for longer than `max_silence` (within `active_hours`).
+    NotificationMissing,
     /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
     DeadlineExceeded,
     /// payprobe itself failed during the round (a caught panic): never the gateway.
@@ -148,6 +172,19 @@ pub struct DnsEvidence {
     /// Answers outside the target's `expect_addresses`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unexpected: Vec<IpAddr>,
+}
+
+/// The CONNECT exchange with the target's proxy (its credentials never appear here).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProxyEvidence {
+    /// The proxy as configured, `host:port`.
+    pub proxy: String,
+    /// What was asked for: `CONNECT host:port`'s authority.
+    pub authority: String,
+    /// The proxy's answer to CONNECT, when one came.
+    pub status: Option<u16>,
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -194,6 +231,9 @@ pub struct PhaseTimings {
     pub dns: Duration,
     #[serde(serialize_with = "secs")]
     pub connect: Duration,
+    /// The proxy's CONNECT exchange; absent for a target without a `proxy`.
+    #[serde(serialize_with = "secs", skip_serializing_if = "Duration::is_zero")]
+    pub proxy: Duration,
     #[serde(serialize_with = "secs")]
     pub tls: Duration,
     #[serde(serialize_with = "secs")]
@@ -207,6 +247,7 @@ impl PhaseTimings {
         match p {
             Phase::Dns => self.dns,
             Phase::Connect => self.connect,
+            Phase::Proxy => self.proxy,
             Phase::Tls => self.tls,
             Phase::Processing => self.processing,
             Phase::Transfer | Phase::Content => self.transfer,
@@ -217,6 +258,7 @@ impl PhaseTimings {
         let slot = match p {
             Phase::Dns => &mut self.dns,
             Phase::Connect => &mut self.connect,
+            Phase::Proxy => &mut self.proxy,
             Phase::Tls => &mut self.tls,
             Phase::Processing => &mut self.processing,
             Phase::Transfer | Phase::Content => &mut self.transfer,
@@ -268,6 +310,9 @@ pub struct Evidence {
     pub dns: Option<DnsEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpEvidence>,
+    /// The tunnel through the target's `proxy`, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyEvidence>,
     /// Every address tried by the last connect, in the order tried.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connect_attempts: Vec<ConnectAttempt>,
@@ -281,6 +326,33 @@ pub struct Evidence {
     pub api_version: Option<ApiVersionEvidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc: Option<super::rpc::RpcEvidence>,
+    /// What a `[[notifications]]` channel's round read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<NotificationEvidence>,
+}
+
+/// A notification channel as its round read it (`src/probe/notify.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NotificationEvidence {
+    /// The last notification reported: its id, when it was received, its delay.
+    pub last_id: Option<String>,
+    pub last_received_at: Option<String>,
+    #[serde(serialize_with = "opt_secs")]
+    pub last_delay: Option<Duration>,
+    pub last_late: bool,
+    /// Silence so far, when over `max_silence`.
+    #[serde(serialize_with = "opt_secs")]
+    pub silent_for: Option<Duration>,
+    pub received: u64,
+    pub late: u64,
+    pub missing: u64,
+}
+
+fn opt_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
 }
 
 impl Evidence {
@@ -294,12 +366,14 @@ impl Evidence {
             failure: None,
             dns: None,
             tcp: None,
+            proxy: None,
             connect_attempts: Vec::new(),
             ping: None,
             tls: None,
             http: None,
             api_version: None,
             rpc: None,
+            notification: None,
         }
     }
 }

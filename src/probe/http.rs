@@ -178,13 +178,18 @@ impl HttpProber {
         hop: &Hop,
         rec: &mut Recorder,
     ) -> Result<Head, Failure> {
-        let addrs = conn::resolve(rec, &self.resolvers, &hop.host, hop.ip, &hop.dns).await?;
         let next = if hop.tls {
             Phase::Tls
         } else {
             Phase::Processing
         };
-        let tcp = conn::connect(rec, &addrs, hop.port, next).await?;
+        let to = super::egress::Dest {
+            host: &hop.host,
+            ip: hop.ip,
+            port: hop.port,
+            dns: &hop.dns,
+        };
+        let tcp = super::egress::open(rec, &self.resolvers, to, gw.egress, next).await?;
         let marks = IoMarks::new();
         let resp = if hop.tls {
             let stream = conn::handshake(rec, tcp, &hop.host, hop.ip, gw.tls).await?;

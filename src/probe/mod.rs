@@ -15,14 +15,17 @@
 
 pub mod cert;
 mod conn;
+mod egress;
 mod evidence;
 pub mod http;
 mod icmp_raw;
+pub mod notify;
 pub mod path;
 pub mod ping;
 pub mod resolve;
 pub mod rpc;
 mod sniff;
+mod timed;
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -51,6 +54,8 @@ pub struct Gateway<'t> {
     pub port: u16,
     pub dns: &'t DnsSpec,
     pub tls: &'t TlsClient,
+    /// The way out: proxy and source address (`src/probe/egress.rs`).
+    pub egress: &'t crate::config::Egress,
 }
 
 impl<'t> Gateway<'t> {
@@ -64,6 +69,7 @@ impl<'t> Gateway<'t> {
             port: t.port,
             dns: &t.dns,
             tls: &t.tls,
+            egress: &t.egress,
         }
     }
 }
@@ -122,6 +128,7 @@ impl Probers {
             Arc::new(ping::PingProber::new(resolvers)),
             Arc::new(http.serving(Check::ApiVersion)),
             Arc::new(rpc::RpcProber::new(http.clone())),
+            Arc::new(notify::NotificationProber),
             Arc::new(http),
         ];
         Probers {
@@ -240,6 +247,7 @@ impl Recorder {
         let (kind, what) = match self.phase {
             Phase::Dns => (FailureKind::DnsTimeout, "DNS lookup"),
             Phase::Connect => (FailureKind::ConnectTimeout, "TCP connect"),
+            Phase::Proxy => (FailureKind::ProxyTimeout, "the proxy's CONNECT"),
             Phase::Tls => (FailureKind::TlsHandshakeTimeout, "TLS handshake"),
             Phase::Processing => (FailureKind::ResponseTimeout, "waiting for the response"),
             Phase::Transfer | Phase::Content => {

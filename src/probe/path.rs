@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::time::{timeout_at, Instant};
 
 use super::resolve::Resolvers;
-use super::{conn, Evidence, Failure, Gateway, Phase, Prober, Recorder};
+use super::{conn, egress, Evidence, Failure, Gateway, Phase, Prober, Recorder};
 use crate::config::{Check, Target};
 
 #[derive(Clone)]
@@ -29,11 +29,18 @@ impl PathProber {
     }
 
     async fn steps(&self, rec: &mut Recorder, gw: Gateway<'_>) -> Result<(), Failure> {
-        let addrs = conn::resolve(rec, &self.resolvers, gw.host, gw.ip, gw.dns).await?;
         if self.check == Check::Dns {
+            // The name as this host resolves it, whatever the way out.
+            conn::resolve(rec, &self.resolvers, gw.host, gw.ip, gw.dns).await?;
             return Ok(());
         }
-        let tcp = conn::connect(rec, &addrs, gw.port, Phase::Tls).await?;
+        let to = egress::Dest {
+            host: gw.host,
+            ip: gw.ip,
+            port: gw.port,
+            dns: gw.dns,
+        };
+        let tcp = egress::open(rec, &self.resolvers, to, gw.egress, Phase::Tls).await?;
         if self.check == Check::Tcp {
             return Ok(());
         }

@@ -12,6 +12,7 @@
 
 pub mod api_version;
 mod http;
+mod notify;
 mod ping;
 mod rpc;
 
@@ -74,6 +75,10 @@ impl Verdicts {
                     None => Ok(()),
                 }
             }
+            Check::Notification => match (&e.notification, &t.channel) {
+                (Some(n), Some(c)) if observed => notify::judge(c, n),
+                _ => Ok(()),
+            },
         }
     }
 }

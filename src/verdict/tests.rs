@@ -289,3 +289,35 @@ fn a_shared_request_is_read_for_its_version_after_the_http_verdict() {
         Some("2.1")
     );
 }
+
+/// A channel's round: silence over `max_silence` is `notification_missing` (it beats an old
+/// late notification), a last delay over today's `max_delay` is `notification_late`.
+#[test]
+fn a_channel_is_held_against_max_delay_and_max_silence() {
+    use crate::probe::NotificationEvidence;
+    let src = "[[targets]]\nname = \"api\"\nurl = \"https://x.example\"\n[[notifications]]\nname = \"n\"\nprovider = \"p\"\ntoken_file = \"src/config/validate/testdata/token.txt\"\nmax_delay = \"1m\"\nmax_silence = \"10m\"\n";
+    let plan = crate::config::parse(Path::new("t.toml"), src, Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = plan.target("n").unwrap_or_else(|| panic!("channel"));
+    let v = Verdicts::default();
+    let round = |n: NotificationEvidence| {
+        let mut e = Evidence::new("n", Check::Notification);
+        e.notification = Some(n);
+        judged(&v, t, e)
+    };
+    let seen = |secs| NotificationEvidence {
+        last_id: Some("T1".into()),
+        last_delay: Some(Duration::from_secs(secs)),
+        ..Default::default()
+    };
+    assert_eq!(kind(&round(seen(30))), None);
+    assert_eq!(kind(&round(seen(90))), Some(FailureKind::NotificationLate));
+    let silent = NotificationEvidence {
+        silent_for: Some(Duration::from_secs(700)),
+        ..seen(90)
+    };
+    let e = round(silent);
+    assert_eq!(kind(&e), Some(FailureKind::NotificationMissing));
+    assert!(e.failure.is_some_and(|f| f.detail.contains("700s")));
+    assert_eq!(kind(&round(NotificationEvidence::default())), None);
+}

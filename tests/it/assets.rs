@@ -153,10 +153,16 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
 #[test]
 fn every_rule_has_a_real_server_test() {
     let dir = Path::new(ROOT).join("tests/it");
-    let sources: String = ["diagnosis.rs", "judgement.rs", "netns.rs"]
-        .iter()
-        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
-        .collect();
+    let sources: String = [
+        "diagnosis.rs",
+        "judgement.rs",
+        "netns.rs",
+        "egress.rs",
+        "notifications.rs",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+    .collect();
     // payprobe's own failures: no gateway can cause one once the bug is fixed, so this row
     // is shown with a panicking prober in scheduler.rs instead.
     let exempt = ["internal_error"];

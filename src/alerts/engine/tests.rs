@@ -27,6 +27,7 @@ fn inc(target: &str, provider: &str, cause: Cause, scopes: &[(u64, Scope)]) -> I
         target: target.into(),
         provider: provider.into(),
         control: target.starts_with("control"),
+        egress: String::new(),
         cause,
         scope: scopes.last().unwrap().1,
         rule: "x".into(),
@@ -212,4 +213,23 @@ fn a_broken_control_pages_after_the_hold_and_says_it_is_the_control() {
         w.annotations["summary"].starts_with("Control control-1 fails while other targets work"),
         "{w:?}"
     );
+}
+
+/// Local outages are grouped by way out: uplink 2 broken and the direct way fine gives one
+/// vantage-point alert that names uplink 2, not one for the whole vantage point.
+#[test]
+fn local_alerts_name_their_way_out() {
+    let mut a = inc("alipay-2", "alipay", Cause::Network, &[(0, Scope::Local)]);
+    a.egress = "source=10.0.2.15".into();
+    let mut c = inc("control-2", "", Cause::Network, &[(0, Scope::Local)]);
+    c.egress = "source=10.0.2.15".into();
+    let d = inc("stripe", "stripe", Cause::Network, &[(0, Scope::Local)]);
+    let want = desired(&[a, c, d], 10_000, &s());
+    let keys: Vec<&str> = want.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["local", "local/source=10.0.2.15"]);
+    let two = &want["local/source=10.0.2.15"];
+    assert_eq!(two.labels["egress"], "source=10.0.2.15");
+    assert!(two.annotations["summary"].contains("by way of source=10.0.2.15"));
+    assert!(two.annotations["endpoints"].contains("alipay-2"));
+    assert!(!want["local"].labels.contains_key("egress"));
 }

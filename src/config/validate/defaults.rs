@@ -48,8 +48,13 @@ fn with_defaults(mut t: RawTarget, d: &RawTarget) -> RawTarget {
     inherit!(t, d;
         provider, profile, profile_ok_codes, checks, interval, timeout, failure_threshold,
         success_threshold, latency_slo, ca_file, crl_file, min_tls_version,
-        cert_expiry_warning, rpc, api_version,
+        cert_expiry_warning, rpc, api_version, source_address,
     );
+    // The proxy and its credentials go together: an entry with its own `proxy` does not
+    // take the default's credentials (they were for the default proxy).
+    if t.proxy.is_none() {
+        inherit!(t, d; proxy, proxy_auth_file, proxy_auth_env);
+    }
     t.ping = table(t.ping.take(), &d.ping, |mine, d| {
         inherit!(mine, d; count, spacing, packet_timeout, loss_threshold, method, port);
     });

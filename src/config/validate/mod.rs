@@ -18,8 +18,10 @@ mod alerts;
 mod api_version;
 mod defaults;
 mod dns;
+mod egress;
 mod endpoint;
 mod http;
+mod notifications;
 mod ping;
 mod rpc;
 mod server;
@@ -40,7 +42,9 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
     };
     let server = server::server(&raw.server, base, &mut p);
     defaults::refuse_identity(&raw.defaults, &mut p);
-    let targets = target::targets(&raw, source, base, &mut p);
+    let mut targets = target::targets(&raw, source, base, &mut p);
+    let channels = notifications::channels(&raw.notifications, &targets, base, &mut p);
+    targets.extend(channels);
     if raw.targets.is_empty() && p.list.is_empty() {
         p.at(0..0, "no [[targets]]: nothing to probe");
     }

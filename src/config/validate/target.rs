@@ -89,6 +89,7 @@ struct Parts {
     ok_codes: Vec<String>,
     tls: TlsParts,
     checks: Option<Vec<Check>>,
+    egress: Option<super::super::Egress>,
 }
 
 fn target(
@@ -118,6 +119,7 @@ fn target(
     let scheme = endpoint.as_ref().map(|e| e.scheme);
     let checks = checks(t, scheme, endpoint.as_ref().and_then(|e| e.ip), p);
     let endpoint = endpoint.map(|e| safe_query(e, profile));
+    let egress = super::egress::egress(t, base, p);
     let parts = Parts {
         name,
         endpoint,
@@ -126,6 +128,7 @@ fn target(
         ok_codes,
         tls,
         checks,
+        egress,
     };
     let specs = specs(t, &parts, base, p);
     if p.count() > before {
@@ -211,6 +214,9 @@ fn build(k: Parts, s: Specs, control: bool) -> Option<Target> {
         api_version: s.api_version?,
         rpc: s.rpc?,
         control,
+        egress_label: k.egress.as_ref()?.label(),
+        egress: k.egress?,
+        channel: None,
     })
 }
 

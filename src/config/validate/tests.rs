@@ -115,3 +115,90 @@ fn every_default_is_pinned() {
     assert_eq!(plan.alerts.sinks[0].timeout, Duration::from_secs(10));
     assert!(plan.alerts.sinks[0].secret.is_none());
 }
+
+/// The way out (`proxy`, `proxy_auth_*`, `source_address`): a bad scheme, an https proxy,
+/// credentials in the URL, a path, two credential sources, bad addresses — each at its place.
+const EGRESS: &str = include_str!("testdata/egress.toml");
+const EGRESS_REPORT: &str = include_str!("testdata/egress.txt");
+
+#[test]
+fn egress_problems_are_located() {
+    assert_lines(&rendered("egress.toml", EGRESS), EGRESS_REPORT);
+}
+
+#[test]
+fn egress_defaults_and_labels() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("auth"), "probe:s3cret\n").unwrap_or_else(|e| panic!("{e}"));
+    let src = "[defaults]\nproxy = \"http://[::1]:3128\"\nproxy_auth_file = \"auth\"\nsource_address = \"::1\"\n\
+               [[targets]]\nname = \"a\"\nurl = \"https://x.example\"\n\
+               [[targets]]\nname = \"b\"\nurl = \"https://x.example\"\nproxy = \"http://p.example\"\n\
+               [[controls]]\nname = \"c\"\nurl = \"tcp://192.0.2.1:53\"\n";
+    let plan =
+        super::super::parse(Path::new("t.toml"), src, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let [a, b, c] = &plan.targets[..] else {
+        panic!("three entries")
+    };
+    assert_eq!(a.egress_label, "proxy=[::1]:3128,source=::1");
+    let auth = a
+        .egress
+        .proxy
+        .as_ref()
+        .and_then(|p| p.authorization.as_ref());
+    assert_eq!(auth.map(|s| s.0.as_str()), Some("Basic cHJvYmU6czNjcmV0"));
+    assert!(
+        !format!("{a:?}").contains("cHJvYmU6czNjcmV0"),
+        "Debug hides it"
+    );
+    // Its own proxy does not take the default proxy's credentials; port 80 by default.
+    assert_eq!(b.egress_label, "proxy=p.example:80,source=::1");
+    assert!(b
+        .egress
+        .proxy
+        .as_ref()
+        .is_some_and(|p| p.authorization.is_none()));
+    assert!(c.control && c.egress_label == a.egress_label);
+}
+
+/// `[[notifications]]`: missing and bad keys, a weak token, a name taken by a target.
+const NOTIFICATIONS: &str = include_str!("testdata/notifications.toml");
+const NOTIFICATIONS_REPORT: &str = include_str!("testdata/notifications.txt");
+
+#[test]
+fn notification_problems_are_located() {
+    assert_lines(
+        &rendered("notifications.toml", NOTIFICATIONS),
+        NOTIFICATIONS_REPORT,
+    );
+}
+
+#[test]
+fn a_channel_is_a_target_of_its_provider_with_its_defaults() {
+    use crate::config::Check;
+    use std::time::Duration;
+    let src = "[[targets]]\nname = \"api\"\nprovider = \"alipay\"\nurl = \"https://x.example\"\n\
+               [[notifications]]\nname = \"n\"\nprovider = \"alipay\"\n\
+               token_file = \"src/config/validate/testdata/token.txt\"\n\
+               max_silence = \"30m\"\nactive_hours = \"08:00-23:00+08:00\"\n";
+    let plan = super::super::parse(Path::new("t.toml"), src, Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = plan
+        .target("n")
+        .unwrap_or_else(|| panic!("the channel is a target"));
+    assert_eq!(
+        (t.provider.as_str(), &t.checks[..]),
+        ("alipay", &[Check::Notification][..])
+    );
+    let c = t.channel.as_ref().unwrap_or_else(|| panic!("a channel"));
+    assert_eq!(c.max_delay, Duration::from_secs(300));
+    assert_eq!(c.max_silence, Some(Duration::from_secs(1800)));
+    assert_eq!(c.token.0, b"0123456789abcdef0123456789abcdef");
+    assert!(
+        !format!("{t:?}").contains("0123456789abcdef"),
+        "Debug hides the token"
+    );
+    // `notification` is not a check a target can list.
+    let bad =
+        "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nchecks = [\"notification\"]\n";
+    assert!(super::super::parse(Path::new("t.toml"), bad, Path::new(".")).is_err());
+}

@@ -197,6 +197,14 @@ pub fn local_detail(failing: usize, total: usize, controls: usize, lang: Lang) -
     }
 }
 
+/// Which ways out (proxies, uplinks) the local problem is on.
+pub fn ways_out(ways: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("Broken way out: {ways}"),
+        Lang::ZhCn => format!("故障出口：{ways}"),
+    }
+}
+
 /// "9 healthy · 2 failing of 11"
 pub fn counts(healthy: usize, failing: usize, total: usize, lang: Lang) -> String {
     match lang {

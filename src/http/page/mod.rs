@@ -70,6 +70,9 @@ struct Summary {
     local: bool,
     controls: usize,
     controls_failing: usize,
+    /// The ways out (`egress`, other than direct) of failing controls and local targets:
+    /// which proxy or uplink is broken.
+    local_ways: std::collections::BTreeSet<String>,
     /// Providers in config order.
     groups: Vec<(String, Group)>,
 }
@@ -80,10 +83,12 @@ fn summarize(plan: &Plan, diag: &HashMap<String, (bool, Cause, Scope)>) -> Summa
     for t in &plan.targets {
         let d = diag.get(&t.name).copied();
         let failing = d.is_some_and(|(h, _, _)| !h);
+        let way = (t.egress_label != "direct").then(|| t.egress_label.clone());
         if t.control {
             s.controls += 1;
             s.controls_failing += usize::from(failing);
             s.local |= failing;
+            s.local_ways.extend(way.filter(|_| failing));
             continue;
         }
         s.total += 1;
@@ -102,6 +107,7 @@ fn summarize(plan: &Plan, diag: &HashMap<String, (bool, Cause, Scope)>) -> Summa
                 *g.causes.entry(cause).or_default() += 1;
                 g.provider_wide |= scope == Scope::Provider;
                 s.local |= scope == Scope::Local;
+                s.local_ways.extend(way.filter(|_| scope == Scope::Local));
             }
             None => {}
         }
@@ -204,6 +210,18 @@ fn header(out: &mut String, a: &Ask) {
     );
 }
 
+/// The ways out that are broken, when they are proxies or uplinks (empty for direct).
+fn ways_out(s: &Summary, lang: Lang) -> String {
+    if s.local_ways.is_empty() {
+        return String::new();
+    }
+    let list: Vec<&str> = s.local_ways.iter().map(String::as_str).collect();
+    format!(
+        "<p class=\"ways\">{}</p>",
+        esc(&i18n::ways_out(&list.join(", "), lang))
+    )
+}
+
 fn current(yes: bool) -> &'static str {
     if yes {
         " aria-current=\"page\""
@@ -218,9 +236,10 @@ fn verdict(out: &mut String, s: &Summary, lang: Lang) {
     if s.local {
         let _ = write!(
             out,
-            "<section id=\"verdict\" class=\"banner local\" role=\"alert\"><p class=\"big\"><span aria-hidden=\"true\">⚠ </span>{}</p><p>{}</p><p class=\"hint\">{}</p></section>",
+            "<section id=\"verdict\" class=\"banner local\" role=\"alert\"><p class=\"big\"><span aria-hidden=\"true\">⚠ </span>{}</p><p>{}</p>{}<p class=\"hint\">{}</p></section>",
             w.local_title,
             esc(&i18n::local_detail(s.failing, s.total, s.controls_failing, lang)),
+            ways_out(s, lang),
             esc(&classify::hint(Cause::Network, Scope::Local, lang)),
         );
         return;
@@ -406,8 +425,14 @@ fn row(
     let _ = full.set_password(None);
     let mut short = full.clone();
     short.set_query(None);
+    // The way out, when it is not the default: which proxy or uplink this row goes through.
+    let egress = if t.egress_label == "direct" {
+        String::new()
+    } else {
+        format!("<span class=\"egress\">{}</span>", esc(&t.egress_label))
+    };
     let name = format!(
-        "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span></th>",
+        "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span>{egress}</th>",
         w.th_target,
         esc(&t.name),
         esc(full.as_str()),
