@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 
 use crate::alerts::Alerts;
+use crate::availability::Availability;
 use crate::config::{self, ConfigError, Plan, Shard};
 use crate::history::History;
 use crate::http::{self, Shared};
@@ -41,6 +42,8 @@ pub struct Daemon {
     alerts: Option<Alerts>,
     /// The `max_concurrency` cap shared by scheduled rounds and `/probe`.
     limit: Arc<Semaphore>,
+    /// The availability rollup writer (`src/availability/`).
+    _rollups: Supervised,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -79,7 +82,16 @@ impl Daemon {
             metrics.clone(),
         ));
         let history = Arc::new(History::default());
-        let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone(), history.clone()];
+        let maintenance = crate::maintenance::Live::new(&plan);
+        incidents.watch_maintenance(maintenance.clone());
+        let availability =
+            Availability::open(&plan.server.state_dir, &plan.targets, maintenance.clone());
+        metrics.expose(maintenance.clone());
+        metrics.expose(availability.clone());
+        let rollups =
+            crate::availability::start_writer(availability.clone(), metrics.clone()).await;
+        let outputs: Vec<Arc<dyn Output>> =
+            vec![incidents.clone(), history.clone(), availability.clone()];
         let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(TaskEnv {
@@ -96,6 +108,8 @@ impl Daemon {
             store,
             incidents,
             history,
+            maintenance: maintenance.clone(),
+            availability,
             plan: RwLock::new(plan_ref.clone()),
             runner,
             limit: limit.clone(),
@@ -113,6 +127,7 @@ impl Daemon {
             addr,
             shared.incidents.clone(),
             shared.metrics.clone(),
+            maintenance,
         );
         let server = {
             let (listener, sh) = (Arc::new(listener), shared.clone());
@@ -132,6 +147,7 @@ impl Daemon {
             overrides: Overrides::default(),
             alerts,
             limit,
+            _rollups: rollups,
         })
     }
 
@@ -165,6 +181,8 @@ impl Daemon {
             resize(&self.limit, old, plan.server.max_concurrency);
         }
         let applied = self.scheduler.apply(&plan);
+        self.shared.maintenance.apply(&plan);
+        self.shared.availability.set_targets(&plan.targets);
         // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
         // a poisoned lock is taken over, and said, rather than keeping the old plan while
         // reporting success (issue 15).

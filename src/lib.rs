@@ -21,6 +21,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod availability;
 pub mod classify;
 pub mod config;
 pub mod demo;
@@ -28,6 +29,7 @@ pub mod history;
 pub mod http;
 pub mod incidents;
 pub mod limits;
+pub mod maintenance;
 pub mod metrics;
 pub mod pipeline;
 pub mod probe;

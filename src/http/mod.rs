@@ -8,6 +8,7 @@ mod page;
 mod probe;
 mod rate;
 mod scrape;
+mod uptime;
 
 pub use rate::RateLimit;
 
@@ -38,6 +39,10 @@ pub struct Shared {
     pub incidents: Arc<crate::incidents::Incidents>,
     /// The last rounds of every target, for the status page.
     pub history: Arc<crate::history::History>,
+    /// `[[maintenance]]` windows of the plan in force.
+    pub maintenance: Arc<crate::maintenance::Live>,
+    /// Availability rollups (`/api/v1/availability`, badges, the page).
+    pub availability: Arc<crate::availability::Availability>,
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
@@ -247,12 +252,21 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         ),
         "/api/v1/targets" => api::list(&plan, &shared.store, query),
         "/api/v1/incidents" => api::incidents(&shared.incidents, query),
+        "/api/v1/maintenance" => uptime::maintenance(shared),
+        "/api/v1/availability" => uptime::availability(shared, None),
         p => match p.strip_prefix("/api/v1/targets/") {
             Some(name) => api::one(&plan, &shared.store, &shared.incidents, name, query),
-            None => text(
-                StatusCode::NOT_FOUND,
-                "not found; try /metrics, /api/v1/targets or /\n",
-            ),
+            None => match (
+                p.strip_prefix("/api/v1/availability/"),
+                p.strip_prefix("/badge/"),
+            ) {
+                (Some(name), _) => uptime::availability(shared, Some(name)),
+                (_, Some(rest)) => uptime::badge(shared, rest, query),
+                _ => text(
+                    StatusCode::NOT_FOUND,
+                    "not found; try /metrics, /api/v1/targets or /\n",
+                ),
+            },
         },
     }
 }

@@ -53,6 +53,8 @@ pub struct Incidents {
     persist: persist::Persister,
     /// Woken on every open, change and close (the alert engine waits on it).
     changed: Arc<Notify>,
+    /// Marks an incident opened inside a maintenance window (set once by the daemon).
+    maintenance: std::sync::OnceLock<Arc<crate::maintenance::Live>>,
 }
 
 impl Incidents {
@@ -84,7 +86,13 @@ impl Incidents {
             metrics,
             persist,
             changed: Arc::new(Notify::new()),
+            maintenance: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Incidents opened while a window covers their target are marked with its name.
+    pub fn watch_maintenance(&self, live: Arc<crate::maintenance::Live>) {
+        let _ = self.maintenance.set(live);
     }
 
     /// Woken whenever an incident opens, changes or closes.
@@ -188,7 +196,10 @@ impl Incidents {
                 true
             }
             None => {
-                let inc = Incident::open(t, d, at, first, excerpt(r));
+                let mut inc = Incident::open(t, d, at, first, excerpt(r));
+                inc.maintenance = self.maintenance.get().and_then(|m| {
+                    m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
+                });
                 let detect = inc.detect_secs();
                 self.metrics.incidents.opened(t, d.cause, detect);
                 tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");

@@ -20,6 +20,7 @@ mod defaults;
 mod dns;
 mod endpoint;
 mod http;
+mod maintenance;
 mod ping;
 mod rpc;
 mod server;
@@ -45,12 +46,14 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
         p.at(0..0, "no [[targets]]: nothing to probe");
     }
     let alerts = alerts::alerts(raw.alerts.as_ref(), base, &mut p);
+    let maintenance = maintenance::maintenance(&raw, &targets, &mut p);
     match (server, alerts, p.list.is_empty()) {
         (Some(server), Some(alerts), true) => Ok(Plan {
             source: path.to_path_buf(),
             server,
             targets,
             alerts,
+            maintenance,
         }),
         _ => Err(p.list),
     }

@@ -115,3 +115,15 @@ fn every_default_is_pinned() {
     assert_eq!(plan.alerts.sinks[0].timeout, Duration::from_secs(10));
     assert!(plan.alerts.sinks[0].secret.is_none());
 }
+
+/// `[[maintenance]]` windows and `slo`: each problem at its key.
+const MAINTENANCE: &str = include_str!("testdata/maintenance.toml");
+const MAINTENANCE_REPORT: &str = include_str!("testdata/maintenance.txt");
+
+#[test]
+fn maintenance_windows_and_objectives_are_located_in_order() {
+    assert_lines(
+        &rendered("maintenance.toml", MAINTENANCE),
+        MAINTENANCE_REPORT,
+    );
+}

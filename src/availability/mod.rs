@@ -1,0 +1,280 @@
+//! Availability and error budget per target and per provider, kept across restarts.
+//!
+//! An [`Output`] of the pipeline: each finished round (not a re-judgement) is one tally —
+//! healthy when every check of it passed its conditions (the verdict stage's judgement;
+//! `failure_threshold`, which decides paging, plays no part), or not — inside a `[[maintenance]]` window or not — handed to a bounded
+//! channel without waiting (a full channel drops the tally and counts it). The writer task
+//! (`writer.rs`, supervised) adds the tallies to each target's [`rollup::Rollup`] and,
+//! every `AVAILABILITY_FLUSH`, appends the buckets that changed to the rollup file
+//! (`store.rs`), compacting it when it has grown. `expose.rs` writes the Prometheus
+//! families; the API, the page and the badges read [`Availability::view`].
+//! See docs/architecture.md, "Availability".
+
+mod expose;
+pub mod rollup;
+pub mod store;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+pub use rollup::{budget_remaining, Counts, Rollup, Span};
+
+use crate::config::Target;
+use crate::maintenance::Live;
+use crate::pipeline::{JudgedRound, Output};
+
+/// One round, as the writer counts it.
+#[derive(Debug)]
+pub struct Tally {
+    pub target: String,
+    pub at_ms: i64,
+    pub healthy: bool,
+    pub maintenance: bool,
+}
+
+/// What the writer task and the readers share.
+pub struct Availability {
+    tx: mpsc::Sender<Tally>,
+    rx: tokio::sync::Mutex<mpsc::Receiver<Tally>>,
+    book: Mutex<HashMap<String, Rollup>>,
+    dir: PathBuf,
+    /// The plan's targets (what is exported; rollups of removed targets age out).
+    targets: RwLock<Arc<Vec<Arc<Target>>>>,
+    maintenance: Arc<Live>,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    pub(crate) torn_bytes: AtomicU64,
+}
+
+/// One target's or provider's figures, as the API, the page and the badge show them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    pub name: String,
+    /// `target` or `provider`.
+    pub kind: &'static str,
+    pub provider: String,
+    /// Healthy over rounds per window (`1d`, `7d`, `30d`); absent without a round.
+    pub availability: std::collections::BTreeMap<&'static str, f64>,
+    pub rounds: std::collections::BTreeMap<&'static str, Counts>,
+    pub slo: Option<f64>,
+    /// Over `30d`, when an objective is set.
+    pub error_budget_remaining: Option<f64>,
+    /// The last 30 UTC days, oldest first.
+    pub days: Vec<Day>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Day {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub availability: Option<f64>,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+impl Availability {
+    /// Replays `state_dir/availability.log` (a failure is logged: availability then starts
+    /// empty, probing goes on).
+    pub fn open(state_dir: &Path, targets: &[Arc<Target>], maintenance: Arc<Live>) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel(crate::limits::AVAILABILITY_QUEUE);
+        let a = Availability {
+            tx,
+            rx: tokio::sync::Mutex::new(rx),
+            book: Mutex::new(HashMap::new()),
+            dir: state_dir.to_path_buf(),
+            targets: RwLock::new(Arc::new(targets.to_vec())),
+            maintenance,
+            dropped: AtomicU64::new(0),
+            write_errors: AtomicU64::new(0),
+            torn_bytes: AtomicU64::new(0),
+        };
+        Arc::new(a)
+    }
+
+    /// The targets of the plan in force (called on every reload).
+    pub fn set_targets(&self, targets: &[Arc<Target>]) {
+        *crate::sync::write(&self.targets, "availability targets") = Arc::new(targets.to_vec());
+    }
+
+    fn targets(&self) -> Arc<Vec<Arc<Target>>> {
+        crate::sync::read(&self.targets, "availability targets").clone()
+    }
+
+    /// Counts one round (tests, and the writer).
+    pub fn apply(&self, t: &Tally) {
+        let mut b = crate::sync::lock(&self.book, "availability");
+        match b.get_mut(&t.target) {
+            Some(r) => r.record(t.at_ms, t.healthy, t.maintenance),
+            None => {
+                let mut r = Rollup::default();
+                r.record(t.at_ms, t.healthy, t.maintenance);
+                b.insert(t.target.clone(), r);
+            }
+        }
+    }
+
+    /// One target's or provider's figures at `now_ms`; `None` for an unknown name.
+    /// A target wins over a provider of the same name.
+    pub fn view(&self, name: &str, now_ms: i64) -> Option<Figures> {
+        let targets = self.targets();
+        if let Some(t) = targets.iter().find(|t| t.name == name) {
+            let b = crate::sync::lock(&self.book, "availability");
+            let r = b.get(name).cloned().unwrap_or_default();
+            drop(b);
+            return Some(figures(name, "target", &t.provider, &[r], t.slo, now_ms));
+        }
+        let members: Vec<&Arc<Target>> = targets
+            .iter()
+            .filter(|t| t.provider == name && !t.control)
+            .collect();
+        if members.is_empty() {
+            return None;
+        }
+        let b = crate::sync::lock(&self.book, "availability");
+        let rs: Vec<Rollup> = members
+            .iter()
+            .filter_map(|t| b.get(&t.name).cloned())
+            .collect();
+        drop(b);
+        let slo = common_slo(&members);
+        Some(figures(name, "provider", name, &rs, slo, now_ms))
+    }
+
+    /// Every target's and then every provider's figures.
+    pub fn all(&self, now_ms: i64) -> Vec<Figures> {
+        let targets = self.targets();
+        let mut out: Vec<Figures> = targets
+            .iter()
+            .filter_map(|t| self.view(&t.name, now_ms))
+            .collect();
+        let mut providers: Vec<&str> = targets
+            .iter()
+            .filter(|t| !t.control)
+            .map(|t| t.provider.as_str())
+            .collect();
+        providers.sort_unstable();
+        providers.dedup();
+        for p in providers {
+            if !targets.iter().any(|t| t.name == p) {
+                out.extend(self.view(p, now_ms));
+            }
+        }
+        out
+    }
+}
+
+/// A provider's objective: its targets' when they all agree.
+fn common_slo(members: &[&Arc<Target>]) -> Option<f64> {
+    let first = members.first()?.slo?;
+    members
+        .iter()
+        .all(|t| t.slo == Some(first))
+        .then_some(first)
+}
+
+fn figures(
+    name: &str,
+    kind: &'static str,
+    provider: &str,
+    rs: &[Rollup],
+    slo: Option<f64>,
+    now_ms: i64,
+) -> Figures {
+    let mut availability = std::collections::BTreeMap::new();
+    let mut rounds = std::collections::BTreeMap::new();
+    for span in Span::ALL {
+        let mut c = Counts::default();
+        for r in rs {
+            c.add(r.over(span, now_ms));
+        }
+        if let Some(a) = c.ratio() {
+            availability.insert(span.as_str(), a);
+        }
+        rounds.insert(span.as_str(), c);
+    }
+    let budget = slo.and_then(|s| budget_remaining(rounds.get("30d").copied()?, s));
+    let mut days: Vec<Day> = Vec::new();
+    for r in rs {
+        for (i, (d, c)) in r.strip(now_ms, 30).into_iter().enumerate() {
+            match days.get_mut(i) {
+                Some(day) => day.counts.add(c),
+                None => days.push(Day {
+                    date: date(d),
+                    availability: None,
+                    counts: c,
+                }),
+            }
+        }
+    }
+    if days.is_empty() {
+        days = Rollup::default()
+            .strip(now_ms, 30)
+            .into_iter()
+            .map(|(d, c)| Day {
+                date: date(d),
+                availability: None,
+                counts: c,
+            })
+            .collect();
+    }
+    for d in &mut days {
+        d.availability = d.counts.ratio();
+    }
+    Figures {
+        name: name.to_string(),
+        kind,
+        provider: provider.to_string(),
+        availability,
+        rounds,
+        slo,
+        error_budget_remaining: budget,
+        days,
+    }
+}
+
+/// `YYYY-MM-DD` of a UTC day index.
+fn date(day: u32) -> String {
+    let s = crate::maintenance::rfc3339(i64::from(day) * rollup::DAY_MS);
+    s.get(..10).unwrap_or(&s).to_string()
+}
+
+impl Output for Availability {
+    fn name(&self) -> &'static str {
+        "availability"
+    }
+
+    fn publish(&self, round: &JudgedRound<'_>) {
+        if round.rejudged() {
+            return;
+        }
+        let t = round.target;
+        let at_ms = i64::try_from(crate::incidents::unix_ms(round.at)).unwrap_or(i64::MAX);
+        let tally = Tally {
+            target: t.name.clone(),
+            at_ms,
+            healthy: round.evidence.iter().all(|e| e.success),
+            maintenance: self
+                .maintenance
+                .covering(&t.name, &t.provider, at_ms)
+                .is_some(),
+        };
+        if self.tx.try_send(tally).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Kept: a target changed by a reload keeps its history; a removed one ages out of
+    /// every window and is left out of the next compaction.
+    fn retire(&self, _target: &Target) {}
+}
+
+pub use writer::start as start_writer;
+
+#[cfg(test)]
+mod tests;
