@@ -15,6 +15,7 @@ mod incidents;
 mod judgement;
 mod kubernetes;
 mod listener;
+mod maintenance;
 mod netns;
 mod ops;
 mod page;
