@@ -1,6 +1,7 @@
 //! `payprobe_availability_ratio{window}` and `payprobe_error_budget_remaining_ratio` per
 //! target and per provider, `payprobe_slo_objective_ratio` (the burn-rate rules divide by
-//! it) and `payprobe_availability_dropped_total`, computed at scrape time from the rollups.
+//! it), the round counters the burn-rate rules take rates of, and
+//! `payprobe_availability_dropped_total`, computed at scrape time from the rollups.
 //! Series carry `target` and `provider` (a provider's own series has `target=""`), so every
 //! label set is bounded by the config.
 
@@ -14,6 +15,28 @@ fn ids(f: &Figures) -> (&str, &str) {
         (f.name.as_str(), f.provider.as_str())
     } else {
         ("", f.provider.as_str())
+    }
+}
+
+impl Availability {
+    /// The round counters of every target of the plan (0 before its first round).
+    fn counters(&self, out: &mut Vec<u8>) {
+        let totals = crate::sync::lock(&self.totals, "availability totals").clone();
+        let families = [
+            ("payprobe_availability_rounds_total", "Rounds outside maintenance windows since start (the burn-rate rules' denominator)."),
+            ("payprobe_availability_failed_rounds_total", "Rounds outside maintenance windows that failed, since start."),
+        ];
+        for (i, (name, help)) in families.into_iter().enumerate() {
+            write_header(out, name, "counter", help);
+            for t in self.targets().iter() {
+                let n = totals.get(&t.name).map_or(0, |n| n[i]);
+                let labels = [
+                    ("provider", t.provider.as_str()),
+                    ("target", t.name.as_str()),
+                ];
+                write_sample(out, name, &labels, n as f64);
+            }
+        }
     }
 }
 
@@ -61,6 +84,7 @@ impl Exposition for Availability {
                 );
             }
         }
+        self.counters(out);
         write_header(
             out,
             "payprobe_availability_dropped_total",

@@ -43,6 +43,9 @@ pub struct Availability {
     tx: mpsc::Sender<Tally>,
     rx: tokio::sync::Mutex<mpsc::Receiver<Tally>>,
     book: Mutex<HashMap<String, Rollup>>,
+    /// Rounds and failed rounds outside maintenance since start, per target: the counters
+    /// the burn-rate rules take `rate()` of.
+    totals: Mutex<HashMap<String, [u64; 2]>>,
     dir: PathBuf,
     /// The plan's targets (what is exported; rollups of removed targets age out).
     targets: RwLock<Arc<Vec<Arc<Target>>>>,
@@ -87,6 +90,7 @@ impl Availability {
             tx,
             rx: tokio::sync::Mutex::new(rx),
             book: Mutex::new(HashMap::new()),
+            totals: Mutex::new(HashMap::new()),
             dir: state_dir.to_path_buf(),
             targets: RwLock::new(Arc::new(targets.to_vec())),
             maintenance,
@@ -108,6 +112,12 @@ impl Availability {
 
     /// Counts one round (tests, and the writer).
     pub fn apply(&self, t: &Tally) {
+        if !t.maintenance {
+            let mut totals = crate::sync::lock(&self.totals, "availability totals");
+            let n = totals.entry(t.target.clone()).or_default();
+            n[0] += 1;
+            n[1] += u64::from(!t.healthy);
+        }
         let mut b = crate::sync::lock(&self.book, "availability");
         match b.get_mut(&t.target) {
             Some(r) => r.record(t.at_ms, t.healthy, t.maintenance),
