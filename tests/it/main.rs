@@ -26,3 +26,4 @@ mod secrets;
 mod story;
 mod support;
 mod systemd;
+mod uptime;

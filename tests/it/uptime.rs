@@ -1,0 +1,181 @@
+//! Availability kept across a restart and a kill -9 (a real daemon process and its rollup
+//! file), the API's figures and the badge, and maintenance windows reloaded with SIGHUP.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use payprobe::availability::rollup::Grain;
+use payprobe::availability::store;
+use payprobe::demo::gateway::{Behavior, Gateway};
+
+use crate::support::{get, metric, wait_for, Proc};
+
+fn config(port: u16, extra: &str) -> String {
+    format!(
+        "[defaults]\nslo = 0.99\n[[targets]]\nname = \"pay\"\nprovider = \"acme\"\nurl = \"http://127.0.0.1:{port}/status\"\ninterval = \"200ms\"\ntimeout = \"150ms\"\n{extra}"
+    )
+}
+
+/// Today's (healthy, rounds) of `pay` as the rollup file says it, after replay.
+fn on_disk(state: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(state.join(store::FILE)).unwrap_or_default();
+    let today = Grain::Day.index(jiff::Timestamp::now().as_millisecond());
+    store::parse(&bytes)
+        .0
+        .iter()
+        .rev()
+        .find(|r| r.name == "pay" && r.grain == Grain::Day && r.index == today)
+        .map_or((0, 0), |r| (r.counts.healthy, r.counts.rounds))
+}
+
+async fn figures(addr: SocketAddr, name: &str) -> serde_json::Value {
+    let (status, body) = get(addr, &format!("/api/v1/availability/{name}"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn rounds(v: &serde_json::Value) -> (u64, u64) {
+    let c = &v["rounds"]["30d"];
+    (
+        c["healthy"].as_u64().unwrap(),
+        c["rounds"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn availability_survives_a_restart_and_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(&cfg, config(gw.port(), "")).unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let state = dir.path().join("state");
+    let run = |sub: &str| {
+        let d = dir.path().join(sub);
+        std::fs::create_dir_all(&d).unwrap();
+        // Each run logs in its own folder; all share `state` through STATE_DIRECTORY.
+        Proc::spawn_with(
+            &["run", "--config", cfg_s],
+            &d,
+            None,
+            &[("STATE_DIRECTORY", state.to_str().unwrap())],
+        )
+    };
+    let mut p = run("one");
+    let st = &state;
+    wait_for(30, "healthy rounds on disk", || async move {
+        (on_disk(st).1 >= 5).then_some(())
+    })
+    .await;
+    gw.set(Behavior::ok("{}").status(503));
+    let (h1, n1) = wait_for(30, "failed rounds on disk", || async move {
+        let (h, n) = on_disk(st);
+        (n >= h + 3).then_some((h, n))
+    })
+    .await;
+    p.signal("TERM");
+    p.wait_exit(20).await;
+
+    // A clean restart: the figures come back from the file before any new round.
+    let mut p = run("two");
+    let v = figures(p.addr, "pay").await;
+    let (h, n) = rounds(&v);
+    assert!(
+        n >= u64::from(n1) && h >= u64::from(h1),
+        "restart lost rounds: {v}"
+    );
+    assert!(h < n, "the failures are remembered: {v}");
+    assert_eq!(v["slo"], 0.99);
+    assert!(v["error_budget_remaining"].as_f64().unwrap() < 1.0, "{v}");
+
+    // Let more rounds reach the disk, then kill -9: nothing flushed is lost.
+    let (h2, n2) = wait_for(30, "more rounds on disk", || async move {
+        let (h, n) = on_disk(st);
+        (n >= n1 + 5).then_some((h, n))
+    })
+    .await;
+    p.signal("KILL");
+    p.wait_exit(20).await;
+    let p = run("three");
+    let v = figures(p.addr, "pay").await;
+    let (h, n) = rounds(&v);
+    assert!(
+        n >= u64::from(n2) && h >= u64::from(h2),
+        "kill -9 lost rounds: {v}"
+    );
+    let text = p.metrics().await;
+    let ratio = metric(
+        &text,
+        r#"payprobe_availability_ratio{provider="acme",target="pay",window="30d"}"#,
+    )
+    .unwrap();
+    assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
+    assert!(
+        metric(
+            &text,
+            r#"payprobe_error_budget_remaining_ratio{provider="acme",target="pay"}"#
+        )
+        .is_some(),
+        "{text}"
+    );
+    let provider = figures(p.addr, "acme").await;
+    assert_eq!(provider["kind"], "provider");
+    assert_eq!(provider["days"].as_array().unwrap().len(), 30);
+    assert!(rounds(&provider).1 >= n, "{provider}");
+
+    let (status, svg) = get(p.addr, "/badge/pay.svg?window=30d").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        svg.starts_with("<svg") && svg.contains("pay 30d") && svg.contains('%'),
+        "{svg}"
+    );
+    assert_eq!(get(p.addr, "/badge/acme.svg").await.unwrap().0, 200);
+    assert_eq!(get(p.addr, "/badge/nobody.svg").await.unwrap().0, 404);
+    assert_eq!(
+        get(p.addr, "/badge/pay.svg?window=2d").await.unwrap().0,
+        400
+    );
+}
+
+#[tokio::test]
+async fn a_maintenance_window_added_by_sighup_covers_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::http(Behavior::ok("{}")).await.unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(&cfg, config(gw.port(), "")).unwrap();
+    let p = Proc::spawn(&["run", "--config", cfg.to_str().unwrap()], dir.path());
+    p.wait_ready().await;
+    let series = r#"payprobe_maintenance_active{provider="acme",target="pay"}"#;
+    assert_eq!(metric(&p.metrics().await, series), None);
+    let window = "[[maintenance]]\nname = \"always\"\nproviders = [\"acme\"]\nweekly = \"Mon 00:00-00:00\"\ntimezone = \"UTC\"\n";
+    // An invalid window first: the reload is refused, with the place named in the log.
+    std::fs::write(&cfg, config(gw.port(), window)).unwrap();
+    p.signal("HUP");
+    let log = dir.path().join("payprobe.log");
+    let l = &log;
+    wait_for(20, "the refused reload", || async move {
+        let t = std::fs::read_to_string(l).unwrap_or_default();
+        t.contains("p.toml:12:10").then_some(())
+    })
+    .await;
+    let now = jiff::Timestamp::now();
+    let valid = format!(
+        "[[maintenance]]\nname = \"now\"\nproviders = [\"acme\"]\nstart = \"{}\"\nend = \"{}\"\n",
+        now - jiff::SignedDuration::from_secs(60),
+        now + jiff::SignedDuration::from_secs(3600)
+    );
+    std::fs::write(&cfg, config(gw.port(), &valid)).unwrap();
+    p.signal("HUP");
+    let addr = p.addr;
+    wait_for(20, "the window in force", || async move {
+        let t = get(addr, "/metrics").await.ok()?.1;
+        (metric(&t, series) == Some(1.0)).then_some(())
+    })
+    .await;
+    let (_, m) = get(addr, "/api/v1/maintenance").await.unwrap();
+    let m: serde_json::Value = serde_json::from_str(&m).unwrap();
+    assert_eq!(m["windows"][0]["name"], "now", "{m}");
+    assert_eq!(m["windows"][0]["providers"][0], "acme");
+}
