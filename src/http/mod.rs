@@ -241,11 +241,12 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         }
         "/" => with_type(
             StatusCode::OK,
-            page::render(
+            page::render_with(
                 &plan,
                 &shared.store,
                 &shared.history,
                 &page::incidents(&shared.incidents),
+                &uptime::shown(shared),
                 query,
             ),
             "text/html; charset=utf-8",

@@ -17,6 +17,17 @@ fn json_ok(v: &serde_json::Value) -> Response<Body> {
     )
 }
 
+/// What the status page shows: windows, then providers' and targets' figures.
+pub fn shown(shared: &Shared) -> super::page::Uptime {
+    let now = now_ms();
+    let mut figures = shared.availability.all(now);
+    figures.sort_by_key(|f| f.kind != "provider");
+    super::page::Uptime {
+        windows: shared.maintenance.get().upcoming(now),
+        figures,
+    }
+}
+
 pub fn maintenance(shared: &Shared) -> Response<Body> {
     let now = now_ms();
     json_ok(&json!({

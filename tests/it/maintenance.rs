@@ -115,6 +115,22 @@ async fn a_window_over_a_failing_provider_pages_nobody_while_a_target_outside_it
     let m: serde_json::Value = serde_json::from_str(&m).unwrap();
     assert_eq!(m["windows"][0]["name"], "alipay-night");
     assert_eq!(m["windows"][0]["active"], true);
+    let (_, page) = get(addr, "/").await.unwrap();
+    let section = |id: &str| {
+        page.split(&format!("<section id=\"{id}\">"))
+            .nth(1)
+            .map(|s| s.split("</section>").next().unwrap_or("").to_string())
+    };
+    let windows = section("maintenance").expect("the page lists the window");
+    assert!(
+        windows.contains("alipay-night") && windows.contains("alipay"),
+        "{windows}"
+    );
+    let uptime = section("uptime").expect("the page shows uptime");
+    assert!(
+        uptime.contains("stripe-us") && uptime.contains("<svg class=\"days\""),
+        "{uptime}"
+    );
     d.stop();
 }
 
