@@ -43,7 +43,7 @@ pub struct Daemon {
     /// The `max_concurrency` cap shared by scheduled rounds and `/probe`.
     limit: Arc<Semaphore>,
     /// The availability rollup writer (`src/availability/`).
-    _rollups: Supervised,
+    rollups: Supervised,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -147,7 +147,7 @@ impl Daemon {
             overrides: Overrides::default(),
             alerts,
             limit,
-            _rollups: rollups,
+            rollups,
         })
     }
 
@@ -208,6 +208,8 @@ impl Daemon {
     /// Stops probing and serving.
     pub fn stop(mut self) {
         self.scheduler.stop();
+        self.rollups.stop();
+        self.shared.availability.flush(&self.shared.metrics);
         self.server.stop();
         self.alerts.take();
     }

@@ -52,7 +52,10 @@ pub struct Availability {
     maintenance: Arc<Live>,
     pub(crate) dropped: AtomicU64,
     pub(crate) write_errors: AtomicU64,
-    pub(crate) torn_bytes: AtomicU64,
+    /// The rollup file (`None` until opened, or when it cannot be).
+    log: Mutex<Option<store::Log>>,
+    /// Buckets changed since the last flush.
+    dirty: Mutex<writer::Dirty>,
 }
 
 /// One target's or provider's figures, as the API, the page and the badge show them.
@@ -96,9 +99,15 @@ impl Availability {
             maintenance,
             dropped: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
-            torn_bytes: AtomicU64::new(0),
+            log: Mutex::new(None),
+            dirty: Mutex::new(writer::Dirty::new()),
         };
         Arc::new(a)
+    }
+
+    /// Writes what is counted and not yet on disk (at a clean stop: nothing counted is lost).
+    pub fn flush(&self, metrics: &crate::metrics::Metrics) {
+        writer::flush(self, metrics);
     }
 
     /// The targets of the plan in force (called on every reload).

@@ -16,41 +16,33 @@ use crate::limits::{AVAILABILITY_COMPACT_RATIO, AVAILABILITY_COMPACT_SLACK, AVAI
 use crate::metrics::Metrics;
 use crate::supervise::{self, Supervised};
 
-type Dirty = HashSet<(String, Grain, u32)>;
+pub(super) type Dirty = HashSet<(String, Grain, u32)>;
 
 /// Replays the file into the book, then starts the supervised writer.
 pub async fn start(a: Arc<Availability>, metrics: Arc<Metrics>) -> Supervised {
     let dir = a.dir.clone();
     let opened = tokio::task::spawn_blocking(move || Log::open(&dir)).await;
-    let log = match opened {
+    match opened {
         Ok(Ok((log, book, torn))) => {
             if torn > 0 {
                 tracing::warn!(skipped_bytes = torn, "the availability file ended in a torn record (a crash mid-write); it was cut off");
-                a.torn_bytes.fetch_add(torn as u64, Ordering::Relaxed);
+                metrics.incidents.state_error("availability_torn");
             }
             *crate::sync::lock(&a.book, "availability") = book;
-            Some(log)
+            *crate::sync::lock(&a.log, "availability log") = Some(log);
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "cannot open the availability file; availability is kept in memory only");
             metrics.incidents.state_error("availability");
-            None
         }
-        Err(_) => None,
-    };
-    let log = Arc::new(std::sync::Mutex::new(log));
-    let dirty = Arc::new(std::sync::Mutex::new(Dirty::new()));
+        Err(_) => metrics.internal_error("availability_writer"),
+    }
     supervise::spawn("availability_writer", metrics.clone(), move || {
-        run(a.clone(), log.clone(), dirty.clone(), metrics.clone())
+        run(a.clone(), metrics.clone())
     })
 }
 
-async fn run(
-    a: Arc<Availability>,
-    log: Arc<std::sync::Mutex<Option<Log>>>,
-    dirty: Arc<std::sync::Mutex<Dirty>>,
-    metrics: Arc<Metrics>,
-) {
+async fn run(a: Arc<Availability>, metrics: Arc<Metrics>) {
     let mut rx = a.rx.lock().await;
     let mut tick = tokio::time::interval(AVAILABILITY_FLUSH);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -59,14 +51,14 @@ async fn run(
             t = rx.recv() => {
                 let Some(t) = t else { return };
                 a.apply(&t);
-                let mut d = crate::sync::lock(&dirty, "availability dirty");
+                let mut d = crate::sync::lock(&a.dirty, "availability dirty");
                 for g in [Grain::Hour, Grain::Day] {
                     d.insert((t.target.clone(), g, g.index(t.at_ms)));
                 }
             }
             _ = tick.tick() => {
-                let (a, log, dirty, m) = (a.clone(), log.clone(), dirty.clone(), metrics.clone());
-                if tokio::task::spawn_blocking(move || flush(&a, &log, &dirty, &m)).await.is_err() {
+                let (a, m) = (a.clone(), metrics.clone());
+                if tokio::task::spawn_blocking(move || flush(&a, &m)).await.is_err() {
                     metrics.internal_error("availability_writer");
                 }
             }
@@ -75,12 +67,8 @@ async fn run(
 }
 
 /// Appends the dirty buckets; compacts when the file holds too many dead records.
-fn flush(
-    a: &Availability,
-    log: &std::sync::Mutex<Option<Log>>,
-    dirty: &std::sync::Mutex<Dirty>,
-    metrics: &Metrics,
-) {
+pub(super) fn flush(a: &Availability, metrics: &Metrics) {
+    let (log, dirty) = (&a.log, &a.dirty);
     let mut guard = crate::sync::lock(log, "availability log");
     let Some(log) = guard.as_mut() else {
         crate::sync::lock(dirty, "availability dirty").clear();

@@ -75,8 +75,17 @@ async fn availability_survives_a_restart_and_a_kill_9() {
         (n >= h + 3).then_some((h, n))
     })
     .await;
+    // A clean stop writes what was counted: the file holds at least what the API said.
+    // Between two flushes (every 2 s, 10 rounds), so the file lags the counts.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let (_, before) = rounds(&figures(p.addr, "pay").await);
     p.signal("TERM");
     p.wait_exit(20).await;
+    let (_, n_disk) = on_disk(st);
+    assert!(
+        u64::from(n_disk) >= before,
+        "a clean stop lost rounds: {n_disk} < {before}"
+    );
 
     // A clean restart: the figures come back from the file before any new round.
     let mut p = run("two");
