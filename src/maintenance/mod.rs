@@ -123,6 +123,14 @@ impl Schedule {
             .find(|w| w.applies(target, provider) && w.active_at(now_ms).is_some())
     }
 
+    /// The windows running at `now_ms` (computed once, then matched against many targets).
+    pub fn active(&self, now_ms: i64) -> Vec<&Window> {
+        self.windows
+            .iter()
+            .filter(|w| w.active_at(now_ms).is_some())
+            .collect()
+    }
+
     /// Every window's current or next occurrence, soonest first.
     pub fn upcoming(&self, now_ms: i64) -> Vec<Listed> {
         let mut v: Vec<(Occurrence, Listed)> = self
@@ -217,8 +225,9 @@ impl crate::metrics::Exposition for Live {
             "gauge",
             "1 while a [[maintenance]] window covers the target.",
         );
+        let active = s.active(now);
         for (t, p) in targets.iter() {
-            if s.covering(t, p, now).is_some() {
+            if active.iter().any(|w| w.applies(t, p)) {
                 crate::metrics::write_sample(
                     out,
                     "payprobe_maintenance_active",

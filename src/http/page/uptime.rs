@@ -56,13 +56,18 @@ fn words(lang: Lang) -> [&'static str; 10] {
 
 pub fn render(out: &mut String, u: &Uptime, lang: Lang) {
     let w = words(lang);
-    if !u.windows.is_empty() {
+    windows(out, &u.windows, &w);
+    figures(out, &u.figures, &w);
+}
+
+fn windows(out: &mut String, list: &[Listed], w: &[&str; 10]) {
+    if !list.is_empty() {
         let _ = write!(
             out,
             "<section id=\"maintenance\"><h2>{}</h2><table class=\"summary\"><tr><th></th><th>{}</th><th>{}</th><th></th></tr>",
             w[0], w[9], w[3]
         );
-        for m in &u.windows {
+        for m in list {
             let covers = [m.providers.join(", "), m.targets.join(", ")]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -92,7 +97,10 @@ pub fn render(out: &mut String, u: &Uptime, lang: Lang) {
         }
         out.push_str("</table></section>");
     }
-    if u.figures.is_empty() {
+}
+
+fn figures(out: &mut String, list: &[Figures], w: &[&str; 10]) {
+    if list.is_empty() {
         return;
     }
     let _ = write!(
@@ -101,7 +109,7 @@ pub fn render(out: &mut String, u: &Uptime, lang: Lang) {
         w[5], w[6], w[7], w[8]
     );
     let mut targets = 0;
-    for f in &u.figures {
+    for f in list {
         if f.kind == "target" {
             targets += 1;
             if targets > TARGETS_SHOWN {
