@@ -85,8 +85,8 @@ pub struct Day {
 }
 
 impl Availability {
-    /// Replays `state_dir/availability.log` (a failure is logged: availability then starts
-    /// empty, probing goes on).
+    /// Availability kept under `state_dir`; [`start_writer`] replays the file (a failure is
+    /// logged: availability then starts empty, probing goes on) and starts the writer.
     pub fn open(state_dir: &Path, targets: &[Arc<Target>], maintenance: Arc<Live>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(crate::limits::AVAILABILITY_QUEUE);
         let a = Availability {

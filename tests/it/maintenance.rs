@@ -126,6 +126,11 @@ async fn a_window_over_a_failing_provider_pages_nobody_while_a_target_outside_it
         windows.contains("alipay-night") && windows.contains("alipay"),
         "{windows}"
     );
+    let incidents = section("incidents").expect("the page lists incidents");
+    assert!(
+        incidents.contains("🔧 alipay-night"),
+        "the incident is marked: {incidents}"
+    );
     let uptime = section("uptime").expect("the page shows uptime");
     assert!(
         uptime.contains("stripe-us") && uptime.contains("<svg class=\"days\""),
