@@ -42,7 +42,7 @@ impl Availability {
 
 impl Exposition for Availability {
     fn write(&self, out: &mut Vec<u8>) {
-        let all = self.all(crate::maintenance::now_ms());
+        let all = self.all(crate::maintenance::now_ms(), false);
         write_header(out, "payprobe_availability_ratio", "gauge", "Rounds judged healthy over rounds in the window, maintenance excluded (per target; target=\"\" for a provider's targets together).");
         for f in &all {
             let (t, p) = ids(f);

@@ -142,11 +142,19 @@ impl Availability {
     /// A target wins over a provider of the same name.
     pub fn view(&self, name: &str, now_ms: i64) -> Option<Figures> {
         let targets = self.targets();
+        let b = crate::sync::lock(&self.book, "availability");
+        let empty = Rollup::default();
         if let Some(t) = targets.iter().find(|t| t.name == name) {
-            let b = crate::sync::lock(&self.book, "availability");
-            let r = b.get(name).cloned().unwrap_or_default();
-            drop(b);
-            return Some(figures(name, "target", &t.provider, &[r], t.slo, now_ms));
+            let r = b.get(name).unwrap_or(&empty);
+            return Some(figures(
+                name,
+                "target",
+                &t.provider,
+                &[r],
+                t.slo,
+                now_ms,
+                true,
+            ));
         }
         let members: Vec<&Arc<Target>> = targets
             .iter()
@@ -155,34 +163,43 @@ impl Availability {
         if members.is_empty() {
             return None;
         }
-        let b = crate::sync::lock(&self.book, "availability");
-        let rs: Vec<Rollup> = members
-            .iter()
-            .filter_map(|t| b.get(&t.name).cloned())
-            .collect();
-        drop(b);
+        let rs: Vec<&Rollup> = members.iter().filter_map(|t| b.get(&t.name)).collect();
         let slo = common_slo(&members);
-        Some(figures(name, "provider", name, &rs, slo, now_ms))
+        Some(figures(name, "provider", name, &rs, slo, now_ms, true))
     }
 
-    /// Every target's and then every provider's figures.
-    pub fn all(&self, now_ms: i64) -> Vec<Figures> {
+    /// Every target's and then every provider's figures, in one pass under one lock (a
+    /// scrape of 10,000 targets must not search the list per target). `days`: with the
+    /// 30-day strip (the page, the API), or without (the metrics).
+    pub fn all(&self, now_ms: i64, days: bool) -> Vec<Figures> {
         let targets = self.targets();
-        let mut out: Vec<Figures> = targets
-            .iter()
-            .filter_map(|t| self.view(&t.name, now_ms))
-            .collect();
-        let mut providers: Vec<&str> = targets
-            .iter()
-            .filter(|t| !t.control)
-            .map(|t| t.provider.as_str())
-            .collect();
-        providers.sort_unstable();
-        providers.dedup();
-        for p in providers {
-            if !targets.iter().any(|t| t.name == p) {
-                out.extend(self.view(p, now_ms));
+        let b = crate::sync::lock(&self.book, "availability");
+        let empty = Rollup::default();
+        let names: std::collections::HashSet<&str> =
+            targets.iter().map(|t| t.name.as_str()).collect();
+        let mut providers: std::collections::BTreeMap<&str, (Vec<&Arc<Target>>, Vec<&Rollup>)> =
+            std::collections::BTreeMap::new();
+        let mut out = Vec::with_capacity(targets.len());
+        for t in targets.iter() {
+            let r = b.get(&t.name).unwrap_or(&empty);
+            out.push(figures(
+                &t.name,
+                "target",
+                &t.provider,
+                &[r],
+                t.slo,
+                now_ms,
+                days,
+            ));
+            if !t.control && !names.contains(t.provider.as_str()) {
+                let e = providers.entry(&t.provider).or_default();
+                e.0.push(t);
+                e.1.push(r);
             }
+        }
+        for (p, (members, rs)) in providers {
+            let slo = common_slo(&members);
+            out.push(figures(p, "provider", p, &rs, slo, now_ms, days));
         }
         out
     }
@@ -201,9 +218,10 @@ fn figures(
     name: &str,
     kind: &'static str,
     provider: &str,
-    rs: &[Rollup],
+    rs: &[&Rollup],
     slo: Option<f64>,
     now_ms: i64,
+    with_days: bool,
 ) -> Figures {
     let mut availability = std::collections::BTreeMap::new();
     let mut rounds = std::collections::BTreeMap::new();
@@ -219,7 +237,7 @@ fn figures(
     }
     let budget = slo.and_then(|s| budget_remaining(rounds.get("30d").copied()?, s));
     let mut days: Vec<Day> = Vec::new();
-    for r in rs {
+    for r in rs.iter().filter(|_| with_days) {
         for (i, (d, c)) in r.strip(now_ms, 30).into_iter().enumerate() {
             match days.get_mut(i) {
                 Some(day) => day.counts.add(c),
@@ -231,7 +249,7 @@ fn figures(
             }
         }
     }
-    if days.is_empty() {
+    if days.is_empty() && with_days {
         days = Rollup::default()
             .strip(now_ms, 30)
             .into_iter()

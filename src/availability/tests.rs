@@ -124,3 +124,61 @@ fn a_replayed_bucket_never_replaces_a_newer_one() {
 }
 
 use super::rollup::Grain;
+
+/// Providers add their targets' rounds (controls left out); a target's own figures are its
+/// own; both ways of asking (`all` for metrics and the page, `view` for the API) agree.
+#[test]
+fn a_provider_adds_its_targets_rounds_and_leaves_controls_out() {
+    let src = "[defaults]\nslo = 0.9\n[[targets]]\nname = \"a\"\nprovider = \"p\"\nurl = \"http://127.0.0.1:1/\"\n[[targets]]\nname = \"b\"\nprovider = \"p\"\nurl = \"http://127.0.0.1:2/\"\n[[controls]]\nname = \"c\"\nprovider = \"p\"\nurl = \"tcp://127.0.0.1:3\"\n";
+    let plan = crate::config::parse(
+        std::path::Path::new("t.toml"),
+        src,
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let live = crate::maintenance::Live::new(&plan);
+    let dir = tempfile::tempdir().unwrap();
+    let a = Availability::open(dir.path(), &plan.targets, live);
+    let now = DAY0 + 5 * HOUR_MS;
+    for (t, healthy, n) in [
+        ("a", true, 7),
+        ("a", false, 3),
+        ("b", true, 10),
+        ("c", false, 50),
+    ] {
+        for i in 0..n {
+            a.apply(&Tally {
+                target: t.into(),
+                at_ms: now - i * 1000,
+                healthy,
+                maintenance: false,
+            });
+        }
+    }
+    a.apply(&Tally {
+        target: "b".into(),
+        at_ms: now,
+        healthy: false,
+        maintenance: true,
+    });
+    let all = a.all(now, true);
+    let p = all.iter().find(|f| f.kind == "provider").unwrap();
+    assert_eq!(
+        p.rounds["30d"],
+        Counts {
+            healthy: 17,
+            rounds: 20,
+            maintenance: 1
+        }
+    );
+    assert_eq!(p.availability["1d"], 0.85);
+    assert_eq!(p.slo, Some(0.9));
+    assert!((p.error_budget_remaining.unwrap() - (1.0 - 0.15 / 0.1)).abs() < 1e-9);
+    let va = a.view("a", now).unwrap();
+    assert_eq!(va.availability["7d"], 0.7);
+    assert_eq!(a.view("p", now).unwrap().rounds, p.rounds);
+    assert_eq!(all.len(), 4, "three targets and one provider");
+    assert_eq!(p.days.len(), 30);
+    assert_eq!(p.days[29].counts.rounds, 20);
+    assert!(a.all(now, false).iter().all(|f| f.days.is_empty()));
+}

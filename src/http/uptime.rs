@@ -20,7 +20,7 @@ fn json_ok(v: &serde_json::Value) -> Response<Body> {
 /// What the status page shows: windows, then providers' and targets' figures.
 pub fn shown(shared: &Shared) -> super::page::Uptime {
     let now = now_ms();
-    let mut figures = shared.availability.all(now);
+    let mut figures = shared.availability.all(now, true);
     figures.sort_by_key(|f| f.kind != "provider");
     super::page::Uptime {
         windows: shared.maintenance.get().upcoming(now),
@@ -39,7 +39,7 @@ pub fn maintenance(shared: &Shared) -> Response<Body> {
 pub fn availability(shared: &Shared, name: Option<&str>) -> Response<Body> {
     let now = now_ms();
     match name {
-        None => json_ok(&json!({ "availability": shared.availability.all(now) })),
+        None => json_ok(&json!({ "availability": shared.availability.all(now, true) })),
         Some(n) => match shared.availability.view(n, now) {
             Some(f) => json_ok(&json!(f)),
             None => text(
