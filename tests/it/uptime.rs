@@ -134,6 +134,46 @@ async fn availability_survives_a_restart_and_a_kill_9() {
     assert_eq!(provider["days"].as_array().unwrap().len(), 30);
     assert!(rounds(&provider).1 >= n, "{provider}");
 
+    // A crash in the middle of an append: a torn record at the end is cut off and counted.
+    let mut p = p;
+    p.signal("KILL");
+    p.wait_exit(20).await;
+    let (h3, n3) = on_disk(st);
+    let mut torn = Vec::new();
+    store::encode(
+        &store::Record {
+            name: "pay".into(),
+            grain: Grain::Day,
+            index: Grain::Day.index(jiff::Timestamp::now().as_millisecond()),
+            counts: payprobe::availability::Counts {
+                healthy: 0,
+                rounds: 999_999,
+                maintenance: 0,
+            },
+        },
+        &mut torn,
+    );
+    let path = state.join(store::FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&torn[..torn.len() - 3]);
+    std::fs::write(&path, bytes).unwrap();
+    let p = run("four");
+    let v = figures(p.addr, "pay").await;
+    let (h, n) = rounds(&v);
+    assert!(
+        n >= u64::from(n3) && h >= u64::from(h3) && n < 999_999,
+        "after a torn tail: {v}"
+    );
+    let text = p.metrics().await;
+    assert_eq!(
+        metric(
+            &text,
+            r#"payprobe_state_dir_errors_total{what="availability_torn"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+
     let (status, svg) = get(p.addr, "/badge/pay.svg?window=30d").await.unwrap();
     assert_eq!(status, 200);
     assert!(
