@@ -1,5 +1,6 @@
 //! The HTTP listener: `/metrics`, `/healthz`, `/readyz`, `/api/v1/targets[/{name}]`,
-//! `/api/v1/incidents`, `/`.
+//! `/api/v1/incidents`, `/api/v1/maintenance`, `/api/v1/availability[/{name}]`,
+//! `/badge/{name}.svg`, `/`.
 
 mod api;
 pub mod auth;
