@@ -119,6 +119,11 @@ pub const SLO_OBJECTIVE: RangeInclusive<f64> = 0.5..=0.99999;
 /// target, so the list must stay short; providers announce a few windows, not hundreds.
 pub const MAX_MAINTENANCE_WINDOWS: usize = 256;
 
+/// Local days a weekly window's occurrences are searched over in one call. Callers ask for
+/// a day or a week (the API's horizon is 8 days); the bound keeps an absurd range from
+/// walking centuries.
+pub const MAINTENANCE_SCAN_DAYS: usize = 400;
+
 /// Availability rounds queued for the rollup writer (`src/availability/`). A probing task
 /// never waits for it: past this the round is dropped from availability and counted
 /// (`payprobe_availability_dropped_total`). 64 Ki rounds are minutes of 10,000 targets.

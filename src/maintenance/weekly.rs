@@ -97,9 +97,8 @@ impl Weekly {
 
     /// Occurrences overlapping `[from_ms, to_ms)`. Walks local days from a day before
     /// `from` (a window that started the day before may still run) to a day after `to`;
-    /// the walk is bounded by `MAX_DAYS`.
+    /// the walk is bounded by `limits::MAINTENANCE_SCAN_DAYS`.
     pub fn occurrences(&self, from_ms: i64, to_ms: i64) -> Vec<Occurrence> {
-        const MAX_DAYS: usize = 400;
         let (Some(first), Some(last)) = (self.local_date(from_ms), self.local_date(to_ms)) else {
             return Vec::new();
         };
@@ -107,7 +106,7 @@ impl Weekly {
         let Ok(mut d) = first.yesterday() else {
             return out;
         };
-        for _ in 0..MAX_DAYS {
+        for _ in 0..crate::limits::MAINTENANCE_SCAN_DAYS {
             if d > last {
                 break;
             }
