@@ -57,9 +57,33 @@ pub fn encode(r: &Record, out: &mut Vec<u8>) {
     }
     p.push(name.len() as u8);
     p.extend_from_slice(name);
-    out.extend_from_slice(&(p.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
-    out.extend_from_slice(&p);
+    frame(&p, out);
+}
+
+/// `len | crc32 | payload`, the framing every file here shares (and the outbox's).
+pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// The payloads of `bytes` up to the first frame that is torn (runs past the end), longer
+/// than `max` or fails its checksum, and the length they take.
+pub fn frames(bytes: &[u8], max: usize) -> (Vec<&[u8]>, usize) {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let (Some(len), Some(crc)) = (u32_at(bytes, at), u32_at(bytes, at + 4)) {
+        let len = len as usize;
+        let Some(p) = bytes
+            .get(at + HEADER..at + HEADER + len)
+            .filter(|p| len <= max && crc32fast::hash(p) == crc)
+        else {
+            break;
+        };
+        out.push(p);
+        at += HEADER + len;
+    }
+    (out, at)
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
@@ -88,23 +112,69 @@ fn decode(p: &[u8]) -> Option<Record> {
 
 /// The whole records of `bytes`, and the length they take (where a torn tail starts).
 pub fn parse(bytes: &[u8]) -> (Vec<Record>, usize) {
+    let (payloads, _) = frames(bytes, FIXED + 255);
     let mut out = Vec::new();
     let mut at = 0;
-    while let (Some(len), Some(crc)) = (u32_at(bytes, at), u32_at(bytes, at + 4)) {
-        let len = len as usize;
-        let Some(p) = bytes
-            .get(at + HEADER..at + HEADER + len)
-            .filter(|_| len <= FIXED + 255)
-        else {
-            break;
-        };
-        let Some(r) = decode(p).filter(|_| crc32fast::hash(p) == crc) else {
-            break;
-        };
+    for p in payloads {
+        let Some(r) = decode(p) else { break };
         out.push(r);
-        at += HEADER + len;
+        at += HEADER + p.len();
     }
     (out, at)
+}
+
+/// Reads `path` whole (missing: empty) and opens it for appending, cut back to `good(bytes)`
+/// when a crash left a torn tail. Returns the file, the bytes kept and how many were cut.
+pub fn open_append(
+    path: &Path,
+    good: impl FnOnce(&[u8]) -> usize,
+) -> Result<(File, Vec<u8>, usize), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut bytes = Vec::new();
+    match File::open(path) {
+        Ok(mut f) => {
+            f.read_to_end(&mut bytes).map_err(io)?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let keep = good(&bytes);
+    let torn = bytes.len() - keep;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    if torn > 0 {
+        file.set_len(keep as u64).map_err(io)?;
+        file.sync_data().map_err(io)?;
+        bytes.truncate(keep);
+    }
+    Ok((file, bytes, torn))
+}
+
+/// Replaces `path` with `bytes` (temporary file, fsync, rename, fsync of the folder) and
+/// reopens it for appending.
+pub fn replace(path: &Path, bytes: &[u8]) -> Result<File, StoreError> {
+    let tmp = path.with_extension("tmp");
+    let io = |source| StoreError::Io {
+        path: tmp.clone(),
+        source,
+    };
+    let mut f = File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    OpenOptions::new().append(true).open(path).map_err(io)
 }
 
 /// The log, open for appending.
@@ -119,36 +189,12 @@ impl Log {
     /// Opens the log under `dir`, replays it into rollups and cuts a torn tail off.
     pub fn open(dir: &Path) -> Result<(Log, HashMap<String, Rollup>, usize), StoreError> {
         let path = dir.join(FILE);
-        let io = |source| StoreError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut bytes = Vec::new();
-        match File::open(&path) {
-            Ok(mut f) => {
-                f.read_to_end(&mut bytes).map_err(io)?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(e)),
-        }
-        let (records, good) = parse(&bytes);
-        let torn = bytes.len() - good;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
-        if torn > 0 {
-            file.set_len(good as u64).map_err(io)?;
-            file.sync_data().map_err(io)?;
-        }
+        let (file, bytes, torn) = open_append(&path, |b| parse(b).1)?;
+        let (records, _) = parse(&bytes);
         let mut book: HashMap<String, Rollup> = HashMap::new();
         let n = records.len();
         for r in records {
-            book.entry(r.name)
-                .or_default()
-                .set(r.grain, r.index, r.counts);
+            book.entry(r.name).or_default().set(r.grain, r.index, r.counts);
         }
         Ok((
             Log {
@@ -177,28 +223,13 @@ impl Log {
         Ok(())
     }
 
-    /// Rewrites the log with exactly `live` (temporary file, fsync, rename, fsync the folder).
+    /// Rewrites the log with exactly `live`.
     pub fn compact(&mut self, live: &[Record]) -> Result<(), StoreError> {
-        let tmp = self.path.with_extension("log.tmp");
-        let io = |source| StoreError::Io {
-            path: tmp.clone(),
-            source,
-        };
         let mut buf = Vec::with_capacity(live.len() * 48);
         for r in live {
             encode(r, &mut buf);
         }
-        let mut f = File::create(&tmp).map_err(io)?;
-        f.write_all(&buf).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        if let Some(dir) = self.path.parent() {
-            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-        }
-        self.file = OpenOptions::new()
-            .append(true)
-            .open(&self.path)
-            .map_err(io)?;
+        self.file = replace(&self.path, &buf)?;
         self.records = live.len();
         Ok(())
     }
