@@ -88,8 +88,12 @@ impl Daemon {
             Availability::open(&plan.server.state_dir, &plan.targets, maintenance.clone());
         metrics.expose(maintenance.clone());
         metrics.expose(availability.clone());
-        let rollups =
-            crate::availability::start_writer(availability.clone(), metrics.clone()).await;
+        let rollups = crate::availability::start_writer(
+            availability.clone(),
+            metrics.clone(),
+            history.clone(),
+        )
+        .await;
         let outputs: Vec<Arc<dyn Output>> =
             vec![incidents.clone(), history.clone(), availability.clone()];
         let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));

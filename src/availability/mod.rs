@@ -11,6 +11,7 @@
 //! See docs/architecture.md, "Availability".
 
 mod expose;
+pub mod points;
 pub mod rollup;
 pub mod store;
 mod writer;
@@ -36,6 +37,8 @@ pub struct Tally {
     pub at_ms: i64,
     pub healthy: bool,
     pub maintenance: bool,
+    /// The round as the status page draws it, persisted for its history.
+    pub point: crate::history::Point,
 }
 
 /// What the writer task and the readers share.
@@ -56,6 +59,10 @@ pub struct Availability {
     log: Mutex<Option<store::Log>>,
     /// Buckets changed since the last flush.
     dirty: Mutex<writer::Dirty>,
+    /// The page's recent rounds: their log, and the rounds not yet in it.
+    points: Mutex<Option<points::PointLog>>,
+    pending_points: Mutex<Vec<(String, crate::history::Point)>>,
+    history: std::sync::OnceLock<Arc<crate::history::History>>,
 }
 
 /// One target's or provider's figures, as the API, the page and the badge show them.
@@ -101,6 +108,9 @@ impl Availability {
             write_errors: AtomicU64::new(0),
             log: Mutex::new(None),
             dirty: Mutex::new(writer::Dirty::new()),
+            points: Mutex::new(None),
+            pending_points: Mutex::new(Vec::new()),
+            history: std::sync::OnceLock::new(),
         };
         Arc::new(a)
     }
@@ -300,6 +310,7 @@ impl Output for Availability {
                 .maintenance
                 .covering(&t.name, &t.provider, at_ms)
                 .is_some(),
+            point: crate::history::History::point(round),
         };
         if self.tx.try_send(tally).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);

@@ -194,7 +194,9 @@ impl Log {
         let mut book: HashMap<String, Rollup> = HashMap::new();
         let n = records.len();
         for r in records {
-            book.entry(r.name).or_default().set(r.grain, r.index, r.counts);
+            book.entry(r.name)
+                .or_default()
+                .set(r.grain, r.index, r.counts);
         }
         Ok((
             Log {

@@ -152,6 +152,12 @@ fn a_provider_adds_its_targets_rounds_and_leaves_controls_out() {
                 at_ms: now - i * 1000,
                 healthy,
                 maintenance: false,
+                point: crate::history::Point {
+                    at_ms: 0,
+                    millis: 0.0,
+                    ok: healthy,
+                    healthy,
+                },
             });
         }
     }
@@ -160,6 +166,12 @@ fn a_provider_adds_its_targets_rounds_and_leaves_controls_out() {
         at_ms: now,
         healthy: false,
         maintenance: true,
+        point: crate::history::Point {
+            at_ms: 0,
+            millis: 0.0,
+            ok: false,
+            healthy: false,
+        },
     });
     let all = a.all(now, true);
     let p = all.iter().find(|f| f.kind == "provider").unwrap();

@@ -9,17 +9,44 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::points::PointLog;
 use super::rollup::Grain;
 use super::store::{Log, Record};
 use super::Availability;
+use crate::history::History;
 use crate::limits::{AVAILABILITY_COMPACT_RATIO, AVAILABILITY_COMPACT_SLACK, AVAILABILITY_FLUSH};
 use crate::metrics::Metrics;
 use crate::supervise::{self, Supervised};
 
 pub(super) type Dirty = HashSet<(String, Grain, u32)>;
 
-/// Replays the file into the book, then starts the supervised writer.
-pub async fn start(a: Arc<Availability>, metrics: Arc<Metrics>) -> Supervised {
+/// Replays the files into the book and the page's history, then starts the supervised
+/// writer.
+pub async fn start(
+    a: Arc<Availability>,
+    metrics: Arc<Metrics>,
+    history: Arc<History>,
+) -> Supervised {
+    let _ = a.history.set(history.clone());
+    let dir = a.dir.clone();
+    let replayed = tokio::task::spawn_blocking(move || PointLog::open(&dir, &history)).await;
+    match replayed {
+        Ok(Ok((log, torn))) => {
+            if torn > 0 {
+                tracing::warn!(
+                    skipped_bytes = torn,
+                    "the history file ended in a torn record (a crash mid-write); it was cut off"
+                );
+                metrics.incidents.state_error("availability_torn");
+            }
+            *crate::sync::lock(&a.points, "history log") = Some(log);
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot open the history file; the page's history is kept in memory only");
+            metrics.incidents.state_error("availability");
+        }
+        Err(_) => metrics.internal_error("availability_writer"),
+    }
     let dir = a.dir.clone();
     let opened = tokio::task::spawn_blocking(move || Log::open(&dir)).await;
     match opened {
@@ -51,6 +78,12 @@ async fn run(a: Arc<Availability>, metrics: Arc<Metrics>) {
             t = rx.recv() => {
                 let Some(t) = t else { return };
                 a.apply(&t);
+                {
+                    let mut p = crate::sync::lock(&a.pending_points, "history pending");
+                    if p.len() < crate::limits::AVAILABILITY_QUEUE {
+                        p.push((t.target.clone(), t.point));
+                    }
+                }
                 let mut d = crate::sync::lock(&a.dirty, "availability dirty");
                 for g in [Grain::Hour, Grain::Day] {
                     d.insert((t.target.clone(), g, g.index(t.at_ms)));
@@ -68,6 +101,7 @@ async fn run(a: Arc<Availability>, metrics: Arc<Metrics>) {
 
 /// Appends the dirty buckets; compacts when the file holds too many dead records.
 pub(super) fn flush(a: &Availability, metrics: &Metrics) {
+    flush_points(a, metrics);
     let (log, dirty) = (&a.log, &a.dirty);
     let mut guard = crate::sync::lock(log, "availability log");
     let Some(log) = guard.as_mut() else {
@@ -134,4 +168,36 @@ fn live_records(a: &Availability) -> Vec<Record> {
         }
     }
     out
+}
+
+/// Appends the rounds not yet in the history log; compacts it to the rings when due. A
+/// failing disk keeps them pending (bounded by the queue's size).
+fn flush_points(a: &Availability, metrics: &Metrics) {
+    let mut guard = crate::sync::lock(&a.points, "history log");
+    let Some(log) = guard.as_mut() else {
+        crate::sync::lock(&a.pending_points, "history pending").clear();
+        return;
+    };
+    let pending = std::mem::take(&mut *crate::sync::lock(
+        &a.pending_points,
+        "history pending",
+    ));
+    if pending.is_empty() {
+        return;
+    }
+    if log.append(&pending).is_ok() {
+        // A failed compaction leaves the (longer) log as it was: nothing to redo.
+        let compacted = a.history.get().map_or(Ok(()), |h| log.compact_if_due(h));
+        if compacted.is_err() {
+            metrics.incidents.state_error("availability");
+        }
+        return;
+    }
+    {
+        metrics.incidents.state_error("availability");
+        let mut p = crate::sync::lock(&a.pending_points, "history pending");
+        let room = crate::limits::AVAILABILITY_QUEUE.saturating_sub(p.len());
+        let keep: Vec<_> = pending.into_iter().take(room).collect();
+        p.splice(0..0, keep);
+    }
 }

@@ -157,7 +157,23 @@ async fn availability_survives_a_restart_and_a_kill_9() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.extend_from_slice(&torn[..torn.len() - 3]);
     std::fs::write(&path, bytes).unwrap();
+    // From now on every round passes: a failed round on the page can only be a replayed one.
+    gw.set(Behavior::ok("{}"));
     let p = run("four");
+    // The sparkline's label, "last N rounds: F failed; latency …", once the first round
+    // of this process is in (the page shows no history before).
+    let addr = p.addr;
+    let label = wait_for(20, "the target's sparkline", || async move {
+        let page = get(addr, "/").await.ok()?.1;
+        let l = page.split(" rounds: ").nth(1)?.split(" failed").next()?;
+        Some(l.to_string())
+    })
+    .await;
+    let failed: u32 = label.parse().unwrap_or(0);
+    assert!(
+        failed >= 1,
+        "the page's history survived kill -9: `{label}`"
+    );
     let v = figures(p.addr, "pay").await;
     let (h, n) = rounds(&v);
     assert!(
