@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 
 use crate::alerts::Alerts;
+use crate::availability::Availability;
 use crate::config::{self, ConfigError, Plan, Shard};
 use crate::history::History;
 use crate::http::{self, Shared};
@@ -43,6 +44,8 @@ pub struct Daemon {
     limit: Arc<Semaphore>,
     /// Closes the incidents of removed targets once their grace period is over.
     sweeper: Supervised,
+    /// The availability rollup writer (`src/availability/`).
+    rollups: Supervised,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -81,7 +84,20 @@ impl Daemon {
             metrics.clone(),
         ));
         let history = Arc::new(History::default());
-        let outputs: Vec<Arc<dyn Output>> = vec![incidents.clone(), history.clone()];
+        let maintenance = crate::maintenance::Live::new(&plan);
+        incidents.watch_maintenance(maintenance.clone());
+        let availability =
+            Availability::open(&plan.server.state_dir, &plan.targets, maintenance.clone());
+        metrics.expose(maintenance.clone());
+        metrics.expose(availability.clone());
+        let rollups = crate::availability::start_writer(
+            availability.clone(),
+            metrics.clone(),
+            history.clone(),
+        )
+        .await;
+        let outputs: Vec<Arc<dyn Output>> =
+            vec![incidents.clone(), history.clone(), availability.clone()];
         let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(TaskEnv {
@@ -98,6 +114,8 @@ impl Daemon {
             store,
             incidents,
             history,
+            maintenance: maintenance.clone(),
+            availability,
             plan: RwLock::new(plan_ref.clone()),
             runner,
             limit: limit.clone(),
@@ -125,6 +143,7 @@ impl Daemon {
             shared.incidents.clone(),
             shared.metrics.clone(),
             shared.rejected.clone(),
+            maintenance,
         );
         let server = {
             let (listener, sh) = (Arc::new(listener), shared.clone());
@@ -157,6 +176,7 @@ impl Daemon {
             alerts,
             limit,
             sweeper,
+            rollups,
         })
     }
 
@@ -194,6 +214,8 @@ impl Daemon {
             .probe_rate
             .set(plan.server.probe_rate, plan.server.probe_burst);
         let applied = self.scheduler.apply(&plan);
+        self.shared.maintenance.apply(&plan);
+        self.shared.availability.set_targets(&plan.targets);
         // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
         // a poisoned lock is taken over, and said, rather than keeping the old plan while
         // reporting success (issue 15).
@@ -219,6 +241,8 @@ impl Daemon {
     /// Stops probing and serving.
     pub fn stop(mut self) {
         self.scheduler.stop();
+        self.rollups.stop();
+        self.shared.availability.flush(&self.shared.metrics);
         self.server.stop();
         self.sweeper.stop();
         self.alerts.take();

@@ -69,6 +69,33 @@ impl History {
             .unwrap_or_default()
     }
 
+    /// Every target's points, oldest first (persisted by `crate::availability`).
+    pub fn all(&self) -> Vec<(String, Vec<Point>)> {
+        self.rings
+            .read()
+            .map(|r| {
+                r.iter()
+                    .map(|(k, v)| (k.clone(), v.iter().copied().collect()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The point a finished round adds (`publish`; the availability writer persists it).
+    pub fn point(round: &JudgedRound<'_>) -> Point {
+        let e = round.evidence;
+        let measured = e
+            .iter()
+            .find(|e| e.check == Check::Http)
+            .or_else(|| e.iter().max_by_key(|e| e.duration));
+        Point {
+            at_ms: epoch_ms(round.at),
+            millis: measured.map_or(0.0, |e| e.duration.as_secs_f32() * 1000.0),
+            ok: e.iter().all(|e| e.success),
+            healthy: round.diagnosis.healthy,
+        }
+    }
+
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -95,25 +122,7 @@ impl Output for History {
         if round.rejudged() {
             return;
         }
-        let e = round.evidence;
-        let measured = e
-            .iter()
-            .find(|e| e.check == Check::Http)
-            .or_else(|| e.iter().max_by_key(|e| e.duration));
-        let at_ms = round
-            .at
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        self.push(
-            &round.target.name,
-            Point {
-                at_ms,
-                millis: measured.map_or(0.0, |e| e.duration.as_secs_f32() * 1000.0),
-                ok: e.iter().all(|e| e.success),
-                healthy: round.diagnosis.healthy,
-            },
-        );
+        self.push(&round.target.name, History::point(round));
     }
 
     fn retire(&self, target: &Target) {

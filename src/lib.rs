@@ -21,6 +21,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod availability;
 pub mod classify;
 pub mod config;
 pub mod demo;
@@ -30,6 +31,7 @@ pub mod http;
 pub mod incidents;
 pub mod limits;
 pub mod logbudget;
+pub mod maintenance;
 pub mod metrics;
 pub mod notify;
 pub mod pipeline;

@@ -110,6 +110,35 @@ pub const ALERT_QUEUE: RangeInclusive<i64> = 1..=1_000_000;
 /// names: 128 keeps series short to read and stays far below a file name's 255 bytes.
 pub const MAX_NAME_CHARS: usize = 128;
 
+/// An availability objective (`slo`): below 0.5 the "error budget" is half of all rounds and
+/// burn-rate alerts stop meaning anything; above 0.99999 the budget (26 s a month) is less
+/// than one round at the usual intervals, so every failed round would exhaust it.
+pub const SLO_OBJECTIVE: RangeInclusive<f64> = 0.5..=0.99999;
+
+/// `[[maintenance]]` windows per config: each round asks every window whether it covers the
+/// target, so the list must stay short; providers announce a few windows, not hundreds.
+pub const MAX_MAINTENANCE_WINDOWS: usize = 256;
+
+/// Local days a weekly window's occurrences are searched over in one call. Callers ask for
+/// a day or a week (the API's horizon is 8 days); the bound keeps an absurd range from
+/// walking centuries.
+pub const MAINTENANCE_SCAN_DAYS: usize = 400;
+
+/// Availability rounds queued for the rollup writer (`src/availability/`). A probing task
+/// never waits for it: past this the round is dropped from availability and counted
+/// (`payprobe_availability_dropped_total`). 64 Ki rounds are minutes of 10,000 targets.
+pub const AVAILABILITY_QUEUE: usize = 65_536;
+
+/// How often the rollup writer appends the buckets that changed: what a kill -9 may lose.
+/// Each flush writes one record per bucket touched since the last one, so at 10,000 targets
+/// a shorter period costs writes, not correctness.
+pub const AVAILABILITY_FLUSH: Duration = Duration::from_secs(2);
+
+/// The rollup file is compacted (rewritten with one record per live bucket) once it holds
+/// this many times the live records, plus `AVAILABILITY_COMPACT_SLACK` records.
+pub const AVAILABILITY_COMPACT_RATIO: usize = 4;
+pub const AVAILABILITY_COMPACT_SLACK: usize = 4_096;
+
 // ----- What a client of the listener may send -----
 
 /// Connections the listener keeps at once. Past it the oldest connection that is still

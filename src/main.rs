@@ -216,6 +216,17 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             humantime::format_duration(s.timeout),
         );
     }
+    let now = payprobe::maintenance::now_ms();
+    for m in plan.maintenance.upcoming(now) {
+        println!(
+            "maintenance {} {}{} next={}..{}",
+            m.name,
+            m.recurrence,
+            m.timezone.map_or(String::new(), |z| format!(" {z}")),
+            m.start,
+            m.end,
+        );
+    }
     let n = plan.targets.len();
     println!(
         "{}: ok, {n} target{}",

@@ -101,6 +101,7 @@ impl Alerts {
         incidents: Arc<Incidents>,
         metrics: Arc<Metrics>,
         rejected: Arc<Rejected>,
+        maintenance: Arc<crate::maintenance::Live>,
     ) -> Option<Alerts> {
         if plan.alerts.sinks.is_empty() {
             return None;
@@ -150,6 +151,7 @@ impl Alerts {
                 incidents.clone(),
                 sinks.clone(),
                 m.clone(),
+                maintenance.clone(),
             )
         }));
         Some(Alerts { _tasks: tasks })
@@ -176,17 +178,28 @@ async fn run_engine(
     incidents: Arc<Incidents>,
     sinks: Vec<Arc<Sink>>,
     metrics: Arc<Metrics>,
+    maintenance: Arc<crate::maintenance::Live>,
 ) {
     let mut engine = Engine::restore(load_state(&dir));
     let mut follow = incidents.follow("alert_engine");
+    // Window edges are announced as they are crossed: a window already running when the
+    // engine (re)starts was announced by the process that saw it start.
+    let mut edges_seen = crate::maintenance::now_ms();
     let tick = Duration::from_millis((s.group_wait_ms / 4).clamp(100, 1000));
     let mut failing = false;
     loop {
         follow.catch_up(&incidents);
         crate::incidents::flush_logs();
         let now = unix_ms(SystemTime::now());
-        let want = engine::desired(follow.ledger().open.values(), now, &s);
-        let (out, changed) = engine.evaluate(want, now, &s);
+        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
+        let open =
+            crate::maintenance::notify::outside(&maintenance, follow.ledger().open.values(), now_i);
+        let want = engine::desired(open, now, &s);
+        let (mut out, changed) = engine.evaluate(want, now, &s);
+        let edges =
+            crate::maintenance::notify::transitions(&maintenance.get(), edges_seen, now_i, &s);
+        edges_seen = now_i;
+        out.extend(edges.into_iter().map(|n| (n, false)));
         // Queueing fsyncs each outbox and the state is written through fsync and rename:
         // disk work, kept off the runtime's workers, which the probes need.
         let state = changed.then(|| serde_json::to_vec(&engine.sent).unwrap_or_default());
@@ -225,9 +238,11 @@ async fn run_engine(
 /// Puts each notification in the outbox of every sink it is for (fsynced: blocking).
 fn enqueue(sinks: &[Arc<Sink>], out: Vec<(Notification, bool)>, metrics: &Metrics) {
     for (n, only_am) in out {
+        let maintenance = n.labels.contains_key("maintenance");
         for sink in sinks
             .iter()
             .filter(|k| !only_am || k.spec.kind == SinkKind::Alertmanager)
+            .filter(|k| !maintenance || k.spec.maintenance_notifications)
         {
             // A poisoned lock is taken over (src/sync.rs): skipping the push would lose
             // the notification while counting it as queued.

@@ -187,8 +187,7 @@ impl Peers {
     /// flip).
     fn global(&self, egress: &str) -> (usize, usize, bool) {
         let (total, failing) = self.endpoints.get(egress).copied().unwrap_or_default();
-        let agree =
-            self.controls.contains_key(egress) && failing >= total.saturating_sub(failing);
+        let agree = self.controls.contains_key(egress) && failing >= total.saturating_sub(failing);
         (self.providers.len(), self.network_down_providers, agree)
     }
 

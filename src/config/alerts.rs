@@ -80,6 +80,8 @@ pub struct SinkSpec {
     /// The HMAC key: `webhook` signs bodies with it, `dingtalk` and `feishu` sign requests.
     pub secret: Option<Secret<Vec<u8>>>,
     pub timeout: Duration,
+    /// Receives "maintenance started/ended" notifications (`maintenance_notifications`).
+    pub maintenance_notifications: bool,
 }
 
 impl SinkSpec {

@@ -41,6 +41,8 @@ pub struct Plan {
     pub targets: Vec<Arc<Target>>,
     /// `[alerts]`: sinks and timing (no sinks: no notifications, incidents still kept).
     pub alerts: AlertsPlan,
+    /// `[[maintenance]]` windows.
+    pub maintenance: crate::maintenance::Schedule,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +146,8 @@ pub struct Target {
     pub failure_threshold: u32,
     pub success_threshold: u32,
     pub latency_slo: Option<Duration>,
+    /// Availability objective in (0, 1) (`slo`): error budget and burn-rate rules.
+    pub slo: Option<f64>,
     pub min_tls_version: TlsVersion,
     /// A valid certificate expiring within this window gives a warning.
     pub cert_expiry_warning: Duration,

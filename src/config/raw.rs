@@ -26,6 +26,8 @@ pub struct RawConfig {
     /// `[[notifications]]` channels (`config/notify.rs`).
     #[serde(default)]
     pub notifications: Vec<S<RawNotification>>,
+    #[serde(default)]
+    pub maintenance: Vec<S<RawMaintenance>>,
 }
 
 /// One `[[notifications]]` channel.
@@ -38,6 +40,19 @@ pub struct RawNotification {
     pub max_delay: Option<S<String>>,
     pub max_silence: Option<S<String>>,
     pub active_hours: Option<S<String>>,
+}
+
+/// `[[maintenance]]`: a window whose failures page nobody (`src/maintenance/`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMaintenance {
+    pub name: Option<S<String>>,
+    pub providers: Option<S<Vec<S<String>>>>,
+    pub targets: Option<S<Vec<S<String>>>>,
+    pub start: Option<S<String>>,
+    pub end: Option<S<String>>,
+    pub weekly: Option<S<String>>,
+    pub timezone: Option<S<String>>,
 }
 
 /// `[alerts]` and its `[[alerts.sinks]]`.
@@ -65,6 +80,8 @@ pub struct RawSink {
     pub secret_file: Option<S<String>>,
     pub secret_env: Option<S<String>>,
     pub timeout: Option<S<String>>,
+    /// Send "maintenance started/ended" notifications to this sink (off by default).
+    pub maintenance_notifications: Option<S<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +117,8 @@ pub struct RawTarget {
     pub failure_threshold: Option<S<i64>>,
     pub success_threshold: Option<S<i64>>,
     pub latency_slo: Option<S<String>>,
+    /// Availability objective (`0.999`): error budget and burn-rate alerts (`src/availability/`).
+    pub slo: Option<S<f64>>,
     pub ca_file: Option<S<String>>,
     pub crl_file: Option<S<String>>,
     pub min_tls_version: Option<S<String>>,

@@ -196,6 +196,8 @@ timeout = "900ms"
 failure_threshold = 2
 success_threshold = 2
 latency_slo = "400ms"
+# An availability objective: error budgets and burn-rate alerts on every demo target.
+slo = 0.999
 "#,
         dir.join("state").display()
     );

@@ -1,5 +1,6 @@
 //! The HTTP listener: `/metrics`, `/healthz`, `/readyz`, `/api/v1/targets[/{name}]`,
-//! `/api/v1/incidents`, `/`.
+//! `/api/v1/incidents`, `/api/v1/maintenance`, `/api/v1/availability[/{name}]`,
+//! `/badge/{name}.svg`, `/`.
 
 mod api;
 pub mod auth;
@@ -11,6 +12,7 @@ mod pages;
 mod probe;
 mod rate;
 mod scrape;
+mod uptime;
 
 pub use rate::RateLimit;
 
@@ -41,6 +43,10 @@ pub struct Shared {
     pub incidents: Arc<crate::incidents::Incidents>,
     /// The last rounds of every target, for the status page.
     pub history: Arc<crate::history::History>,
+    /// `[[maintenance]]` windows of the plan in force.
+    pub maintenance: Arc<crate::maintenance::Live>,
+    /// Availability rollups (`/api/v1/availability`, badges, the page).
+    pub availability: Arc<crate::availability::Availability>,
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
@@ -211,16 +217,18 @@ async fn list(shared: &Shared, plan: Arc<Plan>, path: &str, query: &str) -> Resp
     }
     let (store, incidents) = (shared.store.clone(), shared.incidents.clone());
     let history = shared.history.clone();
+    let (availability, maintenance) = (shared.availability.clone(), shared.maintenance.clone());
     let (path, query) = (path.to_string(), query.to_string());
     let built = tokio::task::spawn_blocking(move || match path.as_str() {
         "/api/v1/incidents" => lists::incidents(&incidents, &query),
         "/" => with_type(
             StatusCode::OK,
-            page::render(
+            page::render_with(
                 &plan,
                 &store,
                 &history,
                 &page::incidents(&incidents),
+                &uptime::shown(&availability, &maintenance),
                 &query,
             ),
             "text/html; charset=utf-8",
@@ -290,12 +298,21 @@ async fn route(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response
         }
         "/" | "/api/v1/targets" | "/api/v1/incidents" => list(shared, plan, path, query).await,
         "/api/v1/alerts/rejected" => api::rejected(&shared.rejected),
+        "/api/v1/maintenance" => uptime::maintenance(shared),
+        "/api/v1/availability" => uptime::availability(shared, None),
         p => match p.strip_prefix("/api/v1/targets/") {
             Some(name) => api::one(&plan, &shared.store, &shared.incidents, name, query),
-            None => text(
-                StatusCode::NOT_FOUND,
-                "not found; try /metrics, /api/v1/targets or /\n",
-            ),
+            None => match (
+                p.strip_prefix("/api/v1/availability/"),
+                p.strip_prefix("/badge/"),
+            ) {
+                (Some(name), _) => uptime::availability(shared, Some(name)),
+                (_, Some(rest)) => uptime::badge(shared, rest, query),
+                _ => text(
+                    StatusCode::NOT_FOUND,
+                    "not found; try /metrics, /api/v1/targets or /\n",
+                ),
+            },
         },
     }
 }

@@ -87,6 +87,8 @@ struct Book {
 pub struct Incidents {
     book: Arc<Mutex<Book>>,
     metrics: Arc<Metrics>,
+    /// Marks an incident opened inside a maintenance window (set once by the daemon).
+    maintenance: std::sync::OnceLock<Arc<crate::maintenance::Live>>,
 }
 
 fn lock<'a>(book: &'a Mutex<Book>, metrics: &Metrics) -> MutexGuard<'a, Book> {
@@ -128,6 +130,7 @@ impl Incidents {
         let incidents = Incidents {
             book: book.clone(),
             metrics: metrics.clone(),
+            maintenance: std::sync::OnceLock::new(),
         };
         let behind = Arc::new(AtomicBool::new(false));
         let weak = Arc::downgrade(&book);
@@ -151,6 +154,11 @@ impl Incidents {
 
     fn add(&self, s: Subscriber) {
         lock(&self.book, &self.metrics).subscribers.push(s);
+    }
+
+    /// Incidents opened while a window covers their target are marked with its name.
+    pub fn watch_maintenance(&self, live: Arc<crate::maintenance::Live>) {
+        let _ = self.maintenance.set(live);
     }
 
     /// A new reader of the events, starting from the book as it is now.
@@ -318,7 +326,10 @@ impl Incidents {
                 }
             }
             None => {
-                let inc = Incident::open(t, d, at, first, excerpt(r));
+                let mut inc = Incident::open(t, d, at, first, excerpt(r));
+                inc.maintenance = self.maintenance.get().and_then(|m| {
+                    m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
+                });
                 self.metrics.incidents.opened(t, d.cause, inc.detect_secs());
                 if LOG_OPENED.allow() {
                     tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");

@@ -80,6 +80,9 @@ pub struct Incident {
     /// Why it closed: `recovered` (the target's own passing rounds) or `target removed`.
     #[serde(default)]
     pub closed_by: Option<String>,
+    /// The `[[maintenance]]` window it opened in: it pages only if it outlasts the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<String>,
 }
 
 impl Incident {
@@ -117,6 +120,7 @@ impl Incident {
             }],
             closed_ms: None,
             closed_by: None,
+            maintenance: None,
         }
     }
 
@@ -166,6 +170,7 @@ impl Incident {
             duration_seconds: self.duration_secs(now),
             time_to_detect_seconds: self.detect_secs(),
             recovered_by_itself: self.closed_by.as_deref() == Some(RECOVERED),
+            maintenance: self.maintenance.clone(),
             changes: self
                 .changes
                 .iter()
@@ -210,5 +215,8 @@ pub struct IncidentView {
     /// The target became healthy again on its own (nothing in payprobe closes an incident
     /// but the target's own passing rounds, or its removal from the config).
     pub recovered_by_itself: bool,
+    /// The maintenance window it opened in, if any (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<String>,
     pub changes: Vec<ChangeView>,
 }

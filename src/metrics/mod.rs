@@ -114,7 +114,35 @@ pub fn retry_after_secs(v: &str, now: std::time::SystemTime) -> Option<f64> {
     Some(at.duration_since(now).map_or(0.0, |d| d.as_secs_f64()))
 }
 
+/// Families another module keeps (maintenance, availability: `src/maintenance/`,
+/// `src/availability/`), appended to the exposition after the registry's. Each writes whole
+/// families in the text format, `# HELP` and `# TYPE` included.
+pub trait Exposition: Send + Sync {
+    fn write(&self, out: &mut Vec<u8>);
+}
+
+/// Writes one family's `# HELP`/`# TYPE` header for an [`Exposition`].
+pub fn write_header(out: &mut Vec<u8>, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Writes one sample for an [`Exposition`]: label values escaped, numbers as Rust prints
+/// them (`1`, `0.999`).
+pub fn write_sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], value: f64) {
+    let inner: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", text::escape(v)))
+        .collect();
+    if inner.is_empty() {
+        let _ = writeln!(out, "{name} {value}");
+    } else {
+        let _ = writeln!(out, "{name}{{{}}} {value}", inner.join(","));
+    }
+}
+
 pub struct Metrics {
+    /// Families written by other modules, in the order they were added.
+    extra: Mutex<Vec<Arc<dyn Exposition>>>,
     /// Process-wide series only; per-target series are in `targets`.
     registry: Registry,
     internal_errors: IntCounterVec,
@@ -153,6 +181,7 @@ impl Metrics {
             config_reload_ok: g.config_reload_ok,
             targets: Mutex::new(BTreeMap::new()),
             last_len: AtomicUsize::new(0),
+            extra: Mutex::new(Vec::new()),
         })
     }
 
@@ -186,6 +215,11 @@ impl Metrics {
         }
     }
 
+    /// Adds families written by another module to every scrape.
+    pub fn expose(&self, e: Arc<dyn Exposition>) {
+        crate::sync::lock(&self.extra, "extra families").push(e);
+    }
+
     /// Counts a failure of payprobe itself; `place` is a bounded label value.
     pub fn internal_error(&self, place: &str) {
         self.internal_errors.with_label_values(&[place]).inc();
@@ -209,6 +243,12 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut global)?;
         out.raw(&global)?;
         drop(global);
+        let extra = crate::sync::lock(&self.extra, "extra families").clone();
+        for e in extra {
+            let mut text = Vec::new();
+            e.write(&mut text);
+            out.raw(&text)?;
+        }
         out.finish()?;
         release_freed_memory();
         Ok(())

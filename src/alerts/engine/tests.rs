@@ -40,6 +40,7 @@ fn inc(target: &str, provider: &str, cause: Cause, scopes: &[(u64, Scope)]) -> I
         changes,
         closed_ms: None,
         closed_by: None,
+        maintenance: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn sink(kind: SinkKind, url: &str, secret: Option<&str>) -> SinkSpec {
         url: Secret(url::Url::parse(url).unwrap()),
         secret: secret.map(|s| Secret(s.as_bytes().to_vec())),
         timeout: Duration::from_secs(1),
+        maintenance_notifications: false,
     }
 }
 

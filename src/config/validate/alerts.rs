@@ -138,6 +138,10 @@ fn sink(s: &S<RawSink>, base: &Path, p: &mut Problems) -> Option<SinkSpec> {
         url: Secret(url?),
         secret: secret?,
         timeout: timeout?.unwrap_or(DEFAULT_SINK_TIMEOUT),
+        maintenance_notifications: s
+            .maintenance_notifications
+            .as_ref()
+            .is_some_and(|v| *v.get_ref()),
     })
 }
 

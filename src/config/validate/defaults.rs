@@ -47,7 +47,7 @@ fn is_tcp_url(t: &RawTarget) -> bool {
 fn with_defaults(mut t: RawTarget, d: &RawTarget) -> RawTarget {
     inherit!(t, d;
         provider, profile, profile_ok_codes, checks, interval, timeout, failure_threshold,
-        success_threshold, latency_slo, ca_file, crl_file, min_tls_version,
+        success_threshold, latency_slo, slo, ca_file, crl_file, min_tls_version,
         cert_expiry_warning, rpc, api_version, source_address,
     );
     // The proxy and its credentials go together: an entry with its own `proxy` does not

@@ -21,6 +21,7 @@ mod dns;
 mod egress;
 mod endpoint;
 mod http;
+mod maintenance;
 mod notifications;
 mod ping;
 mod rpc;
@@ -49,12 +50,14 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
         p.at(0..0, "no [[targets]]: nothing to probe");
     }
     let alerts = alerts::alerts(raw.alerts.as_ref(), base, &mut p);
+    let maintenance = maintenance::maintenance(&raw, &targets, &mut p);
     match (server, alerts, p.list.is_empty()) {
         (Some(server), Some(alerts), true) => Ok(Plan {
             source: path.to_path_buf(),
             server,
             targets,
             alerts,
+            maintenance,
         }),
         _ => Err(p.list),
     }

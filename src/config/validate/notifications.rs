@@ -146,6 +146,7 @@ fn target(c: ChannelSpec, p: &mut Problems) -> Option<Target> {
         failure_threshold: 1,
         success_threshold: 1,
         latency_slo: None,
+        slo: None,
         min_tls_version: TlsVersion::Tls12,
         cert_expiry_warning: Duration::ZERO,
         tls,

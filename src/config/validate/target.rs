@@ -205,6 +205,7 @@ fn build(k: Parts, s: Specs, control: bool) -> Option<Target> {
         failure_threshold: timing.failure_threshold? as u32,
         success_threshold: timing.success_threshold? as u32,
         latency_slo: timing.latency_slo?,
+        slo: timing.slo?,
         min_tls_version: tls.min_version?,
         cert_expiry_warning: tls.cert_expiry_warning?,
         tls: tls.client?,
@@ -225,6 +226,7 @@ struct Timing {
     interval: Option<Duration>,
     timeout: Option<Duration>,
     latency_slo: Option<Option<Duration>>,
+    slo: Option<Option<f64>>,
     failure_threshold: Option<i64>,
     success_threshold: Option<i64>,
 }
@@ -251,6 +253,7 @@ fn timing(t: &RawTarget, p: &mut Problems) -> Timing {
         }
     }
     let latency_slo = duration(&t.latency_slo, "latency_slo", p);
+    let slo = objective(t.slo.as_ref(), p);
     let failure = int_in(
         &t.failure_threshold,
         "failure_threshold",
@@ -267,9 +270,24 @@ fn timing(t: &RawTarget, p: &mut Problems) -> Timing {
         interval,
         timeout,
         latency_slo,
+        slo,
         failure_threshold: failure.map(|v| v.unwrap_or(DEFAULT_FAILURE_THRESHOLD)),
         success_threshold: success.map(|v| v.unwrap_or(DEFAULT_SUCCESS_THRESHOLD)),
     }
+}
+
+/// `slo`: a fraction strictly between 0 and 1 (`0.999`); 1 would leave no error budget.
+fn objective(v: Option<&S<f64>>, p: &mut Problems) -> Option<Option<f64>> {
+    let Some(v) = v else { return Some(None) };
+    let x = *v.get_ref();
+    if crate::limits::SLO_OBJECTIVE.contains(&x) {
+        return Some(Some(x));
+    }
+    p.at(
+        v.span(),
+        format!("`slo` = {x}: expected an objective between 0.5 and 0.99999 (e.g. 0.999)"),
+    );
+    None
 }
 
 /// The profile, and the provider codes that mean "healthy" (the profile's unless listed).

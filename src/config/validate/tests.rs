@@ -202,3 +202,15 @@ fn a_channel_is_a_target_of_its_provider_with_its_defaults() {
         "[[targets]]\nname = \"a\"\nurl = \"https://x.example\"\nchecks = [\"notification\"]\n";
     assert!(super::super::parse(Path::new("t.toml"), bad, Path::new(".")).is_err());
 }
+
+/// `[[maintenance]]` windows and `slo`: each problem at its key.
+const MAINTENANCE: &str = include_str!("testdata/maintenance.toml");
+const MAINTENANCE_REPORT: &str = include_str!("testdata/maintenance.txt");
+
+#[test]
+fn maintenance_windows_and_objectives_are_located_in_order() {
+    assert_lines(
+        &rendered("maintenance.toml", MAINTENANCE),
+        MAINTENANCE_REPORT,
+    );
+}

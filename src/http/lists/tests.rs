@@ -32,6 +32,7 @@ fn incident(target: &str, opened_ms: u64, provider: &str) -> Incident {
         closed_ms: None,
         closed_by: None,
         egress: String::new(),
+        maintenance: None,
     }
 }
 

@@ -105,9 +105,14 @@ fn row(out: &mut String, i: &Incident, class: &str, how_long: &str, lang: Lang) 
     let icon = if class == "open" { "✖" } else { "✔" };
     let _ = write!(
         out,
-        "<tr class=\"inc {class}\" data-incident=\"{}\"><th scope=\"row\"><span aria-hidden=\"true\">{icon} </span>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr class=\"inc {class}\" data-incident=\"{}\"><th scope=\"row\"><span aria-hidden=\"true\">{icon} </span>{}{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         esc(&i.id),
         esc(&i.target),
+        // Opened inside a maintenance window: it pages only if it outlasts the window.
+        i.maintenance.as_deref().map_or(String::new(), |m| format!(
+            "<span class=\"since\">🔧 {}</span>",
+            esc(m)
+        )),
         esc(if i.control { i18n::words(lang).controls } else { &i.provider }),
         cause_badge(i.cause, lang),
         i18n::scope(i.scope, lang),

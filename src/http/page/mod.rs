@@ -12,8 +12,10 @@
 mod i18n;
 mod incidents;
 mod svg;
+mod uptime;
 
 pub use incidents::{incidents, Shown};
+pub use uptime::Uptime;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -115,7 +117,21 @@ fn summarize(plan: &Plan, diag: &HashMap<String, (bool, Cause, Scope)>) -> Summa
     s
 }
 
+/// The page without maintenance windows or uptime (the page's own tests).
+#[cfg(test)]
 pub fn render(plan: &Plan, store: &Store, history: &History, shown: &Shown, query: &str) -> String {
+    render_with(plan, store, history, shown, &Uptime::default(), query)
+}
+
+/// The page with maintenance windows and uptime (`uptime.rs`).
+pub fn render_with(
+    plan: &Plan,
+    store: &Store,
+    history: &History,
+    shown: &Shown,
+    up: &Uptime,
+    query: &str,
+) -> String {
     let now = SystemTime::now();
     let a = ask(query, plan.server.lang);
     let w = i18n::words(a.lang);
@@ -136,6 +152,7 @@ pub fn render(plan: &Plan, store: &Store, history: &History, shown: &Shown, quer
     header(&mut out, &a);
     verdict(&mut out, &sum, a.lang);
     incidents::render(&mut out, shown, a.lang, now);
+    uptime::render(&mut out, up, a.lang);
     providers_table(&mut out, &sum, &a);
     let chosen: Vec<&std::sync::Arc<Target>> = match &a.provider {
         Some(p) if p == CONTROLS => plan.targets.iter().filter(|t| t.control).collect(),

@@ -29,6 +29,7 @@ fn incident(target: &str, opened_ms: u64) -> Incident {
         closed_ms: None,
         closed_by: None,
         egress: String::new(),
+        maintenance: None,
     }
 }
 
