@@ -147,6 +147,7 @@ impl Daemon {
             }
         };
         self.overrides.apply(&mut plan);
+        log_warnings(&plan);
         let old_plan = self.shared.plan();
         if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
             tracing::warn!("a change of [alerts] takes effect only after a restart");
@@ -247,6 +248,7 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let mut plan = config::load(&path)?;
     overrides.apply(&mut plan);
+    log_warnings(&plan);
     // Probes and the listener share the file budget: ask for room before either starts.
     if let Some(n) = http::conns::raise_nofile() {
         tracing::info!(
@@ -261,6 +263,14 @@ pub async fn run(
 }
 
 /// `payprobe probe-once`: one round of every (or one) target, concurrently under the cap.
+/// Config warnings (a key file others can read), at each load.
+fn log_warnings(plan: &Plan) {
+    for w in &plan.warnings {
+        let place = format!("{}:{}:{}", plan.source.display(), w.line, w.column);
+        tracing::warn!(place = %place, "{}", w.message);
+    }
+}
+
 pub async fn probe_once(
     plan: &Plan,
     only: Option<&str>,

@@ -162,3 +162,15 @@ pub const AUTH_CACHE_ENTRIES: usize = 64;
 /// hard limit): 1,024 is the common default and too few for thousands of targets plus a
 /// listener.
 pub const DESIRED_NOFILE: u64 = 65_536;
+
+// ----- Signed probes (issue 19) -----
+
+/// How long WeChat Pay platform certificates fetched from `/v3/certificates` are used before
+/// they are fetched again: twice a day is cheap (one signed GET) and well inside the overlap
+/// a rotation leaves; an answer naming a serial not held triggers a fetch at once (bounded by
+/// [`PLATFORM_CERT_RETRY`]).
+pub const PLATFORM_CERT_REFRESH: Duration = Duration::from_secs(12 * 3600);
+
+/// The least time between two `/v3/certificates` fetches of one target, so answers naming a
+/// serial nobody has (a hostile or broken path) cannot make every probe fetch twice.
+pub const PLATFORM_CERT_RETRY: Duration = Duration::from_secs(60);

@@ -125,6 +125,8 @@ pub const RULES: &[Rule] = &[
     rule("rpc_behind", Kind(K::RpcBehind), Server, &[BA, TF], "the node trails its peers: balances and confirmations read from it are stale", "该节点落后于同类节点：从它读取的余额和确认数已过时"),
     // A provider's own code beats the bare status (profiles; docs/profiles.md). A body that is
     // not in the provider's format at all is the server answering in another shape.
+    // A signed call's answer whose signature is missing or wrong cannot be believed (issue 19).
+    rule("answer_signature", Kind(K::AnswerSignature), Security, &[AF, TF], "the answer of a signed call carries no valid provider signature: a wrong or rotated provider key, or something rewriting answers on the path", "签名调用的应答没有有效的服务商签名：服务商公钥错误或已轮换，或途中有设备改写了应答"),
     rule("provider_format", When::ProviderCodes(crate::profile::MISMATCH_CODES), Server, &[TF], "the peer answered, but not in the provider's format (named in the detail)", "对端有应答，但不是该服务商的格式（详见括号内）"),
     rule("provider_server", When::Provider(Server), Server, &[TF], "the provider reports a failure on its side", "服务商报告其自身故障"),
     rule("provider_security", When::Provider(Security), Security, &[TF], "the provider refuses the credentials, signature or permission", "服务商拒绝了凭据、签名或权限"),

@@ -91,6 +91,11 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
             Server,
         ),
         (
+            failing(Http, Phase::Content, K::AnswerSignature),
+            "answer_signature",
+            Security,
+        ),
+        (
             failing(Check::ApiVersion, Phase::Content, K::ApiVersionMismatch),
             "api_version_mismatch",
             ApiVersion,

@@ -37,6 +37,9 @@ pub struct Plan {
     pub targets: Vec<Arc<Target>>,
     /// `[alerts]`: sinks and timing (no sinks: no notifications, incidents still kept).
     pub alerts: AlertsPlan,
+    /// Config warnings (`file:line:column`-placed, not refusals): `check-config` prints
+    /// them, the daemon logs them at each load.
+    pub warnings: Vec<Problem>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -281,6 +284,9 @@ pub struct HttpSpec {
     pub follow_redirects: bool,
     pub max_redirects: u32,
     pub max_body_bytes: usize,
+    /// `[targets.sign]`: the request is signed with the merchant's credentials and the
+    /// answer's signature verified (`src/sign`).
+    pub sign: Option<crate::sign::SignSpec>,
 }
 
 impl HttpSpec {

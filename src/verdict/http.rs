@@ -14,6 +14,7 @@ pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
     let status = h.status.unwrap_or(0);
     let listed = t.http.expect_status.contains(&status);
     h.profile = crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
+    signature(h)?;
     if let Some(v) = &h.profile {
         if v.ok || listed {
             return Ok(());
@@ -47,4 +48,38 @@ pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// A signed call's answer that cannot be trusted is `security` whatever its status or code
+/// (issue 19): its code may have been written by anyone. One exception keeps the better
+/// reason: an unsigned answer whose provider code itself refuses the credentials (Alipay and
+/// WeChat Pay do not sign a "bad signature" answer) — that is security too, in the
+/// provider's words.
+fn signature(h: &HttpEvidence) -> Result<(), Failure> {
+    let Some(s) = h.signature.as_ref().filter(|s| s.answer.fails()) else {
+        return Ok(());
+    };
+    let provider_refused = s.answer == crate::sign::AnswerCheck::Missing
+        && h.profile
+            .as_ref()
+            .is_some_and(|v| !v.ok && v.cause == crate::classify::Cause::Security);
+    if provider_refused {
+        return Ok(());
+    }
+    let tried = if s.keys_tried.is_empty() {
+        String::new()
+    } else {
+        format!("; tried: {}", s.keys_tried.join(", "))
+    };
+    let status = h.status.unwrap_or(0);
+    Err(Failure::new(
+        Phase::Content,
+        FailureKind::AnswerSignature,
+        format!(
+            "{} answer to a call signed by {}: {}{tried}; HTTP status {status}",
+            s.kind.as_str(),
+            s.request_key,
+            s.problem.as_deref().unwrap_or("signature not verified")
+        ),
+    ))
 }

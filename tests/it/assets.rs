@@ -153,7 +153,7 @@ fn dashboards_and_rules_query_only_metrics_that_exist() {
 #[test]
 fn every_rule_has_a_real_server_test() {
     let dir = Path::new(ROOT).join("tests/it");
-    let sources: String = ["diagnosis.rs", "judgement.rs", "netns.rs"]
+    let sources: String = ["diagnosis.rs", "judgement.rs", "netns.rs", "signed.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
         .collect();

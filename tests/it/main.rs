@@ -22,6 +22,7 @@ mod prometheus;
 mod scheduler;
 mod scrape;
 mod secrets;
+mod signed;
 mod story;
 mod support;
 mod systemd;

@@ -23,6 +23,8 @@ mod http;
 mod ping;
 mod rpc;
 mod server;
+mod sign;
+mod signers;
 mod target;
 mod tls;
 mod values;
@@ -51,6 +53,7 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
             server,
             targets,
             alerts,
+            warnings: p.warnings,
         }),
         _ => Err(p.list),
     }

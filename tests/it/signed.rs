@@ -1,0 +1,423 @@
+//! Signed probes (issue 19) against gateways written independently of payprobe: Python and
+//! Debian's python3-cryptography (tests/it/signed_gateway.py) check payprobe's request
+//! signatures as Alipay and WeChat Pay v3 do, and sign their answers for payprobe to verify,
+//! in public-key and certificate modes, and in every failure the issue names.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use payprobe::classify::rules::{judge_round, RoundVerdict};
+use payprobe::classify::Cause;
+use payprobe::config;
+use payprobe::probe::{Evidence, Probers};
+use payprobe::sign::{AnswerCheck, SignEvidence};
+use serde_json::{json, Value};
+
+/// One Python gateway and the directory of keys it wrote.
+pub struct Gw {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub expected: Value,
+}
+
+impl Drop for Gw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> &'static str {
+    if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+impl Gw {
+    pub fn start() -> Gw {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/signed_gateway.py");
+        let child = Command::new(python())
+            .arg(&script)
+            .arg(dir.path())
+            .stderr(std::fs::File::create(dir.path().join("gateway.log")).unwrap())
+            .spawn()
+            .expect("python3 (tests/run.sh installs python3-cryptography)");
+        let mut gw = Gw {
+            child,
+            dir,
+            port: 0,
+            expected: Value::Null,
+        };
+        let end = std::time::Instant::now() + Duration::from_secs(60);
+        while gw.port == 0 {
+            if let Ok(p) = std::fs::read_to_string(gw.path("port")) {
+                gw.port = p.trim().parse().unwrap();
+            } else if let Ok(Some(st)) = gw.child.try_wait() {
+                let log = std::fs::read_to_string(gw.path("gateway.log")).unwrap_or_default();
+                panic!("signed_gateway.py exited ({st}); python3-cryptography missing?\n{log}");
+            } else {
+                assert!(std::time::Instant::now() < end, "the gateway did not start");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        gw.expected =
+            serde_json::from_str(&std::fs::read_to_string(gw.path("expected.json")).unwrap())
+                .unwrap();
+        gw
+    }
+
+    pub fn path(&self, f: &str) -> PathBuf {
+        self.dir.path().join(f)
+    }
+
+    pub fn mode(&self, m: Value) {
+        std::fs::write(self.path("mode"), m.to_string()).unwrap();
+    }
+
+    /// What the gateway saw of each request, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.path("requests.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn exp(&self, k: &str) -> String {
+        self.expected[k].as_str().unwrap().to_string()
+    }
+
+    /// An Alipay target with `sign` keys (file names relative to the key directory).
+    pub fn alipay(&self, sign: &str) -> String {
+        format!(
+            "name = \"ali\"\nprofile = \"alipay\"\nurl = \"http://127.0.0.1:{}/gateway.do\"\nchecks = [\"http\"]\n[targets.sign]\nkind = \"alipay\"\napp_id = \"2021000000000001\"\n{sign}\n",
+            self.port
+        )
+    }
+
+    pub fn wechat(&self, sign: &str) -> String {
+        format!(
+            "name = \"wx\"\nprofile = \"wechatpay_v3\"\nurl = \"http://127.0.0.1:{}/v3/pay/transactions/out-trade-no/payprobe-nonexistent-order?mchid=1\"\nchecks = [\"http\"]\n[targets.sign]\nkind = \"wechatpay_v3\"\nmchid = \"{}\"\nserial_no = \"{}\"\nprivate_key_file = \"merchant_pkcs8.pem\"\n{sign}\n",
+            self.port,
+            self.exp("mchid"),
+            self.exp("serial_no")
+        )
+    }
+
+    pub fn plan(&self, target: &str) -> config::Plan {
+        let src = format!("[[targets]]\n{target}");
+        config::parse(Path::new("test.toml"), &src, self.dir.path())
+            .unwrap_or_else(|e| panic!("config refused:\n{e}\n---\n{src}"))
+    }
+}
+
+/// One round of the plan's first target, and its verdict.
+pub async fn round(plan: &config::Plan) -> (Evidence, RoundVerdict) {
+    let t = &plan.targets[0];
+    let deadline = tokio::time::Instant::now() + t.timeout;
+    let ev = Probers::system().round(t, deadline).await;
+    let v = judge_round(t, &ev);
+    (ev.into_iter().next().unwrap(), v)
+}
+
+pub fn sig(e: &Evidence) -> SignEvidence {
+    e.http
+        .as_ref()
+        .and_then(|h| h.signature.clone())
+        .expect("signature evidence")
+}
+
+const ALIPAY_PUBLIC: &str = "alipay_public_key_file = \"alipay_public.pem\"";
+const ALIPAY_CERTS: &str = "app_cert_file = \"app_cert.crt\"\nalipay_cert_file = \"alipay_cert.crt\"\nalipay_root_cert_file = \"alipay_root.crt\"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alipay_public_key_mode_every_key_form_signs_and_verifies() {
+    let gw = Gw::start();
+    gw.mode(json!({"answer": "good"}));
+    let forms = [
+        ("merchant_pkcs8.pem", "alipay_public.pem"),
+        ("merchant_pkcs1.pem", "alipay_public.b64"),
+        ("merchant.b64", "alipay_public.pem"),
+    ];
+    for (i, (private, public)) in forms.iter().enumerate() {
+        let plan = gw.plan(&gw.alipay(&format!(
+            "private_key_file = \"{private}\"\nalipay_public_key_file = \"{public}\""
+        )));
+        let (e, v) = round(&plan).await;
+        let req = &gw.requests()[i];
+        assert_eq!(
+            req["signature"], true,
+            "python3 verified the request ({private}): {req}"
+        );
+        assert_eq!(req["sign_type"], "RSA2");
+        assert_eq!(req["method"], "alipay.trade.query");
+        // Beijing time: within a minute of now once read as UTC+8.
+        assert!(req["skew"].as_f64().unwrap().abs() < 60.0, "{req}");
+        assert!(req["biz_content"]
+            .as_str()
+            .unwrap()
+            .contains("payprobe-nonexistent-order"));
+        let s = sig(&e);
+        assert!(s.request_signed);
+        assert_eq!(s.answer, AnswerCheck::Verified, "{s:?}");
+        assert!(
+            v.ok,
+            "ACQ.TRADE_NOT_EXIST from behind a verified signature is healthy: {v:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alipay_certificate_mode_sends_the_sns_alipay_computes() {
+    let gw = Gw::start();
+    gw.mode(json!({"answer": "good"}));
+    let plan = gw.plan(&gw.alipay(&format!(
+        "private_key_file = \"merchant_pkcs8.pem\"\n{ALIPAY_CERTS}"
+    )));
+    let (e, v) = round(&plan).await;
+    let req = &gw.requests()[0];
+    assert_eq!(req["signature"], true, "{req}");
+    assert_eq!(req["app_cert_sn"].as_str().unwrap(), gw.exp("app_cert_sn"));
+    // Two RSA roots joined with `_`; the ECDSA root between them is skipped.
+    assert_eq!(
+        req["alipay_root_cert_sn"].as_str().unwrap(),
+        gw.exp("alipay_root_cert_sn")
+    );
+    let s = sig(&e);
+    assert_eq!(s.answer, AnswerCheck::Verified, "{s:?}");
+    assert_eq!(
+        s.answer_serial.as_deref(),
+        Some(gw.exp("alipay_cert_sn").as_str())
+    );
+    assert!(v.ok, "{v:?}");
+    // Alipay rotates its certificate: the answer names another SN.
+    gw.mode(json!({"answer": "good", "alipay_cert_sn": "0123456789abcdef0123456789abcdef"}));
+    let (e, v) = round(&plan).await;
+    assert_eq!(sig(&e).answer, AnswerCheck::UnknownKey);
+    assert_eq!((v.cause, v.rule), (Cause::Security, "answer_signature"));
+    assert!(
+        v.reason.contains("0123456789abcdef0123456789abcdef"),
+        "{}",
+        v.reason
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alipay_failures_are_told_apart() {
+    let gw = Gw::start();
+    let plan = gw.plan(&gw.alipay(&format!(
+        "private_key_file = \"merchant_pkcs8.pem\"\n{ALIPAY_PUBLIC}"
+    )));
+    for (answer, check) in [
+        ("wrong_key", AnswerCheck::Invalid),
+        ("missing", AnswerCheck::Missing),
+        ("tamper", AnswerCheck::Invalid),
+    ] {
+        gw.mode(json!({"answer": answer}));
+        let (e, v) = round(&plan).await;
+        assert_eq!(sig(&e).answer, check, "{answer}");
+        assert_eq!(
+            (v.cause, v.rule),
+            (Cause::Security, "answer_signature"),
+            "{answer}: {v:?}"
+        );
+        assert!(
+            v.reason.contains("alipay_public_key_file"),
+            "names the key tried: {}",
+            v.reason
+        );
+    }
+    // A backend failure behind a good signature is the server's.
+    gw.mode(json!({"answer": "server_error"}));
+    let (e, v) = round(&plan).await;
+    assert_eq!(sig(&e).answer, AnswerCheck::Verified);
+    assert_eq!(
+        (v.cause, v.rule),
+        (Cause::Server, "provider_server"),
+        "{v:?}"
+    );
+    // The merchant key no longer matches: the gateway refuses the signature (unsigned
+    // isv.invalid-signature), which is security in the provider's own words.
+    gw.mode(json!({"answer": "good"}));
+    let other = gw.plan(&gw.alipay(&format!(
+        "private_key_file = \"other_pkcs8.pem\"\n{ALIPAY_PUBLIC}"
+    )));
+    let (_, v) = round(&other).await;
+    assert_eq!(gw.requests().last().unwrap()["signature"], false);
+    assert_eq!(
+        (v.cause, v.rule),
+        (Cause::Security, "provider_security"),
+        "{v:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechatpay_public_key_mode_and_its_failures() {
+    let gw = Gw::start();
+    gw.mode(json!({"answer": "good", "wechat_key": "public_key"}));
+    let id = gw.exp("pub_key_id");
+    let plan = gw.plan(&gw.wechat(&format!(
+        "wechatpay_public_key_file = \"wechat_public.pem\"\nwechatpay_public_key_id = \"{id}\""
+    )));
+    let (e, v) = round(&plan).await;
+    let req = &gw.requests()[0];
+    assert_eq!(
+        req["signature"], true,
+        "python3 verified the Authorization: {req}"
+    );
+    assert!(
+        req["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("mchid={}", gw.exp("mchid"))),
+        "{req}"
+    );
+    let s = sig(&e);
+    assert_eq!(s.answer, AnswerCheck::Verified, "{s:?}");
+    assert_eq!(s.answer_serial.as_deref(), Some(id.as_str()));
+    assert!(s.clock_skew_seconds.unwrap().abs() <= 5);
+    assert!(
+        v.ok,
+        "ORDER_NOT_EXIST behind a verified signature is healthy: {v:?}"
+    );
+    for answer in ["wrong_key", "missing", "tamper"] {
+        gw.mode(json!({"answer": answer, "wechat_key": "public_key"}));
+        let (_, v) = round(&plan).await;
+        assert_eq!(
+            (v.cause, v.rule),
+            (Cause::Security, "answer_signature"),
+            "{answer}: {v:?}"
+        );
+        assert!(v.reason.contains(&id), "names the key: {}", v.reason);
+    }
+    // A clock 6 minutes off shows as skew.
+    gw.mode(json!({"answer": "good", "wechat_key": "public_key", "clock_offset": 360}));
+    let (e, _) = round(&plan).await;
+    let skew = sig(&e).clock_skew_seconds.unwrap();
+    assert!((355..=365).contains(&skew), "{skew}");
+    gw.mode(json!({"answer": "server_error", "wechat_key": "public_key"}));
+    let (_, v) = round(&plan).await;
+    assert_eq!(
+        (v.cause, v.rule),
+        (Cause::Server, "provider_server"),
+        "{v:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechatpay_platform_certificates_are_decrypted_and_follow_a_rotation() {
+    let gw = Gw::start();
+    gw.mode(json!({"answer": "good", "wechat_key": "platform"}));
+    let plan = gw.plan(&gw.wechat("apiv3_key_file = \"apiv3.key\""));
+    let (e, v) = round(&plan).await;
+    let s = sig(&e);
+    assert_eq!(s.answer, AnswerCheck::Verified, "{s:?}");
+    assert_eq!(
+        s.answer_serial.as_deref(),
+        Some(gw.exp("platform_old").as_str())
+    );
+    assert!(v.ok, "{v:?}");
+    let paths: Vec<String> = gw
+        .requests()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths[0], "/v3/certificates", "fetched first: {paths:?}");
+    assert!(gw.requests().iter().all(|r| r["signature"] == true));
+    // WeChat Pay rotates: answers name a new serial; payprobe fetches again, verifies.
+    gw.mode(json!({"answer": "good", "wechat_key": "rotated"}));
+    let (e, v) = round(&plan).await;
+    let s = sig(&e);
+    assert_eq!(s.answer, AnswerCheck::Verified, "{s:?}");
+    assert_eq!(
+        s.answer_serial.as_deref(),
+        Some(gw.exp("platform_new").as_str())
+    );
+    assert!(v.ok, "{v:?}");
+    // An answer signed by a key nobody configured.
+    gw.mode(json!({"answer": "wrong_key", "wechat_key": "rotated"}));
+    let (_, v) = round(&plan).await;
+    assert_eq!(
+        (v.cause, v.rule),
+        (Cause::Security, "answer_signature"),
+        "{v:?}"
+    );
+    assert!(v.reason.contains(&gw.exp("platform_new")), "{}", v.reason);
+}
+
+#[test]
+fn check_config_refuses_calls_that_could_move_money_at_their_place() {
+    let gw_dir = tempfile::tempdir().unwrap();
+    std::fs::write(gw_dir.path().join("k.pem"), "x").unwrap();
+    let cases = [
+        (
+            "name = \"a\"\nurl = \"https://openapi.alipay.com/gateway.do\"\n[targets.sign]\nkind = \"alipay\"\napp_id = \"1\"\nprivate_key_file = \"k.pem\"\nalipay_public_key_file = \"k.pem\"\nmethod = \"alipay.trade.pay\"\n",
+            "test.toml:9:10: `method` = \"alipay.trade.pay\" is not a query",
+        ),
+        (
+            "name = \"w\"\nurl = \"https://api.mch.weixin.qq.com/v3/pay/transactions/jsapi\"\n[targets.sign]\nkind = \"wechatpay_v3\"\n",
+            "test.toml:3:7: `url` path \"/v3/pay/transactions/jsapi\" is not a query",
+        ),
+        (
+            "name = \"s\"\nurl = \"https://api.stripe.com/v1/refunds\"\n[targets.http]\nmethod = \"POST\"\n[targets.sign]\nkind = \"stripe\"\napi_key_env = \"PAYPROBE_NO_SUCH_VAR\"\n",
+            "test.toml:5:10: [targets.http] `method` = \"POST\": a signed stripe probe may only GET",
+        ),
+        (
+            "name = \"s\"\nurl = \"http://api.stripe.com/v1/charges/ch_x\"\n[targets.sign]\nkind = \"stripe\"\napi_key_env = \"PAYPROBE_NO_SUCH_VAR\"\n",
+            "test.toml:3:7: a target with [targets.sign] must use https://",
+        ),
+    ];
+    for (body, want) in cases {
+        let src = format!("[[targets]]\n{body}");
+        let e = config::parse(Path::new("test.toml"), &src, gw_dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "want {want:?} in:\n{e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_key_file_warns_and_probe_once_shows_the_signed_evidence() {
+    let gw = Gw::start();
+    gw.mode(json!({"answer": "good", "wechat_key": "public_key"}));
+    let id = gw.exp("pub_key_id");
+    let target = gw
+        .wechat(&format!(
+            "wechatpay_public_key_file = \"wechat_public.pem\"\nwechatpay_public_key_id = \"{id}\""
+        ))
+        .replace("merchant_pkcs8.pem", "merchant_shared.pem");
+    let file = gw.path("payprobe.toml");
+    std::fs::write(&file, format!("[[targets]]\n{target}")).unwrap();
+    let run = |cmd: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_payprobe"))
+            .args([cmd, file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let checked = run("check-config");
+    assert!(
+        checked.contains(":10:20: warning: `private_key_file`")
+            && checked.contains("readable by other users"),
+        "{checked}"
+    );
+    let shown = run("probe-once");
+    assert!(
+        shown.contains("signed wechatpay_v3: request signed=yes"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("answer verified") && shown.contains(&format!("answer key serial {id}")),
+        "{shown}"
+    );
+    assert!(shown.contains("clock skew"), "{shown}");
+}
