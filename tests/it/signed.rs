@@ -350,6 +350,25 @@ async fn wechatpay_platform_certificates_are_decrypted_and_follow_a_rotation() {
     assert!(v.reason.contains(&gw.exp("platform_new")), "{}", v.reason);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_sends_the_restricted_key_and_the_pinned_version() {
+    let gw = Gw::start();
+    let plan = gw.plan(&format!(
+        "name = \"st\"\nprofile = \"stripe\"\nurl = \"http://127.0.0.1:{}/v1/charges/ch_payprobe_nonexistent\"\nchecks = [\"http\"]\n[targets.sign]\nkind = \"stripe\"\napi_key_file = \"stripe.key\"\nstripe_version = \"2025-03-31.basil\"\n",
+        gw.port
+    ));
+    let (e, v) = round(&plan).await;
+    let req = &gw.requests()[0];
+    assert_eq!(req["auth_ok"], true, "{req}");
+    assert_eq!(req["version"], "2025-03-31.basil");
+    let s = sig(&e);
+    assert_eq!(
+        (s.answer, s.request_key.as_str()),
+        (AnswerCheck::NotSigned, "rk_test")
+    );
+    assert!(v.ok, "resource_missing with a good key is healthy: {v:?}");
+}
+
 #[test]
 fn check_config_refuses_calls_that_could_move_money_at_their_place() {
     let gw_dir = tempfile::tempdir().unwrap();

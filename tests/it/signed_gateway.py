@@ -3,7 +3,7 @@ payprobe with Debian's python3-cryptography (installed by tests/run.sh).
 
 Usage: signed_gateway.py DIR. Writes every key and certificate the tests configure into DIR
 (merchant keys in PKCS#8, PKCS#1 and bare base64; Alipay public key and certificates;
-WeChat Pay public key, platform certificates, APIv3 key), the certificate SNs computed the
+WeChat Pay public key, platform certificates, APIv3 key, a Stripe restricted key), the certificate SNs computed the
 way Alipay's SDKs compute them (expected.json), then serves on 127.0.0.1:0 and writes the
 port to DIR/port. Each request's merchant signature is checked (as the real gateways do) and
 logged to DIR/requests.jsonl; the answer is signed with the provider key. DIR/mode (JSON,
@@ -108,6 +108,8 @@ write("wechat_public.pem", pem_pub(platform_old), 0o644)
 wx_old = cert(name("Tenpay.com Root CA", "Tenpay.com"), platform_old, name("Tenpay.com Root CA", "Tenpay.com"), root_key, days=100)
 wx_new = cert(name("Tenpay.com Root CA", "Tenpay.com"), platform_new, name("Tenpay.com Root CA", "Tenpay.com"), root_key, days=300)
 write("apiv3.key", APIV3.encode() + b"\n")
+STRIPE_KEY = "rk_test_" + os.urandom(12).hex()
+write("stripe.key", STRIPE_KEY.encode() + b"\n")
 expected = {
     "app_cert_sn": cert_sn(app_cert),
     "alipay_root_cert_sn": cert_sn(root) + "_" + cert_sn(root2),
@@ -164,7 +166,7 @@ class Gateway(BaseHTTPRequestHandler):
         checks = {"signature": verify(merchant.public_key(), content.encode(), sig), "sign_type": form.get("sign_type"),
                   "skew": skew, "method": form.get("method"), "biz_content": form.get("biz_content"),
                   "app_cert_sn": form.get("app_cert_sn"), "alipay_root_cert_sn": form.get("alipay_root_cert_sn")}
-        log({"provider": "alipay", **checks})
+        log({"provider": "alipay", "sig": sig, **checks})
         if not checks["signature"]:
             body = {"error_response": {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}}
             return self.reply(200, json.dumps(body, ensure_ascii=False).encode())
@@ -184,8 +186,16 @@ class Gateway(BaseHTTPRequestHandler):
             parts.append(f'"alipay_cert_sn": "{m.get("alipay_cert_sn", expected["alipay_cert_sn"])}"')
         self.reply(200, ("{" + ", ".join(parts) + "}").encode())
 
-    def do_GET(self):  # WeChat Pay v3
+    def do_GET(self):  # WeChat Pay v3, Stripe
         m = mode()
+        if self.path.startswith("/v1/"):
+            ok = self.headers.get("Authorization") == "Bearer " + STRIPE_KEY
+            log({"provider": "stripe", "auth_ok": ok, "version": self.headers.get("Stripe-Version"), "path": self.path})
+            if not ok:
+                err = {"error": {"message": "Invalid API Key provided", "type": "invalid_request_error"}}
+                return self.reply(401, json.dumps(err).encode())
+            err = {"error": {"code": "resource_missing", "message": "No such charge", "param": "id", "type": "invalid_request_error"}}
+            return self.reply(404, json.dumps(err).encode())
         auth = self.headers.get("Authorization", "")
         scheme, _, params = auth.partition(" ")
         kv = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
@@ -194,7 +204,7 @@ class Gateway(BaseHTTPRequestHandler):
         ok = (scheme == "WECHATPAY2-SHA256-RSA2048" and kv.get("mchid") == MCHID and kv.get("serial_no") == MERCHANT_SERIAL
               and verify(merchant.public_key(), message, kv.get("signature", "")))
         skew = int(kv.get("timestamp", "0")) - time.time()
-        log({"provider": "wechatpay", "signature": ok, "skew": skew, "path": self.path, "accept": self.headers.get("Accept")})
+        log({"provider": "wechatpay", "signature": ok, "sig": kv.get("signature"), "skew": skew, "path": self.path, "accept": self.headers.get("Accept")})
         if not ok or abs(skew) > 300:
             return self.reply(401, json.dumps({"code": "SIGN_ERROR", "message": "签名错误"}, ensure_ascii=False).encode())
         rotated = m.get("wechat_key") == "rotated"
