@@ -174,3 +174,12 @@ pub const PLATFORM_CERT_REFRESH: Duration = Duration::from_secs(12 * 3600);
 /// The least time between two `/v3/certificates` fetches of one target, so answers naming a
 /// serial nobody has (a hostile or broken path) cannot make every probe fetch twice.
 pub const PLATFORM_CERT_RETRY: Duration = Duration::from_secs(60);
+
+/// Platform certificates a `/v3/certificates` answer may list (and serials remembered). WeChat
+/// Pay lists one or two (two during a rotation); a longer list is refused rather than kept,
+/// so a hostile answer cannot grow memory or the `serial` label's values.
+pub const MAX_PLATFORM_CERTS: usize = 8;
+
+/// A clock off by more than this from the provider's is a warning: WeChat Pay refuses a
+/// request whose timestamp is more than 5 minutes off, so a minute leaves time to fix it.
+pub const CLOCK_SKEW_WARNING_SECS: i64 = 60;

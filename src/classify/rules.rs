@@ -380,6 +380,10 @@ fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
             .filter_map(|e| e.api_version.as_ref())
             .flat_map(|a| a.warnings.iter().cloned()),
     );
+    let signed = round
+        .iter()
+        .filter_map(|e| e.http.as_ref()?.signature.as_ref());
+    out.extend(signed.flat_map(crate::sign::warnings));
     out.dedup();
     out
 }

@@ -117,6 +117,8 @@ pub struct RawSign {
     pub api_key_file: Option<S<String>>,
     pub api_key_env: Option<S<String>>,
     pub stripe_version: Option<S<String>>,
+    pub expiry_warning: Option<S<String>>,
+    pub expiry_critical: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -12,6 +12,7 @@
 mod families;
 mod global;
 mod incidents;
+mod sign;
 mod target;
 #[cfg(test)]
 mod tests_encoder;

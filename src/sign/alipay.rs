@@ -86,6 +86,26 @@ impl Alipay {
         })
     }
 
+    /// The certificates of certificate mode, each with its expiry.
+    pub fn credentials(&self) -> Vec<super::Credential> {
+        use super::Credential;
+        let Verify::Cert(c) = &self.verify else {
+            return Vec::new();
+        };
+        let mut out = vec![
+            Credential::new("app_cert", &c.app.alipay_sn, c.app.not_after_unix),
+            Credential::new("alipay_cert", &c.alipay.alipay_sn, c.alipay.not_after_unix),
+        ];
+        for r in c.roots.iter().filter(|r| r.rsa_signed) {
+            out.push(Credential::new(
+                "alipay_root_cert",
+                &r.alipay_sn,
+                r.not_after_unix,
+            ));
+        }
+        out
+    }
+
     pub fn mode(&self) -> VerifyMode {
         match self.verify {
             Verify::PublicKey(_) => VerifyMode::PublicKey,

@@ -139,6 +139,44 @@ pub struct SignEvidence {
     /// The provider's clock minus payprobe's, seconds (`Wechatpay-Timestamp`, else `Date`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_skew_seconds: Option<i64>,
+    /// The certificates the credentials rely on, with their expiry (lifecycle, issue 19
+    /// point 4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<Credential>,
+    /// A WeChat Pay platform serial this probe saw for the first time (a rotation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_platform_serial: Option<String>,
+}
+
+/// One certificate a signed probe relies on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Credential {
+    /// `app_cert`, `alipay_cert`, `alipay_root_cert`, `platform_cert`.
+    pub credential: &'static str,
+    /// Alipay's SN, or WeChat Pay's serial.
+    pub serial: String,
+    pub not_after_unix: i64,
+    /// When payprobe first saw it (WeChat Pay platform certificates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen_unix: Option<i64>,
+    /// Set by the verdict: expiring within `expiry_warning` / `expiry_critical`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub expiring: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub critical: bool,
+}
+
+impl Credential {
+    pub fn new(credential: &'static str, serial: &str, not_after_unix: i64) -> Credential {
+        Credential {
+            credential,
+            serial: serial.to_string(),
+            not_after_unix,
+            first_seen_unix: None,
+            expiring: false,
+            critical: false,
+        }
+    }
 }
 
 impl SignEvidence {
@@ -181,6 +219,10 @@ pub enum Signer {
 pub struct SignSpec {
     pub signer: Arc<Signer>,
     pub digest: [u8; 32],
+    /// A certificate expiring within this is a warning (`expiry_warning`, default 30 days).
+    pub expiry_warning: std::time::Duration,
+    /// ... and within this, a critical one (`expiry_critical`, default 7 days).
+    pub expiry_critical: std::time::Duration,
 }
 
 impl PartialEq for SignSpec {
@@ -204,6 +246,15 @@ impl SignSpec {
             Signer::Alipay(_) => SignKind::Alipay,
             Signer::Wechat(_) => SignKind::WechatpayV3,
             Signer::Stripe(_) => SignKind::Stripe,
+        }
+    }
+
+    /// The certificates the credentials rely on now.
+    pub fn credentials(&self) -> Vec<Credential> {
+        match &*self.signer {
+            Signer::Alipay(a) => a.credentials(),
+            Signer::Wechat(w) => w.credentials(),
+            Signer::Stripe(_) => Vec::new(),
         }
     }
 
@@ -284,6 +335,7 @@ impl SignSpec {
             Signer::Wechat(w) => w.verify(&wechat_headers(headers), body, unix, ev),
             Signer::Stripe(_) => ev.answer = AnswerCheck::NotSigned,
         }
+        ev.credentials = self.credentials();
     }
 }
 
@@ -317,4 +369,38 @@ pub(crate) fn sensitive(v: &str) -> Result<HeaderValue, SignError> {
     let mut v = HeaderValue::from_str(v).map_err(|_| SignError::Header)?;
     v.set_sensitive(true);
     Ok(v)
+}
+
+/// What a passing signed round should still say: certificates expiring within the target's
+/// thresholds, a platform certificate seen for the first time, a clock drifting away from
+/// the provider's.
+pub fn warnings(s: &SignEvidence) -> Vec<String> {
+    let mut out: Vec<String> = s
+        .credentials
+        .iter()
+        .filter(|c| c.expiring)
+        .map(|c| {
+            format!(
+                "{}the {} certificate {} expires at {}: renew it before then",
+                if c.critical { "critical: " } else { "" },
+                c.credential,
+                c.serial,
+                crate::timefmt::rfc3339_secs(c.not_after_unix)
+            )
+        })
+        .collect();
+    if let Some(serial) = &s.new_platform_serial {
+        out.push(format!(
+            "WeChat Pay published a new platform certificate, serial {serial} (a rotation; answers are verified with it)"
+        ));
+    }
+    if let Some(skew) = s
+        .clock_skew_seconds
+        .filter(|k| k.abs() > crate::limits::CLOCK_SKEW_WARNING_SECS)
+    {
+        out.push(format!(
+            "the provider's clock is {skew:+}s from this host's (WeChat Pay refuses more than 300s): check NTP"
+        ));
+    }
+    out
 }

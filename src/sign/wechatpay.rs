@@ -76,6 +76,11 @@ pub struct CertCache {
     pub fetched_at: Option<Instant>,
     /// The unknown answer serial the last fetch was made for, if any.
     pub asked_for: Option<String>,
+    /// When each serial was first installed (Unix seconds), bounded by
+    /// `limits::MAX_PLATFORM_CERTS`.
+    pub first_seen: BTreeMap<String, i64>,
+    /// A serial the last install added to a set that was not empty (a rotation).
+    pub new_serial: Option<String>,
     /// Why the last fetch gave nothing usable.
     pub problem: Option<String>,
 }
@@ -125,6 +130,23 @@ impl Wechat {
             "WECHATPAY2-SHA256-RSA2048 mchid=\"{}\",nonce_str=\"{nonce}\",signature=\"{sig}\",timestamp=\"{unix}\",serial_no=\"{}\"",
             self.mchid, self.serial_no
         ))
+    }
+
+    /// The platform certificates held, with their expiry and first sighting.
+    pub fn credentials(&self) -> Vec<super::Credential> {
+        let Some(p) = &self.platform else {
+            return Vec::new();
+        };
+        let cache = crate::sync::lock(&p.cache, "wechatpay platform certificates");
+        cache
+            .certs
+            .iter()
+            .map(|(serial, c)| {
+                let mut cred = super::Credential::new("platform_cert", serial, c.not_after_unix);
+                cred.first_seen_unix = cache.first_seen.get(serial).copied();
+                cred
+            })
+            .collect()
     }
 
     pub fn mode(&self) -> VerifyMode {
@@ -213,6 +235,13 @@ impl Wechat {
         };
         let list: CertList = serde_json::from_slice(body)
             .map_err(|e| format!("/v3/certificates: not the documented answer: {e}"))?;
+        if list.data.len() > crate::limits::MAX_PLATFORM_CERTS {
+            return Err(format!(
+                "/v3/certificates lists {} certificates, more than the {} payprobe keeps",
+                list.data.len(),
+                crate::limits::MAX_PLATFORM_CERTS
+            ));
+        }
         let mut certs = BTreeMap::new();
         for item in list.data {
             let cert = decrypt_certificate(&p.key, &item.encrypt_certificate)?;
@@ -247,7 +276,25 @@ impl Wechat {
             return Err(format!("/v3/certificates: the answer's signature does not verify with the certificates it carries (serial {serial})"));
         }
         let n = certs.len();
+        let now = crate::timefmt::unix_secs(std::time::SystemTime::now());
         let mut cache = crate::sync::lock(&p.cache, "wechatpay platform certificates");
+        let had = !cache.first_seen.is_empty();
+        for serial in certs.keys() {
+            if !cache.first_seen.contains_key(serial) {
+                cache.new_serial = had.then(|| serial.clone());
+                cache.first_seen.insert(serial.clone(), now);
+            }
+        }
+        while cache.first_seen.len() > crate::limits::MAX_PLATFORM_CERTS {
+            let oldest = cache
+                .first_seen
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(s, _)| s.clone());
+            if let Some(s) = oldest {
+                cache.first_seen.remove(&s);
+            }
+        }
         cache.certs = certs;
         cache.problem = None;
         Ok(n)

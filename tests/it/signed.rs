@@ -195,6 +195,21 @@ async fn alipay_certificate_mode_sends_the_sns_alipay_computes() {
         Some(gw.exp("alipay_cert_sn").as_str())
     );
     assert!(v.ok, "{v:?}");
+    // The app certificate expires in 20 days: inside the default 30-day warning, not the
+    // 7-day critical one.
+    let app = s
+        .credentials
+        .iter()
+        .find(|c| c.credential == "app_cert")
+        .unwrap();
+    assert!(app.expiring && !app.critical, "{app:?}");
+    assert!(
+        v.warnings.iter().any(
+            |w| w.starts_with("the app_cert certificate") && w.contains(&gw.exp("app_cert_sn"))
+        ),
+        "{:?}",
+        v.warnings
+    );
     // Alipay rotates its certificate: the answer names another SN.
     gw.mode(json!({"answer": "good", "alipay_cert_sn": "0123456789abcdef0123456789abcdef"}));
     let (e, v) = round(&plan).await;
@@ -297,9 +312,13 @@ async fn wechatpay_public_key_mode_and_its_failures() {
     }
     // A clock 6 minutes off shows as skew.
     gw.mode(json!({"answer": "good", "wechat_key": "public_key", "clock_offset": 360}));
-    let (e, _) = round(&plan).await;
+    let (e, v) = round(&plan).await;
     let skew = sig(&e).clock_skew_seconds.unwrap();
     assert!((355..=365).contains(&skew), "{skew}");
+    assert!(
+        v.ok && v.warnings.iter().any(|w| w.contains("check NTP")),
+        "{v:?}"
+    );
     gw.mode(json!({"answer": "server_error", "wechat_key": "public_key"}));
     let (_, v) = round(&plan).await;
     assert_eq!(
@@ -334,11 +353,51 @@ async fn wechatpay_platform_certificates_are_decrypted_and_follow_a_rotation() {
     let (e, v) = round(&plan).await;
     let s = sig(&e);
     assert_eq!(s.answer, AnswerCheck::Verified, "{s:?}");
-    assert_eq!(
-        s.answer_serial.as_deref(),
-        Some(gw.exp("platform_new").as_str())
-    );
+    let new = gw.exp("platform_new");
+    assert_eq!(s.answer_serial.as_deref(), Some(new.as_str()));
     assert!(v.ok, "{v:?}");
+    assert_eq!(s.new_platform_serial.as_deref(), Some(new.as_str()));
+    assert!(
+        v.warnings
+            .iter()
+            .any(|w| w.contains("new platform certificate") && w.contains(&new)),
+        "{v:?}"
+    );
+    // The lifecycle series.
+    let m = payprobe::metrics::Metrics::new().unwrap();
+    m.observe(&plan.targets[0], &[e]);
+    let text = m.render().unwrap();
+    let labels = "provider=\"127.0.0.1\",target=\"wx\"";
+    assert!(
+        text.contains(&format!("payprobe_sign_answer_verified{{{labels}}} 1\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "payprobe_sign_verification_mode{{mode=\"certificate\",{labels}}} 1\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "payprobe_sign_credential_expiry_warning_days{{{labels}}} 30\n"
+        )),
+        "{text}"
+    );
+    let days = text
+        .lines()
+        .find(|l| {
+            l.starts_with("payprobe_sign_credential_expiry_days{credential=\"platform_cert\"")
+                && l.contains(&new)
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((299.0..300.01).contains(&days), "{days}");
+    let first_seen = text
+        .lines()
+        .filter(|l| l.starts_with("payprobe_sign_platform_serial_first_seen_timestamp_seconds{"))
+        .count();
+    assert_eq!(first_seen, 2, "{text}");
     // An answer signed by a key nobody configured.
     gw.mode(json!({"answer": "wrong_key", "wechat_key": "rotated"}));
     let (_, v) = round(&plan).await;

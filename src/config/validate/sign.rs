@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::Method;
 
@@ -15,9 +16,14 @@ use super::super::raw::{RawSign, RawTarget, S};
 use super::super::Scheme;
 use super::endpoint::Endpoint;
 use super::signers::{alipay_signer, stripe_signer, wechat_signer, Digest};
-use super::values::resolve;
+use super::values::{duration, resolve};
 use crate::sign::keys::{Cert, PrivateKey, PublicKey};
 use crate::sign::{alipay, wechatpay, SignKind, SignSpec, Signer};
+
+/// A merchant or provider certificate expiring within this warns (issue 19: 30 days)...
+const DEFAULT_WARNING: Duration = Duration::from_secs(30 * 86_400);
+/// ... and within this is critical (7 days).
+const DEFAULT_CRITICAL: Duration = Duration::from_secs(7 * 86_400);
 
 /// What validation reads: the table, the target's URL and its `[targets.http]` keys.
 pub(super) struct Context<'a> {
@@ -63,13 +69,38 @@ pub(super) fn sign(c: &Context<'_>, p: &mut Problems) -> Option<Option<SignSpec>
         SignKind::WechatpayV3 => wechat_signer(c, s, span, &mut d, p).map(Signer::Wechat),
         SignKind::Stripe => stripe_signer(c, s, span, &mut d, p).map(Signer::Stripe),
     };
+    let (warning, critical) = expiry(s, p);
     if p.count() > before {
         return None;
     }
     Some(Some(SignSpec {
         signer: Arc::new(signer?),
         digest: d.finish(),
+        expiry_warning: warning?,
+        expiry_critical: critical?,
     }))
+}
+
+/// `expiry_warning` (default 30 days) and `expiry_critical` (default 7 days), the second
+/// shorter than the first.
+fn expiry(s: &RawSign, p: &mut Problems) -> (Option<Duration>, Option<Duration>) {
+    let w = duration(&s.expiry_warning, "expiry_warning", p).map(|d| d.unwrap_or(DEFAULT_WARNING));
+    let c =
+        duration(&s.expiry_critical, "expiry_critical", p).map(|d| d.unwrap_or(DEFAULT_CRITICAL));
+    if let (Some(w), Some(c)) = (w, c) {
+        if c >= w {
+            let at = s
+                .expiry_critical
+                .as_ref()
+                .or(s.expiry_warning.as_ref())
+                .map_or(0..0, |v| v.span());
+            p.at(
+                at,
+                "`expiry_critical` must be shorter than `expiry_warning`",
+            );
+        }
+    }
+    (w, c)
 }
 
 /// Credentials and signed requests go only over HTTPS, except to loopback (tests, the demo);

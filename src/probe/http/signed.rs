@@ -90,6 +90,12 @@ impl HttpProber {
                 &mut ev,
             );
         }
+        if let Signer::Wechat(w) = &*spec.signer {
+            if let Some(p) = &w.platform {
+                let mut cache = crate::sync::lock(&p.cache, "wechatpay platform certificates");
+                ev.new_platform_serial = cache.new_serial.take();
+            }
+        }
         if let Some(h) = rec.ev.http.as_mut() {
             h.signature = Some(ev);
         }
