@@ -64,6 +64,28 @@ pub fn version_as_semver(v: &str) -> Option<semver::Version> {
     ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| semver::Version::new(y, m, d))
 }
 
+/// A version requirement with Stripe dates written as dates (`>=2024-06-20, <2025-03-31`)
+/// as a semver one (`>=2024.6.20, <2025.3.31`); anything else is left as it is.
+pub fn dates_as_semver(req: &str) -> String {
+    let mut out = String::with_capacity(req.len());
+    let mut rest = req;
+    while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+            .unwrap_or(rest.len());
+        let token = &rest[..end];
+        match version_as_semver(token).filter(|_| token.contains('-')) {
+            Some(v) => out.push_str(&v.to_string()),
+            None => out.push_str(token),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +98,18 @@ mod tests {
         assert_eq!(b, semver::Version::new(2025, 3, 31));
         assert!(version_as_semver("2024-13-01").is_none());
         assert!(version_as_semver("1.2.3").is_none());
+    }
+
+    #[test]
+    fn requirements_may_name_dates() {
+        assert_eq!(
+            dates_as_semver(">=2024-06-20, <2025-03-31.basil"),
+            ">=2024.6.20, <2025.3.31"
+        );
+        assert_eq!(dates_as_semver(">=3.0, <4"), ">=3.0, <4");
+        let req = semver::VersionReq::parse(&dates_as_semver(">=2024-06-20")).unwrap();
+        assert!(req.matches(&version_as_semver("2025-03-31.basil").unwrap()));
+        assert!(!req.matches(&version_as_semver("2023-10-16").unwrap()));
     }
 
     #[test]

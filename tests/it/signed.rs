@@ -413,7 +413,7 @@ async fn wechatpay_platform_certificates_are_decrypted_and_follow_a_rotation() {
 async fn stripe_sends_the_restricted_key_and_the_pinned_version() {
     let gw = Gw::start();
     let plan = gw.plan(&format!(
-        "name = \"st\"\nprofile = \"stripe\"\nurl = \"http://127.0.0.1:{}/v1/charges/ch_payprobe_nonexistent\"\nchecks = [\"http\"]\n[targets.sign]\nkind = \"stripe\"\napi_key_file = \"stripe.key\"\nstripe_version = \"2025-03-31.basil\"\n",
+        "name = \"st\"\nprofile = \"stripe\"\nurl = \"http://127.0.0.1:{}/v1/charges/ch_payprobe_nonexistent\"\nchecks = [\"http\", \"api_version\"]\n[targets.api_version]\nheader = \"Stripe-Version\"\nrequire = \">=2024-06-20, <2026-01-01\"\n[targets.sign]\nkind = \"stripe\"\napi_key_file = \"stripe.key\"\nstripe_version = \"2025-03-31.basil\"\n",
         gw.port
     ));
     let (e, v) = round(&plan).await;
@@ -426,6 +426,17 @@ async fn stripe_sends_the_restricted_key_and_the_pinned_version() {
         (AnswerCheck::NotSigned, "rk_test")
     );
     assert!(v.ok, "resource_missing with a good key is healthy: {v:?}");
+    // The date version compares as a date in [targets.api_version].
+    let t = &plan.targets[0];
+    let ev = payprobe::probe::Probers::system()
+        .round(t, tokio::time::Instant::now() + t.timeout)
+        .await;
+    let a = ev.iter().find_map(|e| e.api_version.clone()).unwrap();
+    assert_eq!(
+        (a.seen.as_deref(), a.compatible),
+        (Some("2025-03-31.basil"), Some(true)),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -450,6 +461,22 @@ fn check_config_refuses_calls_that_could_move_money_at_their_place() {
             "test.toml:3:7: a target with [targets.sign] must use https://",
         ),
     ];
+    let more = [
+        (
+            "[defaults.sign]\nkind = \"stripe\"\n[[targets]]\nname = \"s\"\nurl = \"https://api.stripe.com/v1/charges/ch_x\"\n",
+            "test.toml:1:1: [defaults.sign] is not allowed",
+        ),
+        (
+            "[[targets]]\nname = \"s\"\nurl = \"https://api.stripe.com/v1/charges/ch_x\"\n[targets.sign]\nkind = \"stripe\"\napi_key_file = \"k.pem\"\nexpiry_warning = \"5d\"\nexpiry_critical = \"10d\"\n",
+            "test.toml:8:19: `expiry_critical` must be shorter than `expiry_warning`",
+        ),
+    ];
+    for (src, want) in more {
+        let e = config::parse(Path::new("test.toml"), src, gw_dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "want {want:?} in:\n{e}");
+    }
     for (body, want) in cases {
         let src = format!("[[targets]]\n{body}");
         let e = config::parse(Path::new("test.toml"), &src, gw_dir.path())

@@ -195,7 +195,7 @@ class Gateway(BaseHTTPRequestHandler):
                 err = {"error": {"message": "Invalid API Key provided", "type": "invalid_request_error"}}
                 return self.reply(401, json.dumps(err).encode())
             err = {"error": {"code": "resource_missing", "message": "No such charge", "param": "id", "type": "invalid_request_error"}}
-            return self.reply(404, json.dumps(err).encode())
+            return self.reply(404, json.dumps(err).encode(), [("Stripe-Version", self.headers.get("Stripe-Version", "2020-08-27"))])
         auth = self.headers.get("Authorization", "")
         scheme, _, params = auth.partition(" ")
         kv = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
