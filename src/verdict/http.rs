@@ -51,19 +51,21 @@ pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
 }
 
 /// A signed call's answer that cannot be trusted is `security` whatever its status or code
-/// (issue 19): its code may have been written by anyone. One exception keeps the better
-/// reason: an unsigned answer whose provider code itself refuses the credentials (Alipay and
-/// WeChat Pay do not sign a "bad signature" answer) — that is security too, in the
-/// provider's words.
+/// (issue 19): its code may have been written by anyone. An unsigned answer that is an error
+/// anyway keeps the provider's reading when the provider leaves such answers unsigned: one
+/// that refuses the credentials (neither Alipay nor WeChat Pay signs a "bad signature"
+/// answer), and any Alipay error (Alipay's own SDK checks `sign` on a failed call only when
+/// there is one). An unsigned answer never passes for healthy.
 fn signature(h: &HttpEvidence) -> Result<(), Failure> {
     let Some(s) = h.signature.as_ref().filter(|s| s.answer.fails()) else {
         return Ok(());
     };
-    let provider_refused = s.answer == crate::sign::AnswerCheck::Missing
-        && h.profile
-            .as_ref()
-            .is_some_and(|v| !v.ok && v.cause == crate::classify::Cause::Security);
-    if provider_refused {
+    let provider_error = h.profile.as_ref().filter(|v| !v.ok);
+    let unsigned_error = s.answer == crate::sign::AnswerCheck::Missing
+        && provider_error.is_some_and(|v| {
+            v.cause == crate::classify::Cause::Security || s.kind == crate::sign::SignKind::Alipay
+        });
+    if unsigned_error {
         return Ok(());
     }
     let tried = if s.keys_tried.is_empty() {

@@ -9,7 +9,7 @@ port to DIR/port. Each request's merchant signature is checked (as the real gate
 logged to DIR/requests.jsonl; the answer is signed with the provider key. DIR/mode (JSON,
 read per request) says how to answer: {"answer": "good" | "wrong_key" | "missing" |
 "tamper" | "server_error", "wechat_key": "public_key" | "platform" | "rotated",
-"clock_offset": seconds}.
+"clock_offset": seconds}; Alipay also "server_error_unsigned" and "slash_escaped".
 """
 
 import base64, datetime, hashlib, json, os, sys, time, urllib.parse
@@ -170,7 +170,7 @@ class Gateway(BaseHTTPRequestHandler):
         if not checks["signature"]:
             body = {"error_response": {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}}
             return self.reply(200, json.dumps(body, ensure_ascii=False).encode())
-        if m.get("answer") == "server_error":
+        if m.get("answer") in ("server_error", "server_error_unsigned"):
             inner = {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.SYSTEM_ERROR", "sub_msg": "系统错误/重试"}
         else:
             inner = {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在", "out_trade_no": "a/b"}
@@ -179,8 +179,11 @@ class Gateway(BaseHTTPRequestHandler):
         signature = sign(signer, text.encode())
         if m.get("answer") == "tamper":
             text = text.replace("交易不存在", "交易不存在!")
+        if m.get("answer") == "slash_escaped":
+            signature = sign(signer, text.replace("a/b", "a/b").encode())
+            text = text.replace("a/b", "a\\/b")
         parts = [f'"alipay_trade_query_response": {text}']
-        if m.get("answer") != "missing":
+        if m.get("answer") not in ("missing", "server_error_unsigned"):
             parts.append(f'"sign": "{signature}"')
         if form.get("app_cert_sn"):
             parts.append(f'"alipay_cert_sn": "{m.get("alipay_cert_sn", expected["alipay_cert_sn"])}"')
