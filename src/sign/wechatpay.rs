@@ -210,10 +210,9 @@ impl Wechat {
             );
         };
         let Some(key) = self.key_for(serial) else {
-            let known = ev.keys_tried.join(", ");
             return ev.answer_fails(
                 AnswerCheck::UnknownKey,
-                format!("the answer names Wechatpay-Serial {serial}, a key payprobe does not have (configured: {known})"),
+                format!("the answer names Wechatpay-Serial {serial}, a key payprobe does not have"),
             );
         };
         let message = [ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n", body, b"\n"].concat();
