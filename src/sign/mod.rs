@@ -228,6 +228,8 @@ pub struct SignSpec {
 impl PartialEq for SignSpec {
     fn eq(&self, other: &Self) -> bool {
         self.digest == other.digest
+            && self.expiry_warning == other.expiry_warning
+            && self.expiry_critical == other.expiry_critical
     }
 }
 
