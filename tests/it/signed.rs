@@ -439,6 +439,20 @@ async fn stripe_sends_the_restricted_key_and_the_pinned_version() {
     );
 }
 
+/// A known-answer vector: Alipay's public root certificate file (`alipayRootCert.crt`, the
+/// same for every merchant: an SM2 root, Ant Financial R1 (RSA), E1 (ECDSA) and iTrusChina
+/// G3 (RSA/SHA-1)) and the `alipay_root_cert_sn` Alipay's SDKs send for it.
+#[test]
+fn alipay_root_cert_sn_of_the_real_root_file_is_the_published_one() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/testdata/alipayRootCert.crt");
+    let certs = payprobe::sign::keys::Cert::parse_pem(&std::fs::read(file).unwrap()).unwrap();
+    assert_eq!(certs.len(), 4);
+    assert_eq!(
+        payprobe::sign::keys::alipay_root_sn(&certs),
+        "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6"
+    );
+}
+
 #[test]
 fn check_config_refuses_calls_that_could_move_money_at_their_place() {
     let gw_dir = tempfile::tempdir().unwrap();
