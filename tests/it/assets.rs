@@ -105,7 +105,7 @@ fn exported_names() -> BTreeSet<String> {
 /// with keys from the independent gateway, and an answer verified with a platform
 /// certificate seen for the first time.
 fn signed_series(m: &Metrics) {
-    let gw = crate::signed::Gw::start();
+    let gw = crate::signed_gw::Gw::start();
     let plan = gw.plan(&gw.wechat("apiv3_key_file = \"apiv3.key\""));
     let t = &plan.targets[0];
     let mut e = Evidence::new("wx", payprobe::config::Check::Http);

@@ -23,6 +23,7 @@ mod scheduler;
 mod scrape;
 mod secrets;
 mod signed;
+mod signed_gw;
 mod story;
 mod support;
 mod systemd;

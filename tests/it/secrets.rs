@@ -75,7 +75,7 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
     );
     // Signed targets against the independent gateway: WeChat Pay answers signed by a key
     // nobody configured (so it fails and pages), Alipay and Stripe fine.
-    let gw = crate::signed::Gw::start();
+    let gw = crate::signed_gw::Gw::start();
     gw.mode(serde_json::json!({"answer": "wrong_key", "wechat_key": "platform"}));
     let k = |f: &str| gw.path(f).display().to_string();
     let ali = gw.alipay(&format!(
@@ -241,7 +241,7 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
 /// What signed probes must never show: pieces of the merchant private key in each form it
 /// was given (PEM lines, the bare base64), the APIv3 key, the Stripe key, and every request
 /// signature the gateway received from payprobe (proving the probes ran signed).
-fn signing_secrets(gw: &crate::signed::Gw, stripe_key: &str) -> Vec<String> {
+fn signing_secrets(gw: &crate::signed_gw::Gw, stripe_key: &str) -> Vec<String> {
     let mut out = vec![stripe_key.to_string()];
     out.push(
         std::fs::read_to_string(gw.path("apiv3.key"))
