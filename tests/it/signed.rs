@@ -207,6 +207,31 @@ async fn wechatpay_public_key_mode_and_its_failures() {
         (Cause::Server, "provider_server"),
         "{v:?}"
     );
+    // The merchant key no longer matches: 401 SIGN_ERROR, unsigned, is security in WeChat
+    // Pay's words; a body longer than max_body_bytes cannot be verified.
+    gw.mode(json!({"answer": "good", "wechat_key": "public_key"}));
+    let id_keys = format!(
+        "wechatpay_public_key_file = \"wechat_public.pem\"\nwechatpay_public_key_id = \"{id}\""
+    );
+    let other = gw.plan(
+        &gw.wechat(&id_keys)
+            .replace("merchant_pkcs8.pem", "other_pkcs8.pem"),
+    );
+    let (e, v) = round(&other).await;
+    assert_eq!(gw.requests().last().unwrap()["signature"], false);
+    assert_eq!(sig(&e).answer, AnswerCheck::Missing);
+    assert_eq!(
+        (v.cause, v.rule),
+        (Cause::Security, "provider_security"),
+        "{v:?}"
+    );
+    let short = gw.plan(&format!(
+        "{}[targets.http]\nmax_body_bytes = 10\n",
+        gw.wechat(&id_keys)
+    ));
+    let (e, v) = round(&short).await;
+    assert_eq!(sig(&e).answer, AnswerCheck::Invalid);
+    assert!(v.reason.contains("max_body_bytes"), "{}", v.reason);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
