@@ -29,6 +29,7 @@ impl HttpProber {
         };
         if platform_due(spec, None) {
             self.refresh_platform(gw, x, spec, None).await;
+            rec.restart();
         }
         hop.url = wechat_mchid(spec, hop.url.clone());
         let p = spec
