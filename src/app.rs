@@ -160,6 +160,7 @@ impl Daemon {
                     loop {
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
+                        crate::incidents::flush_logs();
                     }
                 }
             })
@@ -192,6 +193,7 @@ impl Daemon {
             }
         };
         self.overrides.apply(&mut plan);
+        log_warnings(&plan);
         let old_plan = self.shared.plan();
         crate::notify::carry_over(old_plan.as_deref(), &mut plan);
         if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
@@ -214,6 +216,8 @@ impl Daemon {
             .probe_rate
             .set(plan.server.probe_rate, plan.server.probe_burst);
         let applied = self.scheduler.apply(&plan);
+        // Targets a previous reload removed and this one brings back continue their incidents.
+        self.shared.incidents.adopt(&plan.targets);
         self.shared.maintenance.apply(&plan);
         self.shared.availability.set_targets(&plan.targets);
         // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
@@ -264,8 +268,12 @@ impl Daemon {
                 () = self.scheduler.supervise() => false,
             };
             if reload {
-                settle(&self.source).await;
-                let _ = self.reload();
+                // A stop signal while the file settles stops at once.
+                tokio::select! {
+                    () = settle(&self.source) => { let _ = self.reload(); }
+                    _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+                    _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
+                }
             }
         }
         self.stop();
@@ -325,6 +333,7 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let mut plan = config::load(&path)?;
     overrides.apply(&mut plan);
+    log_warnings(&plan);
     // Probes and the listener share the file budget: ask for room before either starts.
     if let Some(n) = http::conns::raise_nofile() {
         tracing::info!(
@@ -339,6 +348,14 @@ pub async fn run(
 }
 
 /// `payprobe probe-once`: one round of every (or one) target, concurrently under the cap.
+/// Config warnings (a key file others can read), at each load.
+fn log_warnings(plan: &Plan) {
+    for w in &plan.warnings {
+        let place = format!("{}:{}:{}", plan.source.display(), w.line, w.column);
+        tracing::warn!(place = %place, "{}", w.message);
+    }
+}
+
 pub async fn probe_once(
     plan: &Plan,
     only: Option<&str>,

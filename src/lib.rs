@@ -38,6 +38,7 @@ pub mod pipeline;
 pub mod probe;
 pub mod profile;
 pub mod scheduler;
+pub mod sign;
 pub mod state;
 pub mod supervise;
 pub mod sync;

@@ -226,6 +226,11 @@ pub const RELOAD_SETTLE_MAX: Duration = Duration::from_secs(10);
 /// bound keeps a stalled reader from growing the daemon's memory without limit.
 pub const INCIDENT_EVENT_QUEUE: usize = 65_536;
 
+/// How long the alert engine lets incident events gather before it judges them: a mass
+/// change of 10,000 targets is then a few evaluations, not 10,000 (each is O(open
+/// incidents)), and a page is late by no more than this.
+pub const ALERT_ENGINE_COALESCE: Duration = Duration::from_millis(250);
+
 /// Lines per second of one kind of per-target warning ("incident opened", "diagnosis
 /// changed") before the rest of that second is summed into one line: one event that moves
 /// 10,000 targets must read as one event, not 10,000 lines (issue 20).
@@ -258,3 +263,24 @@ pub const NOTIFICATION_ROUND_INTERVAL: Duration = Duration::from_secs(5);
 /// Shortest accepted channel `token_file` content: a guessable token would let anyone
 /// silence the alarm with made-up on-time reports.
 pub const MIN_NOTIFICATION_TOKEN_BYTES: usize = 16;
+
+// ----- Signed probes (issue 19) -----
+
+/// How long WeChat Pay platform certificates fetched from `/v3/certificates` are used before
+/// they are fetched again: twice a day is cheap (one signed GET) and well inside the overlap
+/// a rotation leaves; an answer naming a serial not held triggers a fetch at once (bounded by
+/// [`PLATFORM_CERT_RETRY`]).
+pub const PLATFORM_CERT_REFRESH: Duration = Duration::from_secs(12 * 3600);
+
+/// The least time between two `/v3/certificates` fetches of one target, so answers naming a
+/// serial nobody has (a hostile or broken path) cannot make every probe fetch twice.
+pub const PLATFORM_CERT_RETRY: Duration = Duration::from_secs(60);
+
+/// Platform certificates a `/v3/certificates` answer may list (and serials remembered). WeChat
+/// Pay lists one or two (two during a rotation); a longer list is refused rather than kept,
+/// so a hostile answer cannot grow memory or the `serial` label's values.
+pub const MAX_PLATFORM_CERTS: usize = 8;
+
+/// A clock off by more than this from the provider's is a warning: WeChat Pay refuses a
+/// request whose timestamp is more than 5 minutes off, so a minute leaves time to fix it.
+pub const CLOCK_SKEW_WARNING_SECS: i64 = 60;

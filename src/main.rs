@@ -187,6 +187,15 @@ fn check_config(file: &std::path::Path) -> ExitCode {
         Ok(p) => p,
         Err(e) => return config_failed(e, file),
     };
+    for w in &plan.warnings {
+        eprintln!(
+            "{}:{}:{}: warning: {}",
+            file.display(),
+            w.line,
+            w.column,
+            w.message
+        );
+    }
     for t in &plan.targets {
         let checks: Vec<&str> = t.checks.iter().map(|c| c.as_str()).collect();
         // The way out, when it is not the default (never the proxy's credentials).
@@ -263,6 +272,9 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
                 e.duration.as_secs_f64(),
                 what
             );
+            if let Some(s) = e.http.as_ref().and_then(|h| h.signature.as_ref()) {
+                println!("  {}", signed_line(s));
+            }
         }
     }
     if evidence.iter().all(|e| e.success) {
@@ -270,6 +282,29 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
     } else {
         ExitCode::from(2)
     }
+}
+
+/// A signed probe's evidence on one line: request signed, answer verified, key serial,
+/// clock skew.
+fn signed_line(s: &payprobe::sign::SignEvidence) -> String {
+    let mut out = format!(
+        "signed {}: request signed={} by {}; answer {}, verification {}",
+        s.kind.as_str(),
+        if s.request_signed { "yes" } else { "no" },
+        s.request_key,
+        s.answer.as_str(),
+        s.verification_mode.as_str()
+    );
+    if let Some(serial) = &s.answer_serial {
+        out.push_str(&format!(", answer key serial {serial}"));
+    }
+    if let Some(skew) = s.clock_skew_seconds {
+        out.push_str(&format!(", clock skew {skew:+}s"));
+    }
+    if let Some(p) = &s.problem {
+        out.push_str(&format!(" ({p})"));
+    }
+    out
 }
 
 /// `payprobe alerts test`: one test notification per sink, straight (not through the

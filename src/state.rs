@@ -103,7 +103,9 @@ impl Store {
         }
         let ctx = peers.context_for(classify::Seat::of(t));
         let d = classify::classify(&st.window, &ctx, now);
+        let before = peers.way_out(&t.egress_label);
         let reach = peers.set(classify::Seat::of(t), !d.healthy, d.cause);
+        log_way_out(&t.egress_label, before, peers.way_out(&t.egress_label));
         mark_failing(failing, t, !d.healthy);
         let old = std::mem::replace(&mut st.diagnosis, d.clone());
         let first = st.window.rounds() == 1;
@@ -121,6 +123,14 @@ impl Store {
             since,
             rejudged,
         }
+    }
+
+    /// Health, cause and scope of one target, without copying its evidence (the API's
+    /// filters look at every target).
+    pub fn verdict_of(&self, name: &str) -> Option<(bool, classify::Cause, classify::Scope)> {
+        let inner = crate::sync::read(&self.inner, "state");
+        let d = &inner.targets.get(name)?.diagnosis;
+        Some((d.healthy, d.cause, d.scope))
     }
 
     pub fn get(&self, name: &str) -> Option<TargetState> {
@@ -227,6 +237,36 @@ fn rejudge_others(
         });
     }
     out
+}
+
+/// One line when a way out is cut off or comes back (a failing control and the other paths
+/// agreeing), whatever the number of targets it moves: the line an operator needs first.
+fn log_way_out(egress: &str, before: classify::WayOut, now: classify::WayOut) {
+    let way = if egress.is_empty() { "direct" } else { egress };
+    match (before.cut_off(), now.cut_off()) {
+        (false, true) => tracing::warn!(
+            way_out = way,
+            targets_failing = now.targets_failing,
+            targets = now.targets,
+            controls_failing = now.controls_failing,
+            controls = now.controls,
+            "this vantage point lost its network: {} of {} targets fail, {} of {} controls failing ({way} way out)",
+            now.targets_failing, now.targets, now.controls_failing, now.controls
+        ),
+        (true, false) => tracing::warn!(
+            way_out = way,
+            targets_failing = now.targets_failing,
+            targets = now.targets,
+            "this vantage point's network is back ({way} way out): {} of {} targets still failing",
+            now.targets_failing, now.targets
+        ),
+        _ => {}
+    }
+}
+
+/// Writes the summary of "diagnosis changed" lines left out in a second that is over.
+pub fn flush_logs() {
+    LOG_CHANGES.flush();
 }
 
 static LOG_CHANGES: crate::logbudget::Budget = crate::logbudget::Budget::new(

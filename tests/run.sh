@@ -5,7 +5,8 @@
 # `iproute2` (namespaces and packet loss for the network tests), `systemd` (systemd-analyze:
 # the unit's exposure score and syscall groups), `strace` (the syscalls payprobe makes,
 # against the unit's SystemCallFilter=), `python3-yaml` (reads the compose, Kubernetes and
-# Grafana provisioning YAML), and `chromium` and `fonts-wqy-microhei` (the status page rendered
+# Grafana provisioning YAML), `python3-cryptography` (tests/it/signed_gateway.py: Alipay and
+# WeChat Pay signatures checked and made by an implementation other than payprobe's), and `chromium` and `fonts-wqy-microhei` (the status page rendered
 # in a real browser, Chinese included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v strace >/dev/null 2>&1 || need+=(strace)
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
+/usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 || need+=(python3-cryptography)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)

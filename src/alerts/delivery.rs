@@ -171,7 +171,10 @@ impl Delivery {
             self.gauges();
             let next = {
                 let ob = crate::sync::lock(&self.sink.outbox, "outbox");
-                retry.retain(|k, _| ob.pending().any(|n| &n.key == k));
+                if !retry.is_empty() {
+                    let pending: HashSet<&str> = ob.pending().map(|n| n.key.as_str()).collect();
+                    retry.retain(|k, _| pending.contains(k.as_str()));
+                }
                 pick(ob.pending(), &retry, Instant::now())
             };
             match next {

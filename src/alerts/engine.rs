@@ -14,7 +14,7 @@
 //! A new alert is announced only once it has been wanted for `group_wait`, so a local
 //! outage, whose scope settles within a round, never pages per target first.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -231,6 +231,22 @@ fn main_cause(members: &[&Incident]) -> Cause {
         .map_or(Cause::Unknown, |(c, _)| c)
 }
 
+/// The ways out whose control has failed (not yet as a local outage) for less than
+/// `control_hold_ms`: until the other targets leaving that way have had time to fail too,
+/// it is not known whether the control is broken or the way out is cut off, and paging
+/// either way would be early (with targets of slower intervals, agreement takes longer than
+/// `group_wait`).
+fn held_ways_out<'a>(open: &[&'a Incident], now: u64, s: &Settings) -> BTreeSet<&'a str> {
+    open.iter()
+        .filter(|i| i.control && i.scope != Scope::Local)
+        .filter(|i| {
+            let since = i.changes.last().map_or(i.opened_ms, |c| c.at_ms);
+            now.saturating_sub(since) < s.control_hold_ms
+        })
+        .map(|i| i.egress.as_str())
+        .collect()
+}
+
 /// The alerts that should fire for these open incidents, by group.
 pub fn desired<'a>(
     open: impl IntoIterator<Item = &'a Incident>,
@@ -238,6 +254,8 @@ pub fn desired<'a>(
     s: &Settings,
 ) -> BTreeMap<String, Want> {
     let mut local: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
+    let open: Vec<&Incident> = open.into_iter().collect();
+    let held = held_ways_out(&open, now, s);
     let mut providers: BTreeMap<&str, Vec<&Incident>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for i in open {
@@ -249,9 +267,9 @@ pub fn desired<'a>(
                     .saturating_mul(u64::from(i.success_threshold.max(1)));
                 now.saturating_sub(at) < settle.saturating_add(s.group_wait_ms)
             }) => {} // explained by the vantage point's outage until it had time to recover
-            _ if i.control
-                && now.saturating_sub(i.changes.last().map_or(i.opened_ms, |c| c.at_ms))
-                    < s.control_hold_ms => {} // the other paths have not had time to agree
+            // A control of this way out fails and the other paths have not had time to agree
+            // yet: its own page and the pages it may soon explain wait.
+            _ if held.contains(i.egress.as_str()) => {}
             Scope::Provider => providers.entry(&i.provider).or_default().push(i),
             _ => {
                 out.insert(format!("target/{}", i.target), endpoint(i, s));

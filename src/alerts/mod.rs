@@ -189,7 +189,6 @@ async fn run_engine(
     let mut failing = false;
     loop {
         follow.catch_up(&incidents);
-        crate::incidents::flush_logs();
         let now = unix_ms(SystemTime::now());
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         let open =
@@ -229,7 +228,13 @@ async fn run_engine(
             }
         }
         tokio::select! {
-            alive = follow.next() => if !alive { return },
+            alive = follow.next() => {
+                if !alive {
+                    return;
+                }
+                // A burst of events (a mass change) is judged once, not once per event.
+                tokio::time::sleep(crate::limits::ALERT_ENGINE_COALESCE).await;
+            }
             () = tokio::time::sleep(tick) => {}
         }
     }

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use hints::{hint, Lang};
 pub use reason::{reason, ReasonParts};
 pub use rules::{judge_round, RoundVerdict};
-pub use scope::{PeerView, Peers, Reach, Seat};
+pub use scope::{PeerView, Peers, Reach, Seat, WayOut};
 pub use window::Window;
 
 /// Why a target fails. A closed set: these are the `cause` label values.

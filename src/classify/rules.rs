@@ -139,6 +139,8 @@ pub const RULES: &[Rule] = &[
     rule("notification_missing", Kind(K::NotificationMissing), Server, &[PD], "no payment notification from the provider for longer than max_silence: notifications are delayed or lost", "超过 max_silence 未收到服务商的支付异步通知：通知延迟或丢失"),
     // A provider's own code beats the bare status (profiles; docs/profiles.md). A body that is
     // not in the provider's format at all is the server answering in another shape.
+    // A signed call's answer whose signature is missing or wrong cannot be believed (issue 19).
+    rule("answer_signature", Kind(K::AnswerSignature), Security, &[AF, TF], "the answer of a signed call carries no valid provider signature: a wrong or rotated provider key, or something rewriting answers on the path", "签名调用的应答没有有效的服务商签名：服务商公钥错误或已轮换，或途中有设备改写了应答"),
     rule("provider_format", When::ProviderCodes(crate::profile::MISMATCH_CODES), Server, &[TF], "the peer answered, but not in the provider's format (named in the detail)", "对端有应答，但不是该服务商的格式（详见括号内）"),
     rule("provider_server", When::Provider(Server), Server, &[TF], "the provider reports a failure on its side", "服务商报告其自身故障"),
     rule("provider_security", When::Provider(Security), Security, &[TF], "the provider refuses the credentials, signature or permission", "服务商拒绝了凭据、签名或权限"),
@@ -402,6 +404,10 @@ fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
             .filter_map(|e| e.api_version.as_ref())
             .flat_map(|a| a.warnings.iter().cloned()),
     );
+    let signed = round
+        .iter()
+        .filter_map(|e| e.http.as_ref()?.signature.as_ref());
+    out.extend(signed.flat_map(crate::sign::warnings));
     out.dedup();
     out
 }

@@ -91,6 +91,7 @@ struct Member {
     /// The way out ([`crate::config::Egress::label`]); controls are counted per egress.
     egress: String,
     control: bool,
+    path: bool,
     failing: bool,
     network: bool,
 }
@@ -124,6 +125,10 @@ pub struct Seat<'a> {
     pub provider: &'a str,
     pub control: bool,
     pub egress: &'a str,
+    /// Whether it is a network path that can say whether its way out works: a payment
+    /// notification channel probes nothing, stays healthy while the network is down, and
+    /// must not outvote the targets that fail (it is left out of the per-egress counts).
+    pub path: bool,
 }
 
 impl<'a> Seat<'a> {
@@ -133,7 +138,28 @@ impl<'a> Seat<'a> {
             provider: &t.provider,
             control: t.control,
             egress: &t.egress_label,
+            path: !t
+                .checks
+                .iter()
+                .all(|c| *c == crate::config::Check::Notification),
         }
+    }
+}
+
+/// What one way out looks like: its controls, and the targets that take it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WayOut {
+    pub controls: usize,
+    pub controls_failing: usize,
+    pub targets: usize,
+    pub targets_failing: usize,
+}
+
+impl WayOut {
+    /// A failing control and the other paths agreeing: this way out is cut off.
+    pub fn cut_off(&self) -> bool {
+        self.controls_failing > 0
+            && self.targets_failing >= self.targets.saturating_sub(self.targets_failing)
     }
 }
 
@@ -147,6 +173,7 @@ impl Peers {
             provider,
             control,
             egress,
+            ..
         } = seat;
         let network = failing && cause == Cause::Network;
         let old = self.members.get(name);
@@ -169,6 +196,7 @@ impl Peers {
             provider: provider.to_string(),
             egress: egress.to_string(),
             control,
+            path: seat.path,
             failing,
             network,
         };
@@ -189,6 +217,19 @@ impl Peers {
         let (total, failing) = self.endpoints.get(egress).copied().unwrap_or_default();
         let agree = self.controls.contains_key(egress) && failing >= total.saturating_sub(failing);
         (self.providers.len(), self.network_down_providers, agree)
+    }
+
+    /// The controls and targets of one way out, for the one log line of a vantage point that
+    /// loses or regains it.
+    pub fn way_out(&self, egress: &str) -> WayOut {
+        let (controls, controls_failing) = self.controls.get(egress).copied().unwrap_or_default();
+        let (targets, targets_failing) = self.endpoints.get(egress).copied().unwrap_or_default();
+        WayOut {
+            controls,
+            controls_failing,
+            targets,
+            targets_failing,
+        }
     }
 
     pub fn remove(&mut self, name: &str) {
@@ -212,11 +253,13 @@ impl Peers {
             }
             return;
         }
-        let e = self.endpoints.entry(m.egress.clone()).or_default();
-        step(&mut e.0, true);
-        step(&mut e.1, m.failing);
-        if e.0 == 0 {
-            self.endpoints.remove(&m.egress);
+        if m.path {
+            let e = self.endpoints.entry(m.egress.clone()).or_default();
+            step(&mut e.0, true);
+            step(&mut e.1, m.failing);
+            if e.0 == 0 {
+                self.endpoints.remove(&m.egress);
+            }
         }
         let c = self.providers.entry(m.provider.clone()).or_default();
         let was_down = c.network_down();
@@ -244,6 +287,7 @@ impl Peers {
             provider,
             control,
             egress,
+            ..
         } = seat;
         let n = |b: bool| usize::from(b);
         let me = self.members.get(name);
@@ -255,7 +299,7 @@ impl Peers {
             .map_or(0, |c| c.1)
             .saturating_sub(my_failing_control);
         let (total, failing) = self.endpoints.get(egress).copied().unwrap_or_default();
-        let mine_here = me.filter(|m| !m.control && m.egress == egress);
+        let mine_here = me.filter(|m| !m.control && m.path && m.egress == egress);
         let others_failing = failing.saturating_sub(n(mine_here.is_some_and(|m| m.failing)));
         let others_healthy = total
             .saturating_sub(failing)

@@ -91,6 +91,11 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
             Server,
         ),
         (
+            failing(Http, Phase::Content, K::AnswerSignature),
+            "answer_signature",
+            Security,
+        ),
+        (
             failing(Check::ApiVersion, Phase::Content, K::ApiVersionMismatch),
             "api_version_mismatch",
             ApiVersion,
@@ -580,6 +585,7 @@ fn seat<'a>(name: &'a str, provider: &'a str, control: bool) -> scope::Seat<'a> 
         provider,
         control,
         egress: "direct",
+        path: true,
     }
 }
 
@@ -601,6 +607,7 @@ fn controls_speak_for_their_own_way_out() {
         provider,
         control,
         egress,
+        path: true,
     };
     let mut p = Peers::default();
     p.set(on("ctl-1", "", true, "source=10.0.1.2"), false, Cause::None);
@@ -1071,4 +1078,43 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// The agreement of a way out flipping re-judges everyone (the failing targets' scope turns
+/// `local` at once); a notification channel, which probes nothing, does not count as a path.
+#[test]
+fn an_agreement_flip_reaches_everyone_and_channels_are_no_paths() {
+    let mut p = Peers::default();
+    let t = |name| seat(name, "acme", false);
+    p.set(seat("ctl", "", true), true, Cause::Network);
+    for (name, failing) in [("a", true), ("b", false), ("c", false), ("d", false)] {
+        let cause = if failing { Cause::Network } else { Cause::None };
+        p.set(t(name), failing, cause);
+    }
+    assert_ne!(
+        scope::scope(Cause::Network, &p.context_for(t("a"))),
+        Scope::Local
+    );
+    // b failing makes two of four: the other paths agree now, everyone is judged again.
+    assert_eq!(p.set(t("b"), true, Cause::Network), Reach::Everyone);
+    assert_eq!(
+        scope::scope(Cause::Network, &p.context_for(t("a"))),
+        Scope::Local
+    );
+    let mut q = Peers::default();
+    q.set(seat("ctl", "", true), true, Cause::Network);
+    q.set(t("a"), true, Cause::Network);
+    for i in 0..5 {
+        let name = format!("channel-{i}");
+        let mut s = seat(&name, "acme", false);
+        s.path = false;
+        q.set(s, false, Cause::None);
+    }
+    let c = q.context_for(t("a"));
+    assert_eq!(
+        (c.others_failing, c.others_healthy),
+        (0, 0),
+        "channels are not counted"
+    );
+    assert_eq!(scope::scope(Cause::Network, &c), Scope::Local);
 }

@@ -53,6 +53,9 @@ fn render(path: &Path, problems: &[Problem]) -> String {
 pub struct Problems<'a> {
     source: &'a str,
     pub list: Vec<Problem>,
+    /// Things that work but should not be so (a key file others can read): shown by
+    /// `check-config` and logged at load, never a refusal.
+    pub warnings: Vec<Problem>,
     listed: HashSet<(usize, usize, String)>,
     found: usize,
 }
@@ -62,6 +65,7 @@ impl<'a> Problems<'a> {
         Problems {
             source,
             list: Vec::new(),
+            warnings: Vec::new(),
             listed: HashSet::new(),
             found: 0,
         }
@@ -78,6 +82,19 @@ impl<'a> Problems<'a> {
                 column,
                 message,
             });
+        }
+    }
+
+    /// Records a warning at the start of `span` (once per place and message).
+    pub fn warn(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, column) = line_col(self.source, span.start);
+        let w = Problem {
+            line,
+            column,
+            message: message.into(),
+        };
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
         }
     }
 

@@ -43,6 +43,9 @@ pub struct Plan {
     pub alerts: AlertsPlan,
     /// `[[maintenance]]` windows.
     pub maintenance: crate::maintenance::Schedule,
+    /// Config warnings (`file:line:column`-placed, not refusals): `check-config` prints
+    /// them, the daemon logs them at each load.
+    pub warnings: Vec<Problem>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -308,6 +311,9 @@ pub struct HttpSpec {
     pub follow_redirects: bool,
     pub max_redirects: u32,
     pub max_body_bytes: usize,
+    /// `[targets.sign]`: the request is signed with the merchant's credentials and the
+    /// answer's signature verified (`src/sign`).
+    pub sign: Option<crate::sign::SignSpec>,
 }
 
 impl HttpSpec {

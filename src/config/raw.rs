@@ -134,6 +134,34 @@ pub struct RawTarget {
     pub ping: Option<RawPing>,
     pub api_version: Option<RawApiVersion>,
     pub rpc: Option<RawRpc>,
+    /// `[targets.sign]`: merchant credentials (issue 19); see `validate/sign.rs`.
+    pub sign: Option<S<RawSign>>,
+}
+
+/// `[targets.sign]`, every kind's keys (which apply to which kind is checked in
+/// `validate/sign.rs`). The names are the contract of issue 19.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSign {
+    pub kind: Option<S<String>>,
+    pub private_key_file: Option<S<String>>,
+    pub app_id: Option<S<String>>,
+    pub method: Option<S<String>>,
+    pub biz_content: Option<S<String>>,
+    pub alipay_public_key_file: Option<S<String>>,
+    pub app_cert_file: Option<S<String>>,
+    pub alipay_cert_file: Option<S<String>>,
+    pub alipay_root_cert_file: Option<S<String>>,
+    pub mchid: Option<S<String>>,
+    pub serial_no: Option<S<String>>,
+    pub wechatpay_public_key_file: Option<S<String>>,
+    pub wechatpay_public_key_id: Option<S<String>>,
+    pub apiv3_key_file: Option<S<String>>,
+    pub api_key_file: Option<S<String>>,
+    pub api_key_env: Option<S<String>>,
+    pub stripe_version: Option<S<String>>,
+    pub expiry_warning: Option<S<String>>,
+    pub expiry_critical: Option<S<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

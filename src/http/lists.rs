@@ -60,11 +60,21 @@ fn incident_page(l: &Ledger, q: &Query) -> Result<(Vec<Incident>, Option<String>
         Some(_) => return Err("cursor is not one of this list's".into()),
     }
     if want_closed && out.len() <= q.limit {
-        let newest_first = l.closed.iter().rev();
-        let older = newest_first.skip_while(|i| match &closed_after {
-            Some((ms, id)) => (i.closed_ms.unwrap_or(0), &i.id) >= (*ms, id),
-            None => false,
-        });
+        // Closed incidents are listed in the order they closed (the deque's), which their
+        // `closed_ms` need not follow (a clock step, a sweep): the cursor is found by id, and
+        // only if it has left the bounded list by its time.
+        let newest_first: Vec<&Incident> = l.closed.iter().rev().collect();
+        let start = match &closed_after {
+            None => 0,
+            Some((ms, id)) => match newest_first.iter().position(|i| &i.id == id) {
+                Some(p) => p + 1,
+                None => newest_first
+                    .iter()
+                    .position(|i| i.closed_ms.unwrap_or(0) < *ms)
+                    .unwrap_or(newest_first.len()),
+            },
+        };
+        let older = newest_first.into_iter().skip(start);
         out.extend(older.filter(keep).take(q.limit + 1 - out.len()).cloned());
     }
     let next = (out.len() > q.limit).then(|| {
@@ -124,32 +134,39 @@ pub fn targets(plan: &Plan, store: &Store, query: &str, lang: Lang) -> Response<
         Ok(Some(_)) => return bad("cursor is not one of this list's".into()),
         Err(e) => return bad(e),
     };
-    let mut views: Vec<(usize, TargetView)> = Vec::new();
+    // Filter on the diagnosis first (no copy of the evidence), build views for the page only.
+    let filtered =
+        q.provider.is_some() || q.cause.is_some() || q.scope.is_some() || q.status.is_some();
+    let mut kept: Vec<usize> = Vec::new();
     for (i, t) in plan.targets.iter().enumerate().skip(start) {
-        let v = view(t, store, lang);
-        let keep = match &v.diagnosis {
-            Some(d) => {
-                q.keeps(&t.provider, d.cause, d.scope)
-                    && match q.status.as_deref() {
-                        Some("healthy") => d.healthy,
-                        Some("unhealthy") => !d.healthy,
-                        _ => true,
-                    }
-            }
-            None => {
-                q.cause.is_none()
-                    && q.scope.is_none()
-                    && q.status.is_none()
-                    && q.provider.as_deref().is_none_or(|p| p == t.provider)
-            }
-        };
+        let keep = !filtered
+            || match store.verdict_of(&t.name) {
+                Some((healthy, cause, scope)) => {
+                    q.keeps(&t.provider, cause, scope)
+                        && match q.status.as_deref() {
+                            Some("healthy") => healthy,
+                            Some("unhealthy") => !healthy,
+                            _ => true,
+                        }
+                }
+                None => {
+                    q.cause.is_none()
+                        && q.scope.is_none()
+                        && q.status.is_none()
+                        && q.provider.as_deref().is_none_or(|p| p == t.provider)
+                }
+            };
         if keep {
-            views.push((i, v));
-            if views.len() > q.limit {
+            kept.push(i);
+            if kept.len() > q.limit {
                 break;
             }
         }
     }
+    let mut views: Vec<(usize, TargetView)> = kept
+        .into_iter()
+        .filter_map(|i| Some((i, view(plan.targets.get(i)?, store, lang))))
+        .collect();
     let next = (views.len() > q.limit).then(|| {
         views.truncate(q.limit);
         let (i, v) = &views[q.limit - 1];

@@ -51,19 +51,33 @@ static LOG_CLOSED: Budget = Budget::new(
     crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
 );
 
-/// Writes the summaries of per-target lines left out in a second that is over (called by
-/// the alert engine's tick, so a burst's summary does not wait for the next burst).
+/// Writes the summaries of per-target lines left out in a second that is over (called every
+/// second by the incident sweeper, so a burst's summary does not wait for the next burst).
 pub fn flush_logs() {
     for b in [&LOG_OPENED, &LOG_CHANGED, &LOG_CLOSED] {
         b.flush();
     }
+    crate::state::flush_logs();
+}
+
+fn grace_ms() -> u64 {
+    u64::try_from(crate::limits::REMOVED_TARGET_GRACE.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What offering an event to a follower's queue did.
+enum Offer {
+    Taken,
+    /// Its queue is full: it is marked behind and rebuilds from a snapshot.
+    Full,
+    /// The follower is gone (a restarted alert engine left its old queue): dropped.
+    Gone,
 }
 
 /// A reader of the events: offered each one under the book's lock (so in order); `false`
 /// means its queue is full, and it is marked behind.
 struct Subscriber {
     name: &'static str,
-    offer: Box<dyn Fn(Arc<Stamped>) -> bool + Send + Sync>,
+    offer: Box<dyn Fn(Arc<Stamped>) -> Offer + Send + Sync>,
     behind: Arc<AtomicBool>,
 }
 
@@ -103,27 +117,21 @@ fn lock<'a>(book: &'a Mutex<Book>, metrics: &Metrics) -> MutexGuard<'a, Book> {
 impl Incidents {
     /// Loads what `state_dir` holds (a missing or unreadable journal is logged, never
     /// fatal) and starts its writer. Restored open incidents of targets not in `targets`
-    /// are closed as removed.
+    /// wait out the removal grace period like a target removed by a reload (a daemon started
+    /// on a half-written config keeps them if the next reload brings their targets back).
     pub fn new(state_dir: &Path, targets: &[Arc<Target>], metrics: Arc<Metrics>) -> Incidents {
-        let mut ledger = persist::load(state_dir, &metrics);
-        let now = unix_ms(SystemTime::now());
-        let gone: Vec<String> = ledger
-            .open
-            .keys()
-            .filter(|n| !targets.iter().any(|t| &t.name == *n))
-            .cloned()
-            .collect();
-        for target in gone {
-            ledger.apply(&Event::Closed {
-                target,
-                at_ms: now,
-                by: REMOVED.to_string(),
-            });
-        }
+        let ledger = persist::load(state_dir, &metrics);
+        let known: std::collections::HashSet<&str> =
+            targets.iter().map(|t| t.name.as_str()).collect();
         let mut book = Book::default();
+        let until = unix_ms(SystemTime::now()).saturating_add(grace_ms());
         for i in ledger.open.values() {
             metrics.incidents.set_open(&i.target, &i.provider, i.cause);
             book.restored_passes.insert(i.target.clone(), 0);
+            if !known.contains(i.target.as_str()) {
+                book.retiring
+                    .insert(i.target.clone(), (i.provider.clone(), until));
+            }
         }
         book.ledger = ledger.clone();
         let book = Arc::new(Mutex::new(book));
@@ -145,11 +153,57 @@ impl Incidents {
         if let Some(tx) = persist::start(state_dir, ledger, 0, behind.clone(), snapshot, metrics) {
             incidents.add(Subscriber {
                 name: "incident_journal",
-                offer: Box::new(move |s| tx.try_send(s).is_ok()),
+                offer: Box::new(move |s| match tx.try_send(s) {
+                    Ok(()) => Offer::Taken,
+                    Err(std::sync::mpsc::TrySendError::Full(_)) => Offer::Full,
+                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Offer::Gone,
+                }),
                 behind,
             });
         }
         incidents
+    }
+
+    /// Targets of a new plan whose incident was waiting out its removal grace (a reload that
+    /// brought them back): the incident goes on if the target is the same target (provider,
+    /// control, way out); a target that came back as something else has its old incident
+    /// closed as removed when the grace ends, or at its first round.
+    pub fn adopt(&self, targets: &[Arc<Target>]) {
+        let mut b = lock(&self.book, &self.metrics);
+        if b.retiring.is_empty() {
+            return;
+        }
+        for t in targets {
+            if b.retiring.contains_key(&t.name) {
+                self.come_back(&mut b, t);
+            }
+        }
+    }
+
+    /// A retiring target is back: continue its incident, or close it if the target changed
+    /// identity (its alert would otherwise be grouped under the old provider or way out).
+    fn come_back(&self, b: &mut Book, t: &Target) {
+        let Some((provider, _)) = b.retiring.remove(&t.name) else {
+            return;
+        };
+        let same = b.ledger.open.get(&t.name).is_some_and(|i| {
+            i.provider == t.provider && i.control == t.control && i.egress == model::egress_of(t)
+        });
+        if !same {
+            let now = unix_ms(SystemTime::now());
+            self.close(b, &t.name, &provider, now, REMOVED);
+            return;
+        }
+        if let Some(i) = b.ledger.open.get(&t.name) {
+            // The metrics output dropped the target's series when it was retired.
+            self.metrics
+                .incidents
+                .set_open(&t.name, &t.provider, i.cause);
+        }
+        // Its window starts afresh (healthy): like a restored incident, it closes only once
+        // this target is seen passing again.
+        b.restored_passes.insert(t.name.clone(), 0);
+        tracing::info!(target_name = %t.name, "target back in the config: its open incident continues");
     }
 
     fn add(&self, s: Subscriber) {
@@ -168,7 +222,11 @@ impl Incidents {
         let mut b = lock(&self.book, &self.metrics);
         b.subscribers.push(Subscriber {
             name,
-            offer: Box::new(move |s| tx.try_send(s).is_ok()),
+            offer: Box::new(move |s| match tx.try_send(s) {
+                Ok(()) => Offer::Taken,
+                Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => Offer::Full,
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => Offer::Gone,
+            }),
             behind: behind.clone(),
         });
         Follower::new(rx, behind, b.seq, b.ledger.clone())
@@ -220,14 +278,24 @@ impl Incidents {
             seq: b.seq,
             event: e,
         });
-        for s in &b.subscribers {
-            if !(s.offer)(stamped.clone()) && !s.behind.swap(true, Ordering::AcqRel) {
-                self.metrics.incidents.queue_overflow(s.name);
-                tracing::warn!(
-                    queue = s.name,
-                    "incident event queue full; that reader rebuilds from a snapshot"
-                );
+        let mut gone = Vec::new();
+        for (i, s) in b.subscribers.iter().enumerate() {
+            match (s.offer)(stamped.clone()) {
+                Offer::Taken => {}
+                Offer::Gone => gone.push(i),
+                Offer::Full => {
+                    if !s.behind.swap(true, Ordering::AcqRel) {
+                        self.metrics.incidents.queue_overflow(s.name);
+                        tracing::warn!(
+                            queue = s.name,
+                            "incident event queue full; that reader rebuilds from a snapshot"
+                        );
+                    }
+                }
             }
+        }
+        for i in gone.into_iter().rev() {
+            b.subscribers.remove(i);
         }
     }
 
@@ -275,11 +343,8 @@ impl Incidents {
         let t = r.target;
         let d: &Diagnosis = r.diagnosis;
         let at = unix_ms(r.at);
-        if b.retiring.remove(&t.name).is_some() {
-            // Its window starts afresh (healthy): like a restored incident, it closes only
-            // once this target is seen passing again.
-            b.restored_passes.insert(t.name.clone(), 0);
-            tracing::info!(target_name = %t.name, "target back in the config: its open incident continues");
+        if b.retiring.contains_key(&t.name) {
+            self.come_back(b, t);
         }
         let passed = !r.rejudged() && r.evidence.iter().all(|e| e.success);
         if d.healthy {
@@ -379,9 +444,7 @@ impl Output for Incidents {
         let mut b = lock(&self.book, &self.metrics);
         b.first_failure.remove(&target.name);
         if b.ledger.open.contains_key(&target.name) {
-            let grace =
-                u64::try_from(crate::limits::REMOVED_TARGET_GRACE.as_millis()).unwrap_or(u64::MAX);
-            let at = unix_ms(SystemTime::now()).saturating_add(grace);
+            let at = unix_ms(SystemTime::now()).saturating_add(grace_ms());
             b.retiring
                 .insert(target.name.clone(), (target.provider.clone(), at));
         }

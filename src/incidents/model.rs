@@ -29,6 +29,15 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// The way out an incident records: empty for the direct one (left out of the JSON).
+pub fn egress_of(t: &Target) -> String {
+    if t.egress == crate::config::Egress::default() {
+        String::new()
+    } else {
+        t.egress_label.clone()
+    }
+}
+
 /// `closed_by` of an incident the target's own passing rounds closed.
 pub const RECOVERED: &str = "recovered";
 
@@ -98,11 +107,7 @@ impl Incident {
             target: t.name.clone(),
             provider: t.provider.clone(),
             control: t.control,
-            egress: if t.egress == crate::config::Egress::default() {
-                String::new()
-            } else {
-                t.egress_label.clone()
-            },
+            egress: egress_of(t),
             cause: d.cause,
             scope: d.scope,
             rule: d.rule.to_string(),

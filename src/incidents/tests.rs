@@ -299,3 +299,60 @@ fn a_removed_target_keeps_its_incident_through_the_grace_period() {
         (id.as_str(), Some(REMOVED))
     );
 }
+
+/// The reload that brings a target back adopts its incident at once (its first round may be
+/// a whole interval away, past the grace); a target back as something else (another
+/// provider) has its old incident closed rather than continued under the wrong group.
+#[test]
+fn a_reload_adopts_a_returning_target_and_closes_a_changed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, _) = setup(dir.path());
+    let (a, b) = (target("a", "acme"), target("b", "acme"));
+    for _ in 0..2 {
+        p.finished(&a, round(&a, false));
+        p.finished(&b, round(&b, false));
+    }
+    let ids: Vec<String> = inc.open().iter().map(|i| i.id.clone()).collect();
+    p.retire(&a);
+    p.retire(&b);
+    let b_elsewhere = target("b", "other-provider");
+    inc.adopt(&[a.clone(), b_elsewhere]);
+    inc.sweep(unix_ms(SystemTime::now()) + 3_600_000);
+    let open: Vec<String> = inc.open().iter().map(|i| i.id.clone()).collect();
+    assert_eq!(
+        open,
+        [ids.iter().find(|i| i.starts_with("a@")).unwrap().clone()]
+    );
+    let closed = inc.snapshot(5);
+    assert!(closed
+        .iter()
+        .any(|i| i.target == "b" && i.closed_by.as_deref() == Some(REMOVED)));
+}
+
+/// A daemon started on a config that lacks a target keeps that target's open incident
+/// through the grace period, so a quick fix of the file continues it.
+#[test]
+fn a_start_without_a_target_keeps_its_incident_through_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = target("gw", "acme");
+    let id = {
+        let (p, inc, _) = setup(dir.path());
+        for _ in 0..2 {
+            p.finished(&t, round(&t, false));
+        }
+        let id = inc.open()[0].id.clone();
+        wait_file(dir.path(), &id);
+        id
+    };
+    let metrics = Arc::new(Metrics::new().unwrap());
+    let inc = Incidents::new(dir.path(), &[target("other", "acme")], metrics);
+    inc.sweep(unix_ms(SystemTime::now()));
+    assert_eq!(inc.open()[0].id, id, "kept during the grace");
+    inc.adopt(&[t]);
+    inc.sweep(unix_ms(SystemTime::now()) + 3_600_000);
+    assert_eq!(
+        inc.open()[0].id,
+        id,
+        "adopted by the reload that brought it back"
+    );
+}

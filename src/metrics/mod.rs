@@ -13,6 +13,7 @@ mod families;
 mod global;
 mod incidents;
 mod notifications;
+mod sign;
 mod target;
 #[cfg(test)]
 mod tests_encoder;

@@ -84,6 +84,8 @@ pub(super) struct State {
     pub diag: Option<Diag>,
     /// Seconds since health, cause or scope last changed, as of the last judgement.
     pub state_since: Option<f64>,
+    /// Targets with `[targets.sign]` only.
+    pub sign: Option<Box<super::sign::SignState>>,
 }
 
 /// One target's series.
@@ -145,6 +147,11 @@ impl TargetSeries {
             checks,
             http: speaks_http.then_some(([0.0; Phase::ALL.len()], 0.0)),
             over_slo: t.latency_slo.map(|_| 0),
+            sign: t
+                .http
+                .sign
+                .as_ref()
+                .map(|s| Box::new(super::sign::SignState::new(s))),
             ..State::default()
         };
         TargetSeries {
@@ -169,6 +176,9 @@ impl State {
         for e in round {
             self.observe_check(e);
             if let Some(h) = &e.http {
+                if let (Some(g), Some(sig)) = (self.sign.as_mut(), &h.signature) {
+                    g.observe(sig, now);
+                }
                 self.retry_after = h
                     .headers
                     .get("retry-after")

@@ -134,6 +134,9 @@ pub enum FailureKind {
     NotificationLate,
     /// No notification for longer than `max_silence` (within `active_hours`).
     NotificationMissing,
+    /// The answer of a signed call carries no signature, or one that does not verify with
+    /// the provider key it names (`[targets.sign]`).
+    AnswerSignature,
     /// The prober itself did not return by its deadline (a payprobe bug, never the gateway).
     DeadlineExceeded,
     /// payprobe itself failed during the round (a caught panic): never the gateway.
@@ -290,6 +293,10 @@ pub struct HttpEvidence {
     /// What the target's provider profile read in the body.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<crate::profile::Verdict>,
+    /// A signed exchange (`[targets.sign]`): request signed, answer verified, key serial,
+    /// clock skew.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<crate::sign::SignEvidence>,
     /// The body as read (up to `max_body_bytes`), for profile and version checks.
     #[serde(skip)]
     pub body: bytes::Bytes,

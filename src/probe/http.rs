@@ -22,6 +22,8 @@ use super::{Failure, FailureKind, HttpEvidence, Phase, Prober, Recorder};
 use crate::config::{Check, DnsSpec, HttpSpec, Scheme, Target, VersionSource};
 use crate::limits;
 
+mod signed;
+
 /// Response headers kept in evidence: the ones later diagnosis reads.
 const HEADERS_OF_INTEREST: &[&str] = &[
     "content-type",
@@ -119,6 +121,8 @@ struct Hop {
     /// Name servers and expected networks; redirects to another host keep the servers but
     /// not the expectation, which was written for the target's own host.
     dns: DnsSpec,
+    /// Headers of a signed request (`[targets.sign]`): this hop only, never a redirect's.
+    signed: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl HttpProber {
@@ -141,11 +145,19 @@ impl HttpProber {
             method: t.method.clone(),
             body: t.body.clone(),
             dns: gw.dns.clone(),
+            signed: Vec::new(),
         };
+        self.sign_first_hop(gw, x, &mut hop, rec).await?;
         let mut redirects = 0u32;
+        let mut answer;
         loop {
             let resp = self.one_hop(gw, x, &hop, rec).await?;
             let status = resp.0.status();
+            answer = t
+                .sign
+                .as_ref()
+                .map(|_| resp.0.headers().clone())
+                .unwrap_or_default();
             let next = if t.follow_redirects && status.is_redirection() {
                 resp.0.headers().get(header::LOCATION).cloned()
             } else {
@@ -167,6 +179,7 @@ impl HttpProber {
             hop = next_hop(&hop, status, &location)?;
             rec.enter(Phase::Dns);
         }
+        self.verify_answer(gw, x, &answer, rec).await;
         Ok(())
     }
 
@@ -295,7 +308,7 @@ fn build_request(t: &HttpSpec, hop: &Hop, h2: bool) -> Result<Request<Full<Bytes
         HeaderValue::from_static(concat!("payprobe/", env!("CARGO_PKG_VERSION"))),
     );
     h.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-    for (k, v) in &t.headers {
+    for (k, v) in t.headers.iter().chain(&hop.signed) {
         h.insert(k.clone(), v.clone());
     }
     Ok(req)
@@ -428,6 +441,7 @@ fn next_hop(prev: &Hop, status: StatusCode, location: &HeaderValue) -> Result<Ho
         } else {
             Bytes::new()
         },
+        signed: Vec::new(),
         dns: DnsSpec {
             resolvers: prev.dns.resolvers.clone(),
             expect_addresses: if url.host_str() == prev.url.host_str() {

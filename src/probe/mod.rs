@@ -225,6 +225,15 @@ impl Recorder {
         }
     }
 
+    /// Starts the clock again, before anything of the probe itself happened: work done first
+    /// on the probe's behalf (a signed probe fetching WeChat Pay platform certificates) is
+    /// not the gateway's DNS phase.
+    pub fn restart(&mut self) {
+        let now = Instant::now();
+        (self.t0, self.mark, self.phase) = (now, now, Phase::Dns);
+        self.timings = PhaseTimings::default();
+    }
+
     /// Ends the current phase now and starts `next`; returns the ended phase's length.
     pub fn enter(&mut self, next: Phase) -> std::time::Duration {
         self.enter_at(next, Instant::now())

@@ -160,8 +160,9 @@ pub fn fuzz_evaluate(deprecation: &str, sunset: &str, body: &[u8]) -> Vec<String
     evaluate(&spec, &h, SystemTime::now()).0.warnings
 }
 
-/// `3`, `3.1`, `v3.1.2`, `3.1.2-beta.1` → a semver version; anything else (a date-based
-/// version like Stripe's `2024-06-20`) is not one.
+/// `3`, `3.1`, `v3.1.2`, `3.1.2-beta.1` → a semver version; a Stripe date version
+/// (`2024-06-20`, `2025-03-31.basil`) → `2024.6.20` (issue 19: dates compare by date);
+/// anything else is not one.
 pub fn coerce(s: &str) -> Option<semver::Version> {
     let s = s.trim().trim_start_matches(['v', 'V']);
     if let Ok(v) = semver::Version::parse(s) {
@@ -169,7 +170,7 @@ pub fn coerce(s: &str) -> Option<semver::Version> {
     }
     // Only a bare number list is padded: "2024-06-20" is a date, not version 2024.
     if !s.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return None;
+        return crate::sign::stripe::version_as_semver(s);
     }
     let numeric = s;
     let parts: Vec<&str> = numeric.split('.').filter(|p| !p.is_empty()).collect();
@@ -368,7 +369,15 @@ mod tests {
             coerce("3.1.2-beta.1").map(|v| v.pre.to_string()),
             Some("beta.1".into())
         );
-        assert_eq!(coerce("2024-06-20"), None);
+        assert_eq!(
+            coerce("2024-06-20"),
+            Some(semver::Version::new(2024, 6, 20))
+        );
+        assert_eq!(
+            coerce("2025-03-31.basil"),
+            Some(semver::Version::new(2025, 3, 31))
+        );
+        assert_eq!(coerce("2024-6-20"), None);
         assert_eq!(coerce(""), None);
     }
 

@@ -14,6 +14,7 @@ pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
     let status = h.status.unwrap_or(0);
     let listed = t.http.expect_status.contains(&status);
     h.profile = crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
+    signature(h)?;
     if let Some(v) = &h.profile {
         if v.ok || listed {
             return Ok(());
@@ -47,4 +48,40 @@ pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// A signed call's answer that cannot be trusted is `security` whatever its status or code
+/// (issue 19): its code may have been written by anyone. An unsigned answer that is an error
+/// anyway keeps the provider's reading when the provider leaves such answers unsigned: one
+/// that refuses the credentials (neither Alipay nor WeChat Pay signs a "bad signature"
+/// answer), and any Alipay error (Alipay's own SDK checks `sign` on a failed call only when
+/// there is one). An unsigned answer never passes for healthy.
+fn signature(h: &HttpEvidence) -> Result<(), Failure> {
+    let Some(s) = h.signature.as_ref().filter(|s| s.answer.fails()) else {
+        return Ok(());
+    };
+    let provider_error = h.profile.as_ref().filter(|v| !v.ok);
+    let unsigned_error = s.answer == crate::sign::AnswerCheck::Missing
+        && provider_error.is_some_and(|v| {
+            v.cause == crate::classify::Cause::Security || s.kind == crate::sign::SignKind::Alipay
+        });
+    if unsigned_error {
+        return Ok(());
+    }
+    let tried = if s.keys_tried.is_empty() {
+        String::new()
+    } else {
+        format!("; tried: {}", s.keys_tried.join(", "))
+    };
+    let status = h.status.unwrap_or(0);
+    Err(Failure::new(
+        Phase::Content,
+        FailureKind::AnswerSignature,
+        format!(
+            "{} answer to a call signed by {}: {}{tried}; HTTP status {status}",
+            s.kind.as_str(),
+            s.request_key,
+            s.problem.as_deref().unwrap_or("signature not verified")
+        ),
+    ))
 }

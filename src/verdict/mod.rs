@@ -103,6 +103,7 @@ pub fn api_version_of(t: &Target, http: &Evidence, now: SystemTime) -> Evidence 
 /// A valid certificate expiring within the target's `cert_expiry_warning` is flagged (a
 /// warning, not a failure: it still works today).
 fn cert_expiry(t: &Target, e: &mut Evidence, now: SystemTime) {
+    credential_expiry(t, e, now);
     if let Some(tls) = e.tls.as_mut() {
         let valid = tls.version.is_some();
         tls.expiring_soon = valid
@@ -110,6 +111,25 @@ fn cert_expiry(t: &Target, e: &mut Evidence, now: SystemTime) {
                 .certificate
                 .as_ref()
                 .is_some_and(|c| c.remaining(now) < t.cert_expiry_warning);
+    }
+}
+
+/// The certificates a signed probe relies on, held against `expiry_warning` and
+/// `expiry_critical` ([targets.sign]).
+fn credential_expiry(t: &Target, e: &mut Evidence, now: SystemTime) {
+    let (Some(spec), Some(h)) = (&t.http.sign, e.http.as_mut()) else {
+        return;
+    };
+    let Some(s) = h.signature.as_mut() else {
+        return;
+    };
+    let now = crate::timefmt::unix_secs(now);
+    let within = |d: std::time::Duration, c: &crate::sign::Credential| {
+        c.not_after_unix.saturating_sub(now) < i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+    };
+    for c in &mut s.credentials {
+        c.expiring = within(spec.expiry_warning, c);
+        c.critical = within(spec.expiry_critical, c);
     }
 }
 

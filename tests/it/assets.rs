@@ -86,6 +86,7 @@ fn exported_names() -> BTreeSet<String> {
         ..Default::default()
     });
     m.observe(&t, &[tls, http, ping, api]);
+    signed_series(&m);
     // A symptom, so the symptom family (written as its active series only) has one.
     let mut d = payprobe::classify::Diagnosis::pending();
     d.symptoms.insert(payprobe::classify::Symptom::ALL[0]);
@@ -98,6 +99,28 @@ fn exported_names() -> BTreeSet<String> {
         .filter_map(|l| l.split(['{', ' ']).next())
         .map(str::to_string)
         .collect()
+}
+
+/// A signed probe's series (tests/it/signed.rs has the real exchanges): a WeChat Pay target
+/// with keys from the independent gateway, and an answer verified with a platform
+/// certificate seen for the first time.
+fn signed_series(m: &Metrics) {
+    let gw = crate::signed_gw::Gw::start();
+    let plan = gw.plan(&gw.wechat("apiv3_key_file = \"apiv3.key\""));
+    let t = &plan.targets[0];
+    let mut e = Evidence::new("wx", payprobe::config::Check::Http);
+    let mut cred = payprobe::sign::Credential::new("platform_cert", "43A5", 1);
+    cred.first_seen_unix = Some(1);
+    e.http = Some(HttpEvidence {
+        signature: Some(payprobe::sign::SignEvidence {
+            answer: payprobe::sign::AnswerCheck::Verified,
+            clock_skew_seconds: Some(0),
+            credentials: vec![cred],
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    m.observe(t, &[e]);
 }
 
 /// `payprobe_…` and `process_…` names used in a text.
@@ -165,6 +188,7 @@ fn every_rule_has_a_real_server_test() {
         "netns.rs",
         "egress.rs",
         "notifications.rs",
+        "signed.rs",
     ]
     .iter()
     .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())

@@ -26,6 +26,8 @@ mod prometheus;
 mod scheduler;
 mod scrape;
 mod secrets;
+mod signed;
+mod signed_gw;
 mod story;
 mod support;
 mod systemd;

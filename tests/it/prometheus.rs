@@ -45,6 +45,10 @@ const MAY_BE_EMPTY: &[(&str, &str)] = &[
     ),
     ("up{job=\"payprobe\"} == 0", "the demo is up"),
     (
+        "payprobe_sign_",
+        "the demo has no signed probes yet (issue 19, point 6)",
+    ),
+    (
         "payprobe_target_last_round_timestamp_seconds > 600",
         "every demo target finishes rounds",
     ),

@@ -2,7 +2,9 @@
 //! serves — debug-level logs, `/metrics`, the JSON API, the status page, `/probe`,
 //! `probe-once` in both formats, config errors and the alert notifications a webhook sink
 //! delivers — and asserts that no value from `headers_from_env` or `headers_from_file`, and
-//! no part of a sink's secret URL or signing key, appears in any of it.
+//! no part of a sink's secret URL or signing key, appears in any of it. Signed probes
+//! (issue 19) add the merchant private keys, the WeChat Pay APIv3 key, the request
+//! signatures payprobe made and a Stripe bearer key to what must never show.
 
 use std::time::Duration;
 
@@ -71,12 +73,36 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
         "http://{}/hooks/{HOOK_PATH_SECRET}/send?access_token={HOOK_QUERY_SECRET}",
         rx.addr
     );
+    // Signed targets against the independent gateway: WeChat Pay answers signed by a key
+    // nobody configured (so it fails and pages), Alipay and Stripe fine.
+    let gw = crate::signed_gw::Gw::start();
+    gw.mode(serde_json::json!({"answer": "wrong_key", "wechat_key": "platform"}));
+    let k = |f: &str| gw.path(f).display().to_string();
+    let ali = gw.alipay(&format!(
+        "private_key_file = \"{}\"\nalipay_public_key_file = \"{}\"",
+        k("merchant.b64"),
+        k("alipay_public.pem")
+    ));
+    let wx = gw
+        .wechat(&format!("apiv3_key_file = \"{}\"", k("apiv3.key")))
+        .replace(
+            "\"merchant_pkcs8.pem\"",
+            &format!("{:?}", k("merchant_pkcs1.pem")),
+        );
+    let signed = format!(
+        "[[targets]]\n{ali}[[targets]]\n{wx}[[targets]]\nname = \"st\"\nprofile = \"stripe\"\nurl = \"http://127.0.0.1:{}/v1/charges/ch_x\"\nchecks = [\"http\"]\n[targets.sign]\nkind = \"stripe\"\napi_key_env = \"PP_STRIPE_KEY\"\n",
+        gw.port
+    );
+    let stripe_key = std::fs::read_to_string(gw.path("stripe.key"))
+        .unwrap()
+        .trim()
+        .to_string();
     let cfg = dir.path().join("p.toml");
     std::fs::write(
         &cfg,
         format!(
             "[server]\nstate_dir = \"state\"\n[alerts]\ngroup_wait = \"1s\"\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl_env = \"PP_HOOK_URL\"\nsecret_env = \"PP_HOOK_KEY\"\n\
-             [defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfailure_threshold = 1\n{}{}{}",
+             [defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfailure_threshold = 1\n{}{}{}{signed}",
             target("refused", refused.port()),
             target("failing", failing.port()),
             target("fine", fine.port())
@@ -88,6 +114,7 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
         ("PP_TEST_KEY", ENV_SECRET),
         ("PP_HOOK_URL", hook_url.as_str()),
         ("PP_HOOK_KEY", HOOK_KEY),
+        ("PP_STRIPE_KEY", stripe_key.as_str()),
     ];
     let mut seen: Vec<(String, String)> = Vec::new();
 
@@ -95,7 +122,7 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
         &["run", "--config", cfg_s],
         dir.path(),
         None,
-        &[env[0], env[1], env[2], ("RUST_LOG", "debug")],
+        &[env[0], env[1], env[2], env[3], ("RUST_LOG", "debug")],
     );
     d.wait_ready().await;
     // The secrets are really in play: the gateway received both.
@@ -178,6 +205,7 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
             ("PP_TEST_KEY", "sk_live_ENVSECRET_4f9a2c7e\u{7f}"),
             env[1],
             env[2],
+            env[3],
         ],
     );
     assert!(
@@ -187,6 +215,7 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
     seen.push(("check-config (bad secret)".into(), bad));
     seen.extend(alert_bodies(&rx));
 
+    let signed_secrets = signing_secrets(&gw, &stripe_key);
     for (what, text) in &seen {
         let all = [
             ENV_SECRET,
@@ -196,11 +225,56 @@ async fn no_secret_header_value_appears_in_anything_payprobe_prints_or_serves() 
             HOOK_QUERY_SECRET,
             HOOK_KEY,
         ];
-        for secret in all {
+        for secret in all
+            .iter()
+            .copied()
+            .chain(signed_secrets.iter().map(String::as_str))
+        {
             assert!(
                 !text.contains(secret),
                 "{what} shows the secret {secret:?}:\n{text}"
             );
         }
     }
+}
+
+/// What signed probes must never show: pieces of the merchant private key in each form it
+/// was given (PEM lines, the bare base64), the APIv3 key, the Stripe key, and every request
+/// signature the gateway received from payprobe (proving the probes ran signed).
+fn signing_secrets(gw: &crate::signed_gw::Gw, stripe_key: &str) -> Vec<String> {
+    let mut out = vec![stripe_key.to_string()];
+    out.push(
+        std::fs::read_to_string(gw.path("apiv3.key"))
+            .unwrap()
+            .trim()
+            .to_string(),
+    );
+    for f in ["merchant_pkcs1.pem", "merchant.b64"] {
+        let text = std::fs::read_to_string(gw.path(f)).unwrap();
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        // Three 40-character pieces from inside the key (past the common ASN.1 header).
+        for at in [200, 600, 1000] {
+            out.push(body[at..at + 40].to_string());
+        }
+    }
+    let reqs = gw.requests();
+    let sigs: Vec<String> = reqs
+        .iter()
+        .filter_map(|r| {
+            r["sig"]
+                .as_str()
+                .filter(|s| s.len() > 40)
+                .map(str::to_string)
+        })
+        .collect();
+    let providers: Vec<&str> = reqs.iter().filter_map(|r| r["provider"].as_str()).collect();
+    for p in ["alipay", "wechatpay", "stripe"] {
+        assert!(
+            providers.contains(&p),
+            "the {p} probe reached the gateway: {reqs:?}"
+        );
+    }
+    assert!(sigs.len() >= 2, "signed requests were made: {reqs:?}");
+    out.extend(sigs);
+    out
 }

@@ -66,9 +66,10 @@ fn source(key: &str, v: &S<String>, p: &mut Problems) -> Option<VersionSource> {
     }
 }
 
-/// `require`, a semver range; it needs a source to read the version from.
+/// `require`, a semver range; it needs a source to read the version from. Stripe's date
+/// versions may be written as they are (`>=2024-06-20`): dates become `YYYY.M.D`.
 fn require(q: &S<String>, has_source: bool, p: &mut Problems) -> Option<semver::VersionReq> {
-    match semver::VersionReq::parse(q.get_ref()) {
+    match semver::VersionReq::parse(&crate::sign::stripe::dates_as_semver(q.get_ref())) {
         Ok(req) if !has_source => {
             p.at(
                 q.span(),
@@ -81,7 +82,7 @@ fn require(q: &S<String>, has_source: bool, p: &mut Problems) -> Option<semver::
             p.at(
                 q.span(),
                 format!(
-                    "`require` = {:?}: {e}; expected a semver range such as \">=3.0, <4\"",
+                    "`require` = {:?}: {e}; expected a semver range such as \">=3.0, <4\" (or of Stripe dates, \">=2024-06-20\")",
                     q.get_ref()
                 ),
             );

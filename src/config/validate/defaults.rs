@@ -15,8 +15,8 @@ macro_rules! inherit {
     };
 }
 
-/// `name` and `url` say which gateway a target is: a default for either is refused where
-/// it is written.
+/// `name` and `url` say which gateway a target is, and `sign` holds one merchant's
+/// credentials: a default for any is refused where it is written.
 pub(super) fn refuse_identity(d: &RawTarget, p: &mut Problems) {
     for (key, v) in [("name", &d.name), ("url", &d.url)] {
         if let Some(v) = v {
@@ -25,6 +25,13 @@ pub(super) fn refuse_identity(d: &RawTarget, p: &mut Problems) {
                 format!("`{key}` cannot be a default: every target needs its own"),
             );
         }
+    }
+    // Merchant credentials belong to one gateway too (issue 19).
+    if let Some(s) = &d.sign {
+        p.at(
+            s.span(),
+            "[defaults.sign] is not allowed: credentials are set per target",
+        );
     }
 }
 

@@ -64,6 +64,7 @@ pub(super) fn http(
         follow_redirects: h.follow_redirects.as_ref().is_some_and(|b| *b.get_ref()),
         max_redirects: max_redirects?.unwrap_or(DEFAULT_MAX_REDIRECTS) as u32,
         max_body_bytes: max_body?.unwrap_or(DEFAULT_MAX_BODY) as usize,
+        sign: None,
     })
 }
 

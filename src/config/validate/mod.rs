@@ -26,6 +26,8 @@ mod notifications;
 mod ping;
 mod rpc;
 mod server;
+mod sign;
+mod signers;
 mod target;
 mod tls;
 mod values;
@@ -58,6 +60,7 @@ pub fn validate(path: &Path, source: &str, base: &Path) -> Result<Plan, Vec<Prob
             targets,
             alerts,
             maintenance,
+            warnings: p.warnings,
         }),
         _ => Err(p.list),
     }

@@ -158,6 +158,7 @@ fn target(c: ChannelSpec, p: &mut Problems) -> Option<Target> {
             follow_redirects: false,
             max_redirects: 0,
             max_body_bytes: 0,
+            sign: None,
         },
         dns: DnsSpec::default(),
         ping: PingSpec::default(),

@@ -145,6 +145,7 @@ struct Specs {
     ping: Option<PingSpec>,
     api_version: Option<ApiVersionSpec>,
     rpc: Option<RpcSpec>,
+    sign: Option<Option<crate::sign::SignSpec>>,
 }
 
 fn specs(t: &RawTarget, k: &Parts, base: &Path, p: &mut Problems) -> Specs {
@@ -176,6 +177,12 @@ fn specs(t: &RawTarget, k: &Parts, base: &Path, p: &mut Problems) -> Specs {
         provider.clone().unwrap_or_default(),
         p,
     );
+    let ctx = super::sign::Context {
+        t,
+        endpoint: k.endpoint.as_ref(),
+        base,
+    };
+    let sign = super::sign::sign(&ctx, p);
     Specs {
         provider,
         http,
@@ -183,12 +190,15 @@ fn specs(t: &RawTarget, k: &Parts, base: &Path, p: &mut Problems) -> Specs {
         ping,
         api_version,
         rpc,
+        sign,
     }
 }
 
 /// The `Target`, once every key is known to be good.
 fn build(k: Parts, s: Specs, control: bool) -> Option<Target> {
     let (e, timing, tls) = (k.endpoint?, k.timing, k.tls);
+    let mut http = s.http?;
+    http.sign = s.sign?;
     Some(Target {
         provider: s.provider?,
         name: k.name?,
@@ -209,7 +219,7 @@ fn build(k: Parts, s: Specs, control: bool) -> Option<Target> {
         min_tls_version: tls.min_version?,
         cert_expiry_warning: tls.cert_expiry_warning?,
         tls: tls.client?,
-        http: s.http?,
+        http,
         dns: s.dns?,
         ping: s.ping?,
         api_version: s.api_version?,

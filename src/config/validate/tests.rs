@@ -1,6 +1,6 @@
 //! Every table's problems, located and in the order they are reported: one config with a
 //! problem in each key of each table (`[server]`, `[defaults]`, `[[targets]]` and its
-//! `http`, `dns`, `ping`, `api_version`, `rpc` tables, TLS keys, `[alerts]` and its sinks),
+//! `http`, `dns`, `ping`, `api_version`, `rpc`, `sign` tables, TLS keys, `[alerts]` and its sinks),
 //! pinned message by message so that moving a validator cannot change what a user reads.
 
 use std::path::Path;
