@@ -123,6 +123,10 @@ impl Daemon {
                 plan_ref.server.probe_rate,
                 plan_ref.server.probe_burst,
             ),
+            renders: http::scrape::Renders::default(),
+            probe_slots: Arc::new(Semaphore::new(
+                (plan_ref.server.max_concurrency / crate::limits::PROBE_ENDPOINT_SHARE).max(1),
+            )),
             auth_rate: http::RateLimit::new(
                 crate::limits::AUTH_CHECKS_PER_SECOND,
                 crate::limits::AUTH_CHECKS_BURST,

@@ -176,6 +176,11 @@ pub const MAX_REQUEST_BODY_BYTES: u64 = 0;
 pub const DEFAULT_PROBE_RATE: i64 = 50;
 pub const DEFAULT_PROBE_BURST: i64 = 300;
 pub const PROBE_RATE: RangeInclusive<i64> = 1..=10_000;
+
+/// `/probe` requests in flight at once are at most `max_concurrency / 4` (at least one):
+/// at the default rate a slow target could otherwise have `/probe` hold every probe slot and
+/// delay the scheduled rounds (a request past the share is told 429).
+pub const PROBE_ENDPOINT_SHARE: usize = 4;
 pub const PROBE_BURST: RangeInclusive<i64> = 1..=100_000;
 
 /// List requests (`/api/v1/targets`, `/api/v1/incidents`: a page of up to 500 items, built

@@ -11,7 +11,7 @@ mod page;
 mod pages;
 mod probe;
 mod rate;
-mod scrape;
+pub mod scrape;
 mod uptime;
 
 pub use rate::RateLimit;
@@ -55,6 +55,11 @@ pub struct Shared {
     pub limit: Arc<tokio::sync::Semaphore>,
     /// `/probe` requests started per second.
     pub probe_rate: RateLimit,
+    /// The last `/metrics` renders (one render at a time; see `scrape.rs`).
+    pub renders: scrape::Renders,
+    /// `/probe` requests in flight at most ([`limits::PROBE_ENDPOINT_SHARE`] of the probe
+    /// slots, fixed at start).
+    pub probe_slots: Arc<tokio::sync::Semaphore>,
     /// Credential checks that cost a bcrypt (`src/limits.rs`, `AUTH_CHECKS_PER_SECOND`).
     pub auth_rate: RateLimit,
     /// List requests (`/api/v1/targets`, `/api/v1/incidents`) started per second.

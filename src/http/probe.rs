@@ -58,6 +58,14 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .map_or(t.timeout, |s| s.saturating_sub(MARGIN).min(t.timeout));
     let deadline = tokio::time::Instant::now() + budget;
+    // Its own share first: /probe may hold at most a part of the probe slots, so a flood of
+    // /probe at a slow target can never starve the scheduled rounds of theirs.
+    let Ok(_share) = shared.probe_slots.clone().try_acquire_owned() else {
+        return super::too_many(
+            1.0,
+            "too many /probe requests in flight (a quarter of max_concurrency); retry shortly\n",
+        );
+    };
     // The same cap as scheduled rounds: /probe waits its turn (within its budget) instead
     // of adding load past `max_concurrency`.
     let permit = tokio::time::timeout_at(deadline, shared.limit.clone().acquire_owned()).await;

@@ -234,6 +234,36 @@ async fn the_probe_endpoint_is_rate_limited() {
     assert_eq!(ok + limited.len(), n);
 }
 
+/// `/probe` holds at most a quarter of the probe slots: with `max_concurrency = 4`, one
+/// `/probe` of a slow target is in flight and the others are told 429 at once, so the
+/// scheduled rounds keep their slots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_endpoint_takes_only_its_share_of_the_probe_slots() {
+    let gw = Gateway::http(Behavior::ok("{}").delay(Duration::from_millis(1500)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), gw.port(), "[server]\nmax_concurrency = 4\n");
+    let d = Proc::spawn(&["run", "--config", &cfg], dir.path());
+    let addr = d.addr;
+    let reqs = (0..3).map(|_| async move {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /probe?target=gw HTTP/1.0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let answers = futures_util::future::join_all(reqs).await;
+    let in_flight = answers.iter().filter(|a| a.contains("in flight")).count();
+    let served = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.0 200"))
+        .count();
+    assert_eq!((served, in_flight), (1, 2), "{answers:#?}");
+}
+
 /// `max_concurrency` changes with a reload: the shared cap grows and shrinks.
 #[tokio::test]
 async fn max_concurrency_applies_on_reload() {
