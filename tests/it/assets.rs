@@ -41,6 +41,17 @@ fn alert_rules_are_valid_and_their_unit_tests_pass() {
 /// Every series name payprobe exports once it has seen a full round (with the opt-in
 /// latency histograms: a dashboard panel may use them where they are enabled).
 fn exported_names() -> BTreeSet<String> {
+    full_round_exposition()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `/metrics` once a target has seen a full round of every kind of evidence (also read by
+/// tests/it/docs.rs for the families docs/metrics.md must list).
+pub(crate) fn full_round_exposition() -> String {
     let m = Metrics::with_histograms(true).unwrap();
     let t = crate::support::target(
         "name = \"t\"\nurl = \"https://127.0.0.1:1/\"\nchecks = [\"tls\", \"http\"]\nlatency_slo = \"1s\"",
@@ -92,13 +103,7 @@ fn exported_names() -> BTreeSet<String> {
     d.symptoms.insert(payprobe::classify::Symptom::ALL[0]);
     m.observe_diagnosis(&t, &d);
     m.observe_lag(std::time::Duration::from_millis(3));
-    m.render()
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split(['{', ' ']).next())
-        .map(str::to_string)
-        .collect()
+    m.render().unwrap()
 }
 
 /// A signed probe's series (tests/it/signed.rs has the real exchanges): a WeChat Pay target
@@ -124,7 +129,7 @@ fn signed_series(m: &Metrics) {
 }
 
 /// `payprobe_…` and `process_…` names used in a text.
-fn referenced(text: &str) -> BTreeSet<String> {
+pub(crate) fn referenced(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for prefix in ["payprobe_", "process_"] {
         for (i, _) in text.match_indices(prefix) {

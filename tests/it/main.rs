@@ -9,6 +9,7 @@ mod compose;
 mod daemon;
 mod diagnosis;
 mod dns;
+mod docs;
 mod egress;
 mod hostile;
 mod http_probe;

@@ -255,13 +255,13 @@ fn dashboards_have_a_datasource_variable_no_fixed_uid_and_what_the_issue_asks() 
     if !overview.to_string().contains(link) {
         problems.push(format!("overview: no link to the drill-down ({link})"));
     }
-    // The README's panel tables are the dashboards' own titles, kinds and descriptions.
-    let readme = std::fs::read_to_string(root("README.md")).unwrap();
+    // The guide's panel tables are the dashboards' own titles, kinds and descriptions.
+    let readme = std::fs::read_to_string(root("docs/deployment.md")).unwrap();
     for p in panels(&overview).into_iter().chain(panels(&target)) {
         let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
         let row = format!("| {} | {} | {} |", s("title"), s("type"), s("description"));
         if !readme.contains(&row) {
-            problems.push(format!("README.md does not describe panel {row}"));
+            problems.push(format!("docs/deployment.md does not describe panel {row}"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
