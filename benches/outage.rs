@@ -60,6 +60,16 @@ async fn attack(d: &Daemon, secs: u64) {
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     println!("  readers' attack ({secs} s: 2,000 slowloris, 200 reads/s of /api/v1/targets?limit=500 and /metrics)");
     println!("    /healthz answered        {answered} of {asked}");
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    for l in t1
+        .lines()
+        .filter(|l| l.starts_with("payprobe_probe_failure_kind{") && l.ends_with(" 1"))
+    {
+        if let Some(k) = l.split("kind=\"").nth(1).and_then(|r| r.split('"').next()) {
+            *kinds.entry(k.to_string()).or_default() += 1;
+        }
+    }
+    println!("    failing at the end, by kind {kinds:?}");
     println!(
         "    probes failed            {:.0}",
         failed(&t1) - failed(&t0)

@@ -37,7 +37,15 @@ fn listener(port: u16) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::from_std(s.into())
 }
 
-const ANSWER: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 33\r\nconnection: close\r\n\r\n{\"code\":\"10000\",\"msg\":\"Success\"}";
+const BODY: &str = r#"{"code":"10000","msg":"Success"}"#;
+
+fn answer() -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    )
+    .into_bytes()
+}
 
 async fn serve(l: tokio::net::TcpListener) {
     while let Ok((mut s, _)) = l.accept().await {
@@ -53,7 +61,7 @@ async fn serve(l: tokio::net::TcpListener) {
                     break;
                 }
             }
-            let _ = s.write_all(ANSWER).await;
+            let _ = s.write_all(&answer()).await;
         });
     }
 }
