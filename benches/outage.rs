@@ -296,10 +296,16 @@ fn main() {
         let opens = sum(&t2, "payprobe_incidents_total") - sum(&t0, "payprobe_incidents_total");
         let closes = sum(&t2, "payprobe_incident_duration_seconds_count") - sum(&t0, "payprobe_incident_duration_seconds_count");
         let changes = (opens + closes).max(1.0);
+        let journal = sum(&t2, "payprobe_state_dir_written_bytes_total") - sum(&t0, "payprobe_state_dir_written_bytes_total");
         let secs = |o: Option<Duration>| o.map_or("not within the limit".into(), |d| format!("{:.1} s", d.as_secs_f64()));
         let pages: Vec<String> = net.got.lock().unwrap().iter().filter(|g| g.0 != "PaymentProbeVantagePointDown").map(|g| format!("{} {}", g.0, g.1)).collect();
         let vantage_pages = net.got.lock().unwrap().iter().filter(|g| g.0 == "PaymentProbeVantagePointDown").count();
         println!("  incident changes           {opens:.0} opened, {closes:.0} closed");
+        println!(
+            "  incident journal           {:.1} MB written ({:.0} bytes per change, appends and compactions)",
+            journal / 1e6,
+            journal / changes
+        );
         println!("  written                    {:.1} MB to disk ({:.0} bytes per change), {:.1} MB through write()", (w1 - w0) as f64 / 1e6, (w1 - w0) as f64 / changes, (c1 - c0) as f64 / 1e6);
         println!("  round-start lag, outage    p50 {}, p99 {}", quantile(&lag(&t0), &lag(&t1), 0.5), quantile(&lag(&t0), &lag(&t1), 0.99));
         println!("  round-start lag, recovery  p50 {}, p99 {}", quantile(&lag(&t1), &lag(&t2), 0.5), quantile(&lag(&t1), &lag(&t2), 0.99));

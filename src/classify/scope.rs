@@ -191,6 +191,7 @@ impl Peers {
         let moved_provider =
             old.is_some_and(|m| m.provider != provider || m.egress != egress || m.control);
         let global = self.global(egress);
+        let flags = self.provider_flags(provider);
         self.remove(name);
         let m = Member {
             provider: provider.to_string(),
@@ -204,9 +205,25 @@ impl Peers {
         self.members.insert(name.to_string(), m);
         if control || moved_provider || global != self.global(egress) {
             Reach::Everyone
-        } else {
+        } else if flags != self.provider_flags(provider) {
             Reach::Provider
+        } else {
+            // What an unhealthy peer's scope reads of its provider did not change: with
+            // thousands of endpoints per provider, re-judging them at each failure was
+            // O(targets² / providers) in a mass outage (minutes of one core at 100,000).
+            Reach::Nobody
         }
+    }
+
+    /// What an unhealthy endpoint's scope reads of its provider: whether every endpoint
+    /// fails, whether every one fails at the network layer, and whether it has peers at all.
+    fn provider_flags(&self, provider: &str) -> (bool, bool, bool) {
+        let c = self.providers.get(provider).copied().unwrap_or_default();
+        (
+            c.endpoints > 0 && c.failing == c.endpoints,
+            c.network_down(),
+            c.endpoints >= 2,
+        )
     }
 
     /// What every target's scope on this way out may depend on: the providers, those down as

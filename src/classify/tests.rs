@@ -1008,7 +1008,8 @@ fn a_change_reaches_only_those_whose_scope_it_can_move() {
     );
     assert_eq!(
         p.set(seat("a2", "a", false), true, Cause::Server),
-        Reach::Provider
+        Reach::Nobody,
+        "a1 still passes: no unhealthy peer's scope can move"
     );
     assert_eq!(
         p.set(seat("a1", "a", false), true, Cause::Network),

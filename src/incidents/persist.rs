@@ -141,6 +141,7 @@ impl Journal {
             bytes.extend(encode(&e));
         }
         crate::durable::write_atomic(&self.dir, FILE, &bytes)?;
+        self.metrics.incidents.written("incidents", bytes.len());
         self.file = Some(OpenOptions::new().append(true).open(self.dir.join(FILE))?);
         self.records = self.live();
         Ok(())
@@ -156,6 +157,7 @@ impl Journal {
             bytes.extend(encode(&s.event));
         }
         f.write_all(&bytes)?;
+        self.metrics.incidents.written("incidents", bytes.len());
         f.sync_data()?;
         self.records += batch.len();
         Ok(())

@@ -26,6 +26,7 @@ pub struct IncidentMetrics {
     oldest: GaugeVec,
     state_errors: IntCounterVec,
     queue_overflow: IntCounterVec,
+    written: IntCounterVec,
 }
 
 fn counter(
@@ -108,6 +109,12 @@ impl IncidentMetrics {
                 "Writes to [server] state_dir that failed (unwritable or full), by what was written.",
                 &["what"],
             )?,
+            written: counter(
+                r,
+                "payprobe_state_dir_written_bytes_total",
+                "Bytes written to [server] state_dir, by what was written (incidents: the journal's appends and compactions).",
+                &["what"],
+            )?,
             queue_overflow: counter(
                 r,
                 "payprobe_queue_overflow_total",
@@ -175,6 +182,12 @@ impl IncidentMetrics {
     pub fn outbox(&self, sink: &str, pending: usize, oldest_secs: f64) {
         self.pending.with_label_values(&[sink]).set(pending as f64);
         self.oldest.with_label_values(&[sink]).set(oldest_secs);
+    }
+
+    pub fn written(&self, what: &str, bytes: usize) {
+        self.written
+            .with_label_values(&[what])
+            .inc_by(u64::try_from(bytes).unwrap_or(u64::MAX));
     }
 
     pub fn queue_overflow(&self, queue: &str) {
