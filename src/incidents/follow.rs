@@ -8,6 +8,22 @@ use tokio::sync::mpsc::Receiver;
 use super::ledger::{Ledger, Stamped};
 use super::Incidents;
 
+/// What offering an event to a follower's queue did.
+pub(super) enum Offer {
+    Taken,
+    /// Its queue is full: it is marked behind and rebuilds from a snapshot.
+    Full,
+    /// The follower is gone (a restarted alert engine left its old queue): dropped.
+    Gone,
+}
+
+/// A reader of the events: offered each one under the book's lock (so in order).
+pub(super) struct Subscriber {
+    pub(super) name: &'static str,
+    pub(super) offer: Box<dyn Fn(Arc<Stamped>) -> Offer + Send + Sync>,
+    pub(super) behind: Arc<AtomicBool>,
+}
+
 /// Its own copy of the incidents, kept current by the book's events: reading it takes no
 /// lock of the book and copies nothing per tick (the engine used to clone every open
 /// incident each second).

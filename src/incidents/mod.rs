@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 pub use follow::Follower;
+use follow::{Offer, Subscriber};
 pub use ledger::{Event, Ledger, Stamped};
 pub use model::{unix_ms, Change, Incident, IncidentView, RECOVERED};
 
@@ -62,23 +63,6 @@ pub fn flush_logs() {
 
 fn grace_ms() -> u64 {
     u64::try_from(crate::limits::REMOVED_TARGET_GRACE.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// What offering an event to a follower's queue did.
-enum Offer {
-    Taken,
-    /// Its queue is full: it is marked behind and rebuilds from a snapshot.
-    Full,
-    /// The follower is gone (a restarted alert engine left its old queue): dropped.
-    Gone,
-}
-
-/// A reader of the events: offered each one under the book's lock (so in order); `false`
-/// means its queue is full, and it is marked behind.
-struct Subscriber {
-    name: &'static str,
-    offer: Box<dyn Fn(Arc<Stamped>) -> Offer + Send + Sync>,
-    behind: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
