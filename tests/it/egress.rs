@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use payprobe::app::Daemon;
 use payprobe::demo::gateway::{Behavior, Gateway};
 use payprobe::demo::pki::{Ca, Validity};
-use payprobe::probe::{FailureKind, Phase, Probers};
+use payprobe::probe::{FailureKind, Phase};
 
 use crate::support::{closed_port, get, probe, raw_server, target, target_in, wait_for};
 
@@ -295,11 +295,7 @@ async fn start(dir: &Path, body: &str) -> Daemon {
     let src = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[defaults]\ntimeout = \"2s\"\ninterval = \"3s\"\nfailure_threshold = 1\nsuccess_threshold = 1\n\n{body}"
     );
-    let plan = payprobe::config::parse(&dir.join("p.toml"), &src, dir)
-        .unwrap_or_else(|e| panic!("{e}\n{src}"));
-    Daemon::start(plan, None, Arc::new(Probers::system()))
-        .await
-        .unwrap()
+    crate::alerts::daemon(dir, &src).await
 }
 
 async fn diagnosis(d: &Daemon, name: &str) -> serde_json::Value {

@@ -3,19 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use payprobe::app::Daemon;
 use payprobe::demo::gateway::{Behavior, Gateway};
-use payprobe::probe::Probers;
 
+use crate::alerts::broken;
 use crate::alerts::{Got, Receiver};
 use crate::support::{get, metric, wait_for};
-
-fn broken() -> Behavior {
-    Behavior::ok(r#"{"code":"SYSTEMERROR","message":"system busy"}"#).status(503)
-}
 
 fn sink(name: &str, addr: SocketAddr, maintenance: bool) -> String {
     format!("[[alerts.sinks]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"http://{addr}/hook\"\nmaintenance_notifications = {maintenance}\n")
@@ -38,11 +33,7 @@ async fn daemon(dir: &Path, body: &str) -> Daemon {
         "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"{}\"\n[alerts]\ngroup_wait = \"300ms\"\n{body}",
         dir.join("state").display()
     );
-    let plan = payprobe::config::parse(&dir.join("p.toml"), &src, dir)
-        .unwrap_or_else(|e| panic!("{e}\n{src}"));
-    Daemon::start(plan, None, Arc::new(Probers::system()))
-        .await
-        .unwrap()
+    crate::alerts::daemon(dir, &src).await
 }
 
 fn label<'a>(g: &'a Got, k: &str) -> &'a str {

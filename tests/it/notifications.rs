@@ -12,7 +12,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use payprobe::app::Daemon;
 use payprobe::demo::gateway::{Behavior, Gateway};
-use payprobe::probe::Probers;
 
 use crate::alerts::Receiver;
 use crate::support::{get, metric, wait_for};
@@ -75,11 +74,7 @@ async fn daemon(dir: &Path, body: &str) -> Daemon {
     let src = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\nfailure_threshold = 1\nsuccess_threshold = 1\n{body}"
     );
-    let plan = payprobe::config::parse(&dir.join("p.toml"), &src, dir)
-        .unwrap_or_else(|e| panic!("{e}\n{src}"));
-    Daemon::start(plan, None, Arc::new(Probers::system()))
-        .await
-        .unwrap()
+    crate::alerts::daemon(dir, &src).await
 }
 
 async fn diagnosis(d: &Daemon, name: &str) -> serde_json::Value {
