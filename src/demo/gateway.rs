@@ -24,6 +24,9 @@ use tokio::time::Sleep;
 
 use super::pki::Leaf;
 
+mod body;
+pub use body::DelayedBody;
+
 /// How a simulated gateway answers.
 #[derive(Debug, Clone)]
 pub struct Behavior {
@@ -425,45 +428,5 @@ fn rpc_answer(
             "id": id,
             "error": { "code": -32601, "message": format!("the method {method} does not exist/is not available") }
         }),
-    }
-}
-
-/// A body that sends its one chunk after a delay, to make the transfer phase measurable.
-pub struct DelayedBody {
-    data: Option<Bytes>,
-    sleep: Option<Pin<Box<Sleep>>>,
-}
-
-impl DelayedBody {
-    fn new(data: Bytes, delay: Duration) -> DelayedBody {
-        DelayedBody {
-            data: Some(data),
-            sleep: (!delay.is_zero()).then(|| Box::pin(tokio::time::sleep(delay))),
-        }
-    }
-}
-
-impl Body for DelayedBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if let Some(s) = self.sleep.as_mut() {
-            if s.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.sleep = None;
-        }
-        Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        match &self.data {
-            Some(d) => http_body::SizeHint::with_exact(d.len() as u64),
-            None => http_body::SizeHint::with_exact(0),
-        }
     }
 }
