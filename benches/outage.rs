@@ -9,17 +9,21 @@
 //! slowloris connections and 200 expensive reads a second (`/api/v1/targets`, `/metrics`),
 //! counting failed probes and unanswered `/healthz`.
 //!
+//! payprobe runs as it does in production: the release binary (`payprobe run`) in a process
+//! of its own, so its memory, disk writes, CPU and log lines are its own; the gateways, the
+//! receiver and the attacker stay in this process.
+//!
 //! Run: `cargo bench --bench outage -- [targets] [interval seconds] [attack seconds]`
 //! (default 10000, 15, 30; 0 skips the attack).
 
-use std::path::Path;
 use std::sync::Arc;
+
+use daemon::{timed_get, Daemon};
 use std::time::{Duration, Instant};
 
-use payprobe::app::Daemon;
-use payprobe::probe::Probers;
-
 mod common;
+#[path = "outage/daemon.rs"]
+mod daemon;
 #[path = "outage/net.rs"]
 mod net;
 #[path = "outage/readers.rs"]
@@ -28,8 +32,7 @@ mod readers;
 /// The readers' attack; see the module doc.
 async fn attack(d: &Daemon, secs: u64) {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let render = || d.shared.metrics.render().unwrap_or_default();
-    let t0 = render();
+    let t0 = d.render().await;
     let stop = Arc::new(AtomicBool::new(false));
     let c = readers::start(d.addr, 2000, 200, stop.clone());
     tokio::time::sleep(Duration::from_secs(2)).await; // the slowloris connections are in
@@ -48,7 +51,7 @@ async fn attack(d: &Daemon, secs: u64) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     stop.store(true, Ordering::Relaxed);
-    let t1 = render();
+    let t1 = d.render().await;
     let failed = |t: &str| {
         t.lines()
             .filter(|l| {
@@ -85,28 +88,6 @@ async fn attack(d: &Daemon, secs: u64) {
     );
 }
 
-fn io_field(name: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn status_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .split_whitespace()
-                .next()?
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// The sum of every series of a family (`name{...} v` and `name v`).
 fn sum(text: &str, name: &str) -> f64 {
     text.lines()
@@ -141,35 +122,16 @@ fn quantile(before: &[(String, f64)], after: &[(String, f64)], q: f64) -> String
         .map_or("?".into(), |(le, _)| format!("<= {le} s"))
 }
 
-/// One GET over loopback on a blocking thread: (status line ok, time to the last byte).
-async fn timed_get(addr: std::net::SocketAddr, path: &'static str) -> Option<Duration> {
-    use std::io::{Read, Write};
-    tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let mut s = std::net::TcpStream::connect(addr).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let req = format!("GET {path} HTTP/1.0\r\nHost: bench\r\nAccept-Encoding: gzip\r\n\r\n");
-        s.write_all(req.as_bytes()).ok()?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).ok()?;
-        // hyper answers an HTTP/1.0 request in HTTP/1.0.
-        (buf.starts_with(b"HTTP/1.") && buf.get(8..13) == Some(b" 200 ")).then(|| started.elapsed())
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
 fn config(
     n: usize,
     interval: u64,
     ports: &[u16],
     hook: std::net::SocketAddr,
-    state: &Path,
+    state: &std::path::Path,
 ) -> String {
     let timeout = (interval * 1000 / 2).min(5000);
     let mut s = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nmax_concurrency = 4096\nstate_dir = \"{}\"\n[defaults]\ninterval = \"{interval}s\"\ntimeout = \"{timeout}ms\"\nfailure_threshold = 2\nsuccess_threshold = 2\n[alerts]\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n",
+        "[server]\nmax_concurrency = 4096\nstate_dir = \"{}\"\n[defaults]\ninterval = \"{interval}s\"\ntimeout = \"{timeout}ms\"\nfailure_threshold = 2\nsuccess_threshold = 2\n[alerts]\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{hook}/hook\"\n",
         state.display()
     );
     for i in 0..n {
@@ -224,11 +186,11 @@ async fn until(
     d: &Daemon,
     polls: &mut Polls,
     limit: Duration,
-    done: impl Fn() -> bool,
+    done: impl AsyncFn() -> bool,
 ) -> Option<Duration> {
     let started = Instant::now();
     while started.elapsed() < limit {
-        if done() {
+        if done().await {
             return Some(started.elapsed());
         }
         polls.poll(d).await;
@@ -242,38 +204,42 @@ fn main() {
     let n: usize = a.first().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let interval: u64 = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(15);
     let attack_secs: u64 = a.get(2).and_then(|v| v.parse().ok()).unwrap_or(30);
-    // Targets, the listener and the attack's own sockets share this process's file limit.
+    // The attack's own sockets need more than the default file limit.
     let _ = payprobe::http::conns::raise_nofile();
     let net = net::start(8);
     let state = tempfile::tempdir().expect("state dir");
-    let src = config(n, interval, &net.ports, net.receiver, state.path());
-    let plan =
-        payprobe::config::parse(Path::new("outage.toml"), &src, Path::new(".")).expect("config");
-    println!("payprobe outage benchmark ({n} targets + 1 control, {interval} s interval, thresholds 2/2, one core)");
+    let file = state.path().join("outage.toml");
+    std::fs::write(
+        &file,
+        config(
+            n,
+            interval,
+            &net.ports,
+            net.receiver,
+            &state.path().join("state"),
+        ),
+    )
+    .expect("config");
+    println!("payprobe outage benchmark ({n} targets + 1 control, {interval} s interval, thresholds 2/2; payprobe in its own process)");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let d = Daemon::start(plan, None, Arc::new(Probers::system())).await.expect("daemon");
+        let d = Daemon::start(&file, state.path()).await;
         tokio::time::sleep(Duration::from_secs(2 * interval)).await;
-        let render = || d.shared.metrics.render().unwrap_or_default();
-        let opened = || sum(&render(), "payprobe_incident_open") as usize;
+        println!("  resident memory, healthy   {:.1} MiB (peak so far {:.1} MiB)", d.mib("VmRSS:"), d.mib("VmHWM:"));
+        let opened = async || sum(&d.render().await, "payprobe_incident_open") as usize;
         if attack_secs > 0 {
             attack(&d, attack_secs).await;
             // The outage starts from a healthy vantage point whatever the attack did.
-            until(&d, &mut Polls::default(), Duration::from_secs(10 * interval), || opened() == 0).await;
+            until(&d, &mut Polls::default(), Duration::from_secs(10 * interval), async || opened().await == 0).await;
             tokio::time::sleep(Duration::from_secs(2 * interval)).await;
         }
-        let t0 = render();
-        let (w0, c0) = (io_field("write_bytes:"), io_field("wchar:"));
-        let cpu = || {
-            let (u, s) = common::cpu_split("/proc/self/stat");
-            let (gu, gs) = common::cpu_split(&format!("/proc/self/task/{}/stat", net.tid));
-            u + s - gu - gs
-        };
-        let cpu0 = cpu();
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let t0 = d.render().await;
+        let (w0, c0, l0) = (d.io("write_bytes:"), d.io("wchar:"), d.log_lines());
+        let cpu0 = d.cpu();
+        d.clear_peak();
         let got = net.got.clone();
         let vantage = move |status: &str| {
             got.lock().unwrap().iter().any(|g| g.0 == "PaymentProbeVantagePointDown" && g.1 == status)
@@ -281,38 +247,41 @@ fn main() {
         let limit = Duration::from_secs(10 * interval);
         let mut down = Polls::default();
         net.set(false);
-        let fired = until(&d, &mut down, limit, || vantage("firing")).await;
+        let fired = until(&d, &mut down, limit, async || vantage("firing")).await;
         // Hold until every target has its incident.
-        until(&d, &mut down, limit, || opened() > n).await;
-        let t1 = render();
+        until(&d, &mut down, limit, async || opened().await > n).await;
+        let t1 = d.render().await;
         let mut up = Polls::default();
         net.set(true);
-        let resolved = until(&d, &mut up, limit, || vantage("resolved")).await;
-        until(&d, &mut up, limit, || opened() == 0).await;
+        let resolved = until(&d, &mut up, limit, async || vantage("resolved")).await;
+        until(&d, &mut up, limit, async || opened().await == 0).await;
         tokio::time::sleep(Duration::from_secs(interval)).await;
-        let t2 = render();
-        let (w1, c1) = (io_field("write_bytes:"), io_field("wchar:"));
-        let cpu_used = cpu() - cpu0;
+        let t2 = d.render().await;
+        let (w1, c1, l1) = (d.io("write_bytes:"), d.io("wchar:"), d.log_lines());
+        let cpu_used = d.cpu() - cpu0;
         let opens = sum(&t2, "payprobe_incidents_total") - sum(&t0, "payprobe_incidents_total");
         let closes = sum(&t2, "payprobe_incident_duration_seconds_count") - sum(&t0, "payprobe_incident_duration_seconds_count");
         let changes = (opens + closes).max(1.0);
-        let journal = sum(&t2, "payprobe_state_dir_written_bytes_total") - sum(&t0, "payprobe_state_dir_written_bytes_total");
+        let written = |what: &str| {
+            let f = |t: &str| t.lines().filter(|l| l.starts_with("payprobe_state_dir_written_bytes_total{") && l.contains(&format!("what=\"{what}\""))).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>();
+            f(&t2) - f(&t0)
+        };
         let secs = |o: Option<Duration>| o.map_or("not within the limit".into(), |d| format!("{:.1} s", d.as_secs_f64()));
         let pages: Vec<String> = net.got.lock().unwrap().iter().filter(|g| g.0 != "PaymentProbeVantagePointDown").map(|g| format!("{} {}", g.0, g.1)).collect();
         let vantage_pages = net.got.lock().unwrap().iter().filter(|g| g.0 == "PaymentProbeVantagePointDown").count();
         println!("  incident changes           {opens:.0} opened, {closes:.0} closed");
-        println!(
-            "  incident journal           {:.1} MB written ({:.0} bytes per change, appends and compactions)",
-            journal / 1e6,
-            journal / changes
-        );
-        println!("  written                    {:.1} MB to disk ({:.0} bytes per change), {:.1} MB through write()", (w1 - w0) as f64 / 1e6, (w1 - w0) as f64 / changes, (c1 - c0) as f64 / 1e6);
+        for what in ["incidents", "availability", "history", "outbox"] {
+            let w = written(what);
+            println!("  written: {what:<17} {:.1} MB ({:.0} bytes per change)", w / 1e6, w / changes);
+        }
+        println!("  written: whole process     {:.1} MB to disk ({:.0} bytes per change), {:.1} MB through write()", (w1 - w0) as f64 / 1e6, (w1 - w0) as f64 / changes, (c1 - c0) as f64 / 1e6);
         println!("  round-start lag, outage    p50 {}, p99 {}", quantile(&lag(&t0), &lag(&t1), 0.5), quantile(&lag(&t0), &lag(&t1), 0.99));
         println!("  round-start lag, recovery  p50 {}, p99 {}", quantile(&lag(&t1), &lag(&t2), 0.5), quantile(&lag(&t1), &lag(&t2), 0.99));
         println!("  vantage alert              fired after {}, resolved {} after the network came back", secs(fired), secs(resolved));
         println!("  notifications              {vantage_pages} for the vantage point, {} others {:?}", pages.len(), pages.iter().take(5).collect::<Vec<_>>());
-        println!("  CPU of payprobe            {cpu_used:.1} s over the whole flip (gateways' thread excluded)");
-        println!("  resident memory            {:.1} MiB peak, {:.1} MiB at the end", status_mib("VmHWM:"), status_mib("VmRSS:"));
+        println!("  log lines over the flip    {} ({} warnings or errors)", l1.0 - l0.0, l1.1 - l0.1);
+        println!("  CPU of payprobe            {cpu_used:.1} s over the whole flip");
+        println!("  resident memory            {:.1} MiB peak over the flip, {:.1} MiB at the end", d.mib("VmHWM:"), d.mib("VmRSS:"));
         println!("  GET /api/v1/incidents      outage {}; recovery {}", Polls::say(&mut down.api), Polls::say(&mut up.api));
         println!("  GET /metrics (gzip)        outage {}; recovery {}", Polls::say(&mut down.metrics), Polls::say(&mut up.metrics));
         println!("  failed reads               {}", down.failed + up.failed);

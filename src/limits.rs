@@ -243,6 +243,18 @@ pub const ALERT_ENGINE_COALESCE: Duration = Duration::from_millis(250);
 /// are about 20 MB to replay at start.
 pub const JOURNAL_DEAD_RECORDS: usize = 16_384;
 
+/// How long the incident writer lets events gather before one write and one `fdatasync`.
+/// Each sync rewrites the file's last, partly filled page: one per event cost about 1.5 KB
+/// of disk writes per change in a 10,000-target outage (docs/benchmarks.md). The alert engine
+/// waits for the journal (see [`JOURNAL_WAIT`]) and gathers for longer anyway.
+pub const JOURNAL_COALESCE: Duration = Duration::from_millis(50);
+
+/// How long the alert engine waits for the journal to have written the events it is about
+/// to page on. A page queued before its incident is on disk is sent again after a crash
+/// (the restarted engine finds no incident behind it and resolves it); a disk that hangs
+/// must not stop paging either, so the wait is bounded and its end logged.
+pub const JOURNAL_WAIT: Duration = Duration::from_secs(10);
+
 /// Lines per second of one kind of per-target warning ("incident opened", "diagnosis
 /// changed") before the rest of that second is summed into one line: one event that moves
 /// 10,000 targets must read as one event, not 10,000 lines (issue 20).
@@ -296,3 +308,8 @@ pub const MAX_PLATFORM_CERTS: usize = 8;
 /// A clock off by more than this from the provider's is a warning: WeChat Pay refuses a
 /// request whose timestamp is more than 5 minutes off, so a minute leaves time to fix it.
 pub const CLOCK_SKEW_WARNING_SECS: i64 = 60;
+
+/// glibc malloc arenas (`M_ARENA_MAX`): one per core of the machine this was sized on. More
+/// arenas only help when many threads allocate at once; payprobe's hot allocations are on
+/// the runtime's workers, and each extra arena keeps freed memory of its own.
+pub const MALLOC_ARENAS: i32 = 2;

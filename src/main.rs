@@ -117,7 +117,23 @@ fn init_logs(format: LogFormat) {
     }
 }
 
+/// glibc gives threads that allocate at once arenas of their own (up to eight per core) and
+/// never moves free memory between them; tokio's blocking-pool threads (renders, lists, file
+/// writes) each took one, and a 10,000-target outage peaked about 40 MiB higher for it
+/// (docs/benchmarks.md). An operator's `MALLOC_ARENA_MAX` still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called before any other thread
+        // exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, payprobe::limits::MALLOC_ARENAS);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_logs(cli.log_format);
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -17,8 +17,6 @@ pub struct Net {
     pub receiver: SocketAddr,
     pub got: Got,
     switch: mpsc::UnboundedSender<bool>,
-    /// The thread's id, so its CPU is not counted as payprobe's.
-    pub tid: i64,
 }
 
 impl Net {
@@ -112,8 +110,6 @@ async fn receive(l: tokio::net::TcpListener, got: Got) {
 pub fn start(n: usize) -> Net {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        // SAFETY: gettid has no preconditions.
-        let tid = i64::from(unsafe { libc::gettid() });
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -138,7 +134,6 @@ pub fn start(n: usize) -> Net {
                 receiver,
                 got,
                 switch,
-                tid,
             })
             .expect("send");
             while let Some(up) = cmds.recv().await {

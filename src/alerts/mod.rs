@@ -187,8 +187,21 @@ async fn run_engine(
     let mut edges_seen = crate::maintenance::now_ms();
     let tick = Duration::from_millis((s.group_wait_ms / 4).clamp(100, 1000));
     let mut failing = false;
+    let mut journal_slow = false;
     loop {
         follow.catch_up(&incidents);
+        // Page only on what the journal holds: a notification on disk before its incident
+        // would be resolved and sent again after a crash (the restarted engine would find no
+        // incident behind it).
+        let written = incidents.journaled(follow.seq()).await;
+        if written == journal_slow {
+            journal_slow = !written;
+            if journal_slow {
+                tracing::warn!(waited = ?crate::limits::JOURNAL_WAIT, "the incident journal is behind (a slow or hung disk?); alerts go out after waiting this long for it");
+            } else {
+                tracing::info!("the incident journal caught up");
+            }
+        }
         let now = unix_ms(SystemTime::now());
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         let open =

@@ -63,6 +63,8 @@ pub struct PointLog {
     path: PathBuf,
     file: File,
     pub records: usize,
+    /// Bytes written so far (appends and compactions), for `payprobe_state_dir_written_bytes_total`.
+    pub written: usize,
 }
 
 impl PointLog {
@@ -80,6 +82,7 @@ impl PointLog {
                 path,
                 file,
                 records,
+                written: 0,
             },
             torn,
         ))
@@ -96,6 +99,7 @@ impl PointLog {
             source,
         };
         self.file.write_all(&buf).map_err(io)?;
+        self.written += buf.len();
         self.file.sync_data().map_err(io)?;
         self.records += points.len();
         Ok(())
@@ -117,6 +121,7 @@ impl PointLog {
             }
         }
         self.file = replace(&self.path, &buf)?;
+        self.written += buf.len();
         self.records = live;
         Ok(())
     }

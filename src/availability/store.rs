@@ -183,6 +183,8 @@ pub struct Log {
     file: File,
     /// Records in the file (compaction compares it with the live buckets).
     pub records: usize,
+    /// Bytes written so far (appends and compactions), for `payprobe_state_dir_written_bytes_total`.
+    pub written: usize,
 }
 
 impl Log {
@@ -203,6 +205,7 @@ impl Log {
                 path,
                 file,
                 records: n,
+                written: 0,
             },
             book,
             torn,
@@ -220,6 +223,7 @@ impl Log {
             source,
         };
         self.file.write_all(&buf).map_err(io)?;
+        self.written += buf.len();
         self.file.sync_data().map_err(io)?;
         self.records += records.len();
         Ok(())
@@ -232,6 +236,7 @@ impl Log {
             encode(r, &mut buf);
         }
         self.file = replace(&self.path, &buf)?;
+        self.written += buf.len();
         self.records = live.len();
         Ok(())
     }

@@ -128,6 +128,7 @@ pub(super) fn flush(a: &Availability, metrics: &Metrics) {
             })
             .collect()
     };
+    let before = log.written;
     let result = log.append(&records).and_then(|()| {
         let live = live_records(a);
         if log.records > live.len() * AVAILABILITY_COMPACT_RATIO + AVAILABILITY_COMPACT_SLACK {
@@ -135,6 +136,9 @@ pub(super) fn flush(a: &Availability, metrics: &Metrics) {
         }
         Ok(())
     });
+    metrics
+        .incidents
+        .written("availability", log.written - before);
     if let Err(e) = result {
         if a.write_errors.fetch_add(1, Ordering::Relaxed) == 0 {
             tracing::error!(error = %e, "cannot write the availability file; counts are kept in memory and written when it works again");
@@ -185,9 +189,14 @@ fn flush_points(a: &Availability, metrics: &Metrics) {
     if pending.is_empty() {
         return;
     }
-    if log.append(&pending).is_ok() {
+    let before = log.written;
+    let appended = log.append(&pending).is_ok();
+    metrics.incidents.written("history", log.written - before);
+    if appended {
         // A failed compaction leaves the (longer) log as it was: nothing to redo.
+        let before = log.written;
         let compacted = a.history.get().map_or(Ok(()), |h| log.compact_if_due(h));
+        metrics.incidents.written("history", log.written - before);
         if compacted.is_err() {
             metrics.incidents.state_error("availability");
         }

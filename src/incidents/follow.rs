@@ -53,6 +53,11 @@ impl Follower {
         &self.ledger
     }
 
+    /// The number of the last event applied.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// Waits for the next event and applies it; `false` once the book is gone.
     pub async fn next(&mut self) -> bool {
         match self.rx.recv().await {

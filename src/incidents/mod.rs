@@ -87,6 +87,8 @@ pub struct Incidents {
     metrics: Arc<Metrics>,
     /// Marks an incident opened inside a maintenance window (set once by the daemon).
     maintenance: std::sync::OnceLock<Arc<crate::maintenance::Live>>,
+    /// How far the journal writer has got; `None` without a writer (nothing to wait for).
+    journal: Option<Arc<persist::Progress>>,
 }
 
 fn lock<'a>(book: &'a Mutex<Book>, metrics: &Metrics) -> MutexGuard<'a, Book> {
@@ -119,10 +121,12 @@ impl Incidents {
         }
         book.ledger = ledger.clone();
         let book = Arc::new(Mutex::new(book));
-        let incidents = Incidents {
+        let progress = Arc::new(persist::Progress::default());
+        let mut incidents = Incidents {
             book: book.clone(),
             metrics: metrics.clone(),
             maintenance: std::sync::OnceLock::new(),
+            journal: None,
         };
         let behind = Arc::new(AtomicBool::new(false));
         let weak = Arc::downgrade(&book);
@@ -134,7 +138,16 @@ impl Incidents {
             }
             None => (0, Ledger::default()),
         });
-        if let Some(tx) = persist::start(state_dir, ledger, 0, behind.clone(), snapshot, metrics) {
+        let writer = persist::start(
+            state_dir,
+            ledger,
+            behind.clone(),
+            snapshot,
+            progress.clone(),
+            metrics,
+        );
+        if let Some(tx) = writer {
+            incidents.journal = Some(progress);
             incidents.add(Subscriber {
                 name: "incident_journal",
                 offer: Box::new(move |s| match tx.try_send(s) {
@@ -214,6 +227,16 @@ impl Incidents {
             behind: behind.clone(),
         });
         Follower::new(rx, behind, b.seq, b.ledger.clone())
+    }
+
+    /// Waits (at most [`crate::limits::JOURNAL_WAIT`]) until the journal has written event
+    /// `seq`: the alert engine pages on an event only once it is on disk. `false` when the
+    /// time ran out.
+    pub async fn journaled(&self, seq: u64) -> bool {
+        match &self.journal {
+            Some(p) => p.wait_for(seq, crate::limits::JOURNAL_WAIT).await,
+            None => true,
+        }
     }
 
     /// The book's event number and a copy of its ledger (a follower that fell behind).

@@ -19,10 +19,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::ledger::{Event, Ledger, Stamped};
 use super::Incident;
@@ -35,6 +35,38 @@ const LEGACY: &str = "incidents.json";
 const RETRY: Duration = Duration::from_secs(5);
 /// Events written in one batch at most (one write, one fsync).
 const BATCH: usize = 4096;
+
+/// How far the writer has got: the number of the last event it wrote (or tried to write:
+/// a failing disk must not hold paging back). The alert engine waits on it before it pages
+/// on an event, so a notification is never on disk before the incident it is about.
+#[derive(Default)]
+pub struct Progress {
+    settled: AtomicU64,
+    moved: tokio::sync::Notify,
+}
+
+impl Progress {
+    fn settle(&self, seq: u64) {
+        self.settled.fetch_max(seq, Ordering::AcqRel);
+        self.moved.notify_waiters();
+    }
+
+    /// Waits until event `seq` is settled, at most `limit`; `false` when the time ran out.
+    pub async fn wait_for(&self, seq: u64, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let moved = self.moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            if self.settled.load(Ordering::Acquire) >= seq {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, moved).await.is_err() {
+                return self.settled.load(Ordering::Acquire) >= seq;
+            }
+        }
+    }
+}
 
 /// The book's view of its state, for a writer that fell behind.
 pub type Snapshot = Arc<dyn Fn() -> (u64, Ledger) + Send + Sync>;
@@ -197,9 +229,9 @@ impl Journal {
 pub fn start(
     dir: &Path,
     ledger: Ledger,
-    seq: u64,
     lost: Arc<AtomicBool>,
     snapshot: Snapshot,
+    progress: Arc<Progress>,
     metrics: Arc<Metrics>,
 ) -> Option<mpsc::SyncSender<Arc<Stamped>>> {
     let (tx, rx) = mpsc::sync_channel(crate::limits::INCIDENT_EVENT_QUEUE);
@@ -207,19 +239,32 @@ pub fn start(
         dir: dir.to_path_buf(),
         file: None,
         ledger,
-        seq,
+        seq: 0,
         records: 0,
         failing: false,
         metrics,
     };
     let spawned = std::thread::Builder::new()
         .name("payprobe-incidents".into())
-        .spawn(move || writer(j, &rx, &lost, &snapshot, RETRY));
+        .spawn(move || writer(j, &rx, &lost, &snapshot, &progress, RETRY));
     match spawned {
         Ok(_) => Some(tx),
         Err(e) => {
             tracing::error!(error = %e, "cannot start the incident writer; incidents are kept in memory only");
             None
+        }
+    }
+}
+
+/// The events that arrive within [`crate::limits::JOURNAL_COALESCE`] of the first one,
+/// [`BATCH`] at most.
+fn gather(rx: &mpsc::Receiver<Arc<Stamped>>, batch: &mut Vec<Arc<Stamped>>) {
+    let until = Instant::now() + crate::limits::JOURNAL_COALESCE;
+    while batch.len() < BATCH {
+        let left = until.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(s) => batch.push(s),
+            Err(_) => break,
         }
     }
 }
@@ -230,6 +275,7 @@ fn writer(
     rx: &mpsc::Receiver<Arc<Stamped>>,
     lost: &AtomicBool,
     snapshot: &Snapshot,
+    progress: &Progress,
     retry: Duration,
 ) {
     j.persist(&[]); // the loaded ledger, compacted: drops a torn tail at once
@@ -248,9 +294,8 @@ fn writer(
             Err(mpsc::RecvTimeoutError::Timeout) => false,
             Err(mpsc::RecvTimeoutError::Disconnected) => true,
         };
-        while batch.len() < BATCH {
-            let Ok(s) = rx.try_recv() else { break };
-            batch.push(s);
+        if !last && !batch.is_empty() {
+            gather(rx, &mut batch);
         }
         if lost.swap(false, Ordering::AcqRel) {
             let (seq, ledger) = snapshot();
@@ -267,6 +312,7 @@ fn writer(
             j.seq = s.seq;
         }
         j.persist(&batch);
+        progress.settle(j.seq);
         if last {
             return;
         }

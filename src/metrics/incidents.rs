@@ -112,7 +112,7 @@ impl IncidentMetrics {
             written: counter(
                 r,
                 "payprobe_state_dir_written_bytes_total",
-                "Bytes written to [server] state_dir, by what was written (incidents: the journal's appends and compactions).",
+                "Bytes written to [server] state_dir, by what was written (incidents: the journal; availability: the rollup file; history: the status page's recent rounds; appends and compactions).",
                 &["what"],
             )?,
             queue_overflow: counter(

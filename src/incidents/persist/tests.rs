@@ -108,9 +108,9 @@ fn the_writer_appends_events_and_a_restart_reads_them_back() {
     let tx = start(
         dir.path(),
         Ledger::default(),
-        0,
         behind,
         snapshot,
+        Arc::new(Progress::default()),
         metrics.clone(),
     )
     .unwrap();
@@ -141,9 +141,9 @@ fn a_writer_that_fell_behind_rebuilds_from_the_snapshot() {
     let tx = start(
         dir.path(),
         Ledger::default(),
-        0,
         behind,
         snapshot,
+        Arc::new(Progress::default()),
         metrics.clone(),
     )
     .unwrap();
@@ -151,6 +151,36 @@ fn a_writer_that_fell_behind_rebuilds_from_the_snapshot() {
     tx.send(stamped(3, events()[1].clone())).unwrap();
     drop(tx);
     wait_loaded(dir.path(), &metrics, |got| *got == book);
+}
+
+/// What the alert engine relies on: once an event is settled, it is in the file.
+#[tokio::test]
+async fn a_settled_event_is_on_disk_already() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(Metrics::new().unwrap());
+    let snapshot: Snapshot = Arc::new(|| panic!("no overflow in this test"));
+    let progress = Arc::new(Progress::default());
+    let tx = start(
+        dir.path(),
+        Ledger::default(),
+        Arc::new(AtomicBool::new(false)),
+        snapshot,
+        progress.clone(),
+        metrics.clone(),
+    )
+    .unwrap();
+    assert!(
+        !progress.wait_for(1, Duration::from_millis(20)).await,
+        "nothing sent yet"
+    );
+    let evs = events();
+    for (i, e) in evs[..2].iter().enumerate() {
+        tx.send(stamped(i as u64 + 1, e.clone())).unwrap();
+    }
+    assert!(progress.wait_for(2, Duration::from_secs(10)).await);
+    let got = load(dir.path(), &metrics);
+    assert_eq!(got.open.get("gw-a").map(|i| i.changes.len()), Some(2));
+    drop(tx);
 }
 
 #[test]
