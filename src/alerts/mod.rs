@@ -204,8 +204,11 @@ async fn run_engine(
         }
         let now = unix_ms(SystemTime::now());
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-        let open =
-            crate::maintenance::notify::outside(&maintenance, follow.ledger().open.values(), now_i);
+        let open = crate::maintenance::notify::outside(
+            &maintenance,
+            follow.ledger().open.values().map(|i| i.as_ref()),
+            now_i,
+        );
         let want = engine::desired(open, now, &s);
         let (mut out, changed) = engine.evaluate(want, now, &s);
         let edges =

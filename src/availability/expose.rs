@@ -20,7 +20,7 @@ fn ids(f: &Figures) -> (&str, &str) {
 
 impl Availability {
     /// The round counters of every target of the plan (0 before its first round).
-    fn counters(&self, out: &mut Vec<u8>) {
+    fn counters(&self, out: &mut dyn std::io::Write) {
         let totals = crate::sync::lock(&self.totals, "availability totals").clone();
         let families = [
             ("payprobe_availability_rounds_total", "Rounds outside maintenance windows since start (the burn-rate rules' denominator)."),
@@ -41,7 +41,7 @@ impl Availability {
 }
 
 impl Exposition for Availability {
-    fn write(&self, out: &mut Vec<u8>) {
+    fn write(&self, out: &mut dyn std::io::Write) {
         let all = self.all(crate::maintenance::now_ms(), false);
         write_header(out, "payprobe_availability_ratio", "gauge", "Rounds judged healthy over rounds in the window, maintenance excluded (per target; target=\"\" for a provider's targets together).");
         for f in &all {

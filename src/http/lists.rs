@@ -63,7 +63,7 @@ fn incident_page(l: &Ledger, q: &Query) -> Result<(Vec<Incident>, Option<String>
         // Closed incidents are listed in the order they closed (the deque's), which their
         // `closed_ms` need not follow (a clock step, a sweep): the cursor is found by id, and
         // only if it has left the bounded list by its time.
-        let newest_first: Vec<&Incident> = l.closed.iter().rev().collect();
+        let newest_first: Vec<&Incident> = l.closed.iter().rev().map(|i| i.as_ref()).collect();
         let start = match &closed_after {
             None => 0,
             Some((ms, id)) => match newest_first.iter().position(|i| &i.id == id) {

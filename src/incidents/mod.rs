@@ -253,7 +253,7 @@ impl Incidents {
 
     /// The open incidents (oldest first).
     pub fn open(&self) -> Vec<Incident> {
-        let mut v: Vec<Incident> = self.read(|l| l.open.values().cloned().collect());
+        let mut v: Vec<Incident> = self.read(|l| l.open.values().map(|i| (**i).clone()).collect());
         v.sort_by(|a, b| (a.opened_ms, &a.target).cmp(&(b.opened_ms, &b.target)));
         v
     }
@@ -262,7 +262,7 @@ impl Incidents {
     /// first), at most `limit` in all.
     pub fn snapshot(&self, limit: usize) -> Vec<Incident> {
         let mut v = self.open();
-        self.read(|l| v.extend(l.closed.iter().rev().take(limit).cloned()));
+        self.read(|l| v.extend(l.closed.iter().rev().take(limit).map(|i| (**i).clone())));
         v.truncate(limit);
         v
     }
@@ -270,16 +270,33 @@ impl Incidents {
     /// One target's incidents: its open one first, then its closed ones, newest first.
     pub fn of_target(&self, name: &str, limit: usize) -> Vec<Incident> {
         self.read(|l| {
-            let mut v: Vec<Incident> = l.open.get(name).cloned().into_iter().collect();
-            v.extend(l.closed.iter().rev().filter(|i| i.target == name).cloned());
+            let mut v: Vec<Incident> = l
+                .open
+                .get(name)
+                .map(|i| (**i).clone())
+                .into_iter()
+                .collect();
+            v.extend(
+                l.closed
+                    .iter()
+                    .rev()
+                    .filter(|i| i.target == name)
+                    .map(|i| (**i).clone()),
+            );
             v.truncate(limit);
             v
         })
     }
 
     /// Applies `e` to the book and offers it to every follower, in order.
-    fn emit(&self, b: &mut Book, e: Event) {
+    fn emit(&self, b: &mut Book, mut e: Event) {
         b.ledger.apply(&e);
+        // Followers take the book's result rather than making a copy each.
+        match &mut e {
+            Event::Changed { target, after, .. } => *after = b.ledger.open.get(target).cloned(),
+            Event::Closed { after, .. } => *after = b.ledger.closed.back().cloned(),
+            Event::Opened { .. } | Event::Kept { .. } => {}
+        }
         b.seq += 1;
         let stamped = Arc::new(Stamped {
             seq: b.seq,
@@ -326,6 +343,7 @@ impl Incidents {
                 target: name.to_string(),
                 at_ms: at,
                 by: why.to_string(),
+                after: None,
             },
         );
     }
@@ -395,6 +413,7 @@ impl Incidents {
                     },
                     rule: d.rule.to_string(),
                     evidence: excerpt(r),
+                    after: None,
                 }
             }
             None => {
@@ -407,7 +426,7 @@ impl Incidents {
                     tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");
                 }
                 Event::Opened {
-                    incident: Box::new(inc),
+                    incident: Arc::new(inc),
                 }
             }
         };

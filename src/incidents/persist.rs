@@ -124,12 +124,12 @@ fn load_legacy(path: &Path) -> Ledger {
             let mut ledger = Ledger::default();
             for i in l.closed {
                 ledger.apply(&Event::Kept {
-                    incident: Box::new(i),
+                    incident: std::sync::Arc::new(i),
                 });
             }
             for i in l.open {
                 ledger.apply(&Event::Opened {
-                    incident: Box::new(i),
+                    incident: std::sync::Arc::new(i),
                 });
             }
             tracing::info!(path = %path.display(), open = ledger.open.len(), "incidents carried over from incidents.json into the journal");

@@ -216,7 +216,7 @@ impl Live {
 /// `payprobe_maintenance_active{target,provider}`: 1 for each target a window covers now;
 /// a target outside every window has no series (as the one-hot families).
 impl crate::metrics::Exposition for Live {
-    fn write(&self, out: &mut Vec<u8>) {
+    fn write(&self, out: &mut dyn std::io::Write) {
         let (s, now) = (self.get(), now_ms());
         let targets = crate::sync::read(&self.targets, "maintenance").clone();
         crate::metrics::write_header(

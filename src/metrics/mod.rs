@@ -119,17 +119,20 @@ pub fn retry_after_secs(v: &str, now: std::time::SystemTime) -> Option<f64> {
 /// `src/availability/`), appended to the exposition after the registry's. Each writes whole
 /// families in the text format, `# HELP` and `# TYPE` included.
 pub trait Exposition: Send + Sync {
-    fn write(&self, out: &mut Vec<u8>);
+    /// Writes the families. `out` is buffered and goes on into the scrape's (compressing)
+    /// stream, so a family of every target never exists whole in memory (the availability
+    /// families of 10,000 targets were a 15 MB buffer per scrape).
+    fn write(&self, out: &mut dyn Write);
 }
 
 /// Writes one family's `# HELP`/`# TYPE` header for an [`Exposition`].
-pub fn write_header(out: &mut Vec<u8>, name: &str, kind: &str, help: &str) {
+pub fn write_header(out: &mut dyn Write, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 /// Writes one sample for an [`Exposition`]: label values escaped, numbers as Rust prints
 /// them (`1`, `0.999`).
-pub fn write_sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], value: f64) {
+pub fn write_sample(out: &mut dyn Write, name: &str, labels: &[(&str, &str)], value: f64) {
     let inner: Vec<String> = labels
         .iter()
         .map(|(k, v)| format!("{k}=\"{}\"", text::escape(v)))
@@ -246,9 +249,9 @@ impl Metrics {
         drop(global);
         let extra = crate::sync::lock(&self.extra, "extra families").clone();
         for e in extra {
-            let mut text = Vec::new();
-            e.write(&mut text);
-            out.raw(&text)?;
+            let mut w = std::io::BufWriter::with_capacity(text::CHUNK, text::Raw(&mut out));
+            e.write(&mut w);
+            w.flush()?;
         }
         out.finish()?;
         release_freed_memory();

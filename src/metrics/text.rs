@@ -37,7 +37,7 @@ pub struct Family {
 
 /// Bytes kept before they are handed to the sink: large enough that gzip sees whole runs
 /// of similar lines, small enough that a scrape never holds the whole text.
-const CHUNK: usize = 64 * 1024;
+pub const CHUNK: usize = 64 * 1024;
 
 /// A writer of one exposition. Label values given to [`Text::sample`] must already be
 /// escaped ([`escape`]); names and enum values never need it.
@@ -134,6 +134,21 @@ impl<'a> Text<'a> {
     pub fn finish(mut self) -> io::Result<()> {
         self.flush_buf()?;
         self.sink.flush()
+    }
+}
+
+/// Bytes written through [`Text::raw`]: another writer's output (an `Exposition`, behind
+/// a `BufWriter`) joining the stream.
+pub struct Raw<'t, 'a>(pub &'t mut Text<'a>);
+
+impl io::Write for Raw<'_, '_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.raw(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -39,7 +39,7 @@ fn incident(target: &str, opened_ms: u64, provider: &str) -> Incident {
 fn open(l: &mut Ledger, target: &str, at: u64) {
     let provider = if at % 3 == 0 { "acme" } else { "other" };
     l.apply(&Event::Opened {
-        incident: Box::new(incident(target, at, provider)),
+        incident: std::sync::Arc::new(incident(target, at, provider)),
     });
 }
 
@@ -48,6 +48,7 @@ fn close(l: &mut Ledger, target: &str, at: u64) {
         target: target.into(),
         at_ms: at,
         by: "recovered".into(),
+        after: None,
     });
 }
 

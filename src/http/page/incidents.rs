@@ -34,7 +34,7 @@ pub fn incidents(all: &Incidents) -> Shown {
             .iter()
             .rev()
             .take(RESOLVED_SHOWN)
-            .cloned()
+            .map(|i| (**i).clone())
             .collect(),
     })
 }

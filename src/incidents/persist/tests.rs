@@ -37,7 +37,7 @@ fn incident(target: &str, opened_ms: u64) -> Incident {
 fn events() -> Vec<Event> {
     vec![
         Event::Opened {
-            incident: Box::new(incident("gw-a", 1_700_000_000_000)),
+            incident: std::sync::Arc::new(incident("gw-a", 1_700_000_000_000)),
         },
         Event::Changed {
             target: "gw-a".into(),
@@ -49,11 +49,13 @@ fn events() -> Vec<Event> {
             },
             rule: "connect_refused".into(),
             evidence: Some("tcp check failed at connect".into()),
+            after: None,
         },
         Event::Closed {
             target: "gw-a".into(),
             at_ms: 1_700_000_060_000,
             by: "recovered".into(),
+            after: None,
         },
     ]
 }
@@ -133,7 +135,7 @@ fn a_writer_that_fell_behind_rebuilds_from_the_snapshot() {
         book.apply(e);
     }
     book.apply(&Event::Opened {
-        incident: Box::new(incident("gw-b", 1_700_000_020_000)),
+        incident: std::sync::Arc::new(incident("gw-b", 1_700_000_020_000)),
     });
     let theirs = book.clone();
     let snapshot: Snapshot = Arc::new(move || (3, theirs.clone()));
@@ -192,4 +194,37 @@ fn a_legacy_incidents_json_is_carried_over() {
     let got = load(dir.path(), &metrics);
     assert_eq!(got.open["gw-old"].id, "gw-old@1600000000000");
     assert!(dir.path().join("incidents.json.old").exists());
+}
+
+/// A follower takes the book's incident after a change or a close (one allocation, shared),
+/// and ends with what the journal's replay, which never sees `after`, rebuilds.
+#[test]
+fn followers_share_the_books_incidents_and_agree_with_the_replay() {
+    let (mut book, mut follower, mut replayed) =
+        (Ledger::default(), Ledger::default(), Ledger::default());
+    let mut evs = events();
+    evs.insert(
+        2,
+        Event::Opened {
+            incident: Arc::new(incident("gw-b", 1_700_000_020_000)),
+        },
+    );
+    for mut e in evs {
+        book.apply(&e);
+        match &mut e {
+            Event::Changed { target, after, .. } => *after = book.open.get(target).cloned(),
+            Event::Closed { after, .. } => *after = book.closed.back().cloned(),
+            _ => {}
+        }
+        follower.apply(&e);
+        let json = serde_json::to_vec(&e).unwrap();
+        assert!(!String::from_utf8_lossy(&json).contains("after"));
+        replayed.apply(&serde_json::from_slice(&json).unwrap());
+    }
+    assert_eq!(follower, book);
+    assert_eq!(replayed, book);
+    assert_eq!(book.closed.len(), 1);
+    assert!(Arc::ptr_eq(&book.closed[0], &follower.closed[0]));
+    assert!(Arc::ptr_eq(&book.open["gw-b"], &follower.open["gw-b"]));
+    assert!(!Arc::ptr_eq(&book.open["gw-b"], &replayed.open["gw-b"]));
 }
