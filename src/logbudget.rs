@@ -2,9 +2,10 @@
 //!
 //! A local outage moves every target at once; logging each one buries the one line that
 //! matters ("this vantage point lost its network") under thousands. A [`Budget`] lets
-//! [`crate::limits::PER_TARGET_LOG_LINES_PER_SECOND`] lines of one kind through each second and
-//! sums the rest into one line naming how many were left out, written with the next line of
-//! that kind after the second ends (or by [`Budget::flush`]).
+//! [`crate::limits::PER_TARGET_LOG_LINES`] lines of one kind through each window of
+//! [`crate::limits::PER_TARGET_LOG_WINDOW_SECS`] and sums the rest into one line naming how many
+//! were left out, written with the next line of that kind after the window ends (or by
+//! [`Budget::flush`]).
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,10 +23,12 @@ struct State {
     left_out: u64,
 }
 
-fn now_second() -> u64 {
+/// The number of the current window (seconds since the epoch over the window's length).
+fn now_window() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+        / crate::limits::PER_TARGET_LOG_WINDOW_SECS.max(1)
 }
 
 impl Budget {
@@ -43,7 +46,7 @@ impl Budget {
 
     /// Whether one more line of this kind may be written now.
     pub fn allow(&self) -> bool {
-        self.allow_at(now_second())
+        self.allow_at(now_window())
     }
 
     fn allow_at(&self, second: u64) -> bool {
@@ -62,9 +65,9 @@ impl Budget {
         }
     }
 
-    /// Writes the summary of what was left out, if the second it belongs to is over.
+    /// Writes the summary of what was left out, if the window it belongs to is over.
     pub fn flush(&self) {
-        let second = now_second();
+        let second = now_window();
         let mut s = crate::sync::lock(&self.state, "log budget");
         if s.second != second {
             Self::summarize(self.what, &mut s);
@@ -75,8 +78,9 @@ impl Budget {
         if s.left_out > 0 {
             tracing::warn!(
                 left_out = s.left_out,
-                "{} more \"{what}\" lines in one second were not logged one by one (see /api/v1/incidents and /metrics)",
-                s.left_out
+                "{} more \"{what}\" lines in {} s were not logged one by one (see /api/v1/incidents and /metrics)",
+                s.left_out,
+                crate::limits::PER_TARGET_LOG_WINDOW_SECS
             );
             s.left_out = 0;
         }
@@ -93,11 +97,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_past_the_budget_are_counted_and_the_count_restarts_each_second() {
+    fn lines_past_the_budget_are_counted_and_the_count_restarts_each_window() {
         let b = Budget::new("test", 3);
         let allowed = (0..10).filter(|_| b.allow_at(100)).count();
         assert_eq!((allowed, b.left_out()), (3, 7));
-        assert!(b.allow_at(101), "a new second has a new budget");
+        assert!(b.allow_at(101), "a new window has a new budget");
         assert_eq!(
             b.left_out(),
             0,

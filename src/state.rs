@@ -269,10 +269,8 @@ pub fn flush_logs() {
     LOG_CHANGES.flush();
 }
 
-static LOG_CHANGES: crate::logbudget::Budget = crate::logbudget::Budget::new(
-    "diagnosis changed",
-    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
-);
+static LOG_CHANGES: crate::logbudget::Budget =
+    crate::logbudget::Budget::new("diagnosis changed", crate::limits::PER_TARGET_LOG_LINES);
 
 /// Each change of cause or scope is logged once, as structured fields, within the per-second
 /// budget (a mass change is summed up in one line: see `src/logbudget.rs`).

@@ -39,6 +39,8 @@ impl Daemon {
             }
             _ => Command::new(bin),
         };
+        // A process group of its own, so a stop reaches payprobe under a wrapper too.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = cmd
             .args(["run", "--listen", &addr.to_string(), "--config"])
             .arg(config)
@@ -113,10 +115,11 @@ impl Daemon {
         let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5");
     }
 
-    /// SIGTERM, then SIGKILL if it has not stopped within 5 s.
+    /// SIGTERM to its process group, then SIGKILL if it has not stopped within 5 s.
     pub fn stop(mut self) {
-        // SAFETY: kill(2) on the pid of a child this process spawned and has not reaped.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        // SAFETY: kill(2) on the process group of a child this process spawned (it leads
+        // it) and has not reaped.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGTERM) };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(5) {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -124,7 +127,8 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
+        // SAFETY: as above.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }

@@ -39,18 +39,9 @@ pub const RECENT_CLOSED: usize = 200;
 /// Changes kept per incident: a flapping cause must not grow one without bound.
 pub const MAX_CHANGES: usize = 50;
 
-static LOG_OPENED: Budget = Budget::new(
-    "incident opened",
-    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
-);
-static LOG_CHANGED: Budget = Budget::new(
-    "incident changed",
-    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
-);
-static LOG_CLOSED: Budget = Budget::new(
-    "incident closed",
-    crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,
-);
+static LOG_OPENED: Budget = Budget::new("incident opened", crate::limits::PER_TARGET_LOG_LINES);
+static LOG_CHANGED: Budget = Budget::new("incident changed", crate::limits::PER_TARGET_LOG_LINES);
+static LOG_CLOSED: Budget = Budget::new("incident closed", crate::limits::PER_TARGET_LOG_LINES);
 
 /// Writes the summaries of per-target lines left out in a second that is over (called every
 /// second by the incident sweeper, so a burst's summary does not wait for the next burst).

@@ -325,3 +325,62 @@ async fn a_kill_9_mid_outage_loses_no_incident_and_pages_nothing_twice() {
     let firings = rx.seen().iter().filter(|s| s.1 == "firing").count();
     assert_eq!(firings, 3, "no page twice: {:?}", rx.seen());
 }
+
+/// One line for one event: 60 targets and their control lose their gateway together. The
+/// log says once that this vantage point lost its network; "incident opened" goes through
+/// one window's budget and the rest is one summary line with the count left out.
+#[tokio::test]
+async fn a_mass_change_is_logged_as_one_event() {
+    const TARGETS: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    // A port that refuses: nothing listens there once the probe listener is dropped.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = format!(
+        "[server]\nstate_dir = \"{}\"\n[[controls]]\nname = \"egress\"\nurl = \"tcp://127.0.0.1:{port}\"\ninterval = \"300ms\"\ntimeout = \"200ms\"\n",
+        dir.path().join("state").display()
+    );
+    for i in 0..TARGETS {
+        cfg.push_str(&target(&format!("m{i}"), "pm", port));
+    }
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, cfg).unwrap();
+    let d = crate::support::Proc::spawn(&["run", "--config", file.to_str().unwrap()], dir.path());
+    wait_log(dir.path(), "lost its network", 1).await;
+    let log = dir.path().join("payprobe.log");
+    // (lines logged, openings summed up as left out)
+    let count = |text: &str| {
+        let summary = "more \\\"incident opened\\\" lines";
+        let opened = text
+            .lines()
+            .filter(|l| l.contains("\"incident opened\""))
+            .count();
+        let summed: u64 = text
+            .lines()
+            .filter(|l| l.contains(summary))
+            .filter_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                v["fields"]["left_out"].as_u64()
+            })
+            .sum();
+        (opened, summed)
+    };
+    // The summary is written once its window is over.
+    wait_for(40, "every opening logged or counted", || {
+        let (opened, summed) = count(&std::fs::read_to_string(&log).unwrap_or_default());
+        async move { (opened as u64 + summed == TARGETS as u64 + 1).then_some(()) }
+    })
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let (opened, _) = count(&text);
+    assert_eq!(text.matches("lost its network").count(), 1, "{text}");
+    // The openings fall in one window, or two when a window ends among them.
+    assert!(
+        opened <= 2 * payprobe::limits::PER_TARGET_LOG_LINES as usize,
+        "{opened} \"incident opened\" lines"
+    );
+    drop(d);
+}
