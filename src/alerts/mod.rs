@@ -144,6 +144,7 @@ impl Alerts {
         }
         tracing::info!(sinks = sinks.len(), group_wait_ms = s.group_wait_ms, vantage = %s.vantage, "alerts enabled");
         let m = metrics.clone();
+        let s = Arc::new(s);
         tasks.push(supervise::spawn("alert_engine", metrics, move || {
             run_engine(
                 dir.clone(),
@@ -174,7 +175,7 @@ fn load_state(dir: &std::path::Path) -> BTreeMap<String, Sent> {
 /// for what time alone decides (`group_wait`, re-sends, the settling after a local outage).
 async fn run_engine(
     dir: PathBuf,
-    s: Settings,
+    s: Arc<Settings>,
     incidents: Arc<Incidents>,
     sinks: Vec<Arc<Sink>>,
     metrics: Arc<Metrics>,
@@ -202,15 +203,38 @@ async fn run_engine(
                 tracing::info!("the incident journal caught up");
             }
         }
-        let now = unix_ms(SystemTime::now());
-        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-        let open = crate::maintenance::notify::outside(
-            &maintenance,
-            follow.ledger().open.values().map(|i| i.as_ref()),
-            now_i,
-        );
-        let want = engine::desired(open, now, &s);
-        let (mut out, changed) = engine.evaluate(want, now, &s);
+        // Judging is O(open incidents): at 100,000 it is tens of milliseconds, done off the
+        // runtime's workers so the probes on them never wait for it.
+        let judged = {
+            let (m, s) = (maintenance.clone(), s.clone());
+            tokio::task::spawn_blocking(move || {
+                let now = unix_ms(SystemTime::now());
+                let now_i = i64::try_from(now).unwrap_or(i64::MAX);
+                let open = crate::maintenance::notify::outside(
+                    &m,
+                    follow.ledger().open.values().map(|i| i.as_ref()),
+                    now_i,
+                );
+                let want = engine::desired(open, now, &s);
+                let result = engine.evaluate(want, now, &s);
+                (follow, engine, result, now_i)
+            })
+            .await
+        };
+        let (mut out, changed, now_i);
+        match judged {
+            Ok((f, e, r, n)) => {
+                (follow, engine) = (f, e);
+                ((out, changed), now_i) = (r, n);
+            }
+            Err(e) => {
+                // The engine's state went with the panic: end, and the supervisor starts a
+                // fresh engine from the saved state and the book.
+                metrics.internal_error("alert_engine");
+                tracing::error!(error = %e, "judging the alerts failed");
+                return;
+            }
+        }
         let edges =
             crate::maintenance::notify::transitions(&maintenance.get(), edges_seen, now_i, &s);
         edges_seen = now_i;
