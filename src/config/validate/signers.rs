@@ -145,7 +145,9 @@ pub(super) fn wechat_signer(
         }
     };
     let apiclient_cert = match (&s.apiclient_cert_file, &key, &serial_no) {
-        (Some(f), Some(k), Some(serial)) => apiclient_cert(f, k, serial, c, d, p).map(|c| Some(Box::new(c))),
+        (Some(f), Some(k), Some(serial)) => {
+            apiclient_cert(f, k, serial, c, d, p).map(|c| Some(Box::new(c)))
+        }
         // The key or serial is missing: that problem is reported already.
         (Some(_), _, _) => None,
         (None, _, _) => Some(None),
