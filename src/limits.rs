@@ -296,3 +296,8 @@ pub const MAX_PLATFORM_CERTS: usize = 8;
 /// A clock off by more than this from the provider's is a warning: WeChat Pay refuses a
 /// request whose timestamp is more than 5 minutes off, so a minute leaves time to fix it.
 pub const CLOCK_SKEW_WARNING_SECS: i64 = 60;
+
+/// How long a failed request waits for its connection task to say why the connection ended
+/// (a TLS 1.3 server's alert refusing the client's certificate arrives there): the task has
+/// ended or is ending by then, so this only bounds a wait that is normally immediate.
+pub const CONN_FAILURE_GRACE: Duration = Duration::from_millis(200);

@@ -361,6 +361,9 @@ fn tls_failure(e: &io::Error) -> Failure {
             format!("TLS handshake: {e}"),
         );
     };
+    if let Some(f) = super::tls_auth::refused(err, false) {
+        return f;
+    }
     use rustls::{AlertDescription as A, CertificateError as C, Error as E, PeerIncompatible as P};
     let kind = match err {
         E::InvalidCertificate(c) => match c {

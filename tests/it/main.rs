@@ -5,6 +5,7 @@ mod alerts;
 mod apiclient_cert;
 mod arbitrary;
 mod assets;
+mod auth_forms;
 mod cli;
 mod compose;
 mod daemon;
