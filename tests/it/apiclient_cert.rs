@@ -114,6 +114,62 @@ async fn the_merchant_certificate_expiry_is_evidence_warning_and_metric() {
     assert!((18.9..20.01).contains(&days), "{days}");
 }
 
+/// The daemon's outputs: the API's evidence lists the certificate with the other merchant
+/// credentials, and the page shows its warning in the target's row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_and_the_page_show_the_merchant_certificate() {
+    let gw = Gw::start();
+    gw.mode(json!({"answer": "good", "wechat_key": "public_key"}));
+    let serial = gw.exp("serial_no");
+    apiclient_cert(&gw, "merchant_pkcs8.pem", &serial, 20, "apiclient.pem");
+    let sign = format!(
+        "{}\napiclient_cert_file = \"apiclient.pem\"",
+        public_key_mode(&gw)
+    );
+    let src = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[[targets]]\n{}",
+        gw.wechat(&sign)
+    );
+    let plan = config::parse(&gw.path("p.toml"), &src, gw.dir.path()).unwrap();
+    let probers = std::sync::Arc::new(payprobe::probe::Probers::system());
+    let d = payprobe::app::Daemon::start(plan, None, probers)
+        .await
+        .unwrap();
+    let addr = d.addr;
+    let api = crate::support::wait_for(30, "the first round in the API", || async move {
+        let (_, body) = crate::support::get(addr, "/api/v1/targets/wx").await.ok()?;
+        body.contains("apiclient_cert").then_some(body)
+    })
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&api).unwrap();
+    let creds: Vec<&serde_json::Value> = v["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["http"]["signature"]["credentials"].as_array())
+        .flatten()
+        .filter(|c| c["credential"] == "apiclient_cert")
+        .collect();
+    assert!(
+        creds.len() == 1 && creds[0]["serial"] == serial.as_str() && creds[0]["expiring"] == true,
+        "{api}"
+    );
+    assert!(
+        v["diagnosis"]["warnings"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w
+                .as_str()
+                .is_some_and(|w| w.contains("the apiclient_cert certificate")))),
+        "{api}"
+    );
+    let (_, page) = crate::support::get(addr, "/").await.unwrap();
+    assert!(
+        page.contains(&format!("the apiclient_cert certificate {serial} expires")),
+        "the page row shows the warning"
+    );
+    d.stop();
+}
+
 #[test]
 fn check_config_refuses_another_certificate_at_its_place() {
     let gw = Gw::start();
