@@ -19,8 +19,7 @@ const NGINX_CLIENT_CERT: &[&str] = &[
 /// segment, less any extension (`/sso/`, `/signin`, but not `/v1/signing-keys`).
 const LOGIN_PARTS: &[&str] = &["login", "authorize"];
 const LOGIN_SEGMENTS: &[&str] = &[
-    "signin", "sign-in", "sign_in", "logon", "log-in", "oauth", "oauth2", "sso", "saml", "cas",
-    "auth",
+    "signin", "sign-in", "sign_in", "logon", "log-in", "oauth", "oauth2", "sso", "saml",
 ];
 
 /// A failure when the answer refuses authentication in one of these forms; `target` is the
@@ -106,6 +105,7 @@ mod tests {
             "https://example.com/users/sign_in",
             "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm?app_id=1",
             "https://idp.example/realms/x/protocol/openid-connect/auth?client_id=a&response_type=code",
+            "https://idp.example/sso/saml",
             "https://idp.example/o?response_type=code&client_id=a",
             "https://example.com/cas/login",
         ] {
@@ -117,6 +117,7 @@ mod tests {
             "https://example.com/maintenance.html",
             "https://example.com/v1/authors",
             "https://example.com/v1/signing-keys",
+            "https://example.com/api/v2/auth/tokens",
             "https://example.com/?client_id=a",
         ] {
             assert!(!login_url(&url::Url::parse(no).unwrap()), "{no}");
