@@ -47,7 +47,7 @@ pub(super) fn refused(err: &rustls::Error, after_handshake: bool) -> Option<Fail
 pub(super) fn in_chain(e: &(dyn std::error::Error + 'static)) -> Option<Failure> {
     let mut next = Some(e);
     // Bounded: error chains are short, but a cyclic `source` must not spin.
-    for _ in 0..16 {
+    for _ in 0..crate::limits::MAX_ERROR_CHAIN_DEPTH {
         let cur = next?;
         if let Some(r) = cur.downcast_ref::<rustls::Error>() {
             return refused(r, true);
