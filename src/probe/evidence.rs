@@ -229,6 +229,9 @@ pub struct TlsEvidence {
     /// Valid, but expiring within the target's `cert_expiry_warning`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub expiring_soon: bool,
+    /// The server asked for a client certificate (mutual TLS), which payprobe does not have.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_cert_requested: bool,
 }
 
 /// Durations of each phase of an HTTP exchange. They are contiguous, so they add up to the

@@ -41,6 +41,19 @@ pub(super) fn refused(err: &rustls::Error, after_handshake: bool) -> Option<Fail
     ))
 }
 
+/// A handshake the server refused with a generic alert after asking for the client
+/// certificate payprobe does not have: RFC 5246 §7.4.6 lets a TLS 1.2 server answer the empty
+/// certificate with `handshake_failure` (OpenSSL does), so the request names the cause.
+pub(super) fn after_request(f: &mut Failure) {
+    if f.kind == FailureKind::TlsAlert {
+        f.kind = FailureKind::TlsClientAuth;
+        f.detail = format!(
+            "{} after the server asked for a client certificate (mutual TLS), which this host does not present",
+            f.detail
+        );
+    }
+}
+
 /// A client-authentication alert anywhere in an error's chain (hyper wraps the io::Error
 /// that wraps rustls's error; `io::Error::source` skips the wrapped error, so each io::Error
 /// is opened by hand).

@@ -43,6 +43,18 @@ pub const ROWS: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     (
+        "openssl_tls12_client_certificate_required",
+        "tls_client_auth",
+        "security",
+        true,
+    ),
+    (
+        "openssl_tls13_client_certificate_required",
+        "tls_client_auth",
+        "security",
+        true,
+    ),
+    (
         "tls_alert_access_denied",
         "tls_client_auth",
         "security",

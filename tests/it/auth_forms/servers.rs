@@ -12,17 +12,94 @@ use rustls::pki_types::CertificateDer;
 
 use crate::support::{closed_port, raw_server};
 
-/// The CA the TLS servers' certificates chain to, written to `ca.pem` for `ca_file`.
+/// The CA the TLS servers' certificates chain to, written to `ca.pem` for `ca_file`, a leaf
+/// for OpenSSL's server in `leaf.pem`/`leaf.key`, and the server processes started (killed
+/// when the test ends).
 pub struct Pki {
     ca: Ca,
+    dir: std::path::PathBuf,
+    children: std::sync::Mutex<Vec<std::process::Child>>,
 }
 
 impl Pki {
     pub fn new(dir: &Path) -> Pki {
         let ca = Ca::new("auth forms CA").unwrap();
         std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-        Pki { ca }
+        let leaf = ca.leaf(&["127.0.0.1"], Validity::Current).unwrap();
+        let chain: String = leaf.chain.iter().map(|c| pem("CERTIFICATE", c)).collect();
+        std::fs::write(dir.join("leaf.pem"), chain).unwrap();
+        std::fs::write(
+            dir.join("leaf.key"),
+            pem("PRIVATE KEY", leaf.key.secret_der()),
+        )
+        .unwrap();
+        Pki {
+            ca,
+            dir: dir.to_path_buf(),
+            children: std::sync::Mutex::new(Vec::new()),
+        }
     }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        for c in self.children.lock().unwrap().iter_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// OpenSSL's own test server requiring a client certificate (`s_server -Verify 1`) at this
+/// TLS version: a TLS 1.2 one answers the empty certificate with `handshake_failure`, a
+/// TLS 1.3 one with `certificate_required`.
+fn openssl(pki: &Pki, version: &str) -> Result<String, String> {
+    // A port picked free may be taken before s_server binds it: retry on another.
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let mut child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-Verify", "1", version])
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(pki.dir.join("leaf.pem"))
+            .arg("-key")
+            .arg(pki.dir.join("leaf.key"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("openssl (tests/run.sh installs it): {e}"))?;
+        // Bounded: 200 tries 50 ms apart.
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                pki.children.lock().unwrap().push(child);
+                return Ok(format!("url = \"https://127.0.0.1:{port}/v1/pay\"\nchecks = [\"http\"]\nca_file = \"ca.pem\""));
+            }
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Err("openssl s_server did not listen".into())
 }
 
 /// An HTTP/1.1 answer, closed after it.
@@ -87,6 +164,8 @@ pub async fn serve(name: &str, pki: &Pki) -> Result<String, String> {
         "redirect_302_maintenance" => http(moved("/maintenance.html"), "/v1/pay", "").await,
         "tls13_client_certificate_required" => mutual_tls(pki, &rustls::version::TLS13),
         "tls12_client_certificate_required" => mutual_tls(pki, &rustls::version::TLS12),
+        "openssl_tls12_client_certificate_required" => openssl(pki, "-tls1_2")?,
+        "openssl_tls13_client_certificate_required" => openssl(pki, "-tls1_3")?,
         "tls_alert_access_denied" => alert(49).await,
         "tls_alert_handshake_failure" => alert(40).await,
         "nginx_400_no_client_certificate" => {
