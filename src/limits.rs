@@ -317,3 +317,12 @@ pub const CLOCK_SKEW_WARNING_SECS: i64 = 60;
 /// arenas only help when many threads allocate at once; payprobe's hot allocations are on
 /// the runtime's workers, and each extra arena keeps freed memory of its own.
 pub const MALLOC_ARENAS: i32 = 2;
+
+/// How long a failed request waits for its connection task to say why the connection ended
+/// (a TLS 1.3 server's alert refusing the client's certificate arrives there): the task has
+/// ended or is ending by then, so this only bounds a wait that is normally immediate.
+pub const CONN_FAILURE_GRACE: Duration = Duration::from_millis(200);
+
+/// How deep an error's `source` chain is searched for the TLS alert behind it (hyper wraps an
+/// io::Error wrapping rustls's error: three levels; the bound only stops a cyclic chain).
+pub const MAX_ERROR_CHAIN_DEPTH: usize = 16;

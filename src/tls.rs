@@ -65,9 +65,11 @@ impl TlsClient {
             inner: self.verifier.clone(),
             chain: Mutex::new(None),
             pinned: self.pinned.clone(),
+            asked: std::sync::atomic::AtomicBool::new(false),
         });
         let mut cfg = (*self.config).clone();
         cfg.dangerous().set_certificate_verifier(rec.clone());
+        cfg.client_auth_cert_resolver = rec.clone();
         (Arc::new(cfg), rec)
     }
 }
@@ -84,12 +86,37 @@ pub struct Recording {
     inner: Arc<WebPkiServerVerifier>,
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
     pinned: Arc<[CertificateDer<'static>]>,
+    /// The server asked for a client certificate (a CertificateRequest).
+    asked: std::sync::atomic::AtomicBool,
 }
 
 impl Recording {
     /// The chain the server presented (leaf first), if the handshake got that far.
     pub fn chain(&self) -> Option<Vec<CertificateDer<'static>>> {
         crate::sync::lock(&self.chain, "TLS chain").clone()
+    }
+
+    /// Whether the server asked for a client certificate during the handshake.
+    pub fn client_cert_requested(&self) -> bool {
+        self.asked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// payprobe has no client certificate; being asked for one is noted, so a refused handshake
+/// that follows can be named (RFC 5246 §7.4.6: a TLS 1.2 server may answer the empty
+/// certificate with a bare `handshake_failure`).
+impl rustls::client::ResolvesClientCert for Recording {
+    fn resolve(
+        &self,
+        _acceptable_issuers: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
     }
 }
 

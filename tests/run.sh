@@ -6,7 +6,8 @@
 # the unit's exposure score and syscall groups), `strace` (the syscalls payprobe makes,
 # against the unit's SystemCallFilter=), `python3-yaml` (reads the compose, Kubernetes and
 # Grafana provisioning YAML), `python3-cryptography` (tests/it/signed_gateway.py: Alipay and
-# WeChat Pay signatures checked and made by an implementation other than payprobe's), and `chromium` and `fonts-wqy-microhei` (the status page rendered
+# WeChat Pay signatures checked and made by an implementation other than payprobe's), `openssl`
+# (`openssl s_server` requiring a client certificate, tests/it/auth_forms), and `chromium` and `fonts-wqy-microhei` (the status page rendered
 # in a real browser, Chinese included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
 /usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 || need+=(python3-cryptography)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)

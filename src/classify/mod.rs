@@ -13,10 +13,12 @@
 //! [`reason()`] says the diagnosis's reason in English or Simplified Chinese, [`hint`] its
 //! remediation; [`status`] is the IANA status registry docs/status-codes.md walks.
 
+mod challenge;
 mod hints;
 mod reason;
 pub mod rules;
 mod scope;
+mod slow;
 pub mod status;
 mod window;
 

@@ -6,7 +6,6 @@
 //! broken by check order, so the answer never depends on the order evidence arrived in.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use super::{Cause, Symptom};
 use crate::config::{Check, Target};
@@ -36,6 +35,8 @@ pub enum When {
     Provider(Cause),
     /// A provider verdict with one of these codes (the body is not the provider's format).
     ProviderCodes(&'static [&'static str]),
+    /// An unexpected status whose `WWW-Authenticate` names one of these RFC 6750 errors.
+    Challenge(&'static [&'static str]),
 }
 
 /// One row of the table.
@@ -116,6 +117,7 @@ pub const RULES: &[Rule] = &[
     rule("tls_cert_revoked", Kind(K::TlsCertRevoked), Security, &[AF, TF], "the certificate is revoked (by the target's crl_file)", "证书已被吊销（依据该目标的 crl_file）"),
     rule("tls_cert_invalid", Kind(K::TlsCertInvalid), Security, &[AF, TF], "the certificate is invalid", "证书无效"),
     rule("tls_protocol_version", Kind(K::TlsProtocolVersion), ApiVersion, &[TF], "no TLS version in common: one side requires a version the other refuses", "双方没有共同的 TLS 版本：一方要求的版本被另一方拒绝"),
+    rule("tls_client_auth", Kind(K::TlsClientAuth), Security, &[AF, TF], "the server requires a client certificate (mutual TLS) and refused this host without one: a TLS alert about the client's certificate (RFC 8446 §6.2), or nginx saying so (400/495/496)", "服务器要求客户端证书（双向 TLS），本机未提供而被拒绝：TLS 告警指向客户端证书（RFC 8446 §6.2），或 nginx 如此应答（400/495/496）"),
     rule("tls_alert", Kind(K::TlsAlert), Server, &[TF], "the server refused the handshake with a TLS alert (named in the detail): its TLS settings do not accept this client (no common cipher or signature scheme, an unknown server name, or a client certificate it requires)", "服务器以 TLS 告警拒绝握手（详见括号内）：其 TLS 设置不接受本客户端（无共同的密码套件或签名算法、未知的服务器名，或要求客户端证书）"),
     rule("tls_closed", Kind(K::TlsError), Unknown, &[TF], "the connection was closed or reset during the TLS handshake, before any TLS answer: a middlebox filtering by server name, or a server that does not speak TLS; the evidence cannot tell which", "TLS 握手期间、尚无任何 TLS 应答时连接被关闭或重置：可能是按服务器名过滤的中间设备，也可能是不支持 TLS 的服务器，证据无法区分"),
     // HTTP, after the request went out.
@@ -125,6 +127,7 @@ pub const RULES: &[Rule] = &[
     rule("http_protocol_error", Kind(K::HttpProtocolError), Server, &[TF], "the peer answered, but not in valid HTTP (a TLS port reached with http://, another protocol on the port, or a broken HTTP server)", "对端有应答，但不是有效的 HTTP（用 http:// 访问了 TLS 端口、端口上是其他协议，或 HTTP 服务有缺陷）"),
     rule("too_many_redirects", Kind(K::TooManyRedirects), Server, &[TF], "redirect loop", "重定向循环"),
     rule("bad_redirect", Kind(K::BadRedirect), Server, &[TF], "unusable redirect", "无法使用的重定向"),
+    rule("login_redirect", Kind(K::LoginRedirect), Security, &[AF, TF], "sent to a login page or an OAuth authorization endpoint instead of an answer: the credentials are missing, expired or refused", "被重定向到登录页或 OAuth 授权端点而非得到应答：凭据缺失、过期或被拒绝"),
     // The API version the gateway speaks (the `api_version` check).
     rule("api_version_mismatch", Kind(K::ApiVersionMismatch), ApiVersion, &[TF], "the gateway's API version is outside the range this client supports", "网关的 API 版本超出本客户端支持的范围"),
     rule("api_sunset_passed", Kind(K::ApiSunsetPassed), ApiVersion, &[TF], "the API is past its Sunset date", "该 API 已过 Sunset 停用日期"),
@@ -141,6 +144,7 @@ pub const RULES: &[Rule] = &[
     // not in the provider's format at all is the server answering in another shape.
     // A signed call's answer whose signature is missing or wrong cannot be believed (issue 19).
     rule("answer_signature", Kind(K::AnswerSignature), Security, &[AF, TF], "the answer of a signed call carries no valid provider signature: a wrong or rotated provider key, or something rewriting answers on the path", "签名调用的应答没有有效的服务商签名：服务商公钥错误或已轮换，或途中有设备改写了应答"),
+    rule("login_page", When::ProviderCodes(&["login_page"]), Security, &[AF, TF], "a login page (a form asking for a password) where the provider's answer was due: the credentials are missing or expired", "应返回服务商应答处却是登录页（要求输入密码的表单）：凭据缺失或已过期"),
     rule("provider_format", When::ProviderCodes(crate::profile::MISMATCH_CODES), Server, &[TF], "the peer answered, but not in the provider's format (named in the detail)", "对端有应答，但不是该服务商的格式（详见括号内）"),
     rule("provider_server", When::Provider(Server), Server, &[TF], "the provider reports a failure on its side", "服务商报告其自身故障"),
     rule("provider_security", When::Provider(Security), Security, &[TF], "the provider refuses the credentials, signature or permission", "服务商拒绝了凭据、签名或权限"),
@@ -150,6 +154,8 @@ pub const RULES: &[Rule] = &[
     // Every HTTP status (docs/status-codes.md walks the IANA registry row by row): specific
     // codes first, then one row per class. 100/102/103/104 are interim: hyper skips them and
     // the final response decides.
+    // RFC 6750 §3.1: the documented error of a Bearer challenge says more than its status.
+    rule("bearer_token_refused", When::Challenge(&["invalid_token", "insufficient_scope"]), Security, &[AF, TF], "the access token is refused (WWW-Authenticate: Bearer error=invalid_token: expired, revoked or malformed; insufficient_scope: it lacks the permission)", "访问令牌被拒绝（WWW-Authenticate: Bearer error=invalid_token：过期、吊销或格式错误；insufficient_scope：权限不足）"),
     rule("status_1xx", Status(100, 199), Server, &[TF], "an informational answer (101 Switching Protocols) where a final response was due: the server switched protocols unasked", "应返回最终响应时却收到信息性应答（101 切换协议）：服务器擅自切换了协议"),
     rule("status_2xx_unexpected", Status(200, 299), Server, &[TF], "a success status the target's expect_status does not list: the gateway answers differently than it did", "成功状态码不在该目标的 expect_status 中：网关的应答与以往不同"),
     rule("status_3xx_moved", Statuses(&[301, 308]), UserInput, &[TF], "moved permanently (see Location): the target's URL is out of date; set the new URL or follow_redirects = true", "已永久迁移（见 Location）：该目标的 URL 已过时；请改为新 URL 或设置 follow_redirects = true"),
@@ -329,6 +335,12 @@ fn matches(when: When, f: &Failure, http: Option<&HttpEvidence>) -> bool {
                     .and_then(|h| h.profile.as_ref())
                     .is_some_and(|v| codes.contains(&v.code.as_str()))
         }
+        When::Challenge(errors) => {
+            status().is_some()
+                && http
+                    .and_then(|h| h.headers.get("www-authenticate"))
+                    .is_some_and(|v| super::challenge::names_error(v, errors))
+        }
         StatusOnVersionedPath(lo, hi) => {
             status().is_some_and(|s| (lo..=hi).contains(&s))
                 && http.is_some_and(|h| versioned_path(&h.final_url))
@@ -373,12 +385,12 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
     if e.duration > slo {
         v.slow = true;
         v.symptoms.insert(Symptom::PaymentDelay);
-        v.reason = slow_reason(e, slo);
+        v.reason = super::slow::slow_reason(e, slo);
         v.parts = Some(super::ReasonParts::Slow {
             check: e.check,
             took: e.duration,
             slo,
-            worst: slowest_phase(e),
+            worst: super::slow::slowest_phase(e),
         });
     }
     v
@@ -410,35 +422,4 @@ fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
     out.extend(signed.flat_map(crate::sign::warnings));
     out.dedup();
     out
-}
-
-/// Names the phase where the time went: slow connect/TLS is the path, slow processing is
-/// the server.
-fn slow_reason(e: &Evidence, slo: Duration) -> String {
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let mut s = format!(
-        "{} check took {:.0} ms, over the {:.0} ms latency SLO",
-        e.check.as_str(),
-        ms(e.duration),
-        ms(slo)
-    );
-    if let Some((p, d)) = slowest_phase(e) {
-        let whose = match p {
-            Phase::Dns | Phase::Connect | Phase::Proxy | Phase::Tls => "the network path",
-            Phase::Processing | Phase::Transfer | Phase::Content => "the server",
-        };
-        s.push_str(&format!(
-            "; most of it in {} ({:.0} ms): {whose} is slow",
-            p.as_str(),
-            ms(d)
-        ));
-    }
-    s
-}
-
-/// The HTTP phase that took longest, when there was an HTTP exchange.
-fn slowest_phase(e: &Evidence) -> Option<(Phase, Duration)> {
-    let h = e.http.as_ref()?;
-    let p = Phase::ALL.into_iter().max_by_key(|p| h.phases.get(*p))?;
-    Some((p, h.phases.get(p)))
 }

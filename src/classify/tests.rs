@@ -383,6 +383,44 @@ fn table() -> Vec<(Evidence, &'static str, Cause)> {
             Server,
         ),
         (mismatch("not_json"), "provider_format", Server),
+        (mismatch("login_page"), "login_page", Security),
+        (
+            failing(Http, Phase::Tls, K::TlsClientAuth),
+            "tls_client_auth",
+            Security,
+        ),
+        (
+            failing(Http, Phase::Processing, K::LoginRedirect),
+            "login_redirect",
+            Security,
+        ),
+        (
+            status(
+                400,
+                v,
+                &[("www-authenticate", r#"Bearer error="invalid_token""#)],
+            ),
+            "bearer_token_refused",
+            Security,
+        ),
+        (
+            status(
+                403,
+                v,
+                &[("www-authenticate", "Bearer error=insufficient_scope")],
+            ),
+            "bearer_token_refused",
+            Security,
+        ),
+        (
+            status(
+                400,
+                v,
+                &[("www-authenticate", r#"Bearer error="invalid_request""#)],
+            ),
+            "status_400",
+            UserInput,
+        ),
         (mismatch("not_provider_format"), "provider_format", Server),
         (
             failing(Http, Phase::Processing, K::DeadlineExceeded),

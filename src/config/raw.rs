@@ -157,6 +157,7 @@ pub struct RawSign {
     pub wechatpay_public_key_file: Option<S<String>>,
     pub wechatpay_public_key_id: Option<S<String>>,
     pub apiv3_key_file: Option<S<String>>,
+    pub apiclient_cert_file: Option<S<String>>,
     pub api_key_file: Option<S<String>>,
     pub api_key_env: Option<S<String>>,
     pub stripe_version: Option<S<String>>,

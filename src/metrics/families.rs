@@ -238,7 +238,7 @@ pub(super) static FAMILIES: &[(Family, Emit)] = &[
     (fam("payprobe_sign_answer_verified", Kind::Gauge, "1 if the last answer of a signed probe carried a provider signature that verified, 0 if it did not (targets with [targets.sign] whose provider signs answers)."), super::sign::verified),
     (fam("payprobe_sign_clock_skew_seconds", Kind::Gauge, "The provider's clock minus this host's, from the last signed answer (Wechatpay-Timestamp, else Date); WeChat Pay refuses more than 300 s."), super::sign::skew),
     (fam("payprobe_sign_credential_expiry_critical_days", Kind::Gauge, "The target's expiry_critical threshold, in days."), super::sign::critical),
-    (fam("payprobe_sign_credential_expiry_days", Kind::Gauge, "Days to expiry (as of the last round) of each certificate a signed probe relies on: Alipay app, Alipay and root certificates, WeChat Pay platform certificates."), super::sign::expiry_days),
+    (fam("payprobe_sign_credential_expiry_days", Kind::Gauge, "Days to expiry (as of the last round) of each certificate a signed probe relies on: Alipay app, Alipay and root certificates, the WeChat Pay merchant certificate (apiclient_cert), WeChat Pay platform certificates."), super::sign::expiry_days),
     (fam("payprobe_sign_credential_expiry_warning_days", Kind::Gauge, "The target's expiry_warning threshold, in days."), super::sign::warning),
     (fam("payprobe_sign_platform_serial_first_seen_timestamp_seconds", Kind::Gauge, "When payprobe first saw each WeChat Pay platform certificate serial (Unix seconds): a recent one is a rotation."), super::sign::first_seen),
     (fam("payprobe_sign_verification_mode", Kind::Gauge, "1 for how signed answers are verified: public_key, certificate, both, none."), super::sign::mode),

@@ -305,6 +305,7 @@ pub async fn handshake(
     let res = connector.connect(name, tcp).await;
     let mut ev = TlsEvidence {
         duration: started.elapsed(),
+        client_cert_requested: seen.client_cert_requested(),
         ..Default::default()
     };
     let out = match res {
@@ -327,6 +328,9 @@ pub async fn handshake(
         Err(e) => {
             ev.certificate = seen.chain().as_deref().and_then(CertSummary::from_chain);
             let mut f = tls_failure(&e);
+            if ev.client_cert_requested {
+                super::tls_auth::after_request(&mut f);
+            }
             // webpki says "unknown issuer" for a self-signed leaf too; the chain tells them apart.
             let self_signed = ev.certificate.as_ref().is_some_and(|c| c.self_signed);
             if f.kind == FailureKind::TlsCertUnknownIssuer && self_signed {
@@ -361,6 +365,9 @@ fn tls_failure(e: &io::Error) -> Failure {
             format!("TLS handshake: {e}"),
         );
     };
+    if let Some(f) = super::tls_auth::refused(err, false) {
+        return f;
+    }
     use rustls::{AlertDescription as A, CertificateError as C, Error as E, PeerIncompatible as P};
     let kind = match err {
         E::InvalidCertificate(c) => match c {

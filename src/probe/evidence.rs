@@ -97,6 +97,9 @@ pub enum FailureKind {
     TlsCertInvalid,
     TlsProtocolVersion,
     TlsAlert,
+    /// The server refused the connection for want of a client certificate (mutual TLS): a
+    /// client-authentication alert, or nginx's answer saying so.
+    TlsClientAuth,
     /// The peer answered with bytes that are not TLS records (e.g. plain HTTP on a TLS port).
     TlsNotTls,
     /// The peer speaks TLS but broke the protocol.
@@ -114,6 +117,9 @@ pub enum FailureKind {
     UnexpectedStatus,
     TooManyRedirects,
     BadRedirect,
+    /// The answer sends the client to a login page (a redirect to `/login`, an OAuth
+    /// authorization endpoint) instead of answering: the credentials are missing or expired.
+    LoginRedirect,
     /// The provider's own error code, read by its profile (see `http.profile`).
     ProviderError,
     /// The gateway speaks an API version outside `require`.
@@ -223,6 +229,9 @@ pub struct TlsEvidence {
     /// Valid, but expiring within the target's `cert_expiry_warning`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub expiring_soon: bool,
+    /// The server asked for a client certificate (mutual TLS), which payprobe does not have.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_cert_requested: bool,
 }
 
 /// Durations of each phase of an HTTP exchange. They are contiguous, so they add up to the

@@ -230,7 +230,20 @@ impl HttpProber {
 
 /// Aborts the connection task when the probe ends, so a hung server never keeps a socket.
 /// It travels with the response: the body still flows through that task.
-pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<Option<Failure>>);
+
+impl AbortOnDrop {
+    /// Why the request failed: the connection's own failure when it ended with one that
+    /// says more than "canceled" (a TLS 1.3 server refusing the client's certificate with
+    /// an alert read by the connection task), else the request's.
+    async fn why(&mut self, e: hyper::Error) -> Failure {
+        let own = tokio::time::timeout(limits::CONN_FAILURE_GRACE, &mut self.0).await;
+        own.ok()
+            .and_then(Result::ok)
+            .flatten()
+            .unwrap_or_else(|| hyper_failure(e))
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -243,10 +256,11 @@ type Head = (Response<hyper::body::Incoming>, AbortOnDrop);
 /// Runs a hyper connection on its own task for as long as the probe keeps the guard.
 fn drive<C>(conn: C) -> AbortOnDrop
 where
-    C: std::future::Future + Send + 'static,
+    C: std::future::Future<Output = Result<(), hyper::Error>> + Send + 'static,
 {
     AbortOnDrop(tokio::spawn(async move {
-        let _ = conn.await;
+        let e = conn.await.err()?;
+        super::tls_auth::in_chain(&e)
     }))
 }
 
@@ -263,8 +277,11 @@ where
             .handshake(io)
             .await
             .map_err(hyper_failure)?;
-        let guard = drive(c);
-        Ok((tx.send_request(req).await.map_err(hyper_failure)?, guard))
+        let mut guard = drive(c);
+        match tx.send_request(req).await {
+            Ok(r) => Ok((r, guard)),
+            Err(e) => Err(guard.why(e).await),
+        }
     } else {
         // Explicit bounds on what a gateway may send as a head (see `src/limits.rs`).
         let (mut tx, c) = hyper::client::conn::http1::Builder::new()
@@ -274,8 +291,11 @@ where
             .handshake(io)
             .await
             .map_err(hyper_failure)?;
-        let guard = drive(c);
-        Ok((tx.send_request(req).await.map_err(hyper_failure)?, guard))
+        let mut guard = drive(c);
+        match tx.send_request(req).await {
+            Ok(r) => Ok((r, guard)),
+            Err(e) => Err(guard.why(e).await),
+        }
     }
 }
 
@@ -328,6 +348,9 @@ fn host_for_header(u: &url::Url) -> String {
 /// Maps a hyper error by what it is (walking the source chain down to the io::Error), not
 /// by its text.
 fn hyper_failure(e: hyper::Error) -> Failure {
+    if let Some(f) = super::tls_auth::in_chain(&e) {
+        return f;
+    }
     let mut source = std::error::Error::source(&e);
     let mut peer_closed = false;
     while let Some(s) = source {

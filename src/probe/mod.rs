@@ -26,6 +26,7 @@ pub mod resolve;
 pub mod rpc;
 mod sniff;
 mod timed;
+mod tls_auth;
 
 use std::future::Future;
 use std::net::IpAddr;

@@ -22,6 +22,31 @@ pub const TABLE: &[Code] = &[
         "insufficient authorization: invalid or expired auth token",
     ),
     code("40001", UserInput, &[TF], "a required parameter is missing"),
+    // The credentials themselves are missing: authentication, not a malformed request.
+    code(
+        "40001:isv.missing-signature",
+        Security,
+        &[AF, TF],
+        "the request is not signed (no `sign`)",
+    ),
+    code(
+        "40001:isv.missing-signature-type",
+        Security,
+        &[AF, TF],
+        "the request names no signature type (no `sign_type`)",
+    ),
+    code(
+        "40001:isv.missing-signature-key",
+        Security,
+        &[AF, TF],
+        "no public key is configured for the app on Alipay's side",
+    ),
+    code(
+        "40001:isv.missing-app-id",
+        Security,
+        &[AF, TF],
+        "the request names no app (no `app_id`)",
+    ),
     code("40002", UserInput, &[TF], "a parameter is invalid"),
     code(
         "40002:isv.invalid-signature",

@@ -13,7 +13,7 @@ pub use solana::{SOLANA, SOLANA_MESSAGES};
 use super::{code, text, Code, Found};
 use crate::classify::Cause::{self, ApiVersion, Security, Server, UserInput};
 use crate::classify::Symptom::{
-    self, BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
+    self, AuthFailure as AF, BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
 };
 
 /// JSON-RPC 2.0, EIP-1474, geth and Nethermind codes.
@@ -118,6 +118,12 @@ pub const EVM: &[Code] = &[
         &[TF],
         "execution reverted (geth): the contract refused the call",
     ),
+    code(
+        "4100",
+        Security,
+        &[AF, TF],
+        "unauthorized: the method or account has not been authorized (EIP-1193)",
+    ),
 ];
 
 /// A documented error message, matched case-insensitively as a substring.
@@ -167,6 +173,19 @@ pub const EVM_MESSAGES: &[Message] = &[
         Server,
         &[TF, PD],
         "the node timed out serving the request",
+    ),
+    // Hosted nodes refuse a missing or unknown key in a body of their own (Alchemy).
+    msg(
+        "must be authenticated",
+        Security,
+        &[AF, TF],
+        "the node provider wants an API key: missing or not valid",
+    ),
+    msg(
+        "origin not on whitelist",
+        Security,
+        &[AF, TF],
+        "the node provider's allowlist for this API key refuses this origin",
     ),
     msg(
         "rate limit",

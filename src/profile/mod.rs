@@ -230,6 +230,22 @@ fn not_json(
         });
     }
     let seen = sniff(body);
+    if login_form(body) {
+        // A password form where an API answer was due: the credentials (issue 19).
+        return Some(Verdict {
+            code: "login_page".into(),
+            cause: Cause::Security,
+            symptoms: vec![Symptom::AuthFailure, Symptom::TransactionFailure],
+            ..mismatch(
+                profile,
+                "login_page",
+                format!(
+                    "{seen} with a password field, a login page, not {}",
+                    format_name(profile)
+                ),
+            )
+        });
+    }
     Some(mismatch(
         profile,
         "not_json",
@@ -270,6 +286,17 @@ fn mismatch(profile: Profile, code: &str, means: String) -> Verdict {
         symptoms: vec![Symptom::TransactionFailure],
         means,
     }
+}
+
+/// An HTML form asking for a password (`<input type="password">`, quoted or not) in the
+/// part of the body that was read.
+fn login_form(body: &[u8]) -> bool {
+    let t = String::from_utf8_lossy(body).to_ascii_lowercase();
+    let html = t.contains("<html") || t.contains("<form") || t.contains("<!doctype html");
+    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    html && ["type=\"password\"", "type='password'", "type=password"]
+        .iter()
+        .any(|p| compact.contains(p))
 }
 
 /// Names what a non-JSON body is, from its first bytes: the reason says what was seen.

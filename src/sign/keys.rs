@@ -57,6 +57,13 @@ impl PrivateKey {
             .map_err(|e| KeyError::Refused(e.to_string()))
     }
 
+    /// Whether `key` is this key's public half: a merchant certificate issued for another
+    /// key would make every signature the provider checks against it fail.
+    pub fn pairs_with(&self, key: &PublicKey) -> bool {
+        // ring's public key is the DER `RSAPublicKey`, as `PublicKey` holds it.
+        self.0.public().as_ref() == key.0.as_slice()
+    }
+
     /// SHA256withRSA over `msg`.
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
         let mut sig = vec![0u8; self.0.public().modulus_len()];

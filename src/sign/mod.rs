@@ -151,7 +151,7 @@ pub struct SignEvidence {
 /// One certificate a signed probe relies on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Credential {
-    /// `app_cert`, `alipay_cert`, `alipay_root_cert`, `platform_cert`.
+    /// `app_cert`, `alipay_cert`, `alipay_root_cert`, `apiclient_cert`, `platform_cert`.
     pub credential: &'static str,
     /// Alipay's SN, or WeChat Pay's serial.
     pub serial: String,

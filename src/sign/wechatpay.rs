@@ -101,6 +101,8 @@ pub struct Wechat {
     /// `wechatpay_public_key_id` and `wechatpay_public_key_file`.
     pub public_key: Option<(String, PublicKey)>,
     pub platform: Option<Platform>,
+    /// `apiclient_cert_file`: the merchant certificate of `serial_no`, watched for expiry.
+    pub apiclient_cert: Option<Box<Cert>>,
 }
 
 /// The answer headers verification reads.
@@ -132,21 +134,24 @@ impl Wechat {
         ))
     }
 
-    /// The platform certificates held, with their expiry and first sighting.
+    /// The merchant's own certificate (`apiclient_cert`, when configured) and the platform
+    /// certificates held, with their expiry and first sighting.
     pub fn credentials(&self) -> Vec<super::Credential> {
+        let mut out: Vec<super::Credential> = self
+            .apiclient_cert
+            .iter()
+            .map(|c| super::Credential::new("apiclient_cert", &c.serial_hex, c.not_after_unix))
+            .collect();
         let Some(p) = &self.platform else {
-            return Vec::new();
+            return out;
         };
         let cache = crate::sync::lock(&p.cache, "wechatpay platform certificates");
-        cache
-            .certs
-            .iter()
-            .map(|(serial, c)| {
-                let mut cred = super::Credential::new("platform_cert", serial, c.not_after_unix);
-                cred.first_seen_unix = cache.first_seen.get(serial).copied();
-                cred
-            })
-            .collect()
+        out.extend(cache.certs.iter().map(|(serial, c)| {
+            let mut cred = super::Credential::new("platform_cert", serial, c.not_after_unix);
+            cred.first_seen_unix = cache.first_seen.get(serial).copied();
+            cred
+        }));
+        out
     }
 
     pub fn mode(&self) -> VerifyMode {

@@ -15,7 +15,15 @@ pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
     let listed = t.http.expect_status.contains(&status);
     h.profile = crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
     signature(h)?;
-    if let Some(v) = &h.profile {
+    if !listed {
+        super::auth::refused(h, &t.url)?;
+    }
+    // A code no source documents says nothing: an error status still does (a 401 is
+    // authentication whatever the body's undocumented code).
+    let undocumented = |v: &crate::profile::Verdict| {
+        v.cause == crate::classify::Cause::Unknown && !(200..300).contains(&status)
+    };
+    if let Some(v) = h.profile.as_ref().filter(|v| !undocumented(v)) {
         if v.ok || listed {
             return Ok(());
         }

@@ -11,6 +11,7 @@
 //! given.
 
 pub mod api_version;
+mod auth;
 mod http;
 mod notify;
 mod ping;

@@ -2,8 +2,10 @@
 //! Every server here binds 127.0.0.1:0; no test sends traffic anywhere else.
 
 mod alerts;
+mod apiclient_cert;
 mod arbitrary;
 mod assets;
+mod auth_forms;
 mod cli;
 mod compose;
 mod daemon;

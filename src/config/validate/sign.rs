@@ -170,7 +170,7 @@ type KindKey<'a> = (&'static str, &'a Option<S<String>>, &'static [SignKind]);
 
 /// A key of another kind is a mistake worth naming (a copied block, a wrong `kind`).
 fn foreign_keys(kind: SignKind, s: &RawSign, p: &mut Problems) {
-    let keys: [KindKey<'_>; 16] = {
+    let keys: [KindKey<'_>; 17] = {
         use SignKind::{Alipay as A, Stripe as St, WechatpayV3 as W};
         [
             ("private_key_file", &s.private_key_file, &[A, W]),
@@ -190,6 +190,7 @@ fn foreign_keys(kind: SignKind, s: &RawSign, p: &mut Problems) {
             ),
             ("wechatpay_public_key_id", &s.wechatpay_public_key_id, &[W]),
             ("apiv3_key_file", &s.apiv3_key_file, &[W]),
+            ("apiclient_cert_file", &s.apiclient_cert_file, &[W]),
             ("api_key_file", &s.api_key_file, &[St]),
             ("api_key_env", &s.api_key_env, &[St]),
             ("stripe_version", &s.stripe_version, &[St]),

@@ -5,10 +5,10 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 use super::super::error::Problems;
-use super::super::raw::RawSign;
+use super::super::raw::{RawSign, S};
 use super::sign::{certs, key_file, private_key, public_key, required, Context};
 use super::values::env_var;
-use crate::sign::keys::alipay_root_sn;
+use crate::sign::keys::{alipay_root_sn, Cert, PrivateKey};
 use crate::sign::{alipay, stripe, wechatpay, SignKind};
 
 /// `biz_content` when not set: an order that cannot exist, so the answer is "no such
@@ -144,6 +144,14 @@ pub(super) fn wechat_signer(
             })
         }
     };
+    let apiclient_cert = match (&s.apiclient_cert_file, &key, &serial_no) {
+        (Some(f), Some(k), Some(serial)) => {
+            apiclient_cert(f, k, serial, c, d, p).map(|c| Some(Box::new(c)))
+        }
+        // The key or serial is missing: that problem is reported already.
+        (Some(_), _, _) => None,
+        (None, _, _) => Some(None),
+    };
     if matches!((&public_key, &platform), (Some(None), Some(None))) {
         p.at(span, "kind = \"wechatpay_v3\" needs a way to verify answers: `wechatpay_public_key_file` + `wechatpay_public_key_id` (public-key mode) or `apiv3_key_file` (platform-certificate mode)");
     }
@@ -156,7 +164,49 @@ pub(super) fn wechat_signer(
         key: key?,
         public_key: public_key?,
         platform: platform?,
+        apiclient_cert: apiclient_cert?,
     })
+}
+
+/// `apiclient_cert_file` (apiclient_cert.pem): the certificate of `serial_no`, for its
+/// days to expiry. It must be that certificate — its serial is `serial_no` (hex, as WeChat
+/// Pay shows it) and its key the one of `private_key_file` — or the expiry watched would be
+/// another certificate's.
+fn apiclient_cert(
+    f: &S<String>,
+    key: &PrivateKey,
+    serial_no: &str,
+    c: &Context<'_>,
+    d: &mut Digest,
+    p: &mut Problems,
+) -> Option<Cert> {
+    let cert = certs("apiclient_cert_file", f, c, d, p)?
+        .into_iter()
+        .next()?;
+    let bare = |s: &str| s.trim().trim_start_matches('0').to_ascii_uppercase();
+    let mut ok = true;
+    if bare(&cert.serial_hex) != bare(serial_no) {
+        p.at(
+            f.span(),
+            format!(
+                "`apiclient_cert_file` {:?} is certificate {}, not `serial_no` {serial_no}: the merchant certificate of another key, or a stale file",
+                f.get_ref(),
+                cert.serial_hex
+            ),
+        );
+        ok = false;
+    }
+    if !key.pairs_with(&cert.key) {
+        p.at(
+            f.span(),
+            format!(
+                "`apiclient_cert_file` {:?} is not the certificate of `private_key_file`: its public key is another key's",
+                f.get_ref()
+            ),
+        );
+        ok = false;
+    }
+    ok.then_some(cert)
 }
 
 pub(super) fn stripe_signer(
