@@ -11,7 +11,9 @@
 //! * [`scheduler`] runs every target on its own interval under a global concurrency cap.
 //! * [`classify`] turns evidence into a diagnosis (cause, scope, symptoms, hint) with pure
 //!   functions and one rules table.
-//! * [`state`] judges each round and keeps the latest evidence and diagnosis per target;
+//! * [`judge`] is the judging stage: conditions over what was observed, the rules table,
+//!   window and scope, and every piece of cross-target state; [`state`] keeps the latest
+//!   judged round per target for the readers;
 //!   [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
@@ -29,6 +31,7 @@ pub mod durable;
 pub mod history;
 pub mod http;
 pub mod incidents;
+pub mod judge;
 pub mod limits;
 pub mod logbudget;
 pub mod maintenance;
@@ -44,7 +47,6 @@ pub mod supervise;
 pub mod sync;
 pub mod timefmt;
 pub mod tls;
-pub mod verdict;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,7 +2,7 @@
 //!
 //! The scheduler knows only [`Rounds`]: "a round started this late", "a round finished with
 //! this evidence", "this target is gone", "payprobe itself failed here". [`Pipeline`]
-//! implements it: it has the [`Store`] judge the round (window, classify, scope), then
+//! implements it: it has the [`Judge`] judge the round (conditions, rules, window, scope), then
 //! publishes one [`JudgedRound`] to every registered [`Output`] — metrics, incidents and
 //! alerts, the status page's history. Outputs never see each other, and the scheduler never
 //! sees an output, so adding one (a new surfacer) touches this list and nothing else.
@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::classify::Diagnosis;
 use crate::config::Target;
+use crate::judge::Judge;
 use crate::metrics::Metrics;
 use crate::probe::Evidence;
 use crate::state::Store;
@@ -23,7 +24,7 @@ use crate::state::Store;
 pub struct JudgedRound<'a> {
     pub target: &'a Arc<Target>,
     /// The round's evidence, bodies included. Empty when the target was re-judged without
-    /// a new round because a peer changed (its scope moved: see [`Store::record`]).
+    /// a new round because a peer changed (its scope moved: see [`Judge::round`]).
     pub evidence: &'a [Evidence],
     pub diagnosis: &'a Diagnosis,
     /// The diagnosis before this round; `None` on the target's first round.
@@ -64,8 +65,10 @@ pub trait Rounds: Send + Sync + 'static {
     fn internal_error(&self, place: &'static str);
 }
 
-/// The store (judgement and state) and the outputs.
+/// The judge and the outputs.
 pub struct Pipeline {
+    pub judge: Arc<Judge>,
+    /// The judge's store, for readers.
     pub store: Arc<Store>,
     pub metrics: Arc<Metrics>,
     outputs: Vec<Arc<dyn Output>>,
@@ -73,11 +76,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline whose outputs are the metrics and then `more`, in that order.
-    pub fn new(store: Arc<Store>, metrics: Arc<Metrics>, more: Vec<Arc<dyn Output>>) -> Pipeline {
+    pub fn new(judge: Arc<Judge>, metrics: Arc<Metrics>, more: Vec<Arc<dyn Output>>) -> Pipeline {
         let mut outputs: Vec<Arc<dyn Output>> = vec![metrics.clone()];
         outputs.extend(more);
         Pipeline {
-            store,
+            store: judge.store().clone(),
+            judge,
             metrics,
             outputs,
         }
@@ -101,10 +105,11 @@ impl Rounds for Pipeline {
 
     fn finished(&self, target: &Arc<Target>, evidence: Vec<Evidence>) {
         let now = SystemTime::now();
-        let rec = self.store.record(target, &evidence, now);
+        let judged = self.judge.round(target, evidence, now);
+        let rec = &judged.recorded;
         self.publish(&JudgedRound {
             target,
-            evidence: &evidence,
+            evidence: &judged.evidence,
             diagnosis: &rec.diagnosis,
             previous: rec.previous.as_ref(),
             since: rec.since,
@@ -123,7 +128,7 @@ impl Rounds for Pipeline {
     }
 
     fn retire(&self, target: &Target) {
-        self.store.remove(&target.name);
+        self.judge.remove(&target.name);
         for o in &self.outputs {
             if catch_unwind(AssertUnwindSafe(|| o.retire(target))).is_err() {
                 tracing::error!(output = o.name(), target_name = %target.name, "output panicked while retiring a target");

@@ -58,7 +58,6 @@ pub fn flush_logs() {
     for b in [&LOG_OPENED, &LOG_CHANGED, &LOG_CLOSED] {
         b.flush();
     }
-    crate::state::flush_logs();
 }
 
 fn grace_ms() -> u64 {

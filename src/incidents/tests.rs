@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::classify::{Cause, Scope};
 use crate::config::{self, Check};
+use crate::judge::Judge;
 use crate::pipeline::{Pipeline, Rounds};
 use crate::probe::{Evidence, Failure, FailureKind, Phase};
-use crate::state::Store;
 
 fn target(name: &str, provider: &str) -> Arc<Target> {
     let src = format!(
@@ -40,7 +40,11 @@ fn setup(dir: &Path) -> (Pipeline, Arc<Incidents>, Arc<Metrics>) {
         target("b", "acme"),
     ];
     let inc = Arc::new(Incidents::new(dir, &known, metrics.clone()));
-    let p = Pipeline::new(Arc::new(Store::new()), metrics.clone(), vec![inc.clone()]);
+    let p = Pipeline::new(
+        Arc::new(Judge::default()),
+        metrics.clone(),
+        vec![inc.clone()],
+    );
     (p, inc, metrics)
 }
 

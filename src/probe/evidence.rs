@@ -393,7 +393,7 @@ fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&crate::timefmt::rfc3339_millis(*t))
 }
 
-/// What the `api_version` check read of an answer (filled by `src/verdict/api_version.rs`).
+/// What the `api_version` check read of an answer (filled by `src/judge/verdict/api_version.rs`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ApiVersionEvidence {
     /// Where the version was read (`header X-Api-Version`, `json /version`, `regex`).

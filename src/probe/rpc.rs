@@ -4,7 +4,7 @@
 //! JSON-RPC call over a fresh connection. Comparing the chain id with `chain_id` and the
 //! height with the other endpoints of the same `chain` (a node too far behind gives the
 //! `balance_anomaly` symptom: balances read from it are stale) is judgement, made in
-//! `src/verdict/rpc.rs`.
+//! `src/judge/verdict/rpc.rs`.
 
 use serde::Serialize;
 use tokio::time::{timeout_at, Instant};

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use payprobe::config::{self, Plan, Target};
+use payprobe::judge::Judge;
 use payprobe::metrics::Metrics;
 use payprobe::pipeline::Pipeline;
 use payprobe::probe::{Evidence, FailureKind};
 use payprobe::scheduler::{start_offset, Applied, Runner, Scheduler, TaskEnv};
-use payprobe::state::Store;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -104,7 +104,7 @@ fn with_panics(
     panic_rounds: usize,
 ) -> (Scheduler, Harness) {
     let pipeline = Arc::new(Pipeline::new(
-        Arc::new(Store::new()),
+        Arc::new(Judge::default()),
         Arc::new(Metrics::new().unwrap()),
         Vec::new(),
     ));

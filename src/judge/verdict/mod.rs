@@ -84,7 +84,7 @@ impl Verdicts {
 }
 
 /// The `api_version` evidence of a round whose `http` check made the one request
-/// (`Probers::round`): the already judged `http` answer, read for its version. A failed
+/// (`Judge::conditions`): the already judged `http` answer, read for its version. A failed
 /// answer stays the failure, as in the `ApiVersion` arm of [`Verdicts::judge`].
 pub fn api_version_of(t: &Target, http: &Evidence, now: SystemTime) -> Evidence {
     let mut e = http.clone();
