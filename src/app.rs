@@ -98,8 +98,13 @@ impl Daemon {
             history.clone(),
         )
         .await;
-        let outputs: Vec<Arc<dyn Output>> =
-            vec![incidents.clone(), history.clone(), availability.clone()];
+        crate::metrics::IncidentSeries::follow(&incidents, metrics.clone());
+        let outputs: Vec<Arc<dyn Output>> = vec![
+            metrics.clone(),
+            incidents.clone(),
+            history.clone(),
+            availability.clone(),
+        ];
         let pipeline = Arc::new(Pipeline::new(judge.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(TaskEnv {

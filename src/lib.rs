@@ -37,6 +37,7 @@ pub mod logbudget;
 pub mod maintenance;
 pub mod metrics;
 pub mod notify;
+pub mod output;
 pub mod pipeline;
 pub mod probe;
 pub mod profile;

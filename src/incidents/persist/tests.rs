@@ -4,6 +4,7 @@ use std::sync::Arc;
 use super::*;
 use crate::classify::{Cause, Scope};
 use crate::incidents::model::Change;
+use crate::metrics::Metrics;
 
 fn incident(target: &str, opened_ms: u64) -> Incident {
     Incident {
