@@ -47,6 +47,8 @@ pub struct Daemon {
     sweeper: Supervised,
     /// The availability rollup writer (`src/availability/`).
     rollups: Supervised,
+    /// The judge and the outputs' queues (flushed at a stop).
+    pipeline: Arc<Pipeline>,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -109,7 +111,7 @@ impl Daemon {
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(TaskEnv {
             runner: runner.clone(),
-            rounds: pipeline,
+            rounds: pipeline.clone(),
             limit: limit.clone(),
         });
         let mut scheduler = Scheduler::new(ctx);
@@ -191,6 +193,7 @@ impl Daemon {
             limit,
             sweeper,
             rollups,
+            pipeline,
         })
     }
 
@@ -288,6 +291,15 @@ impl Daemon {
                     _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
                 }
             }
+        }
+        self.scheduler.stop();
+        // What was judged reaches every output (availability's last rounds) before they stop.
+        let flushed = self.pipeline.flush();
+        if tokio::time::timeout(crate::limits::OUTPUT_FLUSH_AT_STOP, flushed)
+            .await
+            .is_err()
+        {
+            tracing::warn!("outputs still busy at stop; their last rounds are not kept");
         }
         self.stop();
         Ok(())

@@ -238,6 +238,10 @@ pub const INCIDENT_EVENT_QUEUE: usize = 65_536;
 /// shared by every queue.
 pub const OUTPUT_QUEUE: usize = 65_536;
 
+/// How long a stopping daemon waits for the outputs to take the rounds already judged (a
+/// full queue of 64 Ki rounds takes well under a second); a stop is never held longer.
+pub const OUTPUT_FLUSH_AT_STOP: Duration = Duration::from_secs(2);
+
 /// How long the alert engine lets incident events gather before it judges them: a mass
 /// change of 10,000 targets is then a few evaluations, not 10,000 (each is O(open
 /// incidents)), and a page is late by no more than this.

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::classify::Diagnosis;
 use crate::config::Target;
+use crate::judge::Condition;
 use crate::probe::Evidence;
 
 /// One judged round, owned, as every output receives it (behind an `Arc`: one copy for all
@@ -19,6 +20,9 @@ pub struct JudgedRound {
     /// target was re-judged without a new round because a peer changed (its scope moved:
     /// see `judge::Judge::round`).
     pub evidence: Vec<Evidence>,
+    /// The conditions the judge held the round against, pass or fail, in order (empty for a
+    /// re-judgement): the evidence above is the view built from them and the observations.
+    pub conditions: Vec<Condition>,
     pub diagnosis: Diagnosis,
     /// The diagnosis before this round; `None` on the target's first round.
     pub previous: Option<Diagnosis>,

@@ -188,6 +188,7 @@ impl Rounds for Pipeline {
         self.publish(JudgedRound {
             target: target.clone(),
             evidence,
+            conditions: judged.conditions,
             diagnosis: rec.diagnosis,
             previous: rec.previous,
             since: rec.since,
@@ -197,6 +198,7 @@ impl Rounds for Pipeline {
             self.publish(JudgedRound {
                 target: r.target,
                 evidence: Vec::new(),
+                conditions: Vec::new(),
                 diagnosis: r.diagnosis,
                 previous: Some(r.previous),
                 since: r.since,

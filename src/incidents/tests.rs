@@ -47,6 +47,7 @@ impl Inline {
         self.inc.publish(&JudgedRound {
             target: t.clone(),
             evidence: j.evidence,
+            conditions: j.conditions,
             diagnosis: r.diagnosis,
             previous: r.previous,
             since: r.since,
@@ -56,6 +57,7 @@ impl Inline {
             self.inc.publish(&JudgedRound {
                 target: o.target,
                 evidence: Vec::new(),
+                conditions: Vec::new(),
                 diagnosis: o.diagnosis,
                 previous: Some(o.previous),
                 since: o.since,

@@ -16,12 +16,14 @@
 //! know none of it, and the outputs receive only what was judged.
 
 mod book;
+pub mod condition;
 pub mod verdict;
 
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 pub use book::{Recorded, Rejudged};
+pub use condition::{Condition, Judgement};
 
 use crate::config::{Check, Target};
 use crate::probe::Evidence;
@@ -35,10 +37,12 @@ pub struct Judge {
     store: Arc<Store>,
 }
 
-/// A judged round: the evidence with its conditions applied, and the diagnosis.
+/// A judged round: the judged view of its evidence, its conditions, and the diagnosis.
 #[derive(Debug)]
 pub struct Judged {
+    /// Built from the observations and the conditions ([`condition::view`]).
     pub evidence: Vec<Evidence>,
+    pub conditions: Vec<Condition>,
     pub recorded: Recorded,
 }
 
@@ -63,25 +67,37 @@ impl Judge {
         &self.store
     }
 
-    /// Holds an observed round against the target's conditions, setting each evidence's
-    /// `failure` and `success`.
-    ///
-    /// When a target has both `http` and `api_version`, the probers made one request (payment
-    /// APIs rate-limit) and observed only the `http` check: its answer is judged once, then
-    /// read for its version here.
+    /// Holds an observed round against the target's conditions and returns the judged view
+    /// of its evidence (`failure` and `success` set, readings filled in): what `/probe`,
+    /// `probe-once` and [`Judge::round`] all go through.
     pub fn conditions(
         &self,
         t: &Target,
         observed: Vec<Evidence>,
         now: SystemTime,
     ) -> Vec<Evidence> {
+        self.check(t, observed, now).0
+    }
+
+    /// The judged view and the conditions it was built from. The observations are read,
+    /// never written: the view is built from them and the [`Judgement`].
+    ///
+    /// When a target has both `http` and `api_version`, the probers made one request (payment
+    /// APIs rate-limit) and observed only the `http` check: its answer is judged once, then
+    /// read for its version here.
+    pub fn check(
+        &self,
+        t: &Target,
+        observed: Vec<Evidence>,
+        now: SystemTime,
+    ) -> (Vec<Evidence>, Judgement) {
         let mut out = observed;
-        self.verdicts.apply(t, &mut out, now);
+        let mut j = self.verdicts.judge_round(t, &out, now);
         let shared = t.checks.contains(&Check::Http) && t.checks.contains(&Check::ApiVersion);
         let derived = shared && !out.iter().any(|e| e.check == Check::ApiVersion);
         if derived {
             if let Some(http) = out.iter().find(|e| e.check == Check::Http) {
-                let version = verdict::api_version_of(t, http, now);
+                let version = verdict::api_version_of(t, http, &mut j, now);
                 let at = t
                     .checks
                     .iter()
@@ -90,13 +106,13 @@ impl Judge {
                 out.insert(at.min(out.len()), version);
             }
         }
-        out
+        (condition::view(out, &j), j)
     }
 
     /// Judges a scheduled round: conditions, rules, window and scope; records it in the
     /// store, with the peers it judged again.
     pub fn round(&self, t: &Arc<Target>, observed: Vec<Evidence>, now: SystemTime) -> Judged {
-        let evidence = self.conditions(t, observed, now);
+        let (evidence, judgement) = self.check(t, observed, now);
         let verdict = crate::classify::judge_round(t, &evidence);
         let mut book = crate::sync::lock(&self.book, "judge");
         let recorded = book.record(t, verdict, now);
@@ -116,7 +132,11 @@ impl Judge {
             self.store.rejudged(&r.target.name, &r.diagnosis, r.since);
         }
         drop(book);
-        Judged { evidence, recorded }
+        Judged {
+            evidence,
+            conditions: judgement.conditions,
+            recorded,
+        }
     }
 
     /// The target left the config: forget it (its peers' counts too).

@@ -156,6 +156,7 @@ fn a_judged_round_sets_the_state_age_to_the_millisecond() {
     m.publish(&JudgedRound {
         target: t,
         evidence: vec![http("b", 0.1, true)],
+        conditions: Vec::new(),
         diagnosis: d,
         previous: None,
         since,

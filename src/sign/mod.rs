@@ -159,7 +159,8 @@ pub struct Credential {
     /// When payprobe first saw it (WeChat Pay platform certificates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_seen_unix: Option<i64>,
-    /// Set by the verdict: expiring within `expiry_warning` / `expiry_critical`.
+    /// The judge's reading (set in the judged view, `src/judge/condition.rs`): expiring
+    /// within `expiry_warning` / `expiry_critical`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub expiring: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -1,13 +1,14 @@
-//! Verdicts: the one judging step between observation (`src/probe`) and diagnosis
-//! (`src/classify`). A prober says what it saw; here a round's evidence is held against the
-//! target's conditions — the expected status and the provider's codes (`http.rs`), the
-//! version range, deprecation and schema (`api_version.rs`), the loss threshold (`ping.rs`),
-//! the chain and its lag behind peers (`rpc.rs`), and the certificate expiry warning — and a
-//! broken condition becomes the evidence's `failure`.
+//! Verdicts: the conditions a round's observations are held against — the expected status
+//! and the provider's codes (`http.rs`), the version range, deprecation and schema
+//! (`api_version.rs`), the loss threshold (`ping.rs`), the chain and its lag behind peers
+//! (`rpc.rs`), a channel's delay and silence (`notify.rs`) — and the readings made on the way
+//! (the profile's reading of a body, the certificate and credential expiry windows). Each
+//! outcome is one [`Condition`](super::condition::Condition) of the round's
+//! [`Judgement`]; the observations are only read.
 //!
-//! A lower layer explains a higher one: evidence that already failed while being observed
-//! (no connection, a timeout) keeps that failure; conditions are judged only over an answer
-//! that came. Pure but for the chain heights, which are the peers' own evidence; `now` is
+//! A lower layer explains a higher one: conditions are held only over an answer that came
+//! (the version read of a failed answer is still made, so the version a 500 carried is
+//! shown). Pure but for the chain heights, which are the peers' own readings; `now` is
 //! given.
 
 pub mod api_version;
@@ -18,8 +19,9 @@ mod rpc;
 
 use std::time::SystemTime;
 
+use super::condition::{Judgement, Reading, Which};
 use crate::config::{Check, Target};
-use crate::probe::{Evidence, Failure};
+use crate::probe::Evidence;
 
 /// The judging step, shared by every target's rounds (the `rpc` check compares a node with
 /// the other nodes of its chain).
@@ -29,108 +31,124 @@ pub struct Verdicts {
 }
 
 impl Verdicts {
-    /// Judges each evidence of one target's round in place, setting `failure` and `success`.
-    pub fn apply(&self, t: &Target, round: &mut [Evidence], now: SystemTime) {
-        for e in round.iter_mut() {
-            let verdict = self.judge(t, e, now);
-            if e.failure.is_none() {
-                e.failure = verdict.err();
-            }
-            e.success = e.failure.is_none();
+    /// Holds each observation of one target's round against the target's conditions.
+    pub fn judge_round(&self, t: &Target, round: &[Evidence], now: SystemTime) -> Judgement {
+        let mut j = Judgement::default();
+        for e in round {
+            self.judge(t, e, now, &mut j);
         }
+        j
     }
 
-    fn judge(&self, t: &Target, e: &mut Evidence, now: SystemTime) -> Result<(), Failure> {
-        cert_expiry(t, e, now);
+    fn judge(&self, t: &Target, e: &Evidence, now: SystemTime, j: &mut Judgement) {
+        expiry(t, e, now, j);
         let observed = e.failure.is_none();
-        match e.check {
-            Check::Dns | Check::Tcp | Check::Tls => Ok(()),
-            Check::Http => match e.http.as_mut() {
-                Some(h) if observed => http::judge(t, h),
-                _ => Ok(()),
-            },
-            Check::ApiVersion => {
-                let Some(h) = e.http.as_mut() else {
-                    return Ok(());
-                };
-                let answer = if observed { http::judge(t, h) } else { Ok(()) };
-                // Read even from a failed answer: the version a 500 carried is still shown.
-                let (ev, version) = api_version::evaluate(&t.api_version, h, now);
-                e.api_version = Some(ev);
-                answer.and(version)
+        let c = e.check;
+        match c {
+            Check::Dns | Check::Tcp | Check::Tls => {}
+            Check::Http => {
+                if let (Some(h), true) = (&e.http, observed) {
+                    http::judge(t, h, c, j);
+                }
             }
-            Check::Ping => match &e.ping {
-                Some(p) if observed => ping::judge(&t.ping, p),
-                _ => Ok(()),
-            },
+            Check::ApiVersion => {
+                let Some(h) = &e.http else {
+                    return;
+                };
+                if observed {
+                    http::judge(t, h, c, j);
+                }
+                version(t, h, c, now, j);
+            }
+            Check::Ping => {
+                if let (Some(p), true) = (&e.ping, observed) {
+                    j.hold(c, Which::LossThreshold, ping::judge(&t.ping, p));
+                }
+            }
             Check::Rpc => {
                 if !observed {
-                    return Ok(());
+                    return;
                 }
-                if let Some(h) = e.http.as_mut() {
-                    http::judge(t, h)?;
+                if let Some(h) = &e.http {
+                    if !http::judge(t, h, c, j) {
+                        return;
+                    }
                 }
-                match e.rpc.as_mut() {
-                    Some(r) => rpc::judge(&self.heights, t, r),
-                    None => Ok(()),
+                if let Some(r) = &e.rpc {
+                    rpc::judge(&self.heights, t, r, j);
                 }
             }
-            Check::Notification => match (&e.notification, &t.channel) {
-                (Some(n), Some(c)) if observed => notify::judge(c, n),
-                _ => Ok(()),
-            },
+            Check::Notification => {
+                if let (Some(n), Some(ch), true) = (&e.notification, &t.channel, observed) {
+                    j.hold(c, Which::Notification, notify::judge(ch, n));
+                }
+            }
         }
     }
 }
 
-/// The `api_version` evidence of a round whose `http` check made the one request
-/// (`Judge::conditions`): the already judged `http` answer, read for its version. A failed
-/// answer stays the failure, as in the `ApiVersion` arm of [`Verdicts::judge`].
-pub fn api_version_of(t: &Target, http: &Evidence, now: SystemTime) -> Evidence {
+/// Reads an answer for its version (even a failed answer: the version a 500 carried is
+/// still shown) and holds it against `[targets.api_version]`.
+fn version(
+    t: &Target,
+    h: &crate::probe::HttpEvidence,
+    c: Check,
+    now: SystemTime,
+    j: &mut Judgement,
+) {
+    let (ev, outcome) = api_version::evaluate(&t.api_version, h, now);
+    j.read(c, Reading::ApiVersion(ev));
+    j.hold(c, Which::ApiVersion, outcome);
+}
+
+/// The `api_version` observation of a round whose `http` check made the one request: the
+/// `http` answer again, with the conditions and readings already judged on it (judged once),
+/// then read for its version. A failed answer stays the failure, as in the `ApiVersion` arm
+/// of [`Verdicts::judge`].
+pub fn api_version_of(t: &Target, http: &Evidence, j: &mut Judgement, now: SystemTime) -> Evidence {
     let mut e = http.clone();
     e.check = Check::ApiVersion;
-    if let Some(h) = &e.http {
-        let (ev, version) = api_version::evaluate(&t.api_version, h, now);
-        e.api_version = Some(ev);
-        if e.failure.is_none() {
-            e.failure = version.err();
-        }
+    j.copy(Check::Http, Check::ApiVersion);
+    if let Some(h) = &http.http {
+        version(t, h, Check::ApiVersion, now, j);
     }
-    e.success = e.failure.is_none();
     e
 }
 
 /// A valid certificate expiring within the target's `cert_expiry_warning` is flagged (a
-/// warning, not a failure: it still works today).
-fn cert_expiry(t: &Target, e: &mut Evidence, now: SystemTime) {
-    credential_expiry(t, e, now);
-    if let Some(tls) = e.tls.as_mut() {
+/// warning, not a failure: it still works today), and so are the certificates a signed
+/// probe relies on, against `expiry_warning` and `expiry_critical` ([targets.sign]).
+fn expiry(t: &Target, e: &Evidence, now: SystemTime, j: &mut Judgement) {
+    if let Some(tls) = &e.tls {
         let valid = tls.version.is_some();
-        tls.expiring_soon = valid
+        let soon = valid
             && tls
                 .certificate
                 .as_ref()
                 .is_some_and(|c| c.remaining(now) < t.cert_expiry_warning);
+        j.read(e.check, Reading::CertExpiring(soon));
     }
-}
-
-/// The certificates a signed probe relies on, held against `expiry_warning` and
-/// `expiry_critical` ([targets.sign]).
-fn credential_expiry(t: &Target, e: &mut Evidence, now: SystemTime) {
-    let (Some(spec), Some(h)) = (&t.http.sign, e.http.as_mut()) else {
+    let (Some(spec), Some(h)) = (&t.http.sign, &e.http) else {
         return;
     };
-    let Some(s) = h.signature.as_mut() else {
+    let Some(s) = &h.signature else {
         return;
     };
     let now = crate::timefmt::unix_secs(now);
     let within = |d: std::time::Duration, c: &crate::sign::Credential| {
         c.not_after_unix.saturating_sub(now) < i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
     };
-    for c in &mut s.credentials {
-        c.expiring = within(spec.expiry_warning, c);
-        c.critical = within(spec.expiry_critical, c);
-    }
+    let flags = s
+        .credentials
+        .iter()
+        .map(|c| {
+            (
+                within(spec.expiry_warning, c),
+                within(spec.expiry_critical, c),
+            )
+        })
+        .collect();
+    j.read(e.check, Reading::Credentials(flags));
 }
 
 #[cfg(test)]
