@@ -176,6 +176,7 @@ impl Daemon {
                         inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
                         crate::incidents::flush_logs();
                         crate::judge::flush_logs();
+                        crate::pipeline::flush_logs();
                     }
                 }
             })

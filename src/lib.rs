@@ -14,7 +14,8 @@
 //! * [`judge`] is the judging stage: conditions over what was observed, the rules table,
 //!   window and scope, and every piece of cross-target state; [`state`] keeps the latest
 //!   judged round per target for the readers;
-//!   [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
+//!   [`pipeline`] offers every judged round ([`output::JudgedRound`]) to each output's own
+//!   queue and task; [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.

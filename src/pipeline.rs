@@ -128,6 +128,11 @@ impl Pipeline {
     }
 }
 
+/// Writes the summary of "output queue full" lines left out in a second that is over.
+pub fn flush_logs() {
+    OVERFLOWS.flush();
+}
+
 static OVERFLOWS: crate::logbudget::Budget = crate::logbudget::Budget::new(
     "output queue full",
     crate::limits::PER_TARGET_LOG_LINES_PER_SECOND,

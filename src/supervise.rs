@@ -1,6 +1,7 @@
 //! Long-lived background tasks that are never silently gone.
 //!
-//! The listener, the alert engine and each sink's delivery run for the daemon's lifetime. A
+//! The listener, each output's task (`src/pipeline.rs`), the alert engine and each sink's
+//! delivery run for the daemon's lifetime. A
 //! bug that panicked one of them (or let it return) would leave a frozen gauge and alerts that
 //! never arrive, with nothing said. [`spawn`] runs such a task under a watcher: when it ends
 //! for any reason other than being stopped, the end is logged, counted in

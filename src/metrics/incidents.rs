@@ -118,7 +118,7 @@ impl IncidentMetrics {
             queue_overflow: counter(
                 r,
                 "payprobe_queue_overflow_total",
-                "Times a bounded queue between payprobe's stages was full, by queue; its reader rebuilt from a snapshot (nothing lost, but it fell behind).",
+                "Times a bounded queue between payprobe's stages was full, by queue: an incident event reader rebuilt from a snapshot (nothing lost, but it fell behind); an output (metrics, incidents, history, availability) skipped that round.",
                 &["queue"],
             )?,
         })
