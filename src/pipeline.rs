@@ -116,6 +116,36 @@ impl Pipeline {
         }
     }
 
+    /// Offers a judged round, and the peers it re-judged, to every output.
+    fn fan_out(&self, target: &Arc<Target>, judged: crate::judge::Judged, now: SystemTime) {
+        let rec = judged.recorded;
+        let mut evidence = judged.evidence;
+        // Judged by now: a queued round need not hold bodies (the excerpt stays).
+        for h in evidence.iter_mut().filter_map(|e| e.http.as_mut()) {
+            h.body = bytes::Bytes::new();
+        }
+        self.publish(JudgedRound {
+            target: target.clone(),
+            evidence,
+            conditions: judged.conditions,
+            diagnosis: rec.diagnosis,
+            previous: rec.previous,
+            since: rec.since,
+            at: now,
+        });
+        for r in rec.rejudged {
+            self.publish(JudgedRound {
+                target: r.target,
+                evidence: Vec::new(),
+                conditions: Vec::new(),
+                diagnosis: r.diagnosis,
+                previous: Some(r.previous),
+                since: r.since,
+                at: now,
+            });
+        }
+    }
+
     /// Waits until every output handled what was offered to it before the call: for a
     /// caller that must read an output right after a round (tests; a clean stop).
     pub async fn flush(&self) {
@@ -183,33 +213,10 @@ impl Rounds for Pipeline {
 
     fn finished(&self, target: &Arc<Target>, evidence: Vec<Evidence>) {
         let now = SystemTime::now();
-        let judged = self.judge.round(target, evidence, now);
-        let rec = judged.recorded;
-        let mut evidence = judged.evidence;
-        // Judged by now: a queued round need not hold bodies (the excerpt stays).
-        for h in evidence.iter_mut().filter_map(|e| e.http.as_mut()) {
-            h.body = bytes::Bytes::new();
-        }
-        self.publish(JudgedRound {
-            target: target.clone(),
-            evidence,
-            conditions: judged.conditions,
-            diagnosis: rec.diagnosis,
-            previous: rec.previous,
-            since: rec.since,
-            at: now,
-        });
-        for r in rec.rejudged {
-            self.publish(JudgedRound {
-                target: r.target,
-                evidence: Vec::new(),
-                conditions: Vec::new(),
-                diagnosis: r.diagnosis,
-                previous: Some(r.previous),
-                since: r.since,
-                at: now,
-            });
-        }
+        // Offered under the judge's lock: every queue gets the rounds in the order they were
+        // judged (`try_send` never waits).
+        self.judge
+            .round_then(target, evidence, now, |j| self.fan_out(target, j, now));
     }
 
     fn retire(&self, target: &Target) {

@@ -112,6 +112,20 @@ impl Judge {
     /// Judges a scheduled round: conditions, rules, window and scope; records it in the
     /// store, with the peers it judged again.
     pub fn round(&self, t: &Arc<Target>, observed: Vec<Evidence>, now: SystemTime) -> Judged {
+        self.round_then(t, observed, now, |j| j)
+    }
+
+    /// [`Judge::round`], then `then` with the result while the judge's lock is still held:
+    /// what `then` hands on (the pipeline's queues) is in the order the rounds were judged, so
+    /// a peer's re-judgement never reaches an output before the round it follows. `then`
+    /// must not wait.
+    pub fn round_then<R>(
+        &self,
+        t: &Arc<Target>,
+        observed: Vec<Evidence>,
+        now: SystemTime,
+        then: impl FnOnce(Judged) -> R,
+    ) -> R {
         let (evidence, judgement) = self.check(t, observed, now);
         let verdict = crate::classify::judge_round(t, &evidence);
         let mut book = crate::sync::lock(&self.book, "judge");
@@ -131,12 +145,13 @@ impl Judge {
         for r in &recorded.rejudged {
             self.store.rejudged(&r.target.name, &r.diagnosis, r.since);
         }
-        drop(book);
-        Judged {
+        let out = then(Judged {
             evidence,
             conditions: judgement.conditions,
             recorded,
-        }
+        });
+        drop(book);
+        out
     }
 
     /// The target left the config: forget it (its peers' counts too).
