@@ -23,9 +23,9 @@ pub struct JudgedRound {
     /// The conditions the judge held the round against, pass or fail, in order (empty for a
     /// re-judgement): the evidence above is the view built from them and the observations.
     pub conditions: Vec<Condition>,
-    pub diagnosis: Diagnosis,
+    pub diagnosis: Arc<Diagnosis>,
     /// The diagnosis before this round; `None` on the target's first round.
-    pub previous: Option<Diagnosis>,
+    pub previous: Option<Arc<Diagnosis>>,
     /// When health, cause or scope last changed.
     pub since: SystemTime,
     /// When the round finished (or the re-judgement happened).

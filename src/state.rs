@@ -27,7 +27,8 @@ pub struct TargetState {
     pub rounds: u64,
     /// Failing rounds in a row, as the window counts them.
     pub consecutive_failures: u32,
-    pub diagnosis: Diagnosis,
+    /// Shared with the judge's own copy (one diagnosis per target in memory, not two).
+    pub diagnosis: Arc<Diagnosis>,
     /// When health, cause or scope last changed (or the first round finished).
     pub since: SystemTime,
 }
@@ -38,7 +39,7 @@ pub struct Entry<'a> {
     pub evidence: &'a [Evidence],
     pub rounds: u64,
     pub consecutive_failures: u32,
-    pub diagnosis: &'a Diagnosis,
+    pub diagnosis: &'a Arc<Diagnosis>,
     pub since: SystemTime,
 }
 
@@ -65,7 +66,7 @@ impl Store {
                 latest: BTreeMap::new(),
                 rounds: 0,
                 consecutive_failures: 0,
-                diagnosis: Diagnosis::pending(),
+                diagnosis: e.diagnosis.clone(),
                 since: e.since,
             });
         st.target = e.target.clone();
@@ -83,7 +84,7 @@ impl Store {
     }
 
     /// A target judged again without a round of its own (its scope moved).
-    pub fn rejudged(&self, name: &str, d: &Diagnosis, since: SystemTime) {
+    pub fn rejudged(&self, name: &str, d: &Arc<Diagnosis>, since: SystemTime) {
         let mut inner = crate::sync::write(&self.inner, "state");
         if let Some(st) = inner.get_mut(name) {
             st.diagnosis = d.clone();

@@ -15,7 +15,7 @@ use crate::config::Target;
 pub(super) struct Judging {
     pub target: Arc<Target>,
     pub window: Window,
-    pub diagnosis: Diagnosis,
+    pub diagnosis: Arc<Diagnosis>,
     /// When health, cause or scope last changed (or the first round finished).
     pub since: SystemTime,
 }
@@ -33,9 +33,9 @@ pub(super) struct Book {
 /// What judging a round did.
 #[derive(Debug)]
 pub struct Recorded {
-    pub diagnosis: Diagnosis,
+    pub diagnosis: Arc<Diagnosis>,
     /// The diagnosis before this round; `None` on the first round.
-    pub previous: Option<Diagnosis>,
+    pub previous: Option<Arc<Diagnosis>>,
     pub since: SystemTime,
     /// Other targets whose scope moved because this one changed health (a control failed,
     /// a provider's last endpoint went down): judged again at once rather than at their own
@@ -47,8 +47,8 @@ pub struct Recorded {
 #[derive(Debug)]
 pub struct Rejudged {
     pub target: Arc<Target>,
-    pub diagnosis: Diagnosis,
-    pub previous: Diagnosis,
+    pub diagnosis: Arc<Diagnosis>,
+    pub previous: Arc<Diagnosis>,
     pub since: SystemTime,
 }
 
@@ -64,7 +64,7 @@ impl Book {
         let st = targets.entry(t.name.clone()).or_insert_with(|| Judging {
             target: t.clone(),
             window: Window::new(t.failure_threshold, t.success_threshold),
-            diagnosis: Diagnosis::pending(),
+            diagnosis: Arc::new(Diagnosis::pending()),
             since: now,
         });
         if st.target.provider != t.provider {
@@ -73,7 +73,7 @@ impl Book {
         st.target = t.clone();
         st.window.push(verdict);
         let ctx = peers.context_for(classify::Seat::of(t));
-        let d = classify::classify(&st.window, &ctx, now);
+        let d = Arc::new(classify::classify(&st.window, &ctx, now));
         let before = peers.way_out(&t.egress_label);
         let reach = peers.set(classify::Seat::of(t), !d.healthy, d.cause);
         log_way_out(&t.egress_label, before, peers.way_out(&t.egress_label));
@@ -148,7 +148,7 @@ fn rejudge_others(
         }
         let t = &st.target;
         let ctx = peers.context_for(classify::Seat::of(t));
-        let d = classify::classify(&st.window, &ctx, now);
+        let d = Arc::new(classify::classify(&st.window, &ctx, now));
         if d.scope == st.diagnosis.scope {
             continue;
         }

@@ -152,7 +152,7 @@ fn a_judged_round_sets_the_state_age_to_the_millisecond() {
     let m = Metrics::new().unwrap();
     let t = p.targets[1].clone();
     let since = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-    let d = Diagnosis::pending();
+    let d = std::sync::Arc::new(Diagnosis::pending());
     m.publish(&JudgedRound {
         target: t,
         evidence: vec![http("b", 0.1, true)],
