@@ -11,6 +11,7 @@ use crate::config::{self, ConfigError, Plan, Shard};
 use crate::history::History;
 use crate::http::{self, Shared};
 use crate::incidents::Incidents;
+use crate::judge::Judge;
 use crate::metrics::{Metrics, MetricsError};
 use crate::pipeline::{Output, Pipeline};
 use crate::probe::Probers;
@@ -46,6 +47,8 @@ pub struct Daemon {
     sweeper: Supervised,
     /// The availability rollup writer (`src/availability/`).
     rollups: Supervised,
+    /// The judge and the outputs' queues (flushed at a stop).
+    pipeline: Arc<Pipeline>,
 }
 
 /// Settings given on the command line, applied over every plan loaded from the file.
@@ -75,7 +78,8 @@ impl Daemon {
     ) -> Result<Daemon, AppError> {
         let plan = plan.shard(shard);
         let metrics = Arc::new(Metrics::with_histograms(plan.server.latency_histograms)?);
-        let store = Arc::new(Store::new());
+        let judge = Arc::new(Judge::new(Arc::new(Store::new())));
+        let store = judge.store().clone();
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
         let incidents = Arc::new(Incidents::new(
@@ -96,13 +100,18 @@ impl Daemon {
             history.clone(),
         )
         .await;
-        let outputs: Vec<Arc<dyn Output>> =
-            vec![incidents.clone(), history.clone(), availability.clone()];
-        let pipeline = Arc::new(Pipeline::new(store.clone(), metrics.clone(), outputs));
+        crate::metrics::IncidentSeries::follow(&incidents, metrics.clone());
+        let outputs: Vec<Arc<dyn Output>> = vec![
+            metrics.clone(),
+            incidents.clone(),
+            history.clone(),
+            availability.clone(),
+        ];
+        let pipeline = Arc::new(Pipeline::new(judge.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(TaskEnv {
             runner: runner.clone(),
-            rounds: pipeline,
+            rounds: pipeline.clone(),
             limit: limit.clone(),
         });
         let mut scheduler = Scheduler::new(ctx);
@@ -118,6 +127,7 @@ impl Daemon {
             availability,
             plan: RwLock::new(plan_ref.clone()),
             runner,
+            judge,
             limit: limit.clone(),
             probe_rate: http::RateLimit::new(
                 plan_ref.server.probe_rate,
@@ -165,6 +175,8 @@ impl Daemon {
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
                         crate::incidents::flush_logs();
+                        crate::judge::flush_logs();
+                        crate::pipeline::flush_logs();
                     }
                 }
             })
@@ -182,6 +194,7 @@ impl Daemon {
             limit,
             sweeper,
             rollups,
+            pipeline,
         })
     }
 
@@ -279,6 +292,15 @@ impl Daemon {
                     _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
                 }
             }
+        }
+        self.scheduler.stop();
+        // What was judged reaches every output (availability's last rounds) before they stop.
+        let flushed = self.pipeline.flush();
+        if tokio::time::timeout(crate::limits::OUTPUT_FLUSH_AT_STOP, flushed)
+            .await
+            .is_err()
+        {
+            tracing::warn!("outputs still busy at stop; their last rounds are not kept");
         }
         self.stop();
         Ok(())
@@ -378,9 +400,11 @@ pub async fn probe_once(
         ));
     }
     let probers = Probers::system();
+    // The scheduled rounds' judging stage, so `probe-once` says what the daemon would.
+    let judge = Judge::default();
     let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
     let rounds = targets.iter().map(|t| {
-        let (probers, limit) = (probers.clone(), limit.clone());
+        let (probers, limit, judge) = (probers.clone(), limit.clone(), &judge);
         async move {
             let _permit = limit.acquire_owned().await.ok();
             let started = tokio::time::Instant::now();
@@ -388,10 +412,11 @@ pub async fn probe_once(
             // Like a scheduled round (src/scheduler.rs): a panic is payprobe's failure,
             // reported as evidence, never a crash of the command.
             let round = std::panic::AssertUnwindSafe(probers.round(t, deadline));
-            match futures_util::FutureExt::catch_unwind(round).await {
+            let observed = match futures_util::FutureExt::catch_unwind(round).await {
                 Ok(r) => r,
                 Err(p) => crate::scheduler::panicked_round(t, started.elapsed(), p.as_ref()),
-            }
+            };
+            judge.conditions(t, observed, std::time::SystemTime::now())
         }
     });
     Ok(futures_util::future::join_all(rounds)

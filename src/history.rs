@@ -10,7 +10,7 @@ use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Check, Target};
-use crate::pipeline::{JudgedRound, Output};
+use crate::output::{JudgedRound, Output};
 
 /// Rounds kept per target by default: a minute of the demo, 15 minutes at 15 s intervals.
 pub const DEFAULT_CAPACITY: usize = 60;
@@ -82,8 +82,8 @@ impl History {
     }
 
     /// The point a finished round adds (`publish`; the availability writer persists it).
-    pub fn point(round: &JudgedRound<'_>) -> Point {
-        let e = round.evidence;
+    pub fn point(round: &JudgedRound) -> Point {
+        let e = &round.evidence;
         let measured = e
             .iter()
             .find(|e| e.check == Check::Http)
@@ -118,7 +118,7 @@ impl Output for History {
         "history"
     }
 
-    fn publish(&self, round: &JudgedRound<'_>) {
+    fn publish(&self, round: &JudgedRound) {
         if round.rejudged() {
             return;
         }

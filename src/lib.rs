@@ -11,8 +11,11 @@
 //! * [`scheduler`] runs every target on its own interval under a global concurrency cap.
 //! * [`classify`] turns evidence into a diagnosis (cause, scope, symptoms, hint) with pure
 //!   functions and one rules table.
-//! * [`state`] judges each round and keeps the latest evidence and diagnosis per target;
-//!   [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
+//! * [`judge`] is the judging stage: conditions over what was observed, the rules table,
+//!   window and scope, and every piece of cross-target state; [`state`] keeps the latest
+//!   judged round per target for the readers;
+//!   [`pipeline`] offers every judged round ([`output::JudgedRound`]) to each output's own
+//!   queue and task; [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
@@ -29,11 +32,13 @@ pub mod durable;
 pub mod history;
 pub mod http;
 pub mod incidents;
+pub mod judge;
 pub mod limits;
 pub mod logbudget;
 pub mod maintenance;
 pub mod metrics;
 pub mod notify;
+pub mod output;
 pub mod pipeline;
 pub mod probe;
 pub mod profile;
@@ -44,7 +49,6 @@ pub mod supervise;
 pub mod sync;
 pub mod timefmt;
 pub mod tls;
-pub mod verdict;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -231,6 +231,17 @@ pub const RELOAD_SETTLE_MAX: Duration = Duration::from_secs(10);
 /// bound keeps a stalled reader from growing the daemon's memory without limit.
 pub const INCIDENT_EVENT_QUEUE: usize = 65_536;
 
+/// Judged rounds waiting for one output's task (metrics, incidents, history, availability:
+/// `src/pipeline.rs`). A probing task never waits for an output: past this a round skips
+/// that output and is counted (`payprobe_queue_overflow_total{queue="<output>"}`). 64 Ki
+/// rounds are several rounds of 10,000 targets, and each entry is one `Arc` of a round
+/// shared by every queue.
+pub const OUTPUT_QUEUE: usize = 65_536;
+
+/// How long a stopping daemon waits for the outputs to take the rounds already judged (a
+/// full queue of 64 Ki rounds takes well under a second); a stop is never held longer.
+pub const OUTPUT_FLUSH_AT_STOP: Duration = Duration::from_secs(2);
+
 /// How long the alert engine lets incident events gather before it judges them: a mass
 /// change of 10,000 targets is then a few evaluations, not 10,000 (each is O(open
 /// incidents)), and a page is late by no more than this.

@@ -1,6 +1,7 @@
 //! Long-lived background tasks that are never silently gone.
 //!
-//! The listener, the alert engine and each sink's delivery run for the daemon's lifetime. A
+//! The listener, each output's task (`src/pipeline.rs`), the alert engine and each sink's
+//! delivery run for the daemon's lifetime. A
 //! bug that panicked one of them (or let it return) would leave a frozen gauge and alerts that
 //! never arrive, with nothing said. [`spawn`] runs such a task under a watcher: when it ends
 //! for any reason other than being stopped, the end is logged, counted in
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use tokio::task::{AbortHandle, JoinHandle};
 
-use crate::metrics::Metrics;
+use crate::output::SelfReport;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -47,7 +48,7 @@ impl Drop for AbortOnDrop {
 
 /// Runs `make()` now and again whenever the instance it returned ends, until stopped.
 /// `name` is the `where` label: a fixed name, so the label stays bounded.
-pub fn spawn<F, Fut>(name: &'static str, metrics: Arc<Metrics>, make: F) -> Supervised
+pub fn spawn<F, Fut>(name: &'static str, report: Arc<dyn SelfReport>, make: F) -> Supervised
 where
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -67,7 +68,7 @@ where
                 // Cancelled from outside (the runtime shutting down): nothing to restart.
                 Err(_) => return,
             }
-            metrics.internal_error(name);
+            report.internal_error(name);
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
@@ -80,6 +81,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::metrics::Metrics;
 
     fn errors(m: &Metrics, name: &str) -> u64 {
         let text = m.render().unwrap_or_default();

@@ -28,7 +28,7 @@ pub use rollup::{budget_remaining, Counts, Rollup, Span};
 
 use crate::config::Target;
 use crate::maintenance::Live;
-use crate::pipeline::{JudgedRound, Output};
+use crate::output::{JudgedRound, Output};
 
 /// One round, as the writer counts it.
 #[derive(Debug)]
@@ -296,11 +296,11 @@ impl Output for Availability {
         "availability"
     }
 
-    fn publish(&self, round: &JudgedRound<'_>) {
+    fn publish(&self, round: &JudgedRound) {
         if round.rejudged() {
             return;
         }
-        let t = round.target;
+        let t = &round.target;
         let at_ms = i64::try_from(crate::incidents::unix_ms(round.at)).unwrap_or(i64::MAX);
         let tally = Tally {
             target: t.name.clone(),

@@ -70,8 +70,8 @@ pub(super) fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'
                 hint: classify::hint(d.cause, d.scope, lang),
             }
         }),
-        rounds: st.as_ref().map_or(0, |s| s.window.rounds()),
-        consecutive_failures: st.as_ref().map_or(0, |s| s.window.consecutive_failures()),
+        rounds: st.as_ref().map_or(0, |s| s.rounds),
+        consecutive_failures: st.as_ref().map_or(0, |s| s.consecutive_failures),
         evidence: st
             .map(|s| s.latest.into_values().map(|e| *e).collect())
             .unwrap_or_default(),

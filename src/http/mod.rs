@@ -50,6 +50,8 @@ pub struct Shared {
     pub plan: RwLock<Arc<Plan>>,
     /// Runs `/probe` requests with the same probers as the scheduler.
     pub runner: Arc<dyn crate::scheduler::Runner>,
+    /// Judges `/probe` rounds with the scheduled rounds' judge (`Judge::conditions`).
+    pub judge: Arc<crate::judge::Judge>,
     /// The `max_concurrency` cap the scheduled rounds take too: `/probe` cannot add load
     /// beyond it.
     pub limit: Arc<tokio::sync::Semaphore>,

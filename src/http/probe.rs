@@ -75,7 +75,12 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
             "every probe slot (max_concurrency) stayed busy for the whole budget\n",
         );
     };
-    let round = shared.runner.round(std::sync::Arc::new(t), deadline).await;
+    let t = std::sync::Arc::new(t);
+    let observed = shared.runner.round(t.clone(), deadline).await;
+    // Judged as a scheduled round is (the same conditions and chain heights), not recorded.
+    let round = shared
+        .judge
+        .conditions(&t, observed, std::time::SystemTime::now());
     with_type(
         StatusCode::OK,
         render(&round),

@@ -4,8 +4,8 @@
 //! every change of cause or scope while open, and closes when the target is healthy again
 //! (after its `success_threshold`) with its duration. Each of those is one [`Event`], applied
 //! to the book and offered to every follower through its own bounded queue: the journal
-//! writer ([`persist`], which keeps them across restarts) and the alert engine
-//! ([`Follower`]). Nothing here serializes or copies the book per change, and a follower
+//! writer ([`persist`], which keeps them across restarts), the alert engine
+//! ([`Follower`]) and the incident metrics ([`Incidents::watch`]). Nothing here serializes or copies the book per change, and a follower
 //! that falls behind rebuilds from a snapshot instead of losing events. See
 //! docs/architecture.md, "Data flow": [`Incidents`] is one `pipeline::Output`.
 
@@ -29,8 +29,7 @@ pub use model::{unix_ms, Change, Incident, IncidentView, RECOVERED};
 use crate::classify::Diagnosis;
 use crate::config::Target;
 use crate::logbudget::Budget;
-use crate::metrics::Metrics;
-use crate::pipeline::{JudgedRound, Output};
+use crate::output::{JudgedRound, Output, SelfReport};
 
 /// `closed_by` of an incident whose target left the config (or changed on a reload).
 pub const REMOVED: &str = "target removed or changed";
@@ -50,7 +49,6 @@ pub fn flush_logs() {
     for b in [&LOG_OPENED, &LOG_CHANGED, &LOG_CLOSED] {
         b.flush();
     }
-    crate::state::flush_logs();
 }
 
 fn grace_ms() -> u64 {
@@ -76,18 +74,19 @@ struct Book {
 /// All incidents, and the output that keeps them.
 pub struct Incidents {
     book: Arc<Mutex<Book>>,
-    metrics: Arc<Metrics>,
+    /// payprobe's own failures (a poisoned book) and full event queues are counted here.
+    report: Arc<dyn SelfReport>,
     /// Marks an incident opened inside a maintenance window (set once by the daemon).
     maintenance: std::sync::OnceLock<Arc<crate::maintenance::Live>>,
     /// How far the journal writer has got; `None` without a writer (nothing to wait for).
     journal: Option<Arc<persist::Progress>>,
 }
 
-fn lock<'a>(book: &'a Mutex<Book>, metrics: &Metrics) -> MutexGuard<'a, Book> {
+fn lock<'a>(book: &'a Mutex<Book>, report: &dyn SelfReport) -> MutexGuard<'a, Book> {
     if book.is_poisoned() {
         // Taken over, never read as "no data" (which silently stopped every incident and
         // alert after one panic): counted so it shows on /metrics.
-        metrics.internal_error("incidents_lock");
+        report.internal_error("incidents_lock");
     }
     crate::sync::lock(book, "incidents")
 }
@@ -97,14 +96,17 @@ impl Incidents {
     /// fatal) and starts its writer. Restored open incidents of targets not in `targets`
     /// wait out the removal grace period like a target removed by a reload (a daemon started
     /// on a half-written config keeps them if the next reload brings their targets back).
-    pub fn new(state_dir: &Path, targets: &[Arc<Target>], metrics: Arc<Metrics>) -> Incidents {
-        let ledger = persist::load(state_dir, &metrics);
+    pub fn new(
+        state_dir: &Path,
+        targets: &[Arc<Target>],
+        report: Arc<dyn SelfReport>,
+    ) -> Incidents {
+        let ledger = persist::load(state_dir, report.as_ref());
         let known: std::collections::HashSet<&str> =
             targets.iter().map(|t| t.name.as_str()).collect();
         let mut book = Book::default();
         let until = unix_ms(SystemTime::now()).saturating_add(grace_ms());
         for i in ledger.open.values() {
-            metrics.incidents.set_open(&i.target, &i.provider, i.cause);
             book.restored_passes.insert(i.target.clone(), 0);
             if !known.contains(i.target.as_str()) {
                 book.retiring
@@ -116,16 +118,16 @@ impl Incidents {
         let progress = Arc::new(persist::Progress::default());
         let mut incidents = Incidents {
             book: book.clone(),
-            metrics: metrics.clone(),
+            report: report.clone(),
             maintenance: std::sync::OnceLock::new(),
             journal: None,
         };
         let behind = Arc::new(AtomicBool::new(false));
         let weak = Arc::downgrade(&book);
-        let m = metrics.clone();
+        let m = report.clone();
         let snapshot: persist::Snapshot = Arc::new(move || match weak.upgrade() {
             Some(b) => {
-                let b = lock(&b, &m);
+                let b = lock(&b, m.as_ref());
                 (b.seq, b.ledger.clone())
             }
             None => (0, Ledger::default()),
@@ -136,7 +138,7 @@ impl Incidents {
             behind.clone(),
             snapshot,
             progress.clone(),
-            metrics,
+            report,
         );
         if let Some(tx) = writer {
             incidents.journal = Some(progress);
@@ -158,7 +160,7 @@ impl Incidents {
     /// control, way out); a target that came back as something else has its old incident
     /// closed as removed when the grace ends, or at its first round.
     pub fn adopt(&self, targets: &[Arc<Target>]) {
-        let mut b = lock(&self.book, &self.metrics);
+        let mut b = lock(&self.book, self.report.as_ref());
         if b.retiring.is_empty() {
             return;
         }
@@ -183,12 +185,6 @@ impl Incidents {
             self.close(b, &t.name, &provider, now, REMOVED);
             return;
         }
-        if let Some(i) = b.ledger.open.get(&t.name) {
-            // The metrics output dropped the target's series when it was retired.
-            self.metrics
-                .incidents
-                .set_open(&t.name, &t.provider, i.cause);
-        }
         // Its window starts afresh (healthy): like a restored incident, it closes only once
         // this target is seen passing again.
         b.restored_passes.insert(t.name.clone(), 0);
@@ -196,7 +192,7 @@ impl Incidents {
     }
 
     fn add(&self, s: Subscriber) {
-        lock(&self.book, &self.metrics).subscribers.push(s);
+        lock(&self.book, self.report.as_ref()).subscribers.push(s);
     }
 
     /// Incidents opened while a window covers their target are marked with its name.
@@ -208,7 +204,7 @@ impl Incidents {
     pub fn follow(&self, name: &'static str) -> Follower {
         let (tx, rx) = tokio::sync::mpsc::channel(crate::limits::INCIDENT_EVENT_QUEUE);
         let behind = Arc::new(AtomicBool::new(false));
-        let mut b = lock(&self.book, &self.metrics);
+        let mut b = lock(&self.book, self.report.as_ref());
         b.subscribers.push(Subscriber {
             name,
             offer: Box::new(move |s| match tx.try_send(s) {
@@ -229,6 +225,28 @@ impl Incidents {
             Some(p) => p.wait_for(seq, crate::limits::JOURNAL_WAIT).await,
             None => true,
         }
+    }
+
+    /// A reader called with each event, in order, under the book's lock — so it must be quick
+    /// and never block (the incident metrics: a few gauge updates) — after `start` saw the
+    /// book as it is now. What it derives can never run ahead of the book: an incident is
+    /// open before its metric says so.
+    pub fn watch(
+        &self,
+        name: &'static str,
+        start: impl FnOnce(&Ledger),
+        each: impl Fn(&Event) + Send + Sync + 'static,
+    ) {
+        let mut b = lock(&self.book, self.report.as_ref());
+        start(&b.ledger);
+        b.subscribers.push(Subscriber {
+            name,
+            offer: Box::new(move |s| {
+                each(&s.event);
+                Offer::Taken
+            }),
+            behind: Arc::new(AtomicBool::new(false)),
+        });
     }
 
     /// Applies `e` to the book and offers it to every follower, in order.
@@ -252,7 +270,7 @@ impl Incidents {
                 Offer::Gone => gone.push(i),
                 Offer::Full => {
                     if !s.behind.swap(true, Ordering::AcqRel) {
-                        self.metrics.incidents.queue_overflow(s.name);
+                        self.report.queue_overflow(s.name);
                         tracing::warn!(
                             queue = s.name,
                             "incident event queue full; that reader rebuilds from a snapshot"
@@ -272,9 +290,6 @@ impl Incidents {
         };
         let secs = at.saturating_sub(inc.opened_ms) as f64 / 1000.0;
         let cause = inc.cause;
-        self.metrics
-            .incidents
-            .closed(name, provider, inc.opened_cause(), secs);
         b.restored_passes.remove(name);
         b.retiring.remove(name);
         if LOG_CLOSED.allow() {
@@ -294,7 +309,7 @@ impl Incidents {
     /// Closes, as removed, the incidents of targets that left the config more than the
     /// grace period before `now_ms` and did not come back (called every second).
     pub fn sweep(&self, now_ms: u64) {
-        let mut b = lock(&self.book, &self.metrics);
+        let mut b = lock(&self.book, self.report.as_ref());
         let due: Vec<(String, String)> = b
             .retiring
             .iter()
@@ -307,9 +322,9 @@ impl Incidents {
     }
 
     /// What one judged round does to the book.
-    fn apply(&self, b: &mut Book, r: &JudgedRound<'_>) {
-        let t = r.target;
-        let d: &Diagnosis = r.diagnosis;
+    fn apply(&self, b: &mut Book, r: &JudgedRound) {
+        let t = &r.target;
+        let d: &Diagnosis = &r.diagnosis;
         let at = unix_ms(r.at);
         if b.retiring.contains_key(&t.name) {
             self.come_back(b, t);
@@ -339,9 +354,6 @@ impl Incidents {
         let e = match b.ledger.open.get(&t.name) {
             Some(inc) if (inc.cause, inc.scope) == (d.cause, d.scope) => return,
             Some(_) => {
-                self.metrics
-                    .incidents
-                    .set_open(&t.name, &t.provider, d.cause);
                 if LOG_CHANGED.allow() {
                     tracing::warn!(target_name = %t.name, cause = d.cause.as_str(), scope = d.scope.as_str(), "incident changed");
                 }
@@ -364,7 +376,6 @@ impl Incidents {
                 inc.maintenance = self.maintenance.get().and_then(|m| {
                     m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
                 });
-                self.metrics.incidents.opened(t, d.cause, inc.detect_secs());
                 if LOG_OPENED.allow() {
                     tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");
                 }
@@ -378,7 +389,7 @@ impl Incidents {
 }
 
 /// The failing evidence in one line, for notifications (bounded; bodies are excerpts).
-fn excerpt(r: &JudgedRound<'_>) -> Option<String> {
+fn excerpt(r: &JudgedRound) -> Option<String> {
     let e = r.evidence.iter().find(|e| !e.success)?;
     let mut s = format!("{} check", e.check.as_str());
     if let Some(f) = &e.failure {
@@ -400,8 +411,8 @@ impl Output for Incidents {
         "incidents"
     }
 
-    fn publish(&self, round: &JudgedRound<'_>) {
-        let mut b = lock(&self.book, &self.metrics);
+    fn publish(&self, round: &JudgedRound) {
+        let mut b = lock(&self.book, self.report.as_ref());
         self.apply(&mut b, round);
     }
 
@@ -410,7 +421,7 @@ impl Output for Incidents {
     /// [`Incidents::sweep`]. A config cut short while it was written, then fixed by the next
     /// reload, used to resolve and re-open every incident of the targets it lost.
     fn retire(&self, target: &Target) {
-        let mut b = lock(&self.book, &self.metrics);
+        let mut b = lock(&self.book, self.report.as_ref());
         b.first_failure.remove(&target.name);
         if b.ledger.open.contains_key(&target.name) {
             let at = unix_ms(SystemTime::now()).saturating_add(grace_ms());

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use super::ledger::{Event, Ledger, Stamped};
 use super::Incident;
-use crate::metrics::Metrics;
+use crate::output::SelfReport;
 
 pub const FILE: &str = "incidents.journal";
 /// Where incidents were kept before the journal; read once to carry them over.
@@ -72,7 +72,7 @@ impl Progress {
 pub type Snapshot = Arc<dyn Fn() -> (u64, Ledger) + Send + Sync>;
 
 /// Reads the journal (or the legacy `incidents.json`) into a ledger; never fails.
-pub fn load(dir: &Path, metrics: &Metrics) -> Ledger {
+pub fn load(dir: &Path, metrics: &dyn SelfReport) -> Ledger {
     let path = dir.join(FILE);
     match std::fs::read(&path) {
         Ok(bytes) => replay(&path, &bytes, metrics),
@@ -85,7 +85,7 @@ pub fn load(dir: &Path, metrics: &Metrics) -> Ledger {
 }
 
 /// The ledger of every whole event in `bytes`; a torn tail is reported and skipped.
-pub fn replay(path: &Path, bytes: &[u8], metrics: &Metrics) -> Ledger {
+pub fn replay(path: &Path, bytes: &[u8], metrics: &dyn SelfReport) -> Ledger {
     let (frames, mut good) = crate::durable::parse_frames(bytes);
     let mut ledger = Ledger::default();
     let mut at = 0;
@@ -101,7 +101,7 @@ pub fn replay(path: &Path, bytes: &[u8], metrics: &Metrics) -> Ledger {
     }
     if good < bytes.len() {
         tracing::warn!(path = %path.display(), skipped_bytes = bytes.len() - good, "incident journal ends in a torn or corrupt record (a crash mid-write); it is skipped");
-        metrics.incidents.state_error("incidents_torn");
+        metrics.state_error("incidents_torn");
     }
     tracing::info!(path = %path.display(), open = ledger.open.len(), closed = ledger.closed.len(), "incidents restored");
     ledger
@@ -154,7 +154,7 @@ struct Journal {
     /// Records in the file now; compaction when it reaches twice the live ones.
     records: usize,
     failing: bool,
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn SelfReport>,
 }
 
 fn encode(e: &Event) -> Vec<u8> {
@@ -173,7 +173,7 @@ impl Journal {
             bytes.extend(encode(&e));
         }
         crate::durable::write_atomic(&self.dir, FILE, &bytes)?;
-        self.metrics.incidents.written("incidents", bytes.len());
+        self.metrics.state_written("incidents", bytes.len());
         self.file = Some(OpenOptions::new().append(true).open(self.dir.join(FILE))?);
         self.records = self.live();
         Ok(())
@@ -189,7 +189,7 @@ impl Journal {
             bytes.extend(encode(&s.event));
         }
         f.write_all(&bytes)?;
-        self.metrics.incidents.written("incidents", bytes.len());
+        self.metrics.state_written("incidents", bytes.len());
         f.sync_data()?;
         self.records += batch.len();
         Ok(())
@@ -214,7 +214,7 @@ impl Journal {
             }
             Ok(()) => {}
             Err(e) => {
-                self.metrics.incidents.state_error("incidents");
+                self.metrics.state_error("incidents");
                 if !self.failing {
                     tracing::error!(dir = %self.dir.display(), error = %e, "cannot write incidents to state_dir; they are kept in memory and written when it works again");
                 }
@@ -232,7 +232,7 @@ pub fn start(
     lost: Arc<AtomicBool>,
     snapshot: Snapshot,
     progress: Arc<Progress>,
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn SelfReport>,
 ) -> Option<mpsc::SyncSender<Arc<Stamped>>> {
     let (tx, rx) = mpsc::sync_channel(crate::limits::INCIDENT_EVENT_QUEUE);
     let j = Journal {

@@ -5,14 +5,14 @@ use super::{lock, Incident, Incidents, Ledger};
 impl Incidents {
     /// The book's event number and a copy of its ledger (a follower that fell behind).
     pub fn ledger(&self) -> (u64, Ledger) {
-        let b = lock(&self.book, &self.metrics);
+        let b = lock(&self.book, self.report.as_ref());
         (b.seq, b.ledger.clone())
     }
 
     /// Runs `f` over the ledger under the lock: readers take what they need (a page)
     /// without copying the book.
     pub fn read<R>(&self, f: impl FnOnce(&Ledger) -> R) -> R {
-        f(&lock(&self.book, &self.metrics).ledger)
+        f(&lock(&self.book, self.report.as_ref()).ledger)
     }
 
     /// The open incidents (oldest first).

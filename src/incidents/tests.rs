@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::classify::{Cause, Scope};
 use crate::config::{self, Check};
-use crate::pipeline::{Pipeline, Rounds};
+use crate::judge::Judge;
+use crate::metrics::Metrics;
 use crate::probe::{Evidence, Failure, FailureKind, Phase};
-use crate::state::Store;
 
 fn target(name: &str, provider: &str) -> Arc<Target> {
     let src = format!(
@@ -32,7 +32,47 @@ fn round(t: &Target, ok: bool) -> Vec<Evidence> {
     vec![e]
 }
 
-fn setup(dir: &Path) -> (Pipeline, Arc<Incidents>, Arc<Metrics>) {
+/// Rounds judged and handed to the book on the caller's thread: these tests are about the
+/// book, not the outputs' queues (`src/pipeline.rs` has its own).
+struct Inline {
+    judge: Judge,
+    inc: Arc<Incidents>,
+}
+
+impl Inline {
+    fn finished(&self, t: &Arc<Target>, evidence: Vec<Evidence>) {
+        let now = SystemTime::now();
+        let j = self.judge.round(t, evidence, now);
+        let r = j.recorded;
+        self.inc.publish(&JudgedRound {
+            target: t.clone(),
+            evidence: j.evidence,
+            conditions: j.conditions,
+            diagnosis: r.diagnosis,
+            previous: r.previous,
+            since: r.since,
+            at: now,
+        });
+        for o in r.rejudged {
+            self.inc.publish(&JudgedRound {
+                target: o.target,
+                evidence: Vec::new(),
+                conditions: Vec::new(),
+                diagnosis: o.diagnosis,
+                previous: Some(o.previous),
+                since: o.since,
+                at: now,
+            });
+        }
+    }
+
+    fn retire(&self, t: &Target) {
+        self.judge.remove(&t.name);
+        self.inc.retire(t);
+    }
+}
+
+fn setup(dir: &Path) -> (Inline, Arc<Incidents>, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::new().unwrap());
     let known = [
         target("gw", "acme"),
@@ -40,7 +80,11 @@ fn setup(dir: &Path) -> (Pipeline, Arc<Incidents>, Arc<Metrics>) {
         target("b", "acme"),
     ];
     let inc = Arc::new(Incidents::new(dir, &known, metrics.clone()));
-    let p = Pipeline::new(Arc::new(Store::new()), metrics.clone(), vec![inc.clone()]);
+    crate::metrics::IncidentSeries::follow(&inc, metrics.clone());
+    let p = Inline {
+        judge: Judge::default(),
+        inc: inc.clone(),
+    };
     (p, inc, metrics)
 }
 
@@ -355,4 +399,26 @@ fn a_start_without_a_target_keeps_its_incident_through_the_grace() {
         id,
         "adopted by the reload that brought it back"
     );
+}
+
+/// The incident series follow the incident events, not the target's series: a removed
+/// target's incident, open through the grace period, keeps `payprobe_incident_open` until it
+/// closes as removed, and its duration is observed then.
+#[test]
+fn the_incident_series_follow_the_events_through_a_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, inc, metrics) = setup(dir.path());
+    let t = target("gw", "acme");
+    for _ in 0..2 {
+        p.finished(&t, round(&t, false));
+    }
+    let open = r#"payprobe_incident_open{cause="server",provider="acme",target="gw"} 1"#;
+    p.retire(&t);
+    metrics.remove_target(&t);
+    assert!(metrics.render().unwrap().contains(open), "still open");
+    inc.sweep(unix_ms(SystemTime::now()) + 3_600_000);
+    let text = metrics.render().unwrap();
+    assert!(!text.contains("payprobe_incident_open{"), "{text}");
+    assert!(text
+        .contains(r#"payprobe_incident_duration_seconds_count{cause="server",provider="acme"} 1"#));
 }

@@ -1,12 +1,12 @@
 //! Series of incidents and alert delivery: "does it recover by itself, and how fast?" and
-//! "did the page reach anyone?". Fed by `src/incidents/` and `src/alerts/`.
+//! "did the page reach anyone?". The incident series follow the incident events
+//! (`incident_events.rs`); the delivery series are fed by `src/alerts/`.
 
 use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 use super::global::gauge;
 use super::MetricsError;
 use crate::classify::Cause;
-use crate::config::Target;
 
 /// From a lost probe (seconds) to a long outage (a day).
 const INCIDENT_BUCKETS: &[f64] = &[
@@ -118,19 +118,19 @@ impl IncidentMetrics {
             queue_overflow: counter(
                 r,
                 "payprobe_queue_overflow_total",
-                "Times a bounded queue between payprobe's stages was full, by queue; its reader rebuilt from a snapshot (nothing lost, but it fell behind).",
+                "Times a bounded queue between payprobe's stages was full, by queue: an incident event reader rebuilt from a snapshot (nothing lost, but it fell behind); an output (metrics, incidents, history, availability) skipped that round.",
                 &["queue"],
             )?,
         })
     }
 
-    pub fn opened(&self, t: &Target, cause: Cause, detect_secs: Option<f64>) {
+    pub fn opened(&self, target: &str, provider: &str, cause: Cause, detect_secs: Option<f64>) {
         self.incidents_total
             .with_label_values(&[cause.as_str()])
             .inc();
-        self.set_open(&t.name, &t.provider, cause);
+        self.set_open(target, provider, cause);
         if let Some(s) = detect_secs {
-            self.detect.with_label_values(&[&t.provider]).observe(s);
+            self.detect.with_label_values(&[provider]).observe(s);
         }
     }
 
@@ -161,10 +161,6 @@ impl IncidentMetrics {
                 .incident_open
                 .remove_label_values(&[target, provider, c.as_str()]);
         }
-    }
-
-    pub fn remove_target(&self, t: &Target) {
-        self.clear_open(&t.name, &t.provider);
     }
 
     pub fn notification(&self, sink: &str, outcome: &str) {

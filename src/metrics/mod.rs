@@ -11,6 +11,7 @@
 
 mod families;
 mod global;
+mod incident_events;
 mod incidents;
 mod notifications;
 mod sign;
@@ -19,6 +20,7 @@ mod target;
 mod tests_encoder;
 mod text;
 
+pub use incident_events::IncidentSeries;
 pub use incidents::{IncidentMetrics, OUTCOMES as NOTIFICATION_OUTCOMES};
 pub use notifications::NotificationMetrics;
 
@@ -65,32 +67,56 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_millis() as f64 / 1e3)
 }
 
-/// The metrics are the first output of every judged round (see `src/pipeline.rs`).
-impl crate::pipeline::Output for Metrics {
+/// The metrics are one output of every judged round (see `src/pipeline.rs`).
+impl crate::output::Output for Metrics {
     fn name(&self) -> &'static str {
         "metrics"
     }
 
     /// One lookup and one lock of the target's series serve the whole round.
-    fn publish(&self, round: &crate::pipeline::JudgedRound<'_>) {
-        let t = self.target(round.target);
+    fn publish(&self, round: &crate::output::JudgedRound) {
+        let t = self.target(&round.target);
         let mut s = t.lock();
         if !round.rejudged() {
-            s.observe(round.evidence, unix_now());
+            s.observe(&round.evidence, unix_now());
             if round.diagnosis.slow {
                 s.over_slo();
             }
         }
-        s.diagnosis(round.diagnosis);
+        s.diagnosis(&round.diagnosis);
         s.state_since(round.since, round.at);
         drop(s);
         if let Some(n) = round.evidence.iter().find_map(|e| e.notification.as_ref()) {
-            self.notifications.sync(round.target, n);
+            self.notifications.sync(&round.target, n);
         }
     }
 
     fn retire(&self, target: &Target) {
         self.remove_target(target);
+    }
+}
+
+/// The stages count payprobe's own failures, queue overflows and lag here, without
+/// depending on the metrics (`src/output.rs`).
+impl crate::output::SelfReport for Metrics {
+    fn internal_error(&self, place: &'static str) {
+        Metrics::internal_error(self, place);
+    }
+
+    fn queue_overflow(&self, queue: &'static str) {
+        self.incidents.queue_overflow(queue);
+    }
+
+    fn round_lag(&self, lag: Duration) {
+        self.observe_lag(lag);
+    }
+
+    fn state_error(&self, what: &'static str) {
+        self.incidents.state_error(what);
+    }
+
+    fn state_written(&self, what: &'static str, bytes: usize) {
+        self.incidents.written(what, bytes);
     }
 }
 
@@ -212,8 +238,9 @@ impl Metrics {
 
     /// Removes every series of a target (it left the config, or its labels changed).
     pub fn remove_target(&self, t: &Target) {
+        // `payprobe_incident_open` is not the target's: it follows its incident, which
+        // outlives a removal by a grace period (`incident_events.rs`).
         crate::sync::lock(&self.targets, "target series").remove(&t.name);
-        self.incidents.remove_target(t);
         if t.channel.is_some() {
             self.notifications.remove(t);
         }

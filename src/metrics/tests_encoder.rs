@@ -147,16 +147,17 @@ fn one_hot_families_hold_the_active_values_only() {
 
 #[test]
 fn a_judged_round_sets_the_state_age_to_the_millisecond() {
-    use crate::pipeline::{JudgedRound, Output};
+    use crate::output::{JudgedRound, Output};
     let p = plan(TWO);
     let m = Metrics::new().unwrap();
-    let t = std::sync::Arc::new(p.targets[1].clone());
+    let t = p.targets[1].clone();
     let since = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-    let d = Diagnosis::pending();
+    let d = std::sync::Arc::new(Diagnosis::pending());
     m.publish(&JudgedRound {
-        target: &t,
-        evidence: &[http("b", 0.1, true)],
-        diagnosis: &d,
+        target: t,
+        evidence: vec![http("b", 0.1, true)],
+        conditions: Vec::new(),
+        diagnosis: d,
         previous: None,
         since,
         at: since + Duration::from_micros(90_250_400),

@@ -226,7 +226,8 @@ pub struct TlsEvidence {
     pub alpn: Option<String>,
     /// The leaf certificate, also when verification failed (then it says why: expired...).
     pub certificate: Option<super::cert::CertSummary>,
-    /// Valid, but expiring within the target's `cert_expiry_warning`.
+    /// Valid, but expiring within the target's `cert_expiry_warning`: the judge's reading,
+    /// filled in the judged view only (`src/judge/condition.rs`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub expiring_soon: bool,
     /// The server asked for a client certificate (mutual TLS), which payprobe does not have.
@@ -299,7 +300,8 @@ pub struct HttpEvidence {
     pub body_excerpt: String,
     pub redirects: u32,
     pub final_url: String,
-    /// What the target's provider profile read in the body.
+    /// What the target's provider profile read in the body: the judge's reading, filled in
+    /// the judged view only (`src/judge/condition.rs`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<crate::profile::Verdict>,
     /// A signed exchange (`[targets.sign]`): request signed, answer verified, key serial,
@@ -320,7 +322,11 @@ pub struct Evidence {
     pub started_at: SystemTime,
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
+    /// `failure` is none.
     pub success: bool,
+    /// From a prober: what kept it from observing (no answer, a timeout, a protocol
+    /// violation). In the judged view (`src/judge/condition.rs`) that failure stays, else the
+    /// check's first failed condition is put here.
     pub failure: Option<Failure>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsEvidence>,
@@ -402,7 +408,8 @@ fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&crate::timefmt::rfc3339_millis(*t))
 }
 
-/// What the `api_version` check read of an answer (filled by `src/verdict/api_version.rs`).
+/// What the `api_version` check read of an answer (read by `src/judge/verdict/api_version.rs`,
+/// set in the judged view only).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ApiVersionEvidence {
     /// Where the version was read (`header X-Api-Version`, `json /version`, `regex`).

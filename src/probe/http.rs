@@ -43,7 +43,7 @@ const HEADERS_OF_INTEREST: &[&str] = &[
 const EXCERPT_BYTES: usize = limits::BODY_EXCERPT_BYTES;
 
 /// Serves the `http` check, and the `api_version` check: the same request, whose answer
-/// `src/verdict` judges for its version instead of (as well as) its status.
+/// `src/judge/verdict` judges for its version instead of (as well as) its status.
 #[derive(Clone)]
 pub struct HttpProber {
     check: Check,
@@ -131,7 +131,7 @@ struct Hop {
 impl HttpProber {
     /// One request, following redirects as configured, with the last response's status,
     /// headers and body in the evidence. What the answer *means* is judged later
-    /// (`src/verdict/http.rs`).
+    /// (`src/judge/verdict/http.rs`).
     pub(crate) async fn exchange(
         &self,
         gw: Gateway<'_>,

@@ -8,8 +8,8 @@
 //! ([`Prober::Spec`]) and a deadline, and returns [`Evidence`] of what it saw; it never fails
 //! with `Err` for an unreachable gateway, because "unreachable" is exactly the evidence we
 //! want. Whether what it saw is *acceptable* (expected status, provider codes, loss threshold,
-//! version range, chain lag) is not its business: [`Probers::round`] hands the observed round
-//! to `src/verdict`, the one judging step. The `Recorder` keeps phase boundaries contiguous,
+//! version range, chain lag) is not its business: [`Probers::round`] returns the observed round
+//! and the judging stage (`src/judge`, which this module does not know) judges it. The `Recorder` keeps phase boundaries contiguous,
 //! so phase durations always add up to the total, and tells which phase was in flight when
 //! the deadline hit.
 
@@ -39,7 +39,6 @@ pub use evidence::*;
 
 use crate::config::{Check, DnsSpec, Scheme, Target};
 use crate::tls::TlsClient;
-use crate::verdict::Verdicts;
 
 /// Where a target's gateway is and how to reach it: the part of a target every check shares
 /// (the name only labels the evidence).
@@ -111,12 +110,10 @@ impl<P: Prober> DynProber for P {
     }
 }
 
-/// The registry: one prober per check, sharing one resolver, and the judging step their
-/// rounds go through.
+/// The registry: one prober per check, sharing one resolver.
 #[derive(Clone)]
 pub struct Probers {
     registry: Arc<[Arc<dyn DynProber>]>,
-    verdicts: Arc<Verdicts>,
 }
 
 impl Probers {
@@ -134,7 +131,6 @@ impl Probers {
         ];
         Probers {
             registry: registry.into(),
-            verdicts: Arc::new(Verdicts::default()),
         }
     }
 
@@ -172,12 +168,12 @@ impl Probers {
         }
     }
 
-    /// Runs every check of a target at once, all bounded by the same deadline, then has the
-    /// round judged against the target's conditions (`src/verdict`).
+    /// Runs every check of a target at once, all bounded by the same deadline, and returns
+    /// what they observed, unjudged: `failure` here only means "could not observe".
     ///
-    /// When a target has both `http` and `api_version`, the version is read from the `http`
-    /// check's response instead of asking the gateway twice: payment APIs rate-limit, and
-    /// a probe should cost the provider as little as it can.
+    /// When a target has both `http` and `api_version`, only the `http` check asks the
+    /// gateway: payment APIs rate-limit, and a probe should cost the provider as little as it
+    /// can. The judge reads the version from that one answer (`judge::Judge::conditions`).
     pub async fn round(&self, target: &Target, deadline: Instant) -> Vec<Evidence> {
         let shared =
             target.checks.contains(&Check::Http) && target.checks.contains(&Check::ApiVersion);
@@ -186,22 +182,7 @@ impl Probers {
             .iter()
             .filter(|c| !(shared && **c == Check::ApiVersion))
             .map(|c| self.observe(*c, target, deadline));
-        let mut out = futures_util::future::join_all(runs).await;
-        let now = std::time::SystemTime::now();
-        self.verdicts.apply(target, &mut out, now);
-        if shared {
-            // Read from the judged `http` answer, so the answer is judged once.
-            if let Some(http) = out.iter().find(|e| e.check == Check::Http) {
-                let derived = crate::verdict::api_version_of(target, http, now);
-                let at = target
-                    .checks
-                    .iter()
-                    .position(|c| *c == Check::ApiVersion)
-                    .unwrap_or(out.len());
-                out.insert(at.min(out.len()), derived);
-            }
-        }
-        out
+        futures_util::future::join_all(runs).await
     }
 }
 

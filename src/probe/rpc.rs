@@ -4,7 +4,7 @@
 //! JSON-RPC call over a fresh connection. Comparing the chain id with `chain_id` and the
 //! height with the other endpoints of the same `chain` (a node too far behind gives the
 //! `balance_anomaly` symptom: balances read from it are stale) is judgement, made in
-//! `src/verdict/rpc.rs`.
+//! `src/judge/verdict/rpc.rs`.
 
 use serde::Serialize;
 use tokio::time::{timeout_at, Instant};
@@ -21,7 +21,9 @@ pub struct RpcEvidence {
     pub chain_id: Option<u64>,
     /// Block number (EVM) or slot (Solana).
     pub height: Option<u64>,
-    /// The highest height a peer of the same chain reported recently.
+    /// The highest height a peer of the same chain reported recently. This and the next two
+    /// are the judge's readings, never the prober's: left empty here, filled in the judged
+    /// view (`src/judge/condition.rs`).
     pub best_peer_height: Option<u64>,
     /// How far this node is behind `best_peer_height` (0 when it leads).
     pub lag: Option<u64>,

@@ -5,7 +5,7 @@
 //! Keys are parsed once per config load (`src/config/validate/sign.rs`) into a [`SignSpec`]
 //! the `http` prober uses each round: it asks for the signed request, sends it, and hands
 //! the answer back for verification. Verification is an observation (the signature verified
-//! with key X, or did not); `src/verdict/http.rs` judges it. Only query calls can be signed
+//! with key X, or did not); `src/judge/verdict/http.rs` judges it. Only query calls can be signed
 //! (the allowlists in each provider's module), so a probe cannot move money whatever the
 //! config says. Nothing here puts a key, a signature or a bearer token in evidence, errors
 //! or `Debug` output.
@@ -159,7 +159,8 @@ pub struct Credential {
     /// When payprobe first saw it (WeChat Pay platform certificates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_seen_unix: Option<i64>,
-    /// Set by the verdict: expiring within `expiry_warning` / `expiry_critical`.
+    /// The judge's reading (set in the judged view, `src/judge/condition.rs`): expiring
+    /// within `expiry_warning` / `expiry_critical`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub expiring: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -40,14 +40,14 @@ proptest! {
 
     #[test]
     fn any_deprecation_sunset_and_body_make_bounded_warnings(dep in "@?-?[0-9]{0,30}|\\PC{0,40}", sunset in "\\PC{0,40}", body in "\\PC{0,200}") {
-        let w = payprobe::verdict::api_version::fuzz_evaluate(&dep, &sunset, body.as_bytes());
+        let w = payprobe::judge::verdict::api_version::fuzz_evaluate(&dep, &sunset, body.as_bytes());
         prop_assert!(w.len() <= 2);
         prop_assert!(w.iter().all(|x| x.len() < 200));
     }
 
     #[test]
     fn any_version_text_coerces_or_not(s in "\\PC{0,40}") {
-        let _ = payprobe::verdict::api_version::coerce(&s);
+        let _ = payprobe::judge::verdict::api_version::coerce(&s);
     }
 
     #[test]
@@ -69,6 +69,6 @@ fn deeply_nested_provider_bodies_are_not_a_stack_overflow() {
     for p in Profile::ALL {
         let _ = judge(p, 200, deep.as_bytes(), false, &[]);
     }
-    let w = payprobe::verdict::api_version::fuzz_evaluate("", "", deep.as_bytes());
+    let w = payprobe::judge::verdict::api_version::fuzz_evaluate("", "", deep.as_bytes());
     assert!(w.len() <= 1, "{w:?}");
 }

@@ -560,7 +560,7 @@ async fn tcp_and_tls_checks_share_the_connector() {
     let gw = trust.gateway(Validity::Current).await;
     let t = trust.target_for(&gw, "checks = [\"tcp\", \"tls\", \"http\"]");
     let deadline = tokio::time::Instant::now() + t.timeout;
-    let round = payprobe::probe::Probers::system().round(&t, deadline).await;
+    let round = crate::support::judged_round(&t, deadline).await;
     let checks: Vec<&str> = round.iter().map(|e| e.check.as_str()).collect();
     assert_eq!(checks, ["tcp", "tls", "http"]);
     assert!(round.iter().all(|e| e.success), "{round:?}");
@@ -578,7 +578,7 @@ async fn http_and_api_version_share_one_request() {
         gw.port()
     ));
     let deadline = tokio::time::Instant::now() + t.timeout;
-    let round = payprobe::probe::Probers::system().round(&t, deadline).await;
+    let round = crate::support::judged_round(&t, deadline).await;
     assert_eq!(gw.hits(), 1, "the gateway is asked once per round");
     let checks: Vec<&str> = round.iter().map(|e| e.check.as_str()).collect();
     assert_eq!(checks, ["api_version", "http"], "in the configured order");

@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use payprobe::config::{self, Plan, Target};
+use payprobe::judge::Judge;
 use payprobe::metrics::Metrics;
 use payprobe::pipeline::Pipeline;
 use payprobe::probe::{Evidence, FailureKind};
 use payprobe::scheduler::{start_offset, Applied, Runner, Scheduler, TaskEnv};
-use payprobe::state::Store;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -90,6 +90,7 @@ fn plan(n: usize, extra: &str, cap: usize) -> Plan {
 struct Harness {
     ctx: Arc<TaskEnv>,
     pipeline: Arc<Pipeline>,
+    metrics: Arc<Metrics>,
 }
 
 fn scheduler(log: &Arc<Log>, work: Duration, hang: bool, cap: usize) -> (Scheduler, Harness) {
@@ -103,10 +104,11 @@ fn with_panics(
     cap: usize,
     panic_rounds: usize,
 ) -> (Scheduler, Harness) {
+    let metrics = Arc::new(Metrics::new().unwrap());
     let pipeline = Arc::new(Pipeline::new(
-        Arc::new(Store::new()),
-        Arc::new(Metrics::new().unwrap()),
-        Vec::new(),
+        Arc::new(Judge::default()),
+        metrics.clone(),
+        vec![metrics.clone()],
     ));
     let ctx = Arc::new(TaskEnv {
         runner: Arc::new(Fake {
@@ -118,7 +120,14 @@ fn with_panics(
         rounds: pipeline.clone(),
         limit: Arc::new(Semaphore::new(cap)),
     });
-    (Scheduler::new(ctx.clone()), Harness { ctx, pipeline })
+    (
+        Scheduler::new(ctx.clone()),
+        Harness {
+            ctx,
+            pipeline,
+            metrics,
+        },
+    )
 }
 
 /// The failure of the first check of `t0`'s last recorded round.
@@ -188,7 +197,7 @@ async fn the_global_cap_holds_and_a_target_never_overlaps_itself() {
     );
     assert_eq!(log.max_per_target.load(Ordering::SeqCst), 1);
     // 20 targets of 1.4 s in 2 s with 3 slots cannot keep up: lag must show it.
-    let text = ctx.pipeline.metrics.render().unwrap();
+    let text = ctx.metrics.render().unwrap();
     let count = crate::support::metric(&text, "payprobe_scheduler_lag_seconds_count").unwrap();
     let sum = crate::support::metric(&text, "payprobe_scheduler_lag_seconds_sum").unwrap();
     assert!(count >= 20.0 && sum > 1.0, "count {count} sum {sum}");
@@ -226,7 +235,7 @@ async fn apply_keeps_unchanged_targets_and_drops_removed_series() {
         }
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let text = ctx.pipeline.metrics.render().unwrap();
+    let text = ctx.metrics.render().unwrap();
     assert!(
         text.contains("target=\"t1\""),
         "series exist before removal"
@@ -255,7 +264,9 @@ async fn apply_keeps_unchanged_targets_and_drops_removed_series() {
         }
     );
     assert_eq!(s.len(), 1);
-    let text = ctx.pipeline.metrics.render().unwrap();
+    // The retirement reaches the metrics through their queue.
+    ctx.pipeline.flush().await;
+    let text = ctx.metrics.render().unwrap();
     assert!(
         !text.contains("target=\"t1\""),
         "removed target's series must go:\n{text}"
@@ -299,7 +310,7 @@ async fn a_panicking_round_is_recorded_counted_and_the_target_goes_on() {
         "{}",
         f.detail
     );
-    let text = ctx.pipeline.metrics.render().unwrap();
+    let text = ctx.metrics.render().unwrap();
     assert_eq!(
         crate::support::metric(&text, "payprobe_internal_errors_total{where=\"round\"}"),
         Some(1.0)
@@ -315,7 +326,7 @@ async fn a_panicking_round_is_recorded_counted_and_the_target_goes_on() {
     assert!(st.latest.values().all(|e| e.success), "{:?}", st.latest);
     assert!(log.starts.lock().unwrap().len() >= 3);
     let stamp = crate::support::metric(
-        &ctx.pipeline.metrics.render().unwrap(),
+        &ctx.metrics.render().unwrap(),
         "payprobe_target_last_round_timestamp_seconds{provider=\"127.0.0.1\",target=\"t0\"}",
     );
     assert!(stamp.is_some_and(|v| v > 1.0e9), "{stamp:?}");

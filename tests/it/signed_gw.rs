@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use payprobe::classify::rules::{judge_round, RoundVerdict};
 use payprobe::config;
-use payprobe::probe::{Evidence, Probers};
+use payprobe::probe::Evidence;
 use payprobe::sign::SignEvidence;
 use serde_json::Value;
 
@@ -117,7 +117,7 @@ impl Gw {
 pub async fn round(plan: &config::Plan) -> (Evidence, RoundVerdict) {
     let t = &plan.targets[0];
     let deadline = tokio::time::Instant::now() + t.timeout;
-    let ev = Probers::system().round(t, deadline).await;
+    let ev = crate::support::judged_round(t, deadline).await;
     let v = judge_round(t, &ev);
     (ev.into_iter().next().unwrap(), v)
 }

@@ -4,6 +4,7 @@
 use std::time::SystemTime;
 
 use payprobe::demo::story::{ACTS, CAST, SHOWCASE};
+use payprobe::judge::Judge;
 use payprobe::probe::Probers;
 use payprobe::state::Store;
 
@@ -17,7 +18,7 @@ async fn every_act_gets_the_diagnosis_it_claims() {
         "one target per simulated endpoint"
     );
     let probers = Probers::system();
-    let store = Store::new();
+    let judge = Judge::default();
     let height = payprobe::demo::height_at(std::time::Duration::ZERO);
     for act in ACTS.iter().chain([&SHOWCASE]) {
         demo.cast.apply(act, height).await;
@@ -33,11 +34,11 @@ async fn every_act_gets_the_diagnosis_it_claims() {
                 }
             });
             for (t, ev) in futures_util::future::join_all(rounds).await {
-                store.record(t, &ev, SystemTime::now());
+                judge.round(t, ev, SystemTime::now());
             }
             wrong = CAST
                 .iter()
-                .filter_map(|sim| miss(&store, act, sim.name))
+                .filter_map(|sim| miss(judge.store(), act, sim.name))
                 .collect();
             if n >= 3 && wrong.is_empty() {
                 break;
@@ -79,7 +80,7 @@ async fn an_unreachable_gateway_times_out_connecting() {
     let g = demo.cast.gateway("stripe-charges").unwrap();
     g.set_reach(Reach::Unreachable).await;
     let deadline = tokio::time::Instant::now() + t.timeout;
-    let ev = Probers::system().round(t, deadline).await;
+    let ev = crate::support::judged_round(t, deadline).await;
     for e in &ev {
         let f = e.failure.as_ref().expect("fails while unreachable");
         assert_eq!(
@@ -91,7 +92,7 @@ async fn an_unreachable_gateway_times_out_connecting() {
     }
     g.set_reach(Reach::Serve).await;
     let deadline = tokio::time::Instant::now() + t.timeout;
-    let ev = Probers::system().round(t, deadline).await;
+    let ev = crate::support::judged_round(t, deadline).await;
     assert!(ev.iter().all(|e| e.success), "reachable again: {ev:?}");
 }
 

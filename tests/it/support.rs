@@ -23,9 +23,16 @@ pub fn target_in(body: &str, dir: &Path) -> Arc<Target> {
 /// Runs one check of a target with its own timeout as the deadline.
 pub async fn probe(t: &Target) -> Evidence {
     let deadline = tokio::time::Instant::now() + t.timeout;
-    let mut round = Probers::system().round(t, deadline).await;
+    let mut round = judged_round(t, deadline).await;
     assert_eq!(round.len(), 1, "one check per test target");
     round.remove(0)
+}
+
+/// One round of a target as the daemon judges it: observed by the probers, then held against
+/// its conditions by a judge of its own (`Judge::conditions`, as `probe-once` does).
+pub async fn judged_round(t: &Target, deadline: tokio::time::Instant) -> Vec<Evidence> {
+    let observed = Probers::system().round(t, deadline).await;
+    payprobe::judge::Judge::default().conditions(t, observed, std::time::SystemTime::now())
 }
 
 /// A server that reads one request, writes `reply` as it is (broken HTTP, or not HTTP at

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use super::{render, Shown};
 use crate::config::{self, Check, Plan, Target};
 use crate::history::History;
+use crate::judge::Judge;
 use crate::probe::{Evidence, Failure, FailureKind, Phase};
 use crate::state::Store;
 
@@ -25,11 +26,11 @@ fn plan(n: usize) -> Plan {
     config::parse(Path::new("t.toml"), &src, Path::new(".")).unwrap()
 }
 
-fn round(store: &Store, t: &Arc<Target>, kind: Option<FailureKind>) {
+fn round(judge: &Judge, t: &Arc<Target>, kind: Option<FailureKind>) {
     let mut e = Evidence::new(&t.name, Check::Tcp);
     e.success = kind.is_none();
     e.failure = kind.map(|k| Failure::new(Phase::Connect, k, "detail"));
-    store.record(t, &[e], SystemTime::now());
+    judge.round(t, vec![e], SystemTime::now());
 }
 
 fn find<'a>(plan: &'a Plan, name: &str) -> &'a Arc<Target> {
@@ -39,13 +40,14 @@ fn find<'a>(plan: &'a Plan, name: &str) -> &'a Arc<Target> {
 #[test]
 fn a_large_plan_shows_the_summary_and_the_failing_targets_only() {
     let plan = plan(100);
-    let store = Store::new();
+    let judge = Judge::default();
+    let store = judge.store().clone();
     for t in &plan.targets {
-        round(&store, t, None);
+        round(&judge, t, None);
     }
     for _ in 0..3 {
         round(
-            &store,
+            &judge,
             find(&plan, "p1-7"),
             Some(FailureKind::ConnectRefused),
         );
@@ -81,10 +83,11 @@ fn a_large_plan_shows_the_summary_and_the_failing_targets_only() {
 #[test]
 fn a_failing_control_puts_the_local_banner_first_in_either_language() {
     let plan = plan(2);
-    let store = Store::new();
+    let judge = Judge::default();
+    let store = judge.store().clone();
     for t in &plan.targets {
         for _ in 0..3 {
-            round(&store, t, Some(FailureKind::ConnectTimeout));
+            round(&judge, t, Some(FailureKind::ConnectTimeout));
         }
     }
     let html = render(&plan, &store, &History::default(), &Shown::default(), "");

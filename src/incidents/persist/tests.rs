@@ -4,6 +4,7 @@ use std::sync::Arc;
 use super::*;
 use crate::classify::{Cause, Scope};
 use crate::incidents::model::Change;
+use crate::metrics::Metrics;
 
 fn incident(target: &str, opened_ms: u64) -> Incident {
     Incident {
@@ -180,7 +181,7 @@ async fn a_settled_event_is_on_disk_already() {
         tx.send(stamped(i as u64 + 1, e.clone())).unwrap();
     }
     assert!(progress.wait_for(2, Duration::from_secs(10)).await);
-    let got = load(dir.path(), &metrics);
+    let got = load(dir.path(), metrics.as_ref());
     assert_eq!(got.open.get("gw-a").map(|i| i.changes.len()), Some(2));
     drop(tx);
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::Target;
+use crate::config::{Check, Target};
+use crate::judge::condition::{Judgement, Reading, Which};
 use crate::probe::rpc::RpcEvidence;
 use crate::probe::{Failure, FailureKind, Phase};
 
@@ -49,27 +50,53 @@ impl Heights {
 
 /// Judges what an `rpc` round saw. A node on the wrong chain is not filed as a peer: its
 /// height would mislead every node of the chain it was meant to be on.
-pub(super) fn judge(heights: &Heights, t: &Target, ev: &mut RpcEvidence) -> Result<(), Failure> {
+pub(super) fn judge(heights: &Heights, t: &Target, ev: &RpcEvidence, j: &mut Judgement) {
+    let c = Check::Rpc;
     let fail = |kind, detail: String| Err(Failure::new(Phase::Content, kind, detail));
     if let Some(what) = &ev.unanswered {
-        return fail(FailureKind::ProviderError, what.clone());
+        j.hold(
+            c,
+            Which::RpcAnswer,
+            fail(FailureKind::ProviderError, what.clone()),
+        );
+        return;
     }
     if let (Some(want), Some(got)) = (t.rpc.chain_id, ev.chain_id) {
-        if want != got {
-            return fail(
+        let same = if want == got {
+            Ok(())
+        } else {
+            fail(
                 FailureKind::RpcWrongChain,
                 format!("the node serves chain id {got}, the config says {want}: wrong endpoint or wrong chain_id"),
-            );
+            )
+        };
+        if !j.hold(c, Which::ChainId, same) {
+            return;
         }
     }
     let Some(height) = ev.height else {
-        return Ok(());
+        return;
     };
     let (best, peers) = heights.report(&t.rpc.chain, &t.name, height, t.interval * 3);
-    ev.best_peer_height = best;
-    ev.peers = peers;
-    ev.lag = best.map(|b| b.saturating_sub(height));
-    let lag = ev.lag.unwrap_or(0);
+    let lag = best.map(|b| b.saturating_sub(height));
+    j.read(
+        c,
+        Reading::Lag {
+            best_peer_height: best,
+            peers,
+            lag,
+        },
+    );
+    j.hold(
+        c,
+        Which::BlockLag,
+        behind(t, height, best, lag.unwrap_or(0)),
+    );
+}
+
+/// More than `max_block_lag` behind the best fresh peer fails.
+fn behind(t: &Target, height: u64, best: Option<u64>, lag: u64) -> Result<(), Failure> {
+    let fail = |kind, detail: String| Err(Failure::new(Phase::Content, kind, detail));
     if lag > t.rpc.max_block_lag {
         return fail(
             FailureKind::RpcBehind,

@@ -1,48 +1,71 @@
 //! The conditions on an HTTP answer (the `http` check, and the answers the `api_version` and
 //! `rpc` checks got): the provider profile's reading of the body, then the expected status.
 
-use crate::config::Target;
+use crate::config::{Check, Target};
+use crate::judge::condition::{Judgement, Reading, Which};
 use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
 
-/// Judges the last response of an exchange, storing the profile's reading in the evidence.
+/// Judges the last response of an exchange for `check`: the answer's signature, then the
+/// provider's code or else the status. Returns whether the answer passed.
 ///
 /// The provider's own code says more than the bare status: it decides when present, except
 /// over a status the user listed in `expect_status` — that is their explicit word on this
-/// answer (docs/profiles.md, "Precedence"). The profile's reading stays in the evidence
-/// either way.
-pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
+/// answer (docs/profiles.md, "Precedence"). The profile's reading is kept either way. A code
+/// no source documents says nothing: an error status still does (a 401 is authentication
+/// whatever the body's undocumented code).
+pub(super) fn judge(t: &Target, h: &HttpEvidence, check: Check, j: &mut Judgement) -> bool {
     let status = h.status.unwrap_or(0);
-    let listed = t.http.expect_status.contains(&status);
-    h.profile = crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
-    signature(h)?;
-    if !listed {
-        super::auth::refused(h, &t.url)?;
+    let profile = crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
+    j.read(check, Reading::Profile(profile.clone()));
+    if h.signature.is_some()
+        && !j.hold(
+            check,
+            Which::AnswerSignature,
+            signature(h, profile.as_ref()),
+        )
+    {
+        return false;
     }
-    // A code no source documents says nothing: an error status still does (a 401 is
-    // authentication whatever the body's undocumented code).
+    if !t.http.expect_status.contains(&status) {
+        if let Err(f) = super::auth::refused(h, &t.url) {
+            return j.hold(check, Which::AuthForm, Err(f));
+        }
+    }
     let undocumented = |v: &crate::profile::Verdict| {
         v.cause == crate::classify::Cause::Unknown && !(200..300).contains(&status)
     };
-    if let Some(v) = h.profile.as_ref().filter(|v| !undocumented(v)) {
-        if v.ok || listed {
-            return Ok(());
-        }
-        let msg = v
-            .message
-            .as_deref()
-            .map(|m| format!(" ({m})"))
-            .unwrap_or_default();
-        return Err(Failure::new(
-            Phase::Content,
-            FailureKind::ProviderError,
-            format!(
-                "{} code {}{msg}: {}; HTTP status {status}",
-                v.profile.as_str(),
-                v.code,
-                v.means
-            ),
-        ));
+    match profile.as_ref().filter(|v| !undocumented(v)) {
+        Some(v) => j.hold(check, Which::ProviderCode, provider(t, h, v)),
+        None => j.hold(check, Which::ExpectedStatus, self::status(t, h)),
     }
+}
+
+/// The provider's code, unless the status is one the user listed.
+fn provider(t: &Target, h: &HttpEvidence, v: &crate::profile::Verdict) -> Result<(), Failure> {
+    let status = h.status.unwrap_or(0);
+    if v.ok || t.http.expect_status.contains(&status) {
+        return Ok(());
+    }
+    let msg = v
+        .message
+        .as_deref()
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    Err(Failure::new(
+        Phase::Content,
+        FailureKind::ProviderError,
+        format!(
+            "{} code {}{msg}: {}; HTTP status {status}",
+            v.profile.as_str(),
+            v.code,
+            v.means
+        ),
+    ))
+}
+
+/// The bare status against `expect_status` (or 2xx).
+fn status(t: &Target, h: &HttpEvidence) -> Result<(), Failure> {
+    let status = h.status.unwrap_or(0);
     if !t.http.status_ok(status) {
         let want = if t.http.expect_status.is_empty() {
             "2xx".to_string()
@@ -64,11 +87,11 @@ pub(super) fn judge(t: &Target, h: &mut HttpEvidence) -> Result<(), Failure> {
 /// that refuses the credentials (neither Alipay nor WeChat Pay signs a "bad signature"
 /// answer), and any Alipay error (Alipay's own SDK checks `sign` on a failed call only when
 /// there is one). An unsigned answer never passes for healthy.
-fn signature(h: &HttpEvidence) -> Result<(), Failure> {
+fn signature(h: &HttpEvidence, profile: Option<&crate::profile::Verdict>) -> Result<(), Failure> {
     let Some(s) = h.signature.as_ref().filter(|s| s.answer.fails()) else {
         return Ok(());
     };
-    let provider_error = h.profile.as_ref().filter(|v| !v.ok);
+    let provider_error = profile.filter(|v| !v.ok);
     let unsigned_error = s.answer == crate::sign::AnswerCheck::Missing
         && provider_error.is_some_and(|v| {
             v.cause == crate::classify::Cause::Security || s.kind == crate::sign::SignKind::Alipay

@@ -9,7 +9,7 @@ use crate::config::Target;
 use crate::probe::cert::CertSummary;
 use crate::probe::ping::{Method, PingEvidence};
 use crate::probe::rpc::RpcEvidence;
-use crate::probe::{FailureKind, HttpEvidence, Phase, TlsEvidence};
+use crate::probe::{Failure, FailureKind, HttpEvidence, Phase, TlsEvidence};
 
 fn target(toml: &str) -> Target {
     let src = format!("[[targets]]\nname = \"t\"\n{toml}\n");
@@ -29,9 +29,17 @@ fn answer(check: Check, status: u16, body: &str) -> Evidence {
     e
 }
 
-fn judged(v: &Verdicts, t: &Target, mut e: Evidence) -> Evidence {
-    v.apply(t, std::slice::from_mut(&mut e), SystemTime::now());
-    e
+fn judged(v: &Verdicts, t: &Target, e: Evidence) -> Evidence {
+    let j = v.judge_round(t, std::slice::from_ref(&e), SystemTime::now());
+    crate::judge::condition::view(vec![e], &j).remove(0)
+}
+
+/// The `api_version` check of a round whose `http` check made the one request.
+fn shared(v: &Verdicts, t: &Target, http: Evidence) -> Evidence {
+    let now = SystemTime::now();
+    let mut j = v.judge_round(t, std::slice::from_ref(&http), now);
+    let derived = api_version_of(t, &http, &mut j, now);
+    crate::judge::condition::view(vec![derived], &j).remove(0)
 }
 
 fn kind(e: &Evidence) -> Option<FailureKind> {
@@ -269,16 +277,14 @@ fn a_shared_request_is_read_for_its_version_after_the_http_verdict() {
     if let Some(h) = e.http.as_mut() {
         h.headers.insert("x-api-version".into(), "2.1".into());
     }
-    let http = judged(&v, &t, e.clone());
-    let derived = api_version_of(&t, &http, SystemTime::now());
+    let derived = shared(&v, &t, e.clone());
     assert_eq!(derived.check, Check::ApiVersion);
     assert_eq!(kind(&derived), Some(FailureKind::ApiVersionMismatch));
     assert!(!derived.success);
     if let Some(h) = e.http.as_mut() {
         h.status = Some(503);
     }
-    let http = judged(&v, &t, e);
-    let derived = api_version_of(&t, &http, SystemTime::now());
+    let derived = shared(&v, &t, e);
     assert_eq!(
         kind(&derived),
         Some(FailureKind::UnexpectedStatus),
@@ -320,4 +326,44 @@ fn a_channel_is_held_against_max_delay_and_max_silence() {
     assert_eq!(kind(&e), Some(FailureKind::NotificationMissing));
     assert!(e.failure.is_some_and(|f| f.detail.contains("700s")));
     assert_eq!(kind(&round(NotificationEvidence::default())), None);
+}
+
+/// The judge's conclusions are a typed list beside the observation: which condition, on
+/// which check, held or not; an answer that never came is held against nothing.
+#[test]
+fn conditions_are_listed_apart_from_the_observation() {
+    use crate::judge::condition::{view, Which};
+    let v = Verdicts::default();
+    let t = target("url = \"https://gw.example/\"\nchecks = [\"http\"]");
+    let now = SystemTime::now();
+    let bad = answer(Check::Http, 503, "");
+    let j = v.judge_round(&t, std::slice::from_ref(&bad), now);
+    let held: Vec<_> = j
+        .conditions
+        .iter()
+        .map(|c| (c.check, c.which, c.passed()))
+        .collect();
+    assert_eq!(held, [(Check::Http, Which::ExpectedStatus, false)]);
+    let judged = view(vec![bad.clone()], &j).remove(0);
+    assert_eq!(judged.failure, j.conditions[0].failure);
+    assert_eq!(
+        bad.failure, None,
+        "the observation is not the judge's to write"
+    );
+    let good = answer(Check::Http, 200, "");
+    let j = v.judge_round(&t, std::slice::from_ref(&good), now);
+    assert!(j.conditions.iter().all(|c| c.passed()) && j.conditions.len() == 1);
+    let mut lost = answer(Check::Http, 200, "");
+    lost.failure = Some(Failure::new(
+        Phase::Processing,
+        FailureKind::ResponseTimeout,
+        "deadline reached while waiting for the response",
+    ));
+    let j = v.judge_round(&t, std::slice::from_ref(&lost), now);
+    assert!(j.conditions.is_empty(), "{:?}", j.conditions);
+    let judged = view(vec![lost], &j).remove(0);
+    assert_eq!(
+        judged.failure.map(|f| f.kind),
+        Some(FailureKind::ResponseTimeout)
+    );
 }
