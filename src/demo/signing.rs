@@ -1,0 +1,451 @@
+//! The provider side of signed calls, played by the demo's Alipay- and WeChat-Pay-like
+//! gateways (issue 19, point 6): each request's merchant signature is checked as the real
+//! gateway checks it, and refused as the provider documents (Alipay `isv.missing-signature`
+//! / `isv.invalid-signature`, WeChat Pay `401 SIGN_ERROR`, both unsigned); every other answer
+//! is signed (Alipay `sign` over the exact `*_response` text; WeChat Pay `Wechatpay-*`
+//! headers), and WeChat Pay serves its platform certificates at `/v3/certificates`, encrypted
+//! with AES-256-GCM under the APIv3 key.
+//!
+//! The demo shows both verification modes: Alipay in public-key mode, WeChat Pay in
+//! platform-certificate mode (so that its platform certificate can rotate).
+//!
+//! The RSA keys are fixed, public, demo-only keys (`src/demo/keys/README.md`): the tree can
+//! use RSA keys but not generate them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use bytes::Bytes;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::value::RawValue;
+
+use super::gateway::Seen;
+use super::pki::{Ca, PkiError};
+use crate::sign::keys::{hex, Cert, PrivateKey, PublicKey};
+
+/// DEMO-ONLY RSA-2048 keys, public in this repository: never use them for anything else.
+mod demo_keys {
+    pub const ALIPAY_APP: &str = include_str!("keys/alipay_app.pem");
+    pub const ALIPAY: &str = include_str!("keys/alipay.pem");
+    pub const WECHAT_MERCHANT: &str = include_str!("keys/wechat_merchant.pem");
+    pub const WECHAT_PLATFORM: [&str; 2] = [
+        include_str!("keys/wechat_platform_a.pem"),
+        include_str!("keys/wechat_platform_b.pem"),
+    ];
+    pub const STRANGER: &str = include_str!("keys/stranger.pem");
+}
+
+/// The demo merchant's Alipay application.
+pub const APP_ID: &str = "2021000000000001";
+/// The demo merchant's WeChat Pay merchant id and its API certificate's serial.
+pub const MCHID: &str = "1900000001";
+pub const MERCHANT_SERIAL: &str = "3775B6A45ACD588826D15E583A95F5DD21EB1F47";
+
+/// The key files the demo's `[targets.sign]` tables name, in the demo's directory.
+pub const ALIPAY_APP_KEY_FILE: &str = "alipay_app_private_key.pem";
+pub const ALIPAY_PUBLIC_KEY_FILE: &str = "alipay_public_key.pem";
+pub const WECHAT_KEY_FILE: &str = "wechatpay_apiclient_key.pem";
+pub const APIV3_KEY_FILE: &str = "wechatpay_apiv3.key";
+
+/// WeChat Pay refuses a request whose timestamp is more than 5 minutes from its clock.
+const WECHAT_MAX_SKEW_SECS: i64 = 300;
+/// Platform certificates listed at once: the current one and the one it replaced.
+const PLATFORM_CERTS_KEPT: usize = 2;
+
+/// What a signing gateway does differently during an act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Twist {
+    #[default]
+    None,
+    /// The provider holds another merchant public key than the one the merchant signs with.
+    MerchantKeyChanged,
+    /// Answers are signed by a key nobody configured.
+    StrangerSigns,
+    /// The provider's clock is this many seconds off.
+    ClockOffset(i64),
+}
+
+/// Which provider a gateway plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Alipay,
+    Wechat,
+}
+
+/// How a gateway signs, attached to its `Behavior`.
+#[derive(Clone)]
+pub struct Signing {
+    pub keys: Arc<Keys>,
+    pub side: Side,
+    pub twist: Twist,
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signing({:?}, {:?})", self.side, self.twist)
+    }
+}
+
+/// An answer, before it is sent.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// One WeChat Pay platform certificate.
+struct PlatformCert {
+    serial: String,
+    pem: String,
+    not_after: i64,
+    key: Arc<PrivateKey>,
+}
+
+/// Every key of the demo's providers and merchant.
+pub struct Keys {
+    alipay_merchant: PublicKey,
+    alipay: PrivateKey,
+    wechat_merchant: PublicKey,
+    stranger: PrivateKey,
+    stranger_public: PublicKey,
+    apiv3: [u8; 32],
+    /// The platform certificates, newest last.
+    platform: RwLock<Vec<PlatformCert>>,
+    /// Issues the platform certificates ("Tenpay.com Root CA" plays this part).
+    issuer: Ca,
+    rotations: std::sync::atomic::AtomicUsize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    #[error("demo keys: {0}")]
+    Key(#[from] crate::sign::keys::KeyError),
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("demo keys: no randomness")]
+    Random,
+    #[error("demo keys: cannot write {0}: {1}")]
+    Write(String, std::io::Error),
+}
+
+fn public_of(pem: &str) -> Result<PublicKey, KeysError> {
+    let kp = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(pem, &rcgen::PKCS_RSA_SHA256)
+        .map_err(PkiError::from)?;
+    Ok(PublicKey::parse(kp.public_key_pem().as_bytes())?)
+}
+
+fn random(n: usize) -> Result<Vec<u8>, KeysError> {
+    let mut b = vec![0u8; n];
+    SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| KeysError::Random)?;
+    Ok(b)
+}
+
+impl Keys {
+    /// The demo's keys, a fresh APIv3 key and a first platform certificate.
+    pub fn new() -> Result<Keys, KeysError> {
+        let apiv3: [u8; 32] = hex(&random(16)?)
+            .into_bytes()
+            .try_into()
+            .map_err(|_| KeysError::Random)?;
+        let keys = Keys {
+            alipay_merchant: public_of(demo_keys::ALIPAY_APP)?,
+            alipay: PrivateKey::parse(demo_keys::ALIPAY.as_bytes())?,
+            wechat_merchant: public_of(demo_keys::WECHAT_MERCHANT)?,
+            stranger: PrivateKey::parse(demo_keys::STRANGER.as_bytes())?,
+            stranger_public: public_of(demo_keys::STRANGER)?,
+            apiv3,
+            platform: RwLock::new(Vec::new()),
+            issuer: Ca::new("Tenpay.com Root CA (payprobe demo)")?,
+            rotations: std::sync::atomic::AtomicUsize::new(0),
+        };
+        keys.rotate()?;
+        Ok(keys)
+    }
+
+    /// Writes the merchant's files the demo's `[targets.sign]` tables name, mode 0600.
+    pub fn write_files(&self, dir: &Path) -> Result<(), KeysError> {
+        let alipay_public = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(
+            demo_keys::ALIPAY,
+            &rcgen::PKCS_RSA_SHA256,
+        )
+        .map_err(PkiError::from)?
+        .public_key_pem();
+        let files = [
+            (ALIPAY_APP_KEY_FILE, demo_keys::ALIPAY_APP.as_bytes()),
+            (ALIPAY_PUBLIC_KEY_FILE, alipay_public.as_bytes()),
+            (WECHAT_KEY_FILE, demo_keys::WECHAT_MERCHANT.as_bytes()),
+            (APIV3_KEY_FILE, &self.apiv3[..]),
+        ];
+        for (name, bytes) in files {
+            write_private(&dir.join(name), bytes)
+                .map_err(|e| KeysError::Write(name.to_string(), e))?;
+        }
+        Ok(())
+    }
+
+    /// WeChat Pay publishes a new platform certificate (a new serial, the other key) and
+    /// signs with it from now on; the one it replaces stays listed.
+    pub fn rotate(&self) -> Result<String, KeysError> {
+        use std::sync::atomic::Ordering;
+        let n = self.rotations.fetch_add(1, Ordering::Relaxed);
+        let key_pem = demo_keys::WECHAT_PLATFORM[n % 2];
+        let mut serial = random(20)?;
+        serial[0] = (serial[0] & 0x7f) | 0x10; // positive, and 40 hex digits
+        let pem = self
+            .issuer
+            .certificate_for(key_pem, "Tenpay.com Root CA", &serial)?;
+        let der = rustls::pki_types::pem::PemObject::from_pem_slice(pem.as_bytes())
+            .map_err(|_| crate::sign::keys::KeyError::NoCertificate)?;
+        let cert = Cert::from_der(rustls::pki_types::CertificateDer::as_ref(&der))?;
+        let serial = cert.serial_hex.clone();
+        let mut certs = crate::sync::write(&self.platform, "demo platform certificates");
+        certs.push(PlatformCert {
+            serial: serial.clone(),
+            pem,
+            not_after: cert.not_after_unix,
+            key: Arc::new(PrivateKey::parse(key_pem.as_bytes())?),
+        });
+        while certs.len() > PLATFORM_CERTS_KEPT {
+            certs.remove(0);
+        }
+        Ok(serial)
+    }
+
+    /// The serial WeChat Pay signs its answers with now.
+    pub fn platform_serial(&self) -> String {
+        let certs = crate::sync::read(&self.platform, "demo platform certificates");
+        certs.last().map(|c| c.serial.clone()).unwrap_or_default()
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn unb64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .unwrap_or_default()
+}
+
+fn json_reply(status: u16, body: String) -> Reply {
+    Reply {
+        status,
+        headers: vec![(
+            "content-type".into(),
+            "application/json;charset=utf-8".into(),
+        )],
+        body: Bytes::from(body),
+    }
+}
+
+impl Signing {
+    /// The provider's clock now.
+    fn now(&self) -> i64 {
+        let offset = match self.twist {
+            Twist::ClockOffset(s) => s,
+            _ => 0,
+        };
+        crate::timefmt::unix_secs(SystemTime::now()).saturating_add(offset)
+    }
+
+    /// The merchant public key the provider holds.
+    fn merchant(&self) -> &PublicKey {
+        match (self.twist, self.side) {
+            (Twist::MerchantKeyChanged, _) => &self.keys.stranger_public,
+            (_, Side::Alipay) => &self.keys.alipay_merchant,
+            (_, Side::Wechat) => &self.keys.wechat_merchant,
+        }
+    }
+
+    /// Checks `req` and answers it: the refusal the provider documents, or `status`/`body`
+    /// signed.
+    pub fn answer(&self, req: &Seen, status: u16, body: &Bytes) -> Reply {
+        let mut r = match self.side {
+            Side::Alipay => self.alipay(req, status, body),
+            Side::Wechat => self.wechat(req, status, body),
+        };
+        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(self.now().max(0) as u64);
+        r.headers
+            .push(("date".into(), httpdate::fmt_http_date(date)));
+        r
+    }
+
+    fn alipay(&self, req: &Seen, status: u16, body: &Bytes) -> Reply {
+        let form: BTreeMap<String, String> = url::form_urlencoded::parse(&req.body)
+            .into_owned()
+            .collect();
+        let refuse = |code: &str, msg: &str, sub: &str, sub_msg: &str| {
+            json_reply(
+                200,
+                format!(
+                    r#"{{"error_response":{{"code":"{code}","msg":"{msg}","sub_code":"{sub}","sub_msg":"{sub_msg}"}}}}"#
+                ),
+            )
+        };
+        let Some(sign) = form.get("sign").filter(|s| !s.is_empty()) else {
+            return refuse(
+                "40001",
+                "Missing Required Arguments",
+                "isv.missing-signature",
+                "缺少签名参数",
+            );
+        };
+        let params: BTreeMap<&str, String> =
+            form.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let content = crate::sign::alipay::signing_content(&params);
+        if !self.merchant().verify(content.as_bytes(), &unb64(sign)) {
+            return refuse(
+                "40002",
+                "Invalid Arguments",
+                "isv.invalid-signature",
+                "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配",
+            );
+        }
+        // The `*_response` member, signed over its exact text.
+        let top: HashMap<String, Box<RawValue>> = serde_json::from_slice(body).unwrap_or_default();
+        let Some((member, text)) = top.iter().find(|(k, _)| k.ends_with("_response")) else {
+            return json_reply(status, String::from_utf8_lossy(body).into_owned());
+        };
+        let key = match self.twist {
+            Twist::StrangerSigns => &self.keys.stranger,
+            _ => &self.keys.alipay,
+        };
+        let sig = key.sign(text.get().as_bytes()).map(|s| b64(&s));
+        let sign = sig.map(|s| format!(r#","sign":"{s}""#)).unwrap_or_default();
+        json_reply(status, format!(r#"{{"{member}":{}{sign}}}"#, text.get()))
+    }
+
+    fn wechat(&self, req: &Seen, status: u16, body: &Bytes) -> Reply {
+        let now = self.now();
+        let refuse = |why: &str| {
+            json_reply(
+                401,
+                format!(
+                    r#"{{"code":"SIGN_ERROR","message":"签名错误","detail":{{"issue":"{why}"}}}}"#
+                ),
+            )
+        };
+        let auth = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        let Some(params) = auth.strip_prefix("WECHATPAY2-SHA256-RSA2048 ") else {
+            return refuse("no WECHATPAY2-SHA256-RSA2048 Authorization");
+        };
+        let kv: HashMap<&str, &str> = params
+            .split(',')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
+            .collect();
+        let field = |k: &str| kv.get(k).copied().unwrap_or("");
+        let message = format!(
+            "{}\n{}\n{}\n{}\n{}\n",
+            req.method,
+            req.path_and_query,
+            field("timestamp"),
+            field("nonce_str"),
+            String::from_utf8_lossy(&req.body)
+        );
+        let signed_ok = field("mchid") == MCHID
+            && field("serial_no") == MERCHANT_SERIAL
+            && self
+                .merchant()
+                .verify(message.as_bytes(), &unb64(field("signature")));
+        if !signed_ok {
+            return refuse("sign not match");
+        }
+        let ts: i64 = field("timestamp").parse().unwrap_or(0);
+        if (ts - now).abs() > WECHAT_MAX_SKEW_SECS {
+            return refuse("timestamp more than 5 minutes from WeChat Pay's clock");
+        }
+        let mut r = if req
+            .path_and_query
+            .starts_with(crate::sign::wechatpay::CERTIFICATES_PATH)
+        {
+            json_reply(200, self.certificates())
+        } else {
+            json_reply(status, String::from_utf8_lossy(body).into_owned())
+        };
+        let certs = crate::sync::read(&self.keys.platform, "demo platform certificates");
+        let Some(current) = certs.last() else {
+            return r;
+        };
+        let key = match self.twist {
+            Twist::StrangerSigns => &self.keys.stranger,
+            _ => &*current.key,
+        };
+        let nonce = hex(&random(16).unwrap_or_default()).to_ascii_uppercase();
+        let mut msg = format!("{now}\n{nonce}\n").into_bytes();
+        msg.extend_from_slice(&r.body);
+        msg.push(b'\n');
+        if let Ok(sig) = key.sign(&msg) {
+            r.headers.extend([
+                ("wechatpay-serial".into(), current.serial.clone()),
+                ("wechatpay-timestamp".into(), now.to_string()),
+                ("wechatpay-nonce".into(), nonce),
+                ("wechatpay-signature".into(), b64(&sig)),
+                (
+                    "wechatpay-signature-type".into(),
+                    "WECHATPAY2-SHA256-RSA2048".into(),
+                ),
+            ]);
+        }
+        r
+    }
+
+    /// `/v3/certificates`: each platform certificate's PEM sealed with AEAD_AES_256_GCM
+    /// under the APIv3 key (a 12-character nonce, associated data "certificate", the tag
+    /// after the ciphertext), as WeChat Pay documents it.
+    fn certificates(&self) -> String {
+        let certs = crate::sync::read(&self.keys.platform, "demo platform certificates");
+        let beijing = |t: i64| {
+            let s = crate::timefmt::rfc3339_secs(t.saturating_add(8 * 3600));
+            format!("{}+08:00", s.trim_end_matches('Z'))
+        };
+        let data: Vec<serde_json::Value> = certs
+            .iter()
+            .filter_map(|c| {
+                let nonce = hex(&random(6).ok()?);
+                let key = UnboundKey::new(&AES_256_GCM, &self.keys.apiv3).ok()?;
+                let n = Nonce::try_assume_unique_for_key(nonce.as_bytes()).ok()?;
+                let mut buf = c.pem.clone().into_bytes();
+                LessSafeKey::new(key)
+                    .seal_in_place_append_tag(n, Aad::from(b"certificate"), &mut buf)
+                    .ok()?;
+                Some(serde_json::json!({
+                    "serial_no": c.serial,
+                    "effective_time": beijing(c.not_after - 5 * 365 * 86_400),
+                    "expire_time": beijing(c.not_after),
+                    "encrypt_certificate": {
+                        "algorithm": "AEAD_AES_256_GCM",
+                        "nonce": nonce,
+                        "associated_data": "certificate",
+                        "ciphertext": b64(&buf),
+                    }
+                }))
+            })
+            .collect();
+        serde_json::json!({ "data": data }).to_string()
+    }
+}
