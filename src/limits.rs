@@ -296,3 +296,9 @@ pub const MAX_PLATFORM_CERTS: usize = 8;
 /// A clock off by more than this from the provider's is a warning: WeChat Pay refuses a
 /// request whose timestamp is more than 5 minutes off, so a minute leaves time to fix it.
 pub const CLOCK_SKEW_WARNING_SECS: i64 = 60;
+
+// ----- The demo -----
+
+/// The most the demo's own alert receiver reads of one notification: a webhook notification
+/// is a few KiB; the receiver is on loopback, but it is still a server and bounds what it reads.
+pub const DEMO_RECEIVER_BODY_BYTES: usize = 256 * 1024;

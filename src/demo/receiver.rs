@@ -13,9 +13,6 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-/// A notification is a few KiB; anything beyond this is not read.
-const MAX_NOTIFICATION_BYTES: usize = 256 * 1024;
-
 /// The running receiver. Dropping it stops it.
 pub struct Receiver {
     pub addr: SocketAddr,
@@ -43,11 +40,14 @@ impl Receiver {
                     let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
                         let count = count.clone();
                         async move {
-                            let body = Limited::new(req.into_body(), MAX_NOTIFICATION_BYTES)
-                                .collect()
-                                .await
-                                .map(|c| c.to_bytes())
-                                .unwrap_or_default();
+                            let body = Limited::new(
+                                req.into_body(),
+                                crate::limits::DEMO_RECEIVER_BODY_BYTES,
+                            )
+                            .collect()
+                            .await
+                            .map(|c| c.to_bytes())
+                            .unwrap_or_default();
                             count.fetch_add(1, Ordering::Relaxed);
                             tracing::info!("demo alert receiver: {}", summary(&body));
                             Ok::<_, std::convert::Infallible>(Response::new(Full::new(

@@ -7,6 +7,7 @@ mod assets;
 mod cli;
 mod compose;
 mod daemon;
+mod demo_signing;
 mod diagnosis;
 mod dns;
 mod docs;
