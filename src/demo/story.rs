@@ -62,7 +62,7 @@ pub const CAST: &[Sim] = &[
         "wechatpay-order-query",
         "wechatpay",
         Kind::Wechatpay,
-        "/v3/pay/transactions/out-trade-no/payprobe-nonexistent-order?mchid=1230000109",
+        "/v3/pay/transactions/out-trade-no/payprobe-nonexistent-order?mchid=1900000001",
     ),
     sim(
         "wechatpay-refund-query",
