@@ -95,7 +95,7 @@ async fn an_unreachable_gateway_times_out_connecting() {
     assert!(ev.iter().all(|e| e.success), "reachable again: {ev:?}");
 }
 
-/// The local act is one problem, not eleven: with a webhook sink, exactly one
+/// The local act is one problem, not twelve: with a webhook sink, exactly one
 /// vantage-point alert fires (no endpoint or provider alert on the way), and it resolves
 /// in the recovery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
