@@ -47,7 +47,7 @@ pub const MAY_BE_EMPTY: &[(&str, &str)] = &[
     ),
     (
         "rate(payprobe_scheduler_lag_seconds_bucket[5m])) > 1",
-        "nine targets never make the scheduler late",
+        "a dozen targets never make the scheduler late",
     ),
     (
         "process_open_fds{job=\"payprobe\"} / process_max_fds{job=\"payprobe\"} > 0.8",
