@@ -92,8 +92,8 @@ require = ">=3.0, <4"
 required_fields = { "/status" = "string" }
 "#;
 
-/// The `[targets.sign]` table of a signing endpoint: Alipay in public-key mode, WeChat Pay
-/// in platform-certificate mode.
+/// The `[targets.sign]` table of a credentialed endpoint: Alipay in public-key mode, WeChat
+/// Pay in platform-certificate mode, Stripe with a restricted key and a pinned version.
 fn sign(kind: Kind) -> String {
     match kind {
         Kind::Alipay | Kind::AlipayRefund => {
@@ -109,6 +109,11 @@ fn sign(kind: Kind) -> String {
                 signing::ALIPAY_PUBLIC_KEY_FILE
             )
         }
+        Kind::Stripe => format!(
+            "\n[targets.sign]\nkind = \"stripe\"\napi_key_file = \"{}\"\nstripe_version = \"{}\"\n",
+            signing::STRIPE_KEY_FILE,
+            signing::STRIPE_VERSION
+        ),
         Kind::Wechatpay => format!(
             "\n[targets.sign]\nkind = \"wechatpay_v3\"\nmchid = \"{}\"\nserial_no = \"{}\"\nprivate_key_file = \"{}\"\napiv3_key_file = \"{}\"\n",
             signing::MCHID,

@@ -52,6 +52,9 @@ pub const ALIPAY_APP_KEY_FILE: &str = "alipay_app_private_key.pem";
 pub const ALIPAY_PUBLIC_KEY_FILE: &str = "alipay_public_key.pem";
 pub const WECHAT_KEY_FILE: &str = "wechatpay_apiclient_key.pem";
 pub const APIV3_KEY_FILE: &str = "wechatpay_apiv3.key";
+pub const STRIPE_KEY_FILE: &str = "stripe_restricted.key";
+/// The API version the demo merchant pins (`Stripe-Version`).
+pub const STRIPE_VERSION: &str = "2024-06-20";
 
 /// WeChat Pay refuses a request whose timestamp is more than 5 minutes from its clock.
 const WECHAT_MAX_SKEW_SECS: i64 = 300;
@@ -78,6 +81,8 @@ pub enum Twist {
 pub enum Side {
     Alipay,
     Wechat,
+    /// Stripe does not sign: it checks the bearer key and says which version answered.
+    Stripe,
 }
 
 /// How a gateway signs, attached to its `Behavior`.
@@ -109,6 +114,8 @@ pub struct Keys {
     stranger: PrivateKey,
     stranger_public: PublicKey,
     apiv3: [u8; 32],
+    /// The merchant's restricted Stripe key, drawn at start.
+    stripe: String,
     /// The platform certificates, newest last.
     platform: RwLock<Vec<PlatformCert>>,
     /// Issues the platform certificates ("Tenpay.com Root CA" plays this part).
@@ -156,6 +163,7 @@ impl Keys {
             stranger: PrivateKey::parse(demo_keys::STRANGER.as_bytes())?,
             stranger_public: public_of(demo_keys::STRANGER)?,
             apiv3,
+            stripe: format!("rk_test_{}", hex(&random(12)?)),
             platform: RwLock::new(Vec::new()),
             issuer: Ca::new("Tenpay.com Root CA (payprobe demo)")?,
             rotations: std::sync::atomic::AtomicUsize::new(0),
@@ -177,6 +185,7 @@ impl Keys {
             (ALIPAY_PUBLIC_KEY_FILE, alipay_public.as_bytes()),
             (WECHAT_KEY_FILE, demo_keys::WECHAT_MERCHANT.as_bytes()),
             (APIV3_KEY_FILE, &self.apiv3[..]),
+            (STRIPE_KEY_FILE, self.stripe.as_bytes()),
         ];
         for (name, bytes) in files {
             write_private(&dir.join(name), bytes)
@@ -229,10 +238,10 @@ impl Signing {
         crate::timefmt::unix_secs(SystemTime::now()).saturating_add(offset)
     }
 
-    /// The merchant public key the provider holds.
+    /// The merchant public key the provider holds (Stripe holds none: it is never asked).
     fn merchant(&self) -> &PublicKey {
         match (self.twist, self.side) {
-            (Twist::MerchantKeyChanged, _) => &self.keys.stranger_public,
+            (Twist::MerchantKeyChanged, _) | (_, Side::Stripe) => &self.keys.stranger_public,
             (_, Side::Alipay) => &self.keys.alipay_merchant,
             (_, Side::Wechat) => &self.keys.wechat_merchant,
         }
@@ -244,6 +253,7 @@ impl Signing {
         let mut r = match self.side {
             Side::Alipay => self.alipay(req, status, body),
             Side::Wechat => self.wechat(req, status, body),
+            Side::Stripe => self.stripe(req, status, body),
         };
         // `Date` has four-digit years: the clock is kept inside them whatever the offset.
         let secs = self.now().clamp(0, LAST_HTTP_DATE) as u64;
@@ -296,6 +306,31 @@ impl Signing {
         let sig = key.sign(text.get().as_bytes()).map(|s| b64(&s));
         let sign = sig.map(|s| format!(r#","sign":"{s}""#)).unwrap_or_default();
         json_reply(status, format!(r#"{{"{member}":{}{sign}}}"#, text.get()))
+    }
+
+    /// Stripe's "Authentication": a missing or wrong key is `401` with an
+    /// `invalid_request_error` (the key is never echoed); the answer names its API version.
+    fn stripe(&self, req: &Seen, status: u16, body: &Bytes) -> Reply {
+        let header = |name: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let good = match self.twist {
+            Twist::MerchantKeyChanged => false,
+            _ => header("authorization") == Some(&format!("Bearer {}", self.keys.stripe)),
+        };
+        let mut r = if good {
+            json_reply(status, String::from_utf8_lossy(body).into_owned())
+        } else {
+            json_reply(401, r#"{"error":{"message":"Invalid API Key provided","type":"invalid_request_error"}}"#.to_string())
+        };
+        let version = header("stripe-version")
+            .unwrap_or(STRIPE_VERSION)
+            .to_string();
+        r.headers.push(("stripe-version".into(), version));
+        r
     }
 
     fn wechat(&self, req: &Seen, status: u16, body: &Bytes) -> Reply {

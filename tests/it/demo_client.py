@@ -4,7 +4,8 @@ merchant keys the demo wrote, verifies the answers' signatures with the provider
 (Alipay's public key file; WeChat Pay's platform certificates from /v3/certificates, decrypted
 with the APIv3 key), and sends badly signed and unsigned requests.
 
-Usage: demo_client.py DEMO_DIR ALIPAY_PORT WECHAT_PORT. Prints one JSON object of findings.
+Usage: demo_client.py DEMO_DIR ALIPAY_PORT WECHAT_PORT STRIPE_PORT. Prints one JSON object of
+findings. (Stripe signs nothing: its gateway is asked with the restricted key and without.)
 """
 
 import base64, datetime, http.client, json, os, ssl, sys, time, urllib.parse
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-DIR, ALIPAY_PORT, WECHAT_PORT = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+DIR, ALIPAY_PORT, WECHAT_PORT, STRIPE_PORT = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 P = lambda n: os.path.join(DIR, n)
 CTX = ssl.create_default_context(cafile=P("demo-ca.pem"))
 MCHID, SERIAL = "1900000001", "3775B6A45ACD588826D15E583A95F5DD21EB1F47"
@@ -122,4 +123,12 @@ out["wechat_wrong_key"] = {"status": status, "code": json.loads(body).get("code"
 status, headers, body = request(WECHAT_PORT, "GET", path)
 out["wechat_unsigned"] = {"status": status, "code": json.loads(body).get("code"),
                           "signed": "wechatpay-signature" in headers}
+with open(P("stripe_restricted.key")) as f:
+    STRIPE_KEY = f.read().strip()
+for name, key in [("stripe_good", STRIPE_KEY), ("stripe_wrong_key", "rk_test_not_the_merchants")]:
+    status, headers, body = request(STRIPE_PORT, "GET", "/v1/charges/ch_python_nonexistent",
+                                    headers={"Authorization": "Bearer " + key, "Stripe-Version": "2024-06-20"})
+    err = json.loads(body)["error"]
+    out[name] = {"status": status, "code": err.get("code"), "type": err.get("type"),
+                 "version": headers.get("stripe-version"), "key_echoed": key in body.decode()}
 print(json.dumps(out))

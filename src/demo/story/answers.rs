@@ -18,11 +18,12 @@ pub fn reach(fault: Option<Fault>) -> Reach {
     }
 }
 
-/// The provider whose signing an endpoint of `kind` plays, if it signs.
+/// The provider whose credentials an endpoint of `kind` checks, if any.
 pub fn side(kind: Kind) -> Option<Side> {
     match kind {
         Kind::Alipay | Kind::AlipayRefund => Some(Side::Alipay),
         Kind::Wechatpay => Some(Side::Wechat),
+        Kind::Stripe => Some(Side::Stripe),
         _ => None,
     }
 }
@@ -136,6 +137,7 @@ mod tests {
         assert_eq!(twist(Some(Fault::ClockAhead)), Twist::ClockOffset(360));
         assert_eq!(twist(Some(Fault::Behind)), Twist::None);
         assert_eq!(side(Kind::AlipayRefund), Some(Side::Alipay));
-        assert_eq!(side(Kind::Stripe), None);
+        assert_eq!(side(Kind::Stripe), Some(Side::Stripe));
+        assert_eq!(side(Kind::Evm), None);
     }
 }
