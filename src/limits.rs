@@ -337,3 +337,9 @@ pub const CONN_FAILURE_GRACE: Duration = Duration::from_millis(200);
 /// How deep an error's `source` chain is searched for the TLS alert behind it (hyper wraps an
 /// io::Error wrapping rustls's error: three levels; the bound only stops a cyclic chain).
 pub const MAX_ERROR_CHAIN_DEPTH: usize = 16;
+
+// ----- The demo -----
+
+/// The most the demo's own alert receiver reads of one notification: a webhook notification
+/// is a few KiB; the receiver is on loopback, but it is still a server and bounds what it reads.
+pub const DEMO_RECEIVER_BODY_BYTES: usize = 256 * 1024;

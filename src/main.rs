@@ -388,9 +388,9 @@ async fn demo(
         Err(e) => return fail(e),
     };
     if let Some(url) = webhook {
-        // The demo's config gains one webhook sink; the demo itself is unchanged.
+        // The demo's config gains a second webhook sink, after its own receiver's.
         let sink = format!(
-            "\n[alerts]\n[[alerts.sinks]]\nname = \"demo-webhook\"\nkind = \"webhook\"\nurl = {:?}\n",
+            "\n[[alerts.sinks]]\nname = \"demo-webhook\"\nkind = \"webhook\"\nurl = {:?}\n",
             url.as_str()
         );
         let appended = std::fs::OpenOptions::new()
@@ -402,6 +402,7 @@ async fn demo(
         }
         tracing::info!(url = %payprobe::config::redact(&url), "the demo's alerts also go to this webhook");
     }
+    tracing::info!(url = %demo.receiver.url(), "the demo's alerts go to its own receiver, which logs one line per notification");
     tracing::info!(config = %demo.config_path.display(), "demo gateways started; open http://{listen}/ and /metrics");
     demo.play(hold);
     let overrides = Overrides { listen: None, lang };

@@ -5,7 +5,7 @@
 # `iproute2` (namespaces and packet loss for the network tests), `systemd` (systemd-analyze:
 # the unit's exposure score and syscall groups), `strace` (the syscalls payprobe makes,
 # against the unit's SystemCallFilter=), `python3-yaml` (reads the compose, Kubernetes and
-# Grafana provisioning YAML), `python3-cryptography` (tests/it/signed_gateway.py: Alipay and
+# Grafana provisioning YAML), `python3-cryptography` (tests/it/signed_gateway.py and demo_client.py: Alipay and
 # WeChat Pay signatures checked and made by an implementation other than payprobe's), `openssl`
 # (`openssl s_server` requiring a client certificate, tests/it/auth_forms), and `chromium` and `fonts-wqy-microhei` (the status page rendered
 # in a real browser, Chinese included).

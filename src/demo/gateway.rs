@@ -39,6 +39,8 @@ pub struct Behavior {
     pub body_delay: Duration,
     /// Answer JSON-RPC: method → result (an unknown method gets error -32601).
     pub rpc: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// Check the request's merchant signature and sign the answer, as the provider does.
+    pub signing: Option<super::signing::Signing>,
 }
 
 impl Behavior {
@@ -50,6 +52,7 @@ impl Behavior {
             delay: Duration::ZERO,
             body_delay: Duration::ZERO,
             rpc: None,
+            signing: None,
         }
     }
 
@@ -77,6 +80,11 @@ impl Behavior {
 
     pub fn delay(mut self, d: Duration) -> Behavior {
         self.delay = d;
+        self
+    }
+
+    pub fn signed(mut self, s: Option<super::signing::Signing>) -> Behavior {
+        self.signing = s;
         self
     }
 
@@ -344,12 +352,16 @@ where
                     .collect(),
                 body,
             };
-            if let Ok(mut s) = shared.seen.write() {
-                *s = Some(seen);
-            }
             let mut b = b.unwrap_or_else(|| Behavior::ok("").status(500));
             if let Some(methods) = &b.rpc {
                 b.body = Bytes::from(rpc_answer(methods, &seen_body).to_string());
+            }
+            if let Some(signing) = &b.signing {
+                let r = signing.answer(&seen, b.status, &b.body);
+                (b.status, b.headers, b.body) = (r.status, r.headers, r.body);
+            }
+            if let Ok(mut s) = shared.seen.write() {
+                *s = Some(seen);
             }
             // A zero sleep still waits for the timer's next tick (about 1 ms): skip it, so
             // "no delay" answers at once.

@@ -3,22 +3,27 @@
 //! root and no config.
 //!
 //! Alipay-like, WeChat-Pay-v3-like and Stripe-like gateways over HTTPS (a throw-away CA,
-//! [`pki`]), three EVM JSON-RPC nodes and a Solana-like node, each answering in its
-//! provider's real shape so that its profile judges it, plus a control on this host's own
-//! way out.
+//! [`pki`]), an acquirer's status API (ping and API version), three EVM JSON-RPC nodes and a
+//! Solana-like node, each answering in its provider's real shape so that its profile judges
+//! it, plus a control on this host's own way out. The Alipay and WeChat Pay gateways check
+//! the probes' merchant signatures and sign their answers ([`signing`]); the demo's alerts
+//! go to a receiver of its own ([`receiver`]).
 
+mod config;
 pub mod gateway;
 pub mod pki;
+pub mod receiver;
+pub mod signing;
 pub mod story;
 
-use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::Gateway;
 use pki::{Ca, Validity};
-use story::{Act, Kind, Sim, ACTS, CAST};
+use signing::{Keys, Signing};
+use story::{Act, Fault, Kind, Sim, ACTS, CAST};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -26,11 +31,25 @@ pub enum DemoError {
     Io(#[from] std::io::Error),
     #[error("demo: {0}")]
     Pki(#[from] pki::PkiError),
+    #[error(transparent)]
+    Keys(#[from] signing::KeysError),
 }
 
 /// The simulated endpoints, by their place in [`CAST`].
 pub struct Cast {
     gateways: Vec<(&'static Sim, Gateway)>,
+    /// The providers' and the merchant's keys, shared by the signing gateways.
+    pub keys: Arc<Keys>,
+}
+
+/// How `sim` answers under `fault`: its provider's answer, signed if its provider signs.
+fn behavior(keys: &Arc<Keys>, sim: &Sim, fault: Option<Fault>, height: u64) -> gateway::Behavior {
+    let signing = story::side(sim.kind).map(|side| Signing {
+        keys: keys.clone(),
+        side,
+        twist: story::twist(fault),
+    });
+    story::answer(sim.kind, fault, height).signed(signing)
 }
 
 impl Cast {
@@ -47,9 +66,21 @@ impl Cast {
             }
             tokio::time::sleep(CONTROL_LEAD).await;
         }
+        if CAST
+            .iter()
+            .any(|s| act.fault(s.name) == Some(Fault::PlatformRotated))
+        {
+            match self.keys.rotate() {
+                Ok(serial) => tracing::info!(
+                    serial,
+                    "demo: WeChat Pay signs with a new platform certificate"
+                ),
+                Err(e) => tracing::warn!("demo: the platform certificate could not rotate: {e}"),
+            }
+        }
         let switches = self.gateways.iter().map(|(sim, g)| async move {
             let fault = act.fault(sim.name);
-            g.set(story::answer(sim.kind, fault, height));
+            g.set(behavior(&self.keys, sim, fault, height));
             g.set_reach(story::reach(fault)).await;
         });
         futures_util::future::join_all(switches).await;
@@ -83,6 +114,8 @@ pub struct Demo {
     pub config_path: PathBuf,
     pub dir: PathBuf,
     pub cast: Arc<Cast>,
+    /// Where the demo's alerts go.
+    pub receiver: receiver::Receiver,
     story: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -143,10 +176,11 @@ impl Demo {
 /// fresh directory under the system temp dir. [`Demo::play`] starts the story.
 pub async fn start(listen: &str) -> Result<Demo, DemoError> {
     let ca = Ca::new("payprobe demo CA")?;
+    let keys = Arc::new(Keys::new()?);
     let first = &ACTS[0];
     let mut gateways = Vec::new();
     for sim in CAST {
-        let b = story::answer(sim.kind, first.fault(sim.name), height_at(Duration::ZERO));
+        let b = behavior(&keys, sim, first.fault(sim.name), height_at(Duration::ZERO));
         let g = if tls(sim.kind) {
             Gateway::https(b, ca.leaf(&["127.0.0.1", "localhost"], Validity::Current)?).await?
         } else {
@@ -161,13 +195,17 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
     let dir = std::env::temp_dir().join(format!("payprobe-demo-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("demo-ca.pem"), ca.pem())?;
-    let config = config(listen, &dir, &gateways);
+    keys.write_files(&dir)?;
+    let receiver = receiver::Receiver::start().await?;
+    let mut config = config::text(listen, &dir, &gateways);
+    config::alerts(&mut config, &receiver.url());
     let config_path = dir.join("payprobe-demo.toml");
     std::fs::write(&config_path, config)?;
     Ok(Demo {
         config_path,
         dir,
-        cast: Arc::new(Cast { gateways }),
+        cast: Arc::new(Cast { gateways, keys }),
+        receiver,
         story: None,
     })
 }
@@ -175,65 +213,6 @@ pub async fn start(listen: &str) -> Result<Demo, DemoError> {
 fn tls(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::Alipay | Kind::AlipayRefund | Kind::Wechatpay | Kind::Stripe
+        Kind::Alipay | Kind::AlipayRefund | Kind::Wechatpay | Kind::Stripe | Kind::Acquirer
     )
-}
-
-/// Short intervals so that each act shows within seconds: two failed rounds (1 s apart)
-/// make a target unhealthy, two good ones healthy again.
-fn config(listen: &str, dir: &std::path::Path, gateways: &[(&'static Sim, Gateway)]) -> String {
-    let mut c = format!(
-        r#"# Written by `payprobe demo`: simulated payment providers on loopback.
-[server]
-listen = "{listen}"
-state_dir = "{}"
-# The demo shows the opt-in per-target latency histograms too (the dashboards' p95 panels).
-latency_histograms = true
-
-[defaults]
-interval = "1s"
-timeout = "900ms"
-failure_threshold = 2
-success_threshold = 2
-latency_slo = "400ms"
-# An availability objective: error budgets and burn-rate alerts on every demo target.
-slo = 0.999
-"#,
-        dir.join("state").display()
-    );
-    for (sim, g) in gateways {
-        let port = g.port();
-        let (name, provider, path) = (sim.name, sim.provider, sim.path);
-        let _ = match sim.kind {
-            Kind::Control => write!(
-                c,
-                "\n[[controls]]\nname = \"{name}\"\nurl = \"tcp://127.0.0.1:{port}\"\n"
-            ),
-            Kind::Evm | Kind::Solana => {
-                let (profile, chain) = if sim.kind == Kind::Evm {
-                    ("evm_jsonrpc", "chain = \"ethereum\"\nchain_id = 1")
-                } else {
-                    ("solana_jsonrpc", "chain = \"solana\"")
-                };
-                write!(
-                    c,
-                    "\n[[targets]]\nname = \"{name}\"\nprovider = \"{provider}\"\nprofile = \"{profile}\"\n\
-url = \"http://127.0.0.1:{port}{path}\"\nchecks = [\"rpc\"]\n\n[targets.rpc]\n{chain}\n"
-                )
-            }
-            _ => {
-                let profile = match sim.kind {
-                    Kind::Wechatpay => "wechatpay_v3",
-                    Kind::Stripe => "stripe",
-                    _ => "alipay",
-                };
-                write!(
-                    c,
-                    "\n[[targets]]\nname = \"{name}\"\nprovider = \"{provider}\"\nprofile = \"{profile}\"\n\
-url = \"https://127.0.0.1:{port}{path}\"\nchecks = [\"tcp\", \"tls\", \"http\"]\nca_file = \"demo-ca.pem\"\n"
-                )
-            }
-        };
-    }
-    c
 }

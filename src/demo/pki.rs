@@ -100,6 +100,26 @@ impl Ca {
     }
 }
 
+impl Ca {
+    /// A certificate for the RSA key `key_pem` (PKCS#8) with `serial`, valid five years from
+    /// now (as WeChat Pay's platform certificates are), as PEM: the demo's providers publish
+    /// their keys this way (`src/demo/signing.rs`).
+    pub fn certificate_for(
+        &self,
+        key_pem: &str,
+        cn: &str,
+        serial: &[u8],
+    ) -> Result<String, PkiError> {
+        let key = KeyPair::from_pkcs8_pem_and_sign_algo(key_pem, &rcgen::PKCS_RSA_SHA256)?;
+        let mut params = leaf_params(&[], Validity::ExpiresInDays(5 * 365))?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.serial_number = Some(rcgen::SerialNumber::from_slice(serial));
+        Ok(params.signed_by(&key, &self.issuer)?.pem())
+    }
+}
+
 /// The calendar date `days` from today (UTC).
 fn ymd_in_days(days: u32) -> (i32, u8, u8) {
     let t = std::time::SystemTime::now() + std::time::Duration::from_secs(u64::from(days) * 86_400);

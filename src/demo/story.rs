@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
-use super::gateway::{Behavior, Reach};
 use crate::classify::{Cause, Scope, Symptom};
+
+mod answers;
+pub use answers::{answer, reach, side, twist, CLOCK_AHEAD_SECS};
 
 /// The kind of a simulated provider: decides its answer shape and its checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub enum Kind {
     AlipayRefund,
     Wechatpay,
     Stripe,
+    /// An acquirer's status API: the demo's `ping` and `api_version` checks.
+    Acquirer,
     Evm,
     Solana,
     /// A reference on this host's own way out (`[[controls]]`).
@@ -48,12 +50,39 @@ const fn sim(name: &'static str, provider: &'static str, kind: Kind, path: &'sta
 /// Every simulated endpoint, in the config's order.
 pub const CAST: &[Sim] = &[
     sim("control-egress", "controls", Kind::Control, ""),
-    sim("alipay-trade-query", "alipay", Kind::Alipay, "/gateway.do?method=alipay.trade.query&charset=utf-8&version=1.0&biz_content=%7B%22out_trade_no%22%3A%22payprobe-nonexistent-order%22%7D"),
-    sim("alipay-refund-query", "alipay", Kind::AlipayRefund, "/gateway.do?method=alipay.trade.fastpay.refund.query&charset=utf-8&version=1.0&biz_content=%7B%22out_request_no%22%3A%22payprobe-nonexistent-refund%22%7D"),
-    sim("wechatpay-order-query", "wechatpay", Kind::Wechatpay, "/v3/pay/transactions/out-trade-no/payprobe-nonexistent-order?mchid=1230000109"),
-    sim("wechatpay-refund-query", "wechatpay", Kind::Wechatpay, "/v3/refund/domestic/refunds/payprobe-nonexistent-refund"),
-    sim("stripe-charges", "stripe", Kind::Stripe, "/v1/charges/ch_payprobe_nonexistent"),
-    sim("stripe-payment-intents", "stripe", Kind::Stripe, "/v1/payment_intents/pi_payprobe_nonexistent"),
+    // Signed calls: the method and business content are `[targets.sign]`'s.
+    sim("alipay-trade-query", "alipay", Kind::Alipay, "/gateway.do"),
+    sim(
+        "alipay-refund-query",
+        "alipay",
+        Kind::AlipayRefund,
+        "/gateway.do",
+    ),
+    sim(
+        "wechatpay-order-query",
+        "wechatpay",
+        Kind::Wechatpay,
+        "/v3/pay/transactions/out-trade-no/payprobe-nonexistent-order?mchid=1900000001",
+    ),
+    sim(
+        "wechatpay-refund-query",
+        "wechatpay",
+        Kind::Wechatpay,
+        "/v3/refund/domestic/refunds/payprobe-nonexistent-refund",
+    ),
+    sim(
+        "stripe-charges",
+        "stripe",
+        Kind::Stripe,
+        "/v1/charges/ch_payprobe_nonexistent",
+    ),
+    sim(
+        "stripe-payment-intents",
+        "stripe",
+        Kind::Stripe,
+        "/v1/payment_intents/pi_payprobe_nonexistent",
+    ),
+    sim("acquirer-status", "acquirer", Kind::Acquirer, "/v3/status"),
     sim("eth-node-a", "ethereum", Kind::Evm, "/"),
     sim("eth-node-b", "ethereum", Kind::Evm, "/"),
     sim("eth-node-c", "ethereum", Kind::Evm, "/"),
@@ -73,8 +102,19 @@ pub enum Fault {
     AlipayUnavailable,
     /// Alipay `40002 isv.method-not-exist`: the method was retired.
     AlipayMethodGone,
-    /// WeChat Pay `401 SIGN_ERROR`.
-    WechatSignError,
+    /// The provider holds another merchant public key than the one the merchant signs
+    /// with: Alipay `isv.invalid-signature`, WeChat Pay `401 SIGN_ERROR`, both unsigned.
+    MerchantKeyChanged,
+    /// WeChat Pay publishes a new platform certificate (a new serial) and signs with it.
+    PlatformRotated,
+    /// The provider's clock is 6 minutes ahead: WeChat Pay refuses the request's timestamp
+    /// (more than 5 minutes off) with `401 SIGN_ERROR`.
+    ClockAhead,
+    /// The answer is signed by a key nobody configured.
+    StrangerSigns,
+    /// Alipay `40004 ACQ.SYSTEM_ERROR`, correctly signed: the backend failed behind a good
+    /// signature.
+    AlipaySystemError,
     /// WeChat Pay `500 SYSTEM_ERROR`.
     WechatSystemError,
     /// Stripe `400 invalid_request_error / parameter_invalid_integer`.
@@ -150,11 +190,12 @@ const fn one(
     }
 }
 
-/// The story, played in a loop: 109 s a cycle.
+/// The story, played in a loop: 119 s a cycle (the healthy, provider, local and recovery
+/// acts were shortened when the signed-probe acts came, to stay within two minutes).
 pub const ACTS: &[Act] = &[
     Act {
         key: "healthy",
-        secs: 12,
+        secs: 8,
         line: "all healthy: every provider answers in its own format; Stripe payment_intents is slow but works (payment_delay)",
         faults: &[("stripe-payment-intents", Fault::Slow)],
         everywhere: None,
@@ -165,19 +206,28 @@ pub const ACTS: &[Act] = &[
         &[("stripe-charges", Fault::StallTls)], &[fails("stripe-charges", Network, Endpoint, NI)]),
     one("endpoint-server", "one endpoint fails: alipay-trade-query answers 20000 Service Currently Unavailable (server, endpoint)",
         &[("alipay-trade-query", Fault::AlipayUnavailable)], &[fails("alipay-trade-query", Server, Endpoint, PD)]),
-    one("endpoint-security", "one endpoint fails: wechatpay-order-query answers 401 SIGN_ERROR (security, endpoint)",
-        &[("wechatpay-order-query", Fault::WechatSignError)], &[fails("wechatpay-order-query", Security, Endpoint, AF)]),
+    one("merchant-key", "the merchant key no longer matches: the gateways of alipay-trade-query and wechatpay-order-query check signatures with another merchant public key, isv.invalid-signature and 401 SIGN_ERROR (security, endpoint)",
+        &[("alipay-trade-query", Fault::MerchantKeyChanged), ("wechatpay-order-query", Fault::MerchantKeyChanged)],
+        &[fails("alipay-trade-query", Security, Endpoint, AF), fails("wechatpay-order-query", Security, Endpoint, AF)]),
     one("endpoint-api-version", "one endpoint fails: alipay-refund-query's method was retired, isv.method-not-exist (api_version, endpoint)",
         &[("alipay-refund-query", Fault::AlipayMethodGone)], &[fails("alipay-refund-query", ApiVersion, Endpoint, TF)]),
     one("endpoint-user-input", "one endpoint fails: stripe-payment-intents rejects a parameter, 400 invalid_request_error (user_input, endpoint)",
         &[("stripe-payment-intents", Fault::StripeBadParam)], &[fails("stripe-payment-intents", UserInput, Endpoint, TF)]),
     one("endpoint-unknown", "one endpoint fails: alipay-refund-query answers code 88888, which no Alipay table lists (unknown, endpoint)",
         &[("alipay-refund-query", Fault::AlipayUndocumented)], &[fails("alipay-refund-query", Unknown, Endpoint, TF)]),
+    one("platform-rotation", "WeChat Pay rotates its platform certificate: answers come signed under a new serial, payprobe fetches /v3/certificates and verifies them (healthy, a new serial reported)",
+        &[("wechatpay-order-query", Fault::PlatformRotated), ("wechatpay-refund-query", Fault::PlatformRotated)], &[]),
+    one("clock-skew", "wechatpay-order-query's provider clock is 6 minutes ahead: WeChat Pay refuses the request's timestamp, 401 SIGN_ERROR, skew +360 s (security, endpoint)",
+        &[("wechatpay-order-query", Fault::ClockAhead)], &[fails("wechatpay-order-query", Security, Endpoint, AF)]),
+    one("stranger-signature", "wechatpay-refund-query's answers are signed by a key nobody configured (security, endpoint)",
+        &[("wechatpay-refund-query", Fault::StrangerSigns)], &[fails("wechatpay-refund-query", Security, Endpoint, AF)]),
+    one("signed-server-error", "alipay-refund-query answers ACQ.SYSTEM_ERROR behind a good signature: the backend failed (server, endpoint)",
+        &[("alipay-refund-query", Fault::AlipaySystemError)], &[fails("alipay-refund-query", Server, Endpoint, TF)]),
     one("chain-behind", "one endpoint fails: eth-node-c falls 20 blocks behind eth-node-a and -b (server, balance_anomaly)",
         &[("eth-node-c", Fault::Behind)], &[fails("eth-node-c", Server, Endpoint, BA)]),
     Act {
         key: "provider-down",
-        secs: 14,
+        secs: 9,
         line: "a whole provider goes down: both WeChat Pay endpoints answer 500 SYSTEM_ERROR (server, provider)",
         faults: &[("wechatpay-order-query", Fault::WechatSystemError), ("wechatpay-refund-query", Fault::WechatSystemError)],
         everywhere: None,
@@ -186,7 +236,7 @@ pub const ACTS: &[Act] = &[
     },
     Act {
         key: "local",
-        secs: 20,
+        secs: 15,
         line: "this vantage point loses its network: first the control, then every gateway stops answering connects (network, local)",
         faults: &[],
         everywhere: Some(Fault::Unreachable),
@@ -195,7 +245,7 @@ pub const ACTS: &[Act] = &[
     },
     Act {
         key: "recovery",
-        secs: 14,
+        secs: 10,
         line: "recovery: the network is back, every target turns healthy and every incident resolves",
         faults: &[],
         everywhere: None,
@@ -280,79 +330,6 @@ pub fn cycle() -> Duration {
     Duration::from_secs(ACTS.iter().map(|a| a.secs).sum())
 }
 
-/// How the listener of `fault`'s endpoint treats connections.
-pub fn reach(fault: Option<Fault>) -> Reach {
-    match fault {
-        Some(Fault::StallTls) => Reach::Stall,
-        Some(Fault::Unreachable) => Reach::Unreachable,
-        _ => Reach::Serve,
-    }
-}
-
-/// The answer of a simulated endpoint, in its provider's documented shape. `height` is the
-/// best block of the EVM chain right now (Solana slots advance from it too).
-pub fn answer(kind: Kind, fault: Option<Fault>, height: u64) -> Behavior {
-    let b = match (kind, fault) {
-        (Kind::Control, _) => Behavior::ok("ok"),
-        (Kind::Alipay, Some(Fault::AlipayUnavailable)) => Behavior::ok(
-            r#"{"alipay_trade_query_response":{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"},"sign":"demo"}"#,
-        ),
-        (Kind::Alipay, _) => Behavior::ok(
-            r#"{"alipay_trade_query_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"},"sign":"demo"}"#,
-        ),
-        (Kind::AlipayRefund, Some(Fault::AlipayMethodGone)) => Behavior::ok(
-            r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.method-not-exist","sub_msg":"不存在的方法名"},"sign":"demo"}"#,
-        ),
-        (Kind::AlipayRefund, Some(Fault::AlipayUndocumented)) => Behavior::ok(
-            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"88888","msg":"Unlisted"},"sign":"demo"}"#,
-        ),
-        (Kind::AlipayRefund, _) => Behavior::ok(
-            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"10000","msg":"Success"},"sign":"demo"}"#,
-        ),
-        (Kind::Wechatpay, Some(Fault::WechatSignError)) => {
-            Behavior::ok(r#"{"code":"SIGN_ERROR","message":"签名错误"}"#).status(401)
-        }
-        (Kind::Wechatpay, Some(Fault::WechatSystemError)) => {
-            Behavior::ok(r#"{"code":"SYSTEM_ERROR","message":"系统错误"}"#).status(500)
-        }
-        (Kind::Wechatpay, _) => {
-            Behavior::ok(r#"{"code":"ORDER_NOT_EXIST","message":"订单不存在"}"#).status(404)
-        }
-        (Kind::Stripe, Some(Fault::StripeBadParam)) => Behavior::ok(
-            r#"{"error":{"code":"parameter_invalid_integer","message":"Invalid integer: abc","param":"amount","type":"invalid_request_error"}}"#,
-        )
-        .status(400),
-        (Kind::Stripe, _) => Behavior::ok(
-            r#"{"error":{"code":"resource_missing","doc_url":"https://stripe.com/docs/error-codes/resource-missing","message":"No such object: 'payprobe_nonexistent'","param":"id","type":"invalid_request_error"}}"#,
-        )
-        .status(404),
-        (Kind::Evm, f) => {
-            let h = if f == Some(Fault::Behind) {
-                height.saturating_sub(20)
-            } else {
-                height
-            };
-            Behavior::jsonrpc(&[
-                ("eth_chainId", json!("0x1")),
-                ("eth_blockNumber", json!(format!("{h:#x}"))),
-            ])
-        }
-        (Kind::Solana, Some(Fault::HtmlPage)) => {
-            let mut b = Behavior::ok(
-                "<!doctype html><html><head><title>Access denied</title></head><body><h1>Please enable cookies</h1></body></html>",
-            );
-            b.headers = vec![("content-type".into(), "text/html".into())];
-            b
-        }
-        (Kind::Solana, _) => Behavior::jsonrpc(&[("getSlot", json!(height * 2))]),
-    };
-    if fault == Some(Fault::Slow) {
-        b.delay(Duration::from_millis(550))
-    } else {
-        b
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,11 +389,32 @@ mod tests {
     }
 
     #[test]
-    fn a_node_behind_answers_an_older_block() {
-        let b = answer(Kind::Evm, Some(Fault::Behind), 0x100);
-        let rpc = b.rpc.unwrap_or_default();
-        assert_eq!(rpc.get("eth_blockNumber"), Some(&json!("0xec")));
-        assert_eq!(reach(Some(Fault::Unreachable)), Reach::Unreachable);
-        assert_eq!(reach(Some(Fault::Behind)), Reach::Serve);
+    fn the_signed_probe_acts_are_in_the_story() {
+        let faults: Vec<Fault> = ACTS
+            .iter()
+            .flat_map(|a| a.faults.iter().map(|(_, f)| *f))
+            .collect();
+        for f in [
+            Fault::MerchantKeyChanged,
+            Fault::PlatformRotated,
+            Fault::ClockAhead,
+            Fault::StrangerSigns,
+            Fault::AlipaySystemError,
+        ] {
+            assert!(faults.contains(&f), "{f:?}");
+        }
+        // Each act that breaks a signature is judged `security`; a backend error behind a
+        // good signature `server`; a rotation leaves everyone healthy.
+        let of = |key: &str| ACTS.iter().find(|a| a.key == key).map(|a| a.expect);
+        for key in ["merchant-key", "clock-skew", "stranger-signature"] {
+            let e = of(key).unwrap_or_default();
+            assert!(
+                !e.is_empty() && e.iter().all(|e| e.cause == Security),
+                "{key}"
+            );
+        }
+        let e = of("signed-server-error").unwrap_or_default();
+        assert!(e.iter().all(|e| e.cause == Server) && !e.is_empty());
+        assert_eq!(of("platform-rotation").map(<[Expect]>::len), Some(0));
     }
 }

@@ -9,6 +9,7 @@ mod auth_forms;
 mod cli;
 mod compose;
 mod daemon;
+mod demo_signing;
 mod diagnosis;
 mod dns;
 mod docs;

@@ -96,7 +96,7 @@ async fn an_unreachable_gateway_times_out_connecting() {
     assert!(ev.iter().all(|e| e.success), "reachable again: {ev:?}");
 }
 
-/// The local act is one problem, not eleven: with a webhook sink, exactly one
+/// The local act is one problem, not twelve: with a webhook sink, exactly one
 /// vantage-point alert fires (no endpoint or provider alert on the way), and it resolves
 /// in the recovery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,9 +112,10 @@ async fn the_local_act_fires_exactly_one_vantage_point_alert() {
     let demo = payprobe::demo::start("127.0.0.1:0").await.unwrap();
     let rx = Receiver::up().await;
     std::fs::write(demo.dir.join("hook.secret"), "test-hook-secret\n").unwrap();
+    // The demo's config ends with its `[alerts]` and its own receiver's sink: one more.
     let mut src = std::fs::read_to_string(&demo.config_path).unwrap();
     src.push_str(&format!(
-        "\n[alerts]\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\nsecret_file = \"hook.secret\"\n",
+        "\n[[alerts.sinks]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\nsecret_file = \"hook.secret\"\n",
         rx.addr
     ));
     let mut plan = payprobe::config::parse(&demo.config_path, &src, &demo.dir).unwrap();
