@@ -4,7 +4,8 @@
 //! thread keeps its own [`Ledger`] fed by the book's events through a bounded queue, appends
 //! what arrived in one write and one `fdatasync` per batch, and rewrites the file from its
 //! ledger (through a temporary file and rename) once the records that no longer describe
-//! anything live outnumber the live ones and [`crate::limits::JOURNAL_DEAD_RECORDS`]: a
+//! anything live outnumber the live ones and [`crate::limits::JOURNAL_DEAD_RECORDS`] (times
+//! [`crate::limits::JOURNAL_DEAD_RATIO`]): a
 //! mass outage of 10,000 targets costs 10,000 small records, never 10,000 copies of the book
 //! (which is what rewriting `incidents.json` per change did: 66 GiB in 95 s). Nothing here
 //! runs on a probing task or under the book's lock.
@@ -198,8 +199,10 @@ impl Journal {
     /// Takes a batch into the ledger and onto the disk (appended, or compacted).
     fn persist(&mut self, batch: &[Arc<Stamped>]) {
         let dead = (self.records + batch.len()).saturating_sub(self.live());
-        let compact =
-            self.file.is_none() || dead > self.live().max(crate::limits::JOURNAL_DEAD_RECORDS);
+        let compact = self.file.is_none()
+            || dead
+                > self.live().max(crate::limits::JOURNAL_DEAD_RECORDS)
+                    * crate::limits::JOURNAL_DEAD_RATIO;
         let result = if compact {
             self.compact()
         } else if batch.is_empty() {
