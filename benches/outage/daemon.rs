@@ -133,36 +133,9 @@ impl Daemon {
     }
 }
 
-/// One GET over loopback on a blocking thread: the body of a 200 answer.
-async fn get(addr: SocketAddr, path: &'static str) -> Option<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut s = std::net::TcpStream::connect(addr).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let req = format!("GET {path} HTTP/1.0\r\nHost: bench\r\nAccept-Encoding: gzip\r\n\r\n");
-        s.write_all(req.as_bytes()).ok()?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).ok()?;
-        let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-        let head = std::str::from_utf8(&buf[..end]).ok()?;
-        head.get(8..13).filter(|c| *c == " 200 ")?;
-        let body = &buf[end + 4..];
-        let mut text = String::new();
-        if head.to_ascii_lowercase().contains("content-encoding: gzip") {
-            flate2::read::GzDecoder::new(body)
-                .read_to_string(&mut text)
-                .ok()?;
-        } else {
-            text = String::from_utf8(body.to_vec()).ok()?;
-        }
-        Some(text)
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
-/// One GET (gzip accepted) on a blocking thread: the time to its last byte, if it was a 200.
-pub async fn timed_get(addr: SocketAddr, path: &'static str) -> Option<Duration> {
+/// One GET (gzip accepted) over loopback, on a blocking thread: the time to its last byte and
+/// the whole answer, if the status was 200.
+async fn fetch(addr: SocketAddr, path: &'static str) -> Option<(Duration, Vec<u8>)> {
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let mut s = std::net::TcpStream::connect(addr).ok()?;
@@ -172,9 +145,32 @@ pub async fn timed_get(addr: SocketAddr, path: &'static str) -> Option<Duration>
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).ok()?;
         // hyper answers an HTTP/1.0 request in HTTP/1.0.
-        (buf.starts_with(b"HTTP/1.") && buf.get(8..13) == Some(b" 200 ")).then(|| started.elapsed())
+        (buf.starts_with(b"HTTP/1.") && buf.get(8..13) == Some(b" 200 "))
+            .then(|| (started.elapsed(), buf))
     })
     .await
     .ok()
     .flatten()
+}
+
+/// The body of a 200 answer to a GET, uncompressed.
+async fn get(addr: SocketAddr, path: &'static str) -> Option<String> {
+    let (_, buf) = fetch(addr, path).await?;
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&buf[..end]).ok()?.to_ascii_lowercase();
+    let body = &buf[end + 4..];
+    let mut text = String::new();
+    if head.contains("content-encoding: gzip") {
+        flate2::read::GzDecoder::new(body)
+            .read_to_string(&mut text)
+            .ok()?;
+    } else {
+        text = String::from_utf8(body.to_vec()).ok()?;
+    }
+    Some(text)
+}
+
+/// The time to the last byte of a 200 answer to a GET.
+pub async fn timed_get(addr: SocketAddr, path: &'static str) -> Option<Duration> {
+    fetch(addr, path).await.map(|(t, _)| t)
 }
