@@ -12,7 +12,6 @@ use std::path::Path;
 
 use payprobe::classify::rules::judge_round;
 use payprobe::classify::Symptom;
-use payprobe::probe::Probers;
 
 /// (case, rule, cause, auth_failure among the symptoms). The doc's table has the same rows.
 pub const ROWS: &[(&str, &str, &str, bool)] = &[
@@ -231,7 +230,7 @@ async fn every_form_of_refused_authentication_gets_its_verdict() {
         };
         let t = &plan.targets[0];
         let deadline = tokio::time::Instant::now() + t.timeout;
-        let ev = Probers::system().round(t, deadline).await;
+        let ev = crate::support::judged_round(t, deadline).await;
         let v = judge_round(t, &ev);
         let got = (
             v.rule,
