@@ -52,7 +52,7 @@ pub struct Daemon {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides {
     pub listen: Option<std::net::SocketAddr>,
-    pub lang: Option<crate::classify::Lang>,
+    pub lang: Option<crate::vocab::Lang>,
 }
 
 impl Overrides {
@@ -84,7 +84,7 @@ impl Daemon {
             metrics.clone(),
         ));
         let history = Arc::new(History::default());
-        let maintenance = crate::maintenance::Live::new(&plan);
+        let maintenance = crate::maintenance::Live::new(&plan.maintenance, plan.target_providers());
         incidents.watch_maintenance(maintenance.clone());
         let availability =
             Availability::open(&plan.server.state_dir, &plan.targets, maintenance.clone());
@@ -199,7 +199,7 @@ impl Daemon {
         self.overrides.apply(&mut plan);
         log_warnings(&plan);
         let old_plan = self.shared.plan();
-        crate::notify::carry_over(old_plan.as_deref(), &mut plan);
+        config::carry_over(old_plan.as_deref(), &mut plan);
         if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
             tracing::warn!("a change of [alerts] takes effect only after a restart");
         }
@@ -222,7 +222,9 @@ impl Daemon {
         let applied = self.scheduler.apply(&plan);
         // Targets a previous reload removed and this one brings back continue their incidents.
         self.shared.incidents.adopt(&plan.targets);
-        self.shared.maintenance.apply(&plan);
+        self.shared
+            .maintenance
+            .apply(&plan.maintenance, plan.target_providers());
         self.shared.availability.set_targets(&plan.targets);
         // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
         // a poisoned lock is taken over, and said, rather than keeping the old plan while

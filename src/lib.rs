@@ -45,6 +45,9 @@ pub mod sync;
 pub mod timefmt;
 pub mod tls;
 pub mod verdict;
+pub mod webauth;
+#[macro_use]
+pub mod vocab;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

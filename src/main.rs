@@ -14,7 +14,8 @@ fn parse_act(s: &str) -> Result<&'static payprobe::demo::story::Act, String> {
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}; use en or zh-CN"))
+    Lang::parse(s)
+        .ok_or_else(|| format!("unknown language {s:?}; use {}", Lang::alternatives(false)))
 }
 
 #[derive(Parser)]

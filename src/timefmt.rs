@@ -35,6 +35,29 @@ pub fn rfc3339_millis(t: SystemTime) -> String {
     format!("{}.{ms:03}Z", whole.trim_end_matches('Z'))
 }
 
+/// Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Total over every `ms` (a value read
+/// back from `state_dir` may be anything; humantime's formatter failed from year 10000 on).
+pub fn rfc3339_ms(ms: u64) -> String {
+    rfc3339_millis(UNIX_EPOCH + std::time::Duration::from_millis(ms))
+}
+
+/// Signed Unix milliseconds (a maintenance window's edge) as RFC 3339; before 1970 is 1970.
+pub fn rfc3339_ms_signed(ms: i64) -> String {
+    rfc3339_ms(u64::try_from(ms).unwrap_or(0))
+}
+
+/// `1h 2m 3s` for humans.
+pub fn human(secs: f64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs.max(0.0).round() as u64))
+        .to_string()
+}
+
+/// `SystemTime` as Unix milliseconds; 0 before 1970, saturating far in the future.
+pub fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// `SystemTime` as Unix seconds, negative before 1970 (never a panic, never a wrap).
 pub fn unix_secs(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {

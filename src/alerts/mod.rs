@@ -11,6 +11,7 @@
 pub mod client;
 mod delivery;
 pub mod engine;
+pub mod maintenance;
 pub mod notification;
 pub mod outbox;
 pub mod sinks;
@@ -191,12 +192,10 @@ async fn run_engine(
         follow.catch_up(&incidents);
         let now = unix_ms(SystemTime::now());
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-        let open =
-            crate::maintenance::notify::outside(&maintenance, follow.ledger().open.values(), now_i);
+        let open = maintenance::outside(&maintenance, follow.ledger().open.values(), now_i);
         let want = engine::desired(open, now, &s);
         let (mut out, changed) = engine.evaluate(want, now, &s);
-        let edges =
-            crate::maintenance::notify::transitions(&maintenance.get(), edges_seen, now_i, &s);
+        let edges = maintenance::transitions(&maintenance.get(), edges_seen, now_i, &s);
         edges_seen = now_i;
         out.extend(edges.into_iter().map(|n| (n, false)));
         // Queueing fsyncs each outbox and the state is written through fsync and rename:

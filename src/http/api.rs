@@ -86,7 +86,7 @@ pub(super) fn lang(query: &str, default: Lang) -> Result<Lang, Box<Response<Body
     Lang::parse(&v).ok_or_else(|| {
         Box::new(json(
             StatusCode::BAD_REQUEST,
-            &serde_json::json!({ "error": format!("unknown lang {v:?}; use en or zh-CN") }),
+            &serde_json::json!({ "error": format!("unknown lang {v:?}; use {}", Lang::alternatives(false)) }),
         ))
     })
 }

@@ -3,7 +3,8 @@
 //! `/badge/{name}.svg`, `/`.
 
 mod api;
-pub mod auth;
+/// The listener's TLS and credentials, kept below `config` (which loads them) in `src/webauth.rs`.
+pub use crate::webauth as auth;
 pub mod conns;
 mod lists;
 mod notify;

@@ -1,20 +1,15 @@
 //! One incident, as kept on disk, and its API view.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{Cause, Diagnosis, Scope};
 use crate::config::Target;
 
-pub fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub use crate::timefmt::unix_ms;
 
 /// Total over every `ms` read back from the incident journal (see `crate::timefmt`).
 fn rfc3339(ms: u64) -> String {
-    crate::alerts::notification::rfc3339(ms)
+    crate::timefmt::rfc3339_ms(ms)
 }
 
 /// At most `max` bytes, cut on a character boundary.

@@ -12,6 +12,7 @@
 mod families;
 mod global;
 mod incidents;
+mod maintenance;
 mod notifications;
 mod sign;
 mod target;

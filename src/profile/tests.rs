@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::classify::Cause;
+use crate::vocab::Cause;
 
 fn judge_str(p: Profile, status: u16, body: &str) -> Option<Verdict> {
     judge(

@@ -6,8 +6,6 @@ use super::super::error::Problems;
 use super::super::raw::{RawTarget, S};
 use super::super::{url_host, Check, Scheme};
 
-const CHECK_NAMES: &str = "dns, tcp, ping, tls, http, api_version, rpc";
-
 pub(super) struct Endpoint {
     pub(super) url: url::Url,
     pub(super) scheme: Scheme,
@@ -98,8 +96,12 @@ fn accept(
     ip: Option<IpAddr>,
     so_far: &[Check],
 ) -> Result<Check, String> {
-    let check = Check::parse(v)
-        .ok_or_else(|| format!("unknown check `{v}`; expected one of: {CHECK_NAMES}"))?;
+    let check = Check::parse(v).ok_or_else(|| {
+        format!(
+            "unknown check `{v}`; expected one of: {}",
+            Check::listable_names()
+        )
+    })?;
     let allowed = match (scheme, check) {
         (None, _) => true,
         (Some(_), Check::Dns) if ip.is_some() => {

@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{rfc3339, Live, Schedule};
-use crate::alerts::engine::Settings;
-use crate::alerts::notification::{fingerprint, Event, Notification};
+use super::engine::Settings;
+use super::notification::{fingerprint, Event, Notification};
 use crate::incidents::Incident;
+use crate::maintenance::{rfc3339, Live, Schedule};
 
 /// The open incidents that may page at `now_ms`.
 pub fn outside<'a>(
@@ -49,7 +49,7 @@ pub fn transitions(s: &Schedule, since_ms: i64, now_ms: i64, set: &Settings) -> 
 }
 
 fn note(
-    w: &super::Window,
+    w: &crate::maintenance::Window,
     start_ms: i64,
     end_ms: i64,
     edge: &str,
@@ -72,13 +72,13 @@ fn note(
             .join("; ")
     };
     let summary = match set.lang {
-        crate::classify::Lang::En => format!(
+        crate::vocab::Lang::En => format!(
             "Maintenance `{}` {edge} ({covers}): {} to {}",
             w.name,
             rfc3339(start_ms),
             rfc3339(end_ms)
         ),
-        crate::classify::Lang::ZhCn => format!(
+        crate::vocab::Lang::ZhCn => format!(
             "维护窗口 `{}` {}（{covers}）：{} 至 {}",
             w.name,
             if edge == "started" {
