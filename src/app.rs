@@ -86,6 +86,7 @@ impl Daemon {
         let history = Arc::new(History::default());
         let maintenance = crate::maintenance::Live::new(&plan.maintenance, plan.target_providers());
         incidents.watch_maintenance(maintenance.clone());
+        incidents.speak(plan.server.lang);
         let availability =
             Availability::open(&plan.server.state_dir, &plan.targets, maintenance.clone());
         metrics.expose(maintenance.clone());
@@ -222,6 +223,7 @@ impl Daemon {
         let applied = self.scheduler.apply(&plan);
         // Targets a previous reload removed and this one brings back continue their incidents.
         self.shared.incidents.adopt(&plan.targets);
+        self.shared.incidents.speak(plan.server.lang);
         self.shared
             .maintenance
             .apply(&plan.maintenance, plan.target_providers());

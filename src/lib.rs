@@ -29,6 +29,7 @@ pub mod durable;
 pub mod history;
 pub mod http;
 pub mod incidents;
+pub mod lang;
 pub mod limits;
 pub mod logbudget;
 pub mod maintenance;

@@ -210,14 +210,7 @@ fn severity(c: Cause) -> &'static str {
     }
 }
 
-/// The payment rule said with every server or network alert.
-pub fn payment_rule(c: Cause, lang: Lang) -> &'static str {
-    match (c, lang) {
-        (Cause::Server | Cause::Network, Lang::En) => "Never resubmit a payment before the first one's status is confirmed: query the order first.",
-        (Cause::Server | Cause::Network, Lang::ZhCn) => "在确认第一笔支付的状态之前，切勿重新提交：先查询订单。",
-        _ => "",
-    }
-}
+pub use crate::lang::alerts::payment_rule;
 
 /// The most frequent cause of a group (ties: the first in `Cause::ALL` order).
 fn main_cause(members: &[&Incident]) -> Cause {

@@ -71,25 +71,14 @@ fn note(
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let summary = match set.lang {
-        crate::vocab::Lang::En => format!(
-            "Maintenance `{}` {edge} ({covers}): {} to {}",
-            w.name,
-            rfc3339(start_ms),
-            rfc3339(end_ms)
-        ),
-        crate::vocab::Lang::ZhCn => format!(
-            "维护窗口 `{}` {}（{covers}）：{} 至 {}",
-            w.name,
-            if edge == "started" {
-                "开始"
-            } else {
-                "结束"
-            },
-            rfc3339(start_ms),
-            rfc3339(end_ms)
-        ),
-    };
+    let summary = crate::lang::alerts::maintenance_summary(
+        &w.name,
+        edge == "started",
+        &covers,
+        &rfc3339(start_ms),
+        &rfc3339(end_ms),
+        set.lang,
+    );
     let api = format!("{}/api/v1/maintenance", set.external);
     let mut annotations = BTreeMap::new();
     annotations.insert("summary".to_string(), summary);

@@ -275,10 +275,7 @@ pub fn test_notification(plan: &Plan, addr: std::net::SocketAddr) -> Notificatio
     }
     labels.insert("vantage".into(), s.vantage.clone());
     let mut annotations = BTreeMap::new();
-    let summary = match s.lang {
-        crate::classify::Lang::En => "payprobe test notification: this sink works",
-        crate::classify::Lang::ZhCn => "payprobe 测试通知：此通道可用",
-    };
+    let summary = crate::lang::alerts::TEST_NOTIFICATION.get(s.lang);
     annotations.insert("summary".to_string(), summary.to_string());
     annotations.insert(
         "api".to_string(),

@@ -13,8 +13,6 @@
 //! [`reason()`] says the diagnosis's reason in English or Simplified Chinese, [`hint`] its
 //! remediation; [`status`] is the IANA status registry docs/status-codes.md walks.
 
-mod hints;
-mod reason;
 pub mod rules;
 mod scope;
 pub mod status;
@@ -25,8 +23,8 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-pub use hints::{hint, Lang};
-pub use reason::{reason, ReasonParts};
+pub use crate::lang::{hint, ReasonParts};
+pub use crate::vocab::Lang;
 pub use rules::{judge_round, RoundVerdict};
 pub use scope::{PeerView, Peers, Reach, Seat, WayOut};
 pub use window::Window;
@@ -112,6 +110,17 @@ pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis 
         reason,
         warnings,
         parts,
+    }
+}
+
+/// The reason of a diagnosis in `lang`, said by the catalogue ([`crate::lang::say`]) from
+/// its parts: the entry point of the API, the status page, incidents and alerts. English is
+/// exactly `d.reason`; a diagnosis without parts (none restored from disk has them) falls
+/// back to it.
+pub fn reason(d: &Diagnosis, lang: Lang) -> String {
+    match &d.parts {
+        Some(p) => crate::lang::say(p, lang),
+        None => d.reason.clone(),
     }
 }
 

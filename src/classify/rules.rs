@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::{Cause, Symptom};
 use crate::config::{Check, Target};
+use crate::lang::{say, Lang, ReasonParts, Text};
 use crate::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
 
 use Symptom::{
@@ -216,7 +217,7 @@ pub struct RoundVerdict {
     pub check: Option<Check>,
     pub phase: Option<Phase>,
     /// What `reason` is made of, to render it in another language ([`super::reason`]).
-    pub parts: Option<super::ReasonParts>,
+    pub parts: Option<ReasonParts>,
 }
 
 fn layer(p: Phase) -> u8 {
@@ -256,13 +257,8 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
         return passed(t, round);
     };
     let (cause, rule, symptoms, means) = match idx.map(|i| &RULES[i]) {
-        Some(r) => (r.cause, r.id, r.symptoms, r.means),
-        None => (
-            Unknown,
-            "unmatched",
-            &[TF][..],
-            "the evidence matched no rule",
-        ),
+        Some(r) => (r.cause, r.id, r.symptoms, Text::new(r.means, r.means_zh)),
+        None => (Unknown, "unmatched", &[TF][..], crate::lang::UNMATCHED),
     };
     // A provider code carries its own symptoms (a lagging chain node: balance_anomaly).
     let extra = e
@@ -278,27 +274,24 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
         .filter_map(|e| e.failure.as_ref())
         .any(|f| f.kind == K::PacketLoss)
         .then_some(PD);
+    let parts = ReasonParts::Failure {
+        check: e.check,
+        phase: f.phase,
+        rule,
+        means,
+        detail: f.detail.clone(),
+    };
     RoundVerdict {
         ok: false,
         cause,
         rule,
         symptoms: symptoms.iter().copied().chain(extra).chain(lossy).collect(),
-        reason: format!(
-            "{} check, {} phase: {means} ({})",
-            e.check.as_str(),
-            f.phase.as_str(),
-            f.detail
-        ),
+        reason: say(&parts, Lang::En),
         slow: false,
         warnings: Vec::new(),
         check: Some(e.check),
         phase: Some(f.phase),
-        parts: Some(super::ReasonParts::Failure {
-            check: e.check,
-            phase: f.phase,
-            rule,
-            detail: f.detail.clone(),
-        }),
+        parts: Some(parts),
     }
 }
 
@@ -373,13 +366,14 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
     if e.duration > slo {
         v.slow = true;
         v.symptoms.insert(Symptom::PaymentDelay);
-        v.reason = slow_reason(e, slo);
-        v.parts = Some(super::ReasonParts::Slow {
+        let parts = ReasonParts::Slow {
             check: e.check,
             took: e.duration,
             slo,
             worst: slowest_phase(e),
-        });
+        };
+        v.reason = say(&parts, Lang::En);
+        v.parts = Some(parts);
     }
     v
 }
@@ -410,30 +404,6 @@ fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
     out.extend(signed.flat_map(crate::sign::warnings));
     out.dedup();
     out
-}
-
-/// Names the phase where the time went: slow connect/TLS is the path, slow processing is
-/// the server.
-fn slow_reason(e: &Evidence, slo: Duration) -> String {
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let mut s = format!(
-        "{} check took {:.0} ms, over the {:.0} ms latency SLO",
-        e.check.as_str(),
-        ms(e.duration),
-        ms(slo)
-    );
-    if let Some((p, d)) = slowest_phase(e) {
-        let whose = match p {
-            Phase::Dns | Phase::Connect | Phase::Proxy | Phase::Tls => "the network path",
-            Phase::Processing | Phase::Transfer | Phase::Content => "the server",
-        };
-        s.push_str(&format!(
-            "; most of it in {} ({:.0} ms): {whose} is slow",
-            p.as_str(),
-            ms(d)
-        ));
-    }
-    s
 }
 
 /// The HTTP phase that took longest, when there was an HTTP exchange.

@@ -87,6 +87,9 @@ pub struct Incidents {
     metrics: Arc<Metrics>,
     /// Marks an incident opened inside a maintenance window (set once by the daemon).
     maintenance: std::sync::OnceLock<Arc<crate::maintenance::Live>>,
+    /// The language reasons are recorded in (`[server] lang`, an index of `Lang::ALL`): an
+    /// incident's reason and the alerts made from it speak the configured language.
+    lang: std::sync::atomic::AtomicUsize,
 }
 
 fn lock<'a>(book: &'a Mutex<Book>, metrics: &Metrics) -> MutexGuard<'a, Book> {
@@ -99,6 +102,24 @@ fn lock<'a>(book: &'a Mutex<Book>, metrics: &Metrics) -> MutexGuard<'a, Book> {
 }
 
 impl Incidents {
+    /// Records the reasons of incidents opened or changed from now on in `lang` (at start
+    /// and on every reload: `[server] lang`, or `--lang`).
+    pub fn speak(&self, lang: crate::classify::Lang) {
+        let i = crate::classify::Lang::ALL
+            .iter()
+            .position(|l| *l == lang)
+            .unwrap_or(0);
+        self.lang.store(i, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn lang(&self) -> crate::classify::Lang {
+        let i = self.lang.load(std::sync::atomic::Ordering::Relaxed);
+        crate::classify::Lang::ALL
+            .get(i)
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// Loads what `state_dir` holds (a missing or unreadable journal is logged, never
     /// fatal) and starts its writer. Restored open incidents of targets not in `targets`
     /// wait out the removal grace period like a target removed by a reload (a daemon started
@@ -123,6 +144,7 @@ impl Incidents {
             book: book.clone(),
             metrics: metrics.clone(),
             maintenance: std::sync::OnceLock::new(),
+            lang: std::sync::atomic::AtomicUsize::new(0),
         };
         let behind = Arc::new(AtomicBool::new(false));
         let weak = Arc::downgrade(&book);
@@ -361,7 +383,7 @@ impl Incidents {
                 if LOG_CHANGED.allow() {
                     tracing::warn!(target_name = %t.name, cause = d.cause.as_str(), scope = d.scope.as_str(), "incident changed");
                 }
-                let reason = model::clip(&d.reason, 400);
+                let reason = model::clip(&crate::classify::reason(d, self.lang()), 400);
                 Event::Changed {
                     target: t.name.clone(),
                     change: Change {
@@ -375,7 +397,7 @@ impl Incidents {
                 }
             }
             None => {
-                let mut inc = Incident::open(t, d, at, first, excerpt(r));
+                let mut inc = Incident::open(t, d, self.lang(), at, first, excerpt(r));
                 inc.maintenance = self.maintenance.get().and_then(|m| {
                     m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
                 });

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{Cause, Diagnosis, Scope};
+use crate::classify::{Cause, Diagnosis, Lang, Scope};
 use crate::config::Target;
 
 pub use crate::timefmt::unix_ms;
@@ -93,6 +93,7 @@ impl Incident {
     pub fn open(
         t: &Target,
         d: &Diagnosis,
+        lang: Lang,
         at: u64,
         first: Option<u64>,
         ev: Option<String>,
@@ -106,7 +107,7 @@ impl Incident {
             cause: d.cause,
             scope: d.scope,
             rule: d.rule.to_string(),
-            reason: clip(&d.reason, 400),
+            reason: clip(&crate::classify::reason(d, lang), 400),
             evidence: ev.unwrap_or_default(),
             opened_ms: at,
             first_failure_ms: first.filter(|f| *f <= at),
@@ -116,7 +117,7 @@ impl Incident {
                 at_ms: at,
                 cause: d.cause,
                 scope: d.scope,
-                reason: clip(&d.reason, 400),
+                reason: clip(&crate::classify::reason(d, lang), 400),
             }],
             closed_ms: None,
             closed_by: None,

@@ -16,6 +16,7 @@ mod http_probe;
 mod incidents;
 mod judgement;
 mod kubernetes;
+mod language;
 mod listener;
 mod maintenance;
 mod netns;

@@ -1,8 +1,6 @@
 //! Remediation hints, per cause and scope, in English and Simplified Chinese.
 
-use super::{Cause, Scope};
-
-pub use crate::vocab::Lang;
+use crate::vocab::{Cause, Lang, Scope};
 
 fn cause_hint(cause: Cause, scope: Scope, lang: Lang) -> &'static str {
     use Cause::*;
