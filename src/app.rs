@@ -231,12 +231,7 @@ impl Daemon {
         // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
         // a poisoned lock is taken over, and said, rather than keeping the old plan while
         // reporting success (issue 15).
-        let mut slot = self.shared.plan.write().unwrap_or_else(|poisoned| {
-            tracing::error!("plan lock was poisoned by a panic; recovered");
-            self.shared.metrics.internal_error("plan_lock");
-            self.shared.plan.clear_poison();
-            poisoned.into_inner()
-        });
+        let mut slot = crate::sync::write(&self.shared.plan, "plan_lock");
         *slot = Arc::new(plan);
         drop(slot);
         self.shared.metrics.config_reload_ok.set(1.0);

@@ -75,7 +75,7 @@ impl Shared {
     /// The plan in force. A writer that panicked cannot leave the `Arc` half-written, so a
     /// poisoned lock is recovered (always `Some`; kept an `Option` for the callers).
     pub fn plan(&self) -> Option<Arc<Plan>> {
-        let g = self.plan.read().unwrap_or_else(|p| p.into_inner());
+        let g = crate::sync::read(&self.plan, "plan_lock");
         Some(g.clone())
     }
 }

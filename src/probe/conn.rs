@@ -334,9 +334,8 @@ pub async fn handshake(
             }
             // Another protocol answered: say what it sent.
             if f.kind == FailureKind::TlsNotTls {
-                if let Ok(b) = first.lock() {
-                    f.detail = format!("{}; the peer sent {}", f.detail, sniff::describe(&b));
-                }
+                let b = crate::sync::lock(&first, "sniffed bytes");
+                f.detail = format!("{}; the peer sent {}", f.detail, sniff::describe(&b));
             }
             Err(f)
         }

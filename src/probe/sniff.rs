@@ -40,7 +40,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Ok(mut kept) = self.first.lock() {
+        {
+            let mut kept = crate::sync::lock(&self.first, "sniffed bytes");
             if kept.len() < KEEP {
                 let new = &buf.filled()[before..];
                 let room = KEEP - kept.len();
