@@ -163,7 +163,7 @@ impl Daemon {
                 let inc = inc.clone();
                 async move {
                     loop {
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        tokio::time::sleep(crate::limits::INCIDENT_SWEEP_EVERY).await;
                         inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
                         crate::incidents::flush_logs();
                     }

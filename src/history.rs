@@ -12,8 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::{Check, Target};
 use crate::pipeline::{JudgedRound, Output};
 
-/// Rounds kept per target by default: a minute of the demo, 15 minutes at 15 s intervals.
-pub const DEFAULT_CAPACITY: usize = 60;
+pub use crate::limits::HISTORY_ROUNDS as DEFAULT_CAPACITY;
 
 /// One round as the page draws it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -133,7 +133,7 @@ fn main() -> ExitCode {
     };
     let code = rt.block_on(dispatch(cli.cmd));
     // In-flight probes are dropped, not awaited: stop promptly on SIGTERM.
-    rt.shutdown_timeout(std::time::Duration::from_millis(300));
+    rt.shutdown_timeout(payprobe::limits::SHUTDOWN_GRACE);
     code
 }
 

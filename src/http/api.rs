@@ -137,8 +137,7 @@ pub fn one(
     }
 }
 
-/// Incidents listed per target page.
-const TARGET_INCIDENTS: usize = 20;
+use crate::limits::API_TARGET_INCIDENTS as TARGET_INCIDENTS;
 
 /// `/api/v1/alerts/rejected`: notifications a sink rejected for good (newest first).
 pub fn rejected(r: &crate::alerts::Rejected) -> Response<Body> {

@@ -95,7 +95,7 @@ pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<c
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(crate::limits::ACCEPT_ERROR_BACKOFF).await;
                 continue;
             }
         };

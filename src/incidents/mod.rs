@@ -34,10 +34,8 @@ use crate::pipeline::{JudgedRound, Output};
 /// `closed_by` of an incident whose target left the config (or changed on a reload).
 pub const REMOVED: &str = "target removed or changed";
 
-/// Closed incidents kept (in memory, on disk and in the API).
-pub const RECENT_CLOSED: usize = 200;
-/// Changes kept per incident: a flapping cause must not grow one without bound.
-pub const MAX_CHANGES: usize = 50;
+pub use crate::limits::INCIDENTS_RECENT_CLOSED as RECENT_CLOSED;
+pub use crate::limits::INCIDENT_MAX_CHANGES as MAX_CHANGES;
 
 static LOG_OPENED: Budget = Budget::new(
     "incident opened",

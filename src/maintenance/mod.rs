@@ -91,8 +91,7 @@ impl Window {
     }
 }
 
-/// How far ahead upcoming windows are listed: a weekly window always has one within it.
-pub const HORIZON_MS: i64 = 8 * 86_400_000;
+pub use crate::limits::MAINTENANCE_HORIZON_MS as HORIZON_MS;
 
 /// The windows of one plan.
 #[derive(Debug, Clone, Default)]

@@ -9,8 +9,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// How many of the peer's first bytes are kept.
-const KEEP: usize = 48;
+use crate::limits::SNIFF_KEEP_BYTES as KEEP;
 
 /// A stream that copies the first [`KEEP`] bytes it reads; everything else passes through.
 pub struct Sniff<S> {

@@ -66,9 +66,7 @@ fn earliest_with<'a>(members: &[&'a Incident], cause: Cause) -> Option<&'a Incid
         .copied()
 }
 
-/// Endpoints named in a group alert; the rest are counted. A vantage point's outage at
-/// 10,000 targets must page with a readable message, not a 200 KB list (the API has them).
-const NAMED_ENDPOINTS: usize = 20;
+use crate::limits::ALERT_NAMED_ENDPOINTS as NAMED_ENDPOINTS;
 
 fn names(members: &[&Incident]) -> String {
     let mut v: Vec<&str> = members.iter().map(|m| m.target.as_str()).collect();

@@ -9,8 +9,8 @@ use super::{cause_badge, clock, esc, i18n};
 use crate::classify::Lang;
 use crate::incidents::{Incident, Incidents};
 
-pub const OPEN_SHOWN: usize = 50;
-pub const RESOLVED_SHOWN: usize = 6;
+pub use crate::limits::PAGE_OPEN_INCIDENTS as OPEN_SHOWN;
+pub use crate::limits::PAGE_RESOLVED_INCIDENTS as RESOLVED_SHOWN;
 
 /// What the page shows of the incidents.
 #[derive(Debug, Default)]

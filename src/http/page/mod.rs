@@ -28,10 +28,8 @@ use crate::history::History;
 use crate::lang::page as i18n;
 use crate::state::Store;
 
-/// Plans up to this size show every target's details on the first page.
-const ALL_DETAILS: usize = 200;
-/// Failing targets listed when a large plan shows no provider.
-const FAILING_LISTED: usize = 100;
+use crate::limits::PAGE_ALL_DETAILS as ALL_DETAILS;
+use crate::limits::PAGE_FAILING_LISTED as FAILING_LISTED;
 /// The name of the controls' group in `?provider=` (an `@` no provider name starts with in practice).
 const CONTROLS: &str = "@controls";
 

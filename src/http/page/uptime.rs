@@ -10,7 +10,7 @@ use crate::availability::Figures;
 use crate::classify::Lang;
 use crate::maintenance::Listed;
 
-pub const TARGETS_SHOWN: usize = 200;
+pub use crate::limits::PAGE_UPTIME_TARGETS as TARGETS_SHOWN;
 
 /// What the page shows beyond the probes' state.
 #[derive(Debug, Default)]
