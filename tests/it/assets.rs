@@ -189,6 +189,8 @@ fn every_rule_has_a_real_server_test() {
     let dir = Path::new(ROOT).join("tests/it");
     let sources: String = [
         "diagnosis.rs",
+        "diagnosis/paths.rs",
+        "diagnosis/answers.rs",
         "judgement.rs",
         "netns.rs",
         "egress.rs",
