@@ -388,11 +388,12 @@ impl Incidents {
                         reason,
                     },
                     rule: d.rule.to_string(),
-                    evidence: excerpt(r),
+                    evidence: model::excerpt(r.evidence),
                 }
             }
             None => {
-                let mut inc = Incident::open(t, d, self.lang(), at, first, excerpt(r));
+                let mut inc =
+                    Incident::open(t, d, self.lang(), at, first, model::excerpt(r.evidence));
                 inc.maintenance = self.maintenance.get().and_then(|m| {
                     m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
                 });
@@ -407,24 +408,6 @@ impl Incidents {
         };
         self.emit(b, e);
     }
-}
-
-/// The failing evidence in one line, for notifications (bounded; bodies are excerpts).
-fn excerpt(r: &JudgedRound<'_>) -> Option<String> {
-    let e = r.evidence.iter().find(|e| !e.success)?;
-    let mut s = format!("{} check", e.check.as_str());
-    if let Some(f) = &e.failure {
-        s.push_str(&format!(" failed at {}: {}", f.phase.as_str(), f.detail));
-    }
-    if let Some(h) = &e.http {
-        if let Some(code) = h.status {
-            s.push_str(&format!("; HTTP {code}"));
-        }
-        if !h.body_excerpt.is_empty() {
-            s.push_str(&format!("; body: {}", h.body_excerpt));
-        }
-    }
-    Some(model::clip(&s, 400))
 }
 
 impl Output for Incidents {

@@ -221,3 +221,21 @@ pub struct IncidentView {
     pub maintenance: Option<String>,
     pub changes: Vec<ChangeView>,
 }
+
+/// The failing evidence in one line, for notifications (bounded; bodies are excerpts).
+pub(super) fn excerpt(evidence: &[crate::probe::Evidence]) -> Option<String> {
+    let e = evidence.iter().find(|e| !e.success)?;
+    let mut s = format!("{} check", e.check.as_str());
+    if let Some(f) = &e.failure {
+        s.push_str(&format!(" failed at {}: {}", f.phase.as_str(), f.detail));
+    }
+    if let Some(h) = &e.http {
+        if let Some(code) = h.status {
+            s.push_str(&format!("; HTTP {code}"));
+        }
+        if !h.body_excerpt.is_empty() {
+            s.push_str(&format!("; body: {}", h.body_excerpt));
+        }
+    }
+    Some(clip(&s, 400))
+}
