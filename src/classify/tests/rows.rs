@@ -9,6 +9,7 @@ pub(super) type Row = (Evidence, &'static str, Cause);
 pub(super) fn table() -> Vec<Row> {
     let mut rows = answer_rows();
     rows.extend(path_rows());
+    rows.extend(exchange_rows());
     rows.extend(status_rows());
     rows
 }
@@ -81,10 +82,10 @@ fn answer_rows() -> Vec<Row> {
     ]
 }
 
-/// The path: DNS, connect, our way out, TLS and the HTTP exchange.
+/// The path: DNS, connect and our way out.
 fn path_rows() -> Vec<Row> {
     use Cause::*;
-    use Check::{Dns, Http, Tcp, Tls};
+    use Check::{Dns, Tcp};
     vec![
         (
             failing(Dns, Phase::Dns, K::DnsNxdomain),
@@ -142,6 +143,14 @@ fn path_rows() -> Vec<Row> {
             "connect_refused",
             Server,
         ),
+    ]
+}
+
+/// The TLS handshake and the HTTP exchange.
+fn exchange_rows() -> Vec<Row> {
+    use Cause::*;
+    use Check::{Http, Tcp, Tls};
+    vec![
         (
             failing(Tls, Phase::Tls, K::TlsHandshakeTimeout),
             "tls_handshake_timeout",
