@@ -19,6 +19,10 @@
 //! * [`limits`] holds every bound on remote input and on the listener (issue 15); [`timefmt`]
 //!   formats any date a gateway can send; [`sync`] takes over poisoned locks.
 
+// First: its `closed!` macro is used by the modules below.
+#[macro_use]
+pub mod vocab;
+
 pub mod alerts;
 pub mod app;
 pub mod availability;
@@ -47,8 +51,6 @@ pub mod timefmt;
 pub mod tls;
 pub mod verdict;
 pub mod webauth;
-#[macro_use]
-pub mod vocab;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
-use serde::Serialize;
 
 pub use alerts::{redact, AlertsPlan, Secret, SinkKind, SinkSpec};
 pub use egress::{Egress, Proxy};
@@ -71,12 +70,13 @@ pub struct ServerPlan {
 
 pub use crate::vocab::Check;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scheme {
-    Http,
-    Https,
-    Tcp,
+closed! {
+    /// The URL schemes a target may have.
+    pub enum Scheme / ALL {
+        Http = "http",
+        Https = "https",
+        Tcp = "tcp",
+    }
 }
 
 /// A target (or control) ready to probe.

@@ -23,16 +23,14 @@ fn parse(raw: &str) -> Result<Endpoint, String> {
     let url = url::Url::parse(raw).map_err(|e| {
         format!("`url` = {raw:?}: {e}; expected e.g. \"https://api.example.com/v1/status\"")
     })?;
-    let scheme = match url.scheme() {
-        "http" => Scheme::Http,
-        "https" => Scheme::Https,
-        "tcp" => Scheme::Tcp,
-        other => {
-            return Err(format!(
-                "`url` scheme `{other}` is not supported; expected http, https or tcp"
-            ))
-        }
-    };
+    let scheme = Scheme::from_name(url.scheme()).ok_or_else(|| {
+        let names: Vec<&str> = Scheme::ALL.map(Scheme::as_str).to_vec();
+        format!(
+            "`url` scheme `{}` is not supported; expected {}",
+            url.scheme(),
+            crate::vocab::or_list(&names)
+        )
+    })?;
     let host = url_host(&url).ok_or_else(|| format!("`url` = {raw:?} has no host"))?;
     let port = url.port_or_known_default().ok_or_else(|| {
         format!("`url` = {raw:?}: tcp:// needs a port, e.g. \"tcp://resolver.example:53\"")
