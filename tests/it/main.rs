@@ -17,6 +17,7 @@ mod incidents;
 mod judgement;
 mod kubernetes;
 mod language;
+mod layers;
 mod listener;
 mod maintenance;
 mod netns;
