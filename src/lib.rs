@@ -16,8 +16,10 @@
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
-//! * [`limits`] holds every bound on remote input and on the listener (issue 15); [`timefmt`]
-//!   formats any date a gateway can send; [`sync`] takes over poisoned locks.
+//! * [`vocab`] holds the closed sets of names (checks, phases, causes, languages, …) and
+//!   [`lang`] every user-facing phrase in both languages; [`limits`] holds every bound;
+//!   [`timefmt`] formats any date; [`sync`] takes over poisoned locks (logged and counted).
+//!   These bottom layers import nothing above them (docs/architecture.md, "Layers").
 
 // First: its `closed!` macro is used by the modules below.
 #[macro_use]

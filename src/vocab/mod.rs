@@ -3,7 +3,7 @@
 //! Each enum here is a closed set whose names are public (metric label values, config
 //! keywords, JSON values): checks, phases, failure kinds, causes, scopes, symptoms,
 //! languages, provider profiles, sign and sink kinds. Every one is declared once through
-//! [`closed!`], which writes the variant list (`ALL`), the names (`as_str`), the strict
+//! `closed!`, which writes the variant list (`ALL`), the names (`as_str`), the strict
 //! parser (`from_name`), the `names()` list error messages quote, and serde through the
 //! same names — so a new variant is in every list, message and validator at once, and no
 //! hand-copied list can drift from the enum. This module imports nothing from the crate.
