@@ -7,7 +7,7 @@
 //! one over is logged, since it means a bug was hit somewhere, and counted by the lock's
 //! name; `/metrics` shows the counts as `payprobe_internal_errors_total{where="<name>"}`
 //! (read through [`taken_over`], so this module stays below `metrics` in the module graph).
-//! Every `std::sync` lock in `src/` is taken through [`lock`], [`read`] or [`write`].
+//! Every `std::sync` lock in `src/` is taken through [`lock`], [`read`] or [`write()`].
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
