@@ -95,14 +95,10 @@ impl crate::pipeline::Output for Metrics {
     }
 }
 
-/// The label value of a failure kind: its snake_case name (`connect_refused`), `none` when
-/// the probe passed. Taken from the serde name so a new kind needs no second list.
+/// The label value of a failure kind: its name (`connect_refused`), `none` when the probe
+/// passed. The vocabulary's name, so a new kind needs no second list.
 fn kind_label(k: Option<crate::probe::FailureKind>) -> String {
-    match k.map(serde_json::to_value) {
-        None => "none".into(),
-        Some(Ok(serde_json::Value::String(s))) => s,
-        Some(_) => "unknown".into(),
-    }
+    k.map_or("none", |k| k.as_str()).to_string()
 }
 
 /// `Retry-After` (RFC 9110 §10.2.3) as seconds from `now`: delta-seconds or an HTTP-date (a

@@ -246,16 +246,14 @@ fn set(rec: &mut Recorder, i: usize, outcome: &str, took: std::time::Duration) {
     }
 }
 
-/// The snake_case name of a kind, as it appears in the JSON evidence.
+/// The name of a connect failure's kind, as it appears in the JSON evidence; any other kind
+/// is a `connect_error` here.
 fn kind_name(k: FailureKind) -> &'static str {
+    use FailureKind::*;
     match k {
-        FailureKind::ConnectRefused => "connect_refused",
-        FailureKind::ConnectReset => "connect_reset",
-        FailureKind::ConnectTimeout => "connect_timeout",
-        FailureKind::HostUnreachable => "host_unreachable",
-        FailureKind::NetworkUnreachable => "network_unreachable",
-        FailureKind::SourceAddressUnavailable => "source_address_unavailable",
-        _ => "connect_error",
+        ConnectRefused | ConnectReset | ConnectTimeout | HostUnreachable | NetworkUnreachable
+        | SourceAddressUnavailable => k.as_str(),
+        _ => ConnectError.as_str(),
     }
 }
 
