@@ -251,7 +251,11 @@ fn set(rec: &mut Recorder, i: usize, outcome: &str, took: std::time::Duration) {
 fn kind_name(k: FailureKind) -> &'static str {
     use FailureKind::*;
     match k {
-        ConnectRefused | ConnectReset | ConnectTimeout | HostUnreachable | NetworkUnreachable
+        ConnectRefused
+        | ConnectReset
+        | ConnectTimeout
+        | HostUnreachable
+        | NetworkUnreachable
         | SourceAddressUnavailable => k.as_str(),
         _ => ConnectError.as_str(),
     }
