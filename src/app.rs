@@ -150,26 +150,8 @@ impl Daemon {
             shared.rejected.clone(),
             maintenance,
         );
-        let server = {
-            let (listener, sh) = (Arc::new(listener), shared.clone());
-            let conns = http::conns::Conns::new(http::conns::budget());
-            supervise::spawn("listener", shared.metrics.clone(), move || {
-                http::serve(listener.clone(), sh.clone(), conns.clone())
-            })
-        };
-        let sweeper = {
-            let inc = shared.incidents.clone();
-            supervise::spawn("incident_sweeper", shared.metrics.clone(), move || {
-                let inc = inc.clone();
-                async move {
-                    loop {
-                        tokio::time::sleep(crate::limits::INCIDENT_SWEEP_EVERY).await;
-                        inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
-                        crate::incidents::flush_logs();
-                    }
-                }
-            })
-        };
+        let server = serve(listener, &shared);
+        let sweeper = sweep(&shared);
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
             addr,
@@ -398,4 +380,29 @@ pub async fn probe_once(
         .into_iter()
         .flatten()
         .collect())
+}
+
+/// The listener's accept loop, supervised.
+fn serve(listener: tokio::net::TcpListener, shared: &Arc<Shared>) -> supervise::Supervised {
+    let (listener, sh) = (Arc::new(listener), shared.clone());
+    let conns = http::conns::Conns::new(http::conns::budget());
+    supervise::spawn("listener", shared.metrics.clone(), move || {
+        http::serve(listener.clone(), sh.clone(), conns.clone())
+    })
+}
+
+/// Closes removed targets' incidents once their grace is over, and flushes summed log
+/// lines, every `limits::INCIDENT_SWEEP_EVERY`; supervised.
+fn sweep(shared: &Arc<Shared>) -> supervise::Supervised {
+    let inc = shared.incidents.clone();
+    supervise::spawn("incident_sweeper", shared.metrics.clone(), move || {
+        let inc = inc.clone();
+        async move {
+            loop {
+                tokio::time::sleep(crate::limits::INCIDENT_SWEEP_EVERY).await;
+                inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
+                crate::incidents::flush_logs();
+            }
+        }
+    })
 }
