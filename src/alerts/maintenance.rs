@@ -63,7 +63,9 @@ fn note(
     labels.insert("severity".to_string(), "info".to_string());
     labels.insert("vantage".to_string(), set.vantage.clone());
     let covers = if w.providers.is_empty() && w.targets.is_empty() {
-        "every target".to_string()
+        crate::lang::page::UPTIME_EVERY_TARGET
+            .get(set.lang)
+            .to_string()
     } else {
         [w.providers.join(", "), w.targets.join(", ")]
             .into_iter()

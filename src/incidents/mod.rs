@@ -388,12 +388,18 @@ impl Incidents {
                         reason,
                     },
                     rule: d.rule.to_string(),
-                    evidence: model::excerpt(r.evidence),
+                    evidence: model::excerpt(r.evidence, self.lang()),
                 }
             }
             None => {
-                let mut inc =
-                    Incident::open(t, d, self.lang(), at, first, model::excerpt(r.evidence));
+                let mut inc = Incident::open(
+                    t,
+                    d,
+                    self.lang(),
+                    at,
+                    first,
+                    model::excerpt(r.evidence, self.lang()),
+                );
                 inc.maintenance = self.maintenance.get().and_then(|m| {
                     m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
                 });

@@ -223,19 +223,15 @@ pub struct IncidentView {
 }
 
 /// The failing evidence in one line, for notifications (bounded; bodies are excerpts).
-pub(super) fn excerpt(evidence: &[crate::probe::Evidence]) -> Option<String> {
+pub(super) fn excerpt(evidence: &[crate::probe::Evidence], lang: Lang) -> Option<String> {
     let e = evidence.iter().find(|e| !e.success)?;
-    let mut s = format!("{} check", e.check.as_str());
-    if let Some(f) = &e.failure {
-        s.push_str(&format!(" failed at {}: {}", f.phase.as_str(), f.detail));
-    }
-    if let Some(h) = &e.http {
-        if let Some(code) = h.status {
-            s.push_str(&format!("; HTTP {code}"));
-        }
-        if !h.body_excerpt.is_empty() {
-            s.push_str(&format!("; body: {}", h.body_excerpt));
-        }
-    }
+    let http = e.http.as_ref();
+    let s = crate::lang::evidence_line(
+        e.check,
+        e.failure.as_ref().map(|f| (f.phase, f.detail.as_str())),
+        http.and_then(|h| h.status),
+        http.map_or("", |h| h.body_excerpt.as_str()),
+        lang,
+    );
     Some(clip(&s, 400))
 }

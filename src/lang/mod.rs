@@ -19,7 +19,7 @@ mod reason;
 
 pub use crate::vocab::Lang;
 pub use hints::hint;
-pub use reason::{say, ReasonParts, UNMATCHED};
+pub use reason::{evidence_line, say, ReasonParts, UNMATCHED};
 
 /// One phrase in each language of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -192,13 +192,17 @@ pub fn pick_provider(total: usize, lang: Lang) -> String {
     }
 }
 
+/// What a maintenance window covers when it names no provider or target (the page and the
+/// alerts' `covers`).
+pub const UPTIME_EVERY_TARGET: Text = Text::new("every target", "全部目标");
+
 /// The maintenance and uptime sections' words, in the order `page/uptime.rs` reads them.
 pub const UPTIME: [Text; 10] = [
     Text::new("Maintenance", "维护窗口"),
     Text::new("now", "进行中"),
     Text::new("upcoming", "即将开始"),
     Text::new("covers", "范围"),
-    Text::new("every target", "全部目标"),
+    UPTIME_EVERY_TARGET,
     Text::new("Uptime", "可用率"),
     Text::new("provider / target", "服务商 / 目标"),
     Text::new("budget left", "剩余错误预算"),

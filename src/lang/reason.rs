@@ -132,6 +132,37 @@ fn zh(p: &ReasonParts) -> String {
     }
 }
 
+/// The failing evidence in one line (an incident's and an alert's `evidence`): the check,
+/// where it failed and the detail, the status and a body excerpt; details stay verbatim.
+pub fn evidence_line(
+    check: Check,
+    failed: Option<(Phase, &str)>,
+    status: Option<u16>,
+    body: &str,
+    lang: Lang,
+) -> String {
+    let mut s = match lang {
+        Lang::En => format!("{} check", check.as_str()),
+        Lang::ZhCn => format!("{}检查", check_zh(check)),
+    };
+    if let Some((phase, detail)) = failed {
+        s.push_str(&match lang {
+            Lang::En => format!(" failed at {}: {detail}", phase.as_str()),
+            Lang::ZhCn => format!("在{}阶段失败：{detail}", phase_zh(phase)),
+        });
+    }
+    if let Some(code) = status {
+        s.push_str(&format!("; HTTP {code}"));
+    }
+    if !body.is_empty() {
+        s.push_str(&match lang {
+            Lang::En => format!("; body: {body}"),
+            Lang::ZhCn => format!("；响应体：{body}"),
+        });
+    }
+    s
+}
+
 pub(super) fn check_zh(c: Check) -> &'static str {
     match c {
         Check::Dns => "DNS ",

@@ -94,6 +94,16 @@ fn every_page_and_alert_phrase_is_in_both_languages() {
     });
     in_both("refresh", |l| page::refresh(2, l));
     in_both("pick_provider", |l| page::pick_provider(10_000, l));
+    for check in Check::ALL {
+        in_both("evidence_line", |l| {
+            evidence_line(check, Some((Phase::Tls, "eof")), Some(503), "{}", l)
+        });
+    }
+    both(
+        "every target",
+        page::UPTIME_EVERY_TARGET.en,
+        page::UPTIME_EVERY_TARGET.zh,
+    );
     for t in [alerts::PAYMENT_RULE, alerts::TEST_NOTIFICATION, UNMATCHED] {
         both(t.en, t.en, t.zh);
     }
