@@ -400,7 +400,7 @@ fn sweep(shared: &Arc<Shared>) -> supervise::Supervised {
         async move {
             loop {
                 tokio::time::sleep(crate::limits::INCIDENT_SWEEP_EVERY).await;
-                inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
+                inc.sweep(crate::timefmt::unix_ms(std::time::SystemTime::now()));
                 crate::incidents::flush_logs();
             }
         }

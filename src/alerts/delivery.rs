@@ -20,8 +20,8 @@ use serde::Serialize;
 use super::notification::Notification;
 use super::{client, sinks, Sink};
 use crate::config::SinkSpec;
-use crate::incidents::unix_ms;
 use crate::metrics::Metrics;
+use crate::timefmt::unix_ms;
 
 use crate::limits::DELIVERY_BACKOFF_FIRST as BACKOFF_FIRST;
 use crate::limits::DELIVERY_BACKOFF_MAX as BACKOFF_MAX;

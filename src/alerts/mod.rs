@@ -24,9 +24,10 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 
 use crate::config::{Plan, SinkKind, SinkSpec};
-use crate::incidents::{unix_ms, Incidents};
+use crate::incidents::Incidents;
 use crate::metrics::Metrics;
 use crate::supervise::{self, Supervised};
+use crate::timefmt::unix_ms;
 use engine::{Engine, Sent, Settings};
 use notification::{Event, Notification};
 use outbox::Outbox;

@@ -9,9 +9,10 @@ use serde::Serialize;
 use super::{with_type, Body};
 use crate::classify::{self, Cause, Lang, Scope, Symptom};
 use crate::config::{Check, Plan, Target};
-use crate::incidents::{unix_ms, IncidentView, Incidents};
+use crate::incidents::{IncidentView, Incidents};
 use crate::probe::Evidence;
 use crate::state::Store;
+use crate::timefmt::unix_ms;
 
 #[derive(Serialize)]
 pub struct DiagnosisView {
