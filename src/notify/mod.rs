@@ -7,10 +7,9 @@
 //! table's business, like any evidence.
 
 mod hours;
-mod rfc3339;
 
+pub use crate::timefmt::parse_rfc3339;
 pub use hours::ActiveHours;
-pub use rfc3339::parse_rfc3339;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;

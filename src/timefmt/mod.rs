@@ -1,10 +1,16 @@
-//! RFC 3339 text for any instant a remote party can name.
+//! Time in one place: RFC 3339 text for any instant a remote party can name, Unix seconds
+//! and milliseconds, durations for humans, and the RFC 3339 parser of the notification
+//! reports (`parse.rs`).
 //!
 //! `humantime`'s formatter panics before 1970 and after 9999, and a gateway chooses the dates
 //! it sends (a `Deprecation: @300000000000`, a certificate valid from 1950): those reached it
 //! and killed the probe (issue 15). This formatter is total over `i64` seconds: the proleptic
 //! Gregorian calendar (Howard Hinnant's `civil_from_days`), years outside 0000-9999 written
 //! with a sign as ISO 8601's expanded form does.
+
+mod parse;
+
+pub use parse::parse_rfc3339;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
