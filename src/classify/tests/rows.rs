@@ -8,16 +8,23 @@ pub(super) type Row = (Evidence, &'static str, Cause);
 /// One row per rule (several for rules with several shapes), by layer.
 pub(super) fn table() -> Vec<Row> {
     let mut rows = answer_rows();
-    rows.extend(path_rows());
-    rows.extend(exchange_rows());
-    rows.extend(status_rows());
+    for more in [
+        dns_rows(),
+        path_rows(),
+        tls_rows(),
+        http_rows(),
+        status_rows(),
+    ] {
+        rows.extend(more);
+    }
     rows
 }
 
-/// What the body, a profile, a verdict or the notification channel said.
+/// What the body, a profile, a verdict or the notification channel said, and payprobe's
+/// own failures.
 fn answer_rows() -> Vec<Row> {
     use Cause::*;
-    use Check::{Http, Tls};
+    use Check::{Http, Tcp};
     vec![
         // The provider's code beats the status it came with (here a 200 or a 503).
         (provider(Server, 200), "provider_server", Server),
@@ -56,16 +63,6 @@ fn answer_rows() -> Vec<Row> {
             "api_version_missing",
             ApiVersion,
         ),
-        (
-            failing(Tls, Phase::Tls, K::TlsCertSelfSigned),
-            "tls_cert_self_signed",
-            Security,
-        ),
-        (
-            failing(Tls, Phase::Tls, K::TlsCertRevoked),
-            "tls_cert_revoked",
-            Security,
-        ),
         (provider(Security, 503), "provider_security", Security),
         (
             provider(ApiVersion, 200),
@@ -74,18 +71,36 @@ fn answer_rows() -> Vec<Row> {
         ),
         (provider(UserInput, 500), "provider_user_input", UserInput),
         (provider(Unknown, 200), "provider_unknown", Unknown),
+        // Payment notifications: money confirmed late.
         (
-            failing(Check::Ping, Phase::Connect, K::PacketLoss),
-            "packet_loss",
-            Network,
+            failing(Check::Notification, Phase::Content, K::NotificationLate),
+            "notification_late",
+            Server,
+        ),
+        (
+            failing(Check::Notification, Phase::Content, K::NotificationMissing),
+            "notification_missing",
+            Server,
+        ),
+        (mismatch("not_json"), "provider_format", Server),
+        (mismatch("not_provider_format"), "provider_format", Server),
+        (
+            failing(Http, Phase::Processing, K::DeadlineExceeded),
+            "internal_error",
+            Unknown,
+        ),
+        (
+            failing(Tcp, Phase::Processing, K::InternalError),
+            "internal_error",
+            Unknown,
         ),
     ]
 }
 
-/// The path: DNS, connect and our way out.
-fn path_rows() -> Vec<Row> {
+/// DNS: nothing else can work without a name.
+fn dns_rows() -> Vec<Row> {
     use Cause::*;
-    use Check::{Dns, Tcp};
+    use Check::Dns;
     vec![
         (
             failing(Dns, Phase::Dns, K::DnsNxdomain),
@@ -118,6 +133,19 @@ fn path_rows() -> Vec<Row> {
             "dns_unexpected_address",
             Security,
         ),
+    ]
+}
+
+/// The path: connect, packet loss and our way out.
+fn path_rows() -> Vec<Row> {
+    use Cause::*;
+    use Check::{Http, Tcp};
+    vec![
+        (
+            failing(Check::Ping, Phase::Connect, K::PacketLoss),
+            "packet_loss",
+            Network,
+        ),
         (
             failing(Tcp, Phase::Connect, K::ConnectTimeout),
             "connect_timeout",
@@ -143,14 +171,60 @@ fn path_rows() -> Vec<Row> {
             "connect_refused",
             Server,
         ),
+        (
+            failing(Tcp, Phase::Connect, K::ConnectError),
+            "connect_error",
+            Network,
+        ),
+        // Our own way out: the proxy and the source address are on this side.
+        (
+            failing(Tcp, Phase::Connect, K::SourceAddressUnavailable),
+            "source_address_unavailable",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Connect, K::ProxyRefused),
+            "proxy_refused",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyAuthRequired),
+            "proxy_auth_required",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyError),
+            "proxy_error",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyTargetUnreachable),
+            "proxy_target_unreachable",
+            Network,
+        ),
+        (
+            failing(Http, Phase::Proxy, K::ProxyTimeout),
+            "proxy_timeout",
+            Network,
+        ),
     ]
 }
 
-/// The TLS handshake and the HTTP exchange.
-fn exchange_rows() -> Vec<Row> {
+/// The TLS handshake and what answered instead of TLS.
+fn tls_rows() -> Vec<Row> {
     use Cause::*;
-    use Check::{Http, Tcp, Tls};
+    use Check::Tls;
     vec![
+        (
+            failing(Tls, Phase::Tls, K::TlsCertSelfSigned),
+            "tls_cert_self_signed",
+            Security,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsCertRevoked),
+            "tls_cert_revoked",
+            Security,
+        ),
         (
             failing(Tls, Phase::Tls, K::TlsHandshakeTimeout),
             "tls_handshake_timeout",
@@ -186,6 +260,28 @@ fn exchange_rows() -> Vec<Row> {
             "tls_protocol_version",
             ApiVersion,
         ),
+        // A peer that answered in another protocol shows the path works: the server's.
+        (failing(Tls, Phase::Tls, K::TlsAlert), "tls_alert", Server),
+        (
+            failing(Tls, Phase::Tls, K::TlsNotTls),
+            "tls_not_tls",
+            Server,
+        ),
+        (
+            failing(Tls, Phase::Tls, K::TlsPeerMisbehaved),
+            "tls_peer_misbehaved",
+            Server,
+        ),
+        // Closed before any TLS answer: a middlebox or a non-TLS server, said to be unknown.
+        (failing(Tls, Phase::Tls, K::TlsError), "tls_closed", Unknown),
+    ]
+}
+
+/// The HTTP exchange once the connection is up.
+fn http_rows() -> Vec<Row> {
+    use Cause::*;
+    use Check::Http;
+    vec![
         (
             failing(Http, Phase::Processing, K::ResponseTimeout),
             "response_timeout",
@@ -211,83 +307,10 @@ fn exchange_rows() -> Vec<Row> {
             "bad_redirect",
             Server,
         ),
-        // A peer that answered in another protocol shows the path works: the server's.
-        (failing(Tls, Phase::Tls, K::TlsAlert), "tls_alert", Server),
-        (
-            failing(Tls, Phase::Tls, K::TlsNotTls),
-            "tls_not_tls",
-            Server,
-        ),
-        (
-            failing(Tls, Phase::Tls, K::TlsPeerMisbehaved),
-            "tls_peer_misbehaved",
-            Server,
-        ),
-        // Closed before any TLS answer: a middlebox or a non-TLS server, said to be unknown.
-        (failing(Tls, Phase::Tls, K::TlsError), "tls_closed", Unknown),
-        (
-            failing(Tcp, Phase::Connect, K::ConnectError),
-            "connect_error",
-            Network,
-        ),
         (
             failing(Http, Phase::Processing, K::HttpProtocolError),
             "http_protocol_error",
             Server,
-        ),
-        // Our own way out: the proxy and the source address are on this side.
-        (
-            failing(Tcp, Phase::Connect, K::SourceAddressUnavailable),
-            "source_address_unavailable",
-            Network,
-        ),
-        (
-            failing(Http, Phase::Connect, K::ProxyRefused),
-            "proxy_refused",
-            Network,
-        ),
-        (
-            failing(Http, Phase::Proxy, K::ProxyAuthRequired),
-            "proxy_auth_required",
-            Network,
-        ),
-        (
-            failing(Http, Phase::Proxy, K::ProxyError),
-            "proxy_error",
-            Network,
-        ),
-        (
-            failing(Http, Phase::Proxy, K::ProxyTargetUnreachable),
-            "proxy_target_unreachable",
-            Network,
-        ),
-        (
-            failing(Http, Phase::Proxy, K::ProxyTimeout),
-            "proxy_timeout",
-            Network,
-        ),
-        // Payment notifications: money confirmed late.
-        (
-            failing(Check::Notification, Phase::Content, K::NotificationLate),
-            "notification_late",
-            Server,
-        ),
-        (
-            failing(Check::Notification, Phase::Content, K::NotificationMissing),
-            "notification_missing",
-            Server,
-        ),
-        (mismatch("not_json"), "provider_format", Server),
-        (mismatch("not_provider_format"), "provider_format", Server),
-        (
-            failing(Http, Phase::Processing, K::DeadlineExceeded),
-            "internal_error",
-            Unknown,
-        ),
-        (
-            failing(Tcp, Phase::Processing, K::InternalError),
-            "internal_error",
-            Unknown,
         ),
     ]
 }
