@@ -161,7 +161,7 @@ where
 
 /// Credentials first (when `web_config` asks for them), then [`route`]. bcrypt is slow on
 /// purpose, so it runs off the async workers; verified pairs are cached briefly
-/// (`src/http/auth.rs`).
+/// (`src/webauth.rs`).
 async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
     // A channel's reports carry its own bearer token instead of the listener's credentials.
     if req.uri().path().starts_with(notify::PREFIX) {

@@ -99,20 +99,17 @@ fn lock<'a>(book: &'a Mutex<Book>, _metrics: &Metrics) -> MutexGuard<'a, Book> {
 impl Incidents {
     /// Records the reasons of incidents opened or changed from now on in `lang` (at start
     /// and on every reload: `[server] lang`, or `--lang`).
-    pub fn speak(&self, lang: crate::classify::Lang) {
-        let i = crate::classify::Lang::ALL
+    pub fn speak(&self, lang: crate::vocab::Lang) {
+        let i = crate::vocab::Lang::ALL
             .iter()
             .position(|l| *l == lang)
             .unwrap_or(0);
         self.lang.store(i, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn lang(&self) -> crate::classify::Lang {
+    fn lang(&self) -> crate::vocab::Lang {
         let i = self.lang.load(std::sync::atomic::Ordering::Relaxed);
-        crate::classify::Lang::ALL
-            .get(i)
-            .copied()
-            .unwrap_or_default()
+        crate::vocab::Lang::ALL.get(i).copied().unwrap_or_default()
     }
 
     /// Loads what `state_dir` holds (a missing or unreadable journal is logged, never

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{cause_badge, clock, esc, i18n};
-use crate::classify::Lang;
 use crate::incidents::{Incident, Incidents};
+use crate::vocab::Lang;
 
 pub use crate::limits::PAGE_OPEN_INCIDENTS as OPEN_SHOWN;
 pub use crate::limits::PAGE_RESOLVED_INCIDENTS as RESOLVED_SHOWN;

@@ -223,7 +223,7 @@ fn todo(d: &Diagnosis, lang: Lang, last_hint: &mut String) -> String {
     s
 }
 
-/// The diagnosis's reason in the page's language (src/classify/reason.rs).
+/// The diagnosis's reason in the page's language, said by the catalogue (`src/lang`).
 fn reason(d: &Diagnosis, lang: Lang) -> String {
     classify::reason(d, lang)
 }

@@ -7,8 +7,8 @@ use std::fmt::Write;
 
 use super::esc;
 use crate::availability::Figures;
-use crate::classify::Lang;
 use crate::maintenance::Listed;
+use crate::vocab::Lang;
 
 pub use crate::limits::PAGE_UPTIME_TARGETS as TARGETS_SHOWN;
 
