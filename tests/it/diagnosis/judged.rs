@@ -38,88 +38,96 @@ pub(super) async fn judged(d: &Daemon, cases: &[Case]) -> Vec<String> {
     let text = get(addr, "/metrics").await.unwrap().1;
     let mut wrong = Vec::new();
     for c in cases {
-        // Prometheus text output sorts labels by name.
-        let series = |m: &str, label: &str, v: &str| {
-            let mut l = [
-                (label, v.to_string()),
-                ("provider", c.provider.to_string()),
-                ("target", c.name.to_string()),
-            ];
-            l.sort();
-            let inner: Vec<String> = l.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-            format!("{m}{{{}}}", inner.join(","))
-        };
         let (_, body) = get(addr, &format!("/api/v1/targets/{}", c.name))
             .await
             .unwrap();
         let api: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let dg = &api["diagnosis"];
-        let got = (
-            dg["rule"].as_str().unwrap_or("?"),
-            dg["cause"].as_str().unwrap_or("?"),
-            dg["scope"].as_str().unwrap_or("?"),
-        );
-        if got != (c.rule, c.cause, c.scope) {
-            wrong.push(format!(
-                "{}: API says {got:?}, want {:?}; evidence: {}",
-                c.name,
-                (c.rule, c.cause, c.scope),
-                api["evidence"]
-            ));
-            continue;
-        }
-        if metric(&text, &series("payprobe_cause", "cause", c.cause)) != Some(1.0) {
-            wrong.push(format!(
-                "{}: payprobe_cause{{cause=\"{}\"}} is not 1",
-                c.name, c.cause
-            ));
-        }
-        let others = [
-            "none",
-            "network",
-            "server",
-            "api_version",
-            "security",
-            "user_input",
-            "unknown",
+        wrong.extend(case_wrong(c, &api, &text));
+    }
+    wrong
+}
+
+/// What is wrong in one case: its API diagnosis, its one-hot series in `text`, its symptom
+/// and its hint.
+fn case_wrong(c: &Case, api: &serde_json::Value, text: &str) -> Vec<String> {
+    let mut wrong = Vec::new();
+    // Prometheus text output sorts labels by name.
+    let series = |m: &str, label: &str, v: &str| {
+        let mut l = [
+            (label, v.to_string()),
+            ("provider", c.provider.to_string()),
+            ("target", c.name.to_string()),
         ];
-        let ones: f64 = others
-            .iter()
-            .filter_map(|k| metric(&text, &series("payprobe_cause", "cause", k)))
-            .sum();
-        if ones != 1.0 {
+        l.sort();
+        let inner: Vec<String> = l.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        format!("{m}{{{}}}", inner.join(","))
+    };
+    let dg = &api["diagnosis"];
+    let got = (
+        dg["rule"].as_str().unwrap_or("?"),
+        dg["cause"].as_str().unwrap_or("?"),
+        dg["scope"].as_str().unwrap_or("?"),
+    );
+    if got != (c.rule, c.cause, c.scope) {
+        wrong.push(format!(
+            "{}: API says {got:?}, want {:?}; evidence: {}",
+            c.name,
+            (c.rule, c.cause, c.scope),
+            api["evidence"]
+        ));
+        return wrong;
+    }
+    if metric(text, &series("payprobe_cause", "cause", c.cause)) != Some(1.0) {
+        wrong.push(format!(
+            "{}: payprobe_cause{{cause=\"{}\"}} is not 1",
+            c.name, c.cause
+        ));
+    }
+    let others = [
+        "none",
+        "network",
+        "server",
+        "api_version",
+        "security",
+        "user_input",
+        "unknown",
+    ];
+    let ones: f64 = others
+        .iter()
+        .filter_map(|k| metric(text, &series("payprobe_cause", "cause", k)))
+        .sum();
+    if ones != 1.0 {
+        wrong.push(format!(
+            "{}: payprobe_cause is not one-hot over seven series ({ones})",
+            c.name
+        ));
+    }
+    if metric(text, &series("payprobe_scope", "scope", c.scope)) != Some(1.0) {
+        wrong.push(format!(
+            "{}: payprobe_scope{{scope=\"{}\"}} is not 1",
+            c.name, c.scope
+        ));
+    }
+    if let Some(s) = c.symptom {
+        if metric(text, &series("payprobe_symptom", "symptom", s)) != Some(1.0) {
             wrong.push(format!(
-                "{}: payprobe_cause is not one-hot over seven series ({ones})",
+                "{}: payprobe_symptom{{symptom=\"{s}\"}} is not 1",
                 c.name
             ));
         }
-        if metric(&text, &series("payprobe_scope", "scope", c.scope)) != Some(1.0) {
+        if !dg["symptoms"].as_array().unwrap().iter().any(|v| v == s) {
             wrong.push(format!(
-                "{}: payprobe_scope{{scope=\"{}\"}} is not 1",
-                c.name, c.scope
+                "{}: API symptoms {} lack {s}",
+                c.name, dg["symptoms"]
             ));
         }
-        if let Some(s) = c.symptom {
-            if metric(&text, &series("payprobe_symptom", "symptom", s)) != Some(1.0) {
-                wrong.push(format!(
-                    "{}: payprobe_symptom{{symptom=\"{s}\"}} is not 1",
-                    c.name
-                ));
-            }
-            if !dg["symptoms"].as_array().unwrap().iter().any(|v| v == s) {
-                wrong.push(format!(
-                    "{}: API symptoms {} lack {s}",
-                    c.name, dg["symptoms"]
-                ));
-            }
-        }
-        let hint = dg["hint"].as_str().unwrap_or("");
-        if !hint.contains(c.hint) {
-            wrong.push(format!(
-                "{}: hint {hint:?} does not contain {:?}",
-                c.name, c.hint
-            ));
-        }
+    }
+    let hint = dg["hint"].as_str().unwrap_or("");
+    if !hint.contains(c.hint) {
+        wrong.push(format!(
+            "{}: hint {hint:?} does not contain {:?}",
+            c.name, c.hint
+        ));
     }
     wrong
 }
