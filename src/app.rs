@@ -55,7 +55,7 @@ pub struct Daemon {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides {
     pub listen: Option<std::net::SocketAddr>,
-    pub lang: Option<crate::classify::Lang>,
+    pub lang: Option<crate::vocab::Lang>,
 }
 
 impl Overrides {
@@ -88,8 +88,9 @@ impl Daemon {
             metrics.clone(),
         ));
         let history = Arc::new(History::default());
-        let maintenance = crate::maintenance::Live::new(&plan);
+        let maintenance = crate::maintenance::Live::new(&plan.maintenance, plan.target_providers());
         incidents.watch_maintenance(maintenance.clone());
+        incidents.speak(plan.server.lang);
         let availability =
             Availability::open(&plan.server.state_dir, &plan.targets, maintenance.clone());
         metrics.expose(maintenance.clone());
@@ -159,28 +160,8 @@ impl Daemon {
             shared.rejected.clone(),
             maintenance,
         );
-        let server = {
-            let (listener, sh) = (Arc::new(listener), shared.clone());
-            let conns = http::conns::Conns::new(http::conns::budget());
-            supervise::spawn("listener", shared.metrics.clone(), move || {
-                http::serve(listener.clone(), sh.clone(), conns.clone())
-            })
-        };
-        let sweeper = {
-            let inc = shared.incidents.clone();
-            supervise::spawn("incident_sweeper", shared.metrics.clone(), move || {
-                let inc = inc.clone();
-                async move {
-                    loop {
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                        inc.sweep(crate::incidents::unix_ms(std::time::SystemTime::now()));
-                        crate::incidents::flush_logs();
-                        crate::judge::flush_logs();
-                        crate::pipeline::flush_logs();
-                    }
-                }
-            })
-        };
+        let server = serve(listener, &shared);
+        let sweeper = sweep(&shared);
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
             addr,
@@ -212,7 +193,7 @@ impl Daemon {
         self.overrides.apply(&mut plan);
         log_warnings(&plan);
         let old_plan = self.shared.plan();
-        crate::notify::carry_over(old_plan.as_deref(), &mut plan);
+        config::carry_over(old_plan.as_deref(), &mut plan);
         if old_plan.as_ref().is_some_and(|o| o.alerts != plan.alerts) {
             tracing::warn!("a change of [alerts] takes effect only after a restart");
         }
@@ -235,17 +216,15 @@ impl Daemon {
         let applied = self.scheduler.apply(&plan);
         // Targets a previous reload removed and this one brings back continue their incidents.
         self.shared.incidents.adopt(&plan.targets);
-        self.shared.maintenance.apply(&plan);
+        self.shared.incidents.speak(plan.server.lang);
+        self.shared
+            .maintenance
+            .apply(&plan.maintenance, plan.target_providers());
         self.shared.availability.set_targets(&plan.targets);
         // The plan is one `Arc`: a writer that panicked cannot have left it half-written, so
         // a poisoned lock is taken over, and said, rather than keeping the old plan while
         // reporting success (issue 15).
-        let mut slot = self.shared.plan.write().unwrap_or_else(|poisoned| {
-            tracing::error!("plan lock was poisoned by a panic; recovered");
-            self.shared.metrics.internal_error("plan_lock");
-            self.shared.plan.clear_poison();
-            poisoned.into_inner()
-        });
+        let mut slot = crate::sync::write(&self.shared.plan, "plan_lock");
         *slot = Arc::new(plan);
         drop(slot);
         self.shared.metrics.config_reload_ok.set(1.0);
@@ -424,4 +403,31 @@ pub async fn probe_once(
         .into_iter()
         .flatten()
         .collect())
+}
+
+/// The listener's accept loop, supervised.
+fn serve(listener: tokio::net::TcpListener, shared: &Arc<Shared>) -> supervise::Supervised {
+    let (listener, sh) = (Arc::new(listener), shared.clone());
+    let conns = http::conns::Conns::new(http::conns::budget());
+    supervise::spawn("listener", shared.metrics.clone(), move || {
+        http::serve(listener.clone(), sh.clone(), conns.clone())
+    })
+}
+
+/// Closes removed targets' incidents once their grace is over, and flushes summed log
+/// lines, every `limits::INCIDENT_SWEEP_EVERY`; supervised.
+fn sweep(shared: &Arc<Shared>) -> supervise::Supervised {
+    let inc = shared.incidents.clone();
+    supervise::spawn("incident_sweeper", shared.metrics.clone(), move || {
+        let inc = inc.clone();
+        async move {
+            loop {
+                tokio::time::sleep(crate::limits::INCIDENT_SWEEP_EVERY).await;
+                inc.sweep(crate::timefmt::unix_ms(std::time::SystemTime::now()));
+                crate::incidents::flush_logs();
+                crate::judge::flush_logs();
+                crate::pipeline::flush_logs();
+            }
+        }
+    })
 }

@@ -11,9 +11,7 @@
 use std::io::Write;
 use std::path::Path;
 
-/// A record larger than this is garbage, not data (a notification or an incident event is
-/// a few KiB): a corrupt length must not make a reader allocate gigabytes.
-pub const MAX_RECORD: usize = 1 << 20;
+pub use crate::limits::DURABLE_MAX_RECORD as MAX_RECORD;
 
 /// One framed record.
 pub fn frame(payload: &[u8]) -> Vec<u8> {

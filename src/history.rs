@@ -12,8 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::{Check, Target};
 use crate::output::{JudgedRound, Output};
 
-/// Rounds kept per target by default: a minute of the demo, 15 minutes at 15 s intervals.
-pub const DEFAULT_CAPACITY: usize = 60;
+pub use crate::limits::HISTORY_ROUNDS as DEFAULT_CAPACITY;
 
 /// One round as the page draws it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,9 +44,7 @@ impl History {
 
     /// Adds a point, dropping the oldest once the ring is full.
     pub fn push(&self, target: &str, p: Point) {
-        let Ok(mut rings) = self.rings.write() else {
-            return;
-        };
+        let mut rings = crate::sync::write(&self.rings, "history");
         let ring = match rings.get_mut(target) {
             Some(r) => r,
             None => rings
@@ -62,23 +59,18 @@ impl History {
 
     /// The target's points, oldest first (empty for an unknown target).
     pub fn points(&self, target: &str) -> Vec<Point> {
-        self.rings
-            .read()
-            .ok()
-            .and_then(|r| r.get(target).map(|ring| ring.iter().copied().collect()))
+        crate::sync::read(&self.rings, "history")
+            .get(target)
+            .map(|ring| ring.iter().copied().collect())
             .unwrap_or_default()
     }
 
     /// Every target's points, oldest first (persisted by `crate::availability`).
     pub fn all(&self) -> Vec<(String, Vec<Point>)> {
-        self.rings
-            .read()
-            .map(|r| {
-                r.iter()
-                    .map(|(k, v)| (k.clone(), v.iter().copied().collect()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        crate::sync::read(&self.rings, "history")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().copied().collect()))
+            .collect()
     }
 
     /// The point a finished round adds (`publish`; the availability writer persists it).
@@ -101,9 +93,7 @@ impl History {
     }
 
     pub fn remove(&self, target: &str) {
-        if let Ok(mut r) = self.rings.write() {
-            r.remove(target);
-        }
+        crate::sync::write(&self.rings, "history").remove(target);
     }
 }
 

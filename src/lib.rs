@@ -19,8 +19,14 @@
 //!   status page; [`app`] ties them together with reload and signals.
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
-//! * [`limits`] holds every bound on remote input and on the listener (issue 15); [`timefmt`]
-//!   formats any date a gateway can send; [`sync`] takes over poisoned locks.
+//! * [`vocab`] holds the closed sets of names (checks, phases, causes, languages, …) and
+//!   [`lang`] every user-facing phrase in both languages; [`limits`] holds every bound;
+//!   [`timefmt`] formats any date; [`sync`] takes over poisoned locks (logged and counted).
+//!   These bottom layers import nothing above them (docs/architecture.md, "Layers").
+
+// First: its `closed!` macro is used by the modules below.
+#[macro_use]
+pub mod vocab;
 
 pub mod alerts;
 pub mod app;
@@ -33,6 +39,7 @@ pub mod history;
 pub mod http;
 pub mod incidents;
 pub mod judge;
+pub mod lang;
 pub mod limits;
 pub mod logbudget;
 pub mod maintenance;
@@ -49,6 +56,7 @@ pub mod supervise;
 pub mod sync;
 pub mod timefmt;
 pub mod tls;
+pub mod webauth;
 
 /// The version string exported in `payprobe_build_info` and the `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

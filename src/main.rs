@@ -14,7 +14,8 @@ fn parse_act(s: &str) -> Result<&'static payprobe::demo::story::Act, String> {
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}; use en or zh-CN"))
+    Lang::parse(s)
+        .ok_or_else(|| format!("unknown language {s:?}; use {}", Lang::alternatives(false)))
 }
 
 #[derive(Parser)]
@@ -148,7 +149,7 @@ fn main() -> ExitCode {
     };
     let code = rt.block_on(dispatch(cli.cmd));
     // In-flight probes are dropped, not awaited: stop promptly on SIGTERM.
-    rt.shutdown_timeout(std::time::Duration::from_millis(300));
+    rt.shutdown_timeout(payprobe::limits::SHUTDOWN_GRACE);
     code
 }
 

@@ -107,10 +107,9 @@ impl Store {
     /// The diagnosis and its `since` of every target that finished a round, visited under
     /// one read lock without copying evidence: the status page's summary of 10,000 targets.
     pub fn each_diagnosis(&self, mut f: impl FnMut(&str, &Diagnosis, SystemTime)) {
-        if let Ok(inner) = self.inner.read() {
-            for (name, st) in inner.iter() {
-                f(name, &st.diagnosis, st.since);
-            }
+        let inner = crate::sync::read(&self.inner, "state");
+        for (name, st) in inner.iter() {
+            f(name, &st.diagnosis, st.since);
         }
     }
 

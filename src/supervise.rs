@@ -11,14 +11,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::output::SelfReport;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+use crate::limits::SUPERVISE_FIRST_BACKOFF as FIRST_BACKOFF;
+use crate::limits::SUPERVISE_MAX_BACKOFF as MAX_BACKOFF;
 
 /// A supervised task; stopping (or dropping) it stops the task and its watcher.
 pub struct Supervised {
@@ -79,6 +78,7 @@ where
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
 
     use super::*;
     use crate::metrics::Metrics;

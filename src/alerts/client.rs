@@ -15,8 +15,7 @@ use tokio::net::TcpStream;
 
 use crate::config::redact;
 
-/// How much of an answer is kept: enough for any robot's `{"errcode":...,"errmsg":...}`.
-const MAX_ANSWER: usize = 16 * 1024;
+use crate::limits::SINK_MAX_ANSWER_BYTES as MAX_ANSWER;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {

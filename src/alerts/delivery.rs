@@ -20,16 +20,13 @@ use serde::Serialize;
 use super::notification::Notification;
 use super::{client, sinks, Sink};
 use crate::config::SinkSpec;
-use crate::incidents::unix_ms;
 use crate::metrics::Metrics;
+use crate::timefmt::unix_ms;
 
-const BACKOFF_FIRST: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
-/// Rejected notifications listed by the API (the newest).
-const REJECTED_KEPT: usize = 100;
-/// The longest a delivery task sleeps: its gauges (`payprobe_outbox_oldest_seconds`) stay
-/// fresh while it backs off.
-const TICK: Duration = Duration::from_secs(1);
+use crate::limits::DELIVERY_BACKOFF_FIRST as BACKOFF_FIRST;
+use crate::limits::DELIVERY_BACKOFF_MAX as BACKOFF_MAX;
+use crate::limits::DELIVERY_REJECTED_KEPT as REJECTED_KEPT;
+use crate::limits::DELIVERY_TICK as TICK;
 
 /// Why one attempt failed, and whether trying again can help.
 #[derive(Debug, thiserror::Error)]

@@ -102,24 +102,9 @@ impl Engine {
         let mut changed = false;
         self.pending_since.retain(|k, _| want.contains_key(k));
         for (key, w) in &want {
-            let note =
-                |event: Event, tkey: String, prev: Option<BTreeMap<String, String>>| Notification {
-                    key: format!(
-                        "{}-{}-{tkey}",
-                        fingerprint(&identity(&w.labels)),
-                        event.as_str()
-                    ),
-                    fingerprint: fingerprint(&identity(&w.labels)),
-                    event,
-                    labels: w.labels.clone(),
-                    previous_labels: prev,
-                    annotations: w.annotations.clone(),
-                    starts_ms: w.starts_ms,
-                    ends_ms: None,
-                    generator_url: w.generator_url.clone(),
-                    created_ms: now,
-                    group_key: group_key(&w.labels),
-                };
+            let note = |event: Event, tkey: String, prev: Option<BTreeMap<String, String>>| {
+                notification(w, event, tkey, prev, now)
+            };
             match self.sent.get_mut(key) {
                 None => {
                     let since = *self.pending_since.entry(key.clone()).or_insert(now);
@@ -161,6 +146,19 @@ impl Engine {
                 }
             }
         }
+        changed |= self.resolve_gone(&want, now, s, &mut out);
+        (out, changed)
+    }
+
+    /// Resolves what was announced and should no longer fire; whether anything was.
+    fn resolve_gone(
+        &mut self,
+        want: &BTreeMap<String, Want>,
+        now: u64,
+        s: &Settings,
+        out: &mut Vec<Out>,
+    ) -> bool {
+        let mut changed = false;
         let gone: Vec<String> = self
             .sent
             .keys()
@@ -193,7 +191,34 @@ impl Engine {
             ));
             changed = true;
         }
-        (out, changed)
+        changed
+    }
+}
+
+/// One notification of `w`; `tkey` makes its idempotency key unique per event.
+fn notification(
+    w: &Want,
+    event: Event,
+    tkey: String,
+    prev: Option<BTreeMap<String, String>>,
+    now: u64,
+) -> Notification {
+    Notification {
+        key: format!(
+            "{}-{}-{tkey}",
+            fingerprint(&identity(&w.labels)),
+            event.as_str()
+        ),
+        fingerprint: fingerprint(&identity(&w.labels)),
+        event,
+        labels: w.labels.clone(),
+        previous_labels: prev,
+        annotations: w.annotations.clone(),
+        starts_ms: w.starts_ms,
+        ends_ms: None,
+        generator_url: w.generator_url.clone(),
+        created_ms: now,
+        group_key: group_key(&w.labels),
     }
 }
 
@@ -210,14 +235,7 @@ fn severity(c: Cause) -> &'static str {
     }
 }
 
-/// The payment rule said with every server or network alert.
-pub fn payment_rule(c: Cause, lang: Lang) -> &'static str {
-    match (c, lang) {
-        (Cause::Server | Cause::Network, Lang::En) => "Never resubmit a payment before the first one's status is confirmed: query the order first.",
-        (Cause::Server | Cause::Network, Lang::ZhCn) => "在确认第一笔支付的状态之前，切勿重新提交：先查询订单。",
-        _ => "",
-    }
-}
+pub use crate::lang::alerts::payment_rule;
 
 /// The most frequent cause of a group (ties: the first in `Cause::ALL` order).
 fn main_cause(members: &[&Incident]) -> Cause {

@@ -11,6 +11,7 @@
 pub mod client;
 mod delivery;
 pub mod engine;
+pub mod maintenance;
 pub mod notification;
 pub mod outbox;
 pub mod sinks;
@@ -23,9 +24,10 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 
 use crate::config::{Plan, SinkKind, SinkSpec};
-use crate::incidents::{unix_ms, Incidents};
+use crate::incidents::Incidents;
 use crate::metrics::Metrics;
 use crate::supervise::{self, Supervised};
+use crate::timefmt::unix_ms;
 use engine::{Engine, Sent, Settings};
 use notification::{Event, Notification};
 use outbox::Outbox;
@@ -210,7 +212,7 @@ async fn run_engine(
             tokio::task::spawn_blocking(move || {
                 let now = unix_ms(SystemTime::now());
                 let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-                let open = crate::maintenance::notify::outside(
+                let open = maintenance::outside(
                     &m,
                     follow.ledger().open.values().map(|i| i.as_ref()),
                     now_i,
@@ -235,8 +237,7 @@ async fn run_engine(
                 return;
             }
         }
-        let edges =
-            crate::maintenance::notify::transitions(&maintenance.get(), edges_seen, now_i, &s);
+        let edges = maintenance::transitions(&maintenance.get(), edges_seen, now_i, &s);
         edges_seen = now_i;
         out.extend(edges.into_iter().map(|n| (n, false)));
         // Queueing fsyncs each outbox and the state is written through fsync and rename:
@@ -316,10 +317,7 @@ pub fn test_notification(plan: &Plan, addr: std::net::SocketAddr) -> Notificatio
     }
     labels.insert("vantage".into(), s.vantage.clone());
     let mut annotations = BTreeMap::new();
-    let summary = match s.lang {
-        crate::classify::Lang::En => "payprobe test notification: this sink works",
-        crate::classify::Lang::ZhCn => "payprobe 测试通知：此通道可用",
-    };
+    let summary = crate::lang::alerts::TEST_NOTIFICATION.get(s.lang);
     annotations.insert("summary".to_string(), summary.to_string());
     annotations.insert(
         "api".to_string(),

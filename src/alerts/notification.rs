@@ -100,16 +100,7 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Total over every `ms` (a value read back from `state_dir` may be anything): humantime's
-/// formatter fails from year 10000 on, and `to_string()` would then panic.
-pub fn rfc3339(ms: u64) -> String {
-    crate::timefmt::rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms))
-}
-
-/// `1h 2m 3s` for humans.
-pub fn human(secs: f64) -> String {
-    humantime::format_duration(Duration::from_secs(secs.max(0.0).round() as u64)).to_string()
-}
+pub use crate::timefmt::{human, rfc3339_ms as rfc3339};
 
 #[cfg(test)]
 mod time_tests {

@@ -24,8 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::notification::Notification;
 use crate::metrics::Metrics;
 
-/// Records beyond the pending ones that trigger a compaction.
-const COMPACT_AFTER: usize = 256;
+use crate::limits::OUTBOX_COMPACT_AFTER as COMPACT_AFTER;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 
 use super::notification::{hex, human, rfc3339, Event, Notification};
 use crate::config::{SinkKind, SinkSpec};
-use crate::incidents::unix_ms;
+use crate::timefmt::unix_ms;
 
 /// One request, ready to send.
 pub struct Rendered {

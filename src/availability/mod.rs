@@ -301,7 +301,7 @@ impl Output for Availability {
             return;
         }
         let t = &round.target;
-        let at_ms = i64::try_from(crate::incidents::unix_ms(round.at)).unwrap_or(i64::MAX);
+        let at_ms = i64::try_from(crate::timefmt::unix_ms(round.at)).unwrap_or(i64::MAX);
         let tally = Tally {
             target: t.name.clone(),
             at_ms,

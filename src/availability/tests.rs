@@ -136,7 +136,7 @@ fn a_provider_adds_its_targets_rounds_and_leaves_controls_out() {
         std::path::Path::new("."),
     )
     .unwrap();
-    let live = crate::maintenance::Live::new(&plan);
+    let live = crate::maintenance::Live::new(&plan.maintenance, plan.target_providers());
     let dir = tempfile::tempdir().unwrap();
     let a = Availability::open(dir.path(), &plan.targets, live);
     let now = DAY0 + 5 * HOUR_MS;

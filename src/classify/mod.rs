@@ -14,8 +14,6 @@
 //! remediation; [`status`] is the IANA status registry docs/status-codes.md walks.
 
 mod challenge;
-mod hints;
-mod reason;
 pub mod rules;
 mod scope;
 mod slow;
@@ -25,107 +23,15 @@ mod window;
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-pub use hints::{hint, Lang};
-pub use reason::{reason, ReasonParts};
+pub use crate::lang::{hint, ReasonParts};
+pub use crate::vocab::Lang;
 pub use rules::{judge_round, RoundVerdict};
 pub use scope::{PeerView, Peers, Reach, Seat, WayOut};
 pub use window::Window;
 
-/// Why a target fails. A closed set: these are the `cause` label values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    None,
-    Network,
-    Server,
-    ApiVersion,
-    Security,
-    UserInput,
-    /// The evidence matched no rule: said plainly rather than guessed.
-    Unknown,
-}
-
-impl Cause {
-    pub const ALL: [Cause; 7] = [
-        Cause::None,
-        Cause::Network,
-        Cause::Server,
-        Cause::ApiVersion,
-        Cause::Security,
-        Cause::UserInput,
-        Cause::Unknown,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::None => "none",
-            Cause::Network => "network",
-            Cause::Server => "server",
-            Cause::ApiVersion => "api_version",
-            Cause::Security => "security",
-            Cause::UserInput => "user_input",
-            Cause::Unknown => "unknown",
-        }
-    }
-}
-
-/// Where the problem is: this vantage point, one provider, or one endpoint. `none` while the
-/// target is healthy. (`global`, many vantage points agreeing, is a Prometheus recording rule
-/// across payprobe instances, not something one process can know.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    None,
-    Local,
-    Provider,
-    Endpoint,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::None, Scope::Local, Scope::Provider, Scope::Endpoint];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::None => "none",
-            Scope::Local => "local",
-            Scope::Provider => "provider",
-            Scope::Endpoint => "endpoint",
-        }
-    }
-}
-
-/// What the users of a payment flow would see. Several may hold at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Symptom {
-    TransactionFailure,
-    PaymentDelay,
-    BalanceAnomaly,
-    NetworkInterruption,
-    AuthFailure,
-}
-
-impl Symptom {
-    pub const ALL: [Symptom; 5] = [
-        Symptom::TransactionFailure,
-        Symptom::PaymentDelay,
-        Symptom::BalanceAnomaly,
-        Symptom::NetworkInterruption,
-        Symptom::AuthFailure,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Symptom::TransactionFailure => "transaction_failure",
-            Symptom::PaymentDelay => "payment_delay",
-            Symptom::BalanceAnomaly => "balance_anomaly",
-            Symptom::NetworkInterruption => "network_interruption",
-            Symptom::AuthFailure => "auth_failure",
-        }
-    }
-}
+pub use crate::vocab::{Cause, Scope, Symptom};
 
 /// The answer for one target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,6 +112,17 @@ pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis 
         reason,
         warnings,
         parts,
+    }
+}
+
+/// The reason of a diagnosis in `lang`, said by the catalogue ([`crate::lang::say`]) from
+/// its parts: the entry point of the API, the status page, incidents and alerts. English is
+/// exactly `d.reason`; a diagnosis without parts (none restored from disk has them) falls
+/// back to it.
+pub fn reason(d: &Diagnosis, lang: Lang) -> String {
+    match &d.parts {
+        Some(p) => crate::lang::say(p, lang),
+        None => d.reason.clone(),
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use super::{Cause, Symptom};
 use crate::config::{Check, Target};
+use crate::lang::{say, Lang, ReasonParts, Text};
 use crate::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
 
 use Symptom::{
@@ -222,7 +223,7 @@ pub struct RoundVerdict {
     pub check: Option<Check>,
     pub phase: Option<Phase>,
     /// What `reason` is made of, to render it in another language ([`super::reason`]).
-    pub parts: Option<super::ReasonParts>,
+    pub parts: Option<ReasonParts>,
 }
 
 fn layer(p: Phase) -> u8 {
@@ -262,13 +263,8 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
         return passed(t, round);
     };
     let (cause, rule, symptoms, means) = match idx.map(|i| &RULES[i]) {
-        Some(r) => (r.cause, r.id, r.symptoms, r.means),
-        None => (
-            Unknown,
-            "unmatched",
-            &[TF][..],
-            "the evidence matched no rule",
-        ),
+        Some(r) => (r.cause, r.id, r.symptoms, Text::new(r.means, r.means_zh)),
+        None => (Unknown, "unmatched", &[TF][..], crate::lang::UNMATCHED),
     };
     // A provider code carries its own symptoms (a lagging chain node: balance_anomaly).
     let extra = e
@@ -284,27 +280,24 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
         .filter_map(|e| e.failure.as_ref())
         .any(|f| f.kind == K::PacketLoss)
         .then_some(PD);
+    let parts = ReasonParts::Failure {
+        check: e.check,
+        phase: f.phase,
+        rule,
+        means,
+        detail: f.detail.clone(),
+    };
     RoundVerdict {
         ok: false,
         cause,
         rule,
         symptoms: symptoms.iter().copied().chain(extra).chain(lossy).collect(),
-        reason: format!(
-            "{} check, {} phase: {means} ({})",
-            e.check.as_str(),
-            f.phase.as_str(),
-            f.detail
-        ),
+        reason: say(&parts, Lang::En),
         slow: false,
         warnings: Vec::new(),
         check: Some(e.check),
         phase: Some(f.phase),
-        parts: Some(super::ReasonParts::Failure {
-            check: e.check,
-            phase: f.phase,
-            rule,
-            detail: f.detail.clone(),
-        }),
+        parts: Some(parts),
     }
 }
 
@@ -385,13 +378,14 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
     if e.duration > slo {
         v.slow = true;
         v.symptoms.insert(Symptom::PaymentDelay);
-        v.reason = super::slow::slow_reason(e, slo);
-        v.parts = Some(super::ReasonParts::Slow {
+        let parts = ReasonParts::Slow {
             check: e.check,
             took: e.duration,
             slo,
             worst: super::slow::slowest_phase(e),
-        });
+        };
+        v.reason = say(&parts, Lang::En);
+        v.parts = Some(parts);
     }
     v
 }

@@ -22,43 +22,7 @@ pub struct AlertsPlan {
     pub sinks: Vec<SinkSpec>,
 }
 
-/// The kinds of sink, each with its documented wire format (see `src/alerts/sinks.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SinkKind {
-    Alertmanager,
-    Webhook,
-    Slack,
-    DingTalk,
-    Feishu,
-    WeCom,
-}
-
-impl SinkKind {
-    pub const NAMES: &'static str = "alertmanager, webhook, slack, dingtalk, feishu, wecom";
-
-    pub fn parse(s: &str) -> Option<SinkKind> {
-        Some(match s {
-            "alertmanager" => SinkKind::Alertmanager,
-            "webhook" => SinkKind::Webhook,
-            "slack" => SinkKind::Slack,
-            "dingtalk" => SinkKind::DingTalk,
-            "feishu" => SinkKind::Feishu,
-            "wecom" => SinkKind::WeCom,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SinkKind::Alertmanager => "alertmanager",
-            SinkKind::Webhook => "webhook",
-            SinkKind::Slack => "slack",
-            SinkKind::DingTalk => "dingtalk",
-            SinkKind::Feishu => "feishu",
-            SinkKind::WeCom => "wecom",
-        }
-    }
-}
+pub use crate::vocab::SinkKind;
 
 /// A value that must never be shown: `Debug` prints `<secret>`.
 #[derive(Clone, PartialEq, Eq)]

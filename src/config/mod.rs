@@ -18,12 +18,11 @@ use std::time::Duration;
 
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
-use serde::Serialize;
 
 pub use alerts::{redact, AlertsPlan, Secret, SinkKind, SinkSpec};
 pub use egress::{Egress, Proxy};
 pub use error::{line_col, ConfigError, Problem};
-pub use notify::{ActiveHours, ChannelSpec};
+pub use notify::{carry_over, ActiveHours, ChannelSpec};
 
 use crate::tls::{TlsClient, TlsVersion};
 
@@ -55,9 +54,9 @@ pub struct ServerPlan {
     /// Global cap on probes in flight across all targets.
     pub max_concurrency: usize,
     /// Language of remediation hints (`lang = "en" | "zh-CN"`).
-    pub lang: crate::classify::Lang,
+    pub lang: crate::vocab::Lang,
     /// TLS and credentials for the listener (`web_config`), if any.
-    pub web: Option<Arc<crate::http::auth::WebConfig>>,
+    pub web: Option<Arc<crate::webauth::WebConfig>>,
     /// `/metrics` stays open to scrapers without credentials (`metrics_open`).
     pub metrics_open: bool,
     /// Export `payprobe_probe_latency_seconds` per target and check. Off by default: at 18
@@ -69,63 +68,15 @@ pub struct ServerPlan {
     pub probe_burst: u32,
 }
 
-/// A kind of check. The set is closed; its names are the `check` label values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Check {
-    Dns,
-    Tcp,
-    Ping,
-    Tls,
-    Http,
-    ApiVersion,
-    Rpc,
-    /// A `[[notifications]]` channel's round: reads what the callback handler reported.
-    /// Not a key of `checks`: a channel has it and nothing else.
-    Notification,
-}
+pub use crate::vocab::Check;
 
-impl Check {
-    /// In layer order: the classifier breaks ties between equal layers by this order.
-    pub const ALL: [Check; 8] = [
-        Check::Dns,
-        Check::Tcp,
-        Check::Ping,
-        Check::Tls,
-        Check::Http,
-        Check::ApiVersion,
-        Check::Rpc,
-        Check::Notification,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Check::Dns => "dns",
-            Check::Tcp => "tcp",
-            Check::Ping => "ping",
-            Check::Tls => "tls",
-            Check::Http => "http",
-            Check::ApiVersion => "api_version",
-            Check::Rpc => "rpc",
-            Check::Notification => "notification",
-        }
+closed! {
+    /// The URL schemes a target may have.
+    pub enum Scheme / ALL {
+        Http = "http",
+        Https = "https",
+        Tcp = "tcp",
     }
-
-    /// A check a target may list in `checks` (every one but `notification`).
-    pub fn parse(s: &str) -> Option<Check> {
-        Check::ALL
-            .into_iter()
-            .filter(|c| *c != Check::Notification)
-            .find(|c| c.as_str() == s)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scheme {
-    Http,
-    Https,
-    Tcp,
 }
 
 /// A target (or control) ready to probe.
@@ -221,49 +172,7 @@ impl PartialEq for VersionSource {
     }
 }
 
-/// JSON types a required field may be declared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
-    Any,
-    String,
-    Number,
-    Integer,
-    Boolean,
-    Object,
-    Array,
-    Null,
-}
-
-impl FieldType {
-    pub const NAMES: &'static str = "string, number, integer, boolean, object, array, null, any";
-
-    pub fn parse(s: &str) -> Option<FieldType> {
-        Some(match s {
-            "any" => FieldType::Any,
-            "string" => FieldType::String,
-            "number" => FieldType::Number,
-            "integer" => FieldType::Integer,
-            "boolean" => FieldType::Boolean,
-            "object" => FieldType::Object,
-            "array" => FieldType::Array,
-            "null" => FieldType::Null,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FieldType::Any => "any",
-            FieldType::String => "string",
-            FieldType::Number => "number",
-            FieldType::Integer => "integer",
-            FieldType::Boolean => "boolean",
-            FieldType::Object => "object",
-            FieldType::Array => "array",
-            FieldType::Null => "null",
-        }
-    }
-}
+pub use crate::vocab::FieldType;
 
 /// How the `ping` check pings (`[targets.ping]`).
 #[derive(Debug, Clone, PartialEq)]
@@ -429,6 +338,14 @@ impl Plan {
 
     pub fn target(&self, name: &str) -> Option<&Arc<Target>> {
         self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// (target, provider) of every target: what the maintenance schedule's gauge covers.
+    pub fn target_providers(&self) -> Vec<(String, String)> {
+        self.targets
+            .iter()
+            .map(|t| (t.name.clone(), t.provider.clone()))
+            .collect()
     }
 }
 

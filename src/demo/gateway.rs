@@ -290,14 +290,12 @@ impl Gateway {
 
     /// Changes how the gateway answers from the next request on (break it on purpose).
     pub fn set(&self, b: Behavior) {
-        if let Ok(mut cur) = self.behavior.write() {
-            *cur = b;
-        }
+        *crate::sync::write(&self.behavior, "demo behavior") = b;
     }
 
     /// The last request received.
     pub fn last_request(&self) -> Option<Seen> {
-        self.seen.read().ok().and_then(|s| s.clone())
+        crate::sync::read(&self.seen, "demo seen").clone()
     }
 
     /// Requests answered so far.
@@ -322,7 +320,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
-        let b = shared.behavior.read().map(|b| b.clone()).ok();
+        let b = crate::sync::read(&shared.behavior, "demo behavior").clone();
         let shared = shared.clone();
         async move {
             shared.hits.fetch_add(1, Ordering::Relaxed);
@@ -352,7 +350,7 @@ where
                     .collect(),
                 body,
             };
-            let mut b = b.unwrap_or_else(|| Behavior::ok("").status(500));
+            let mut b = b;
             if let Some(methods) = &b.rpc {
                 b.body = Bytes::from(rpc_answer(methods, &seen_body).to_string());
             }
@@ -360,9 +358,7 @@ where
                 let r = signing.answer(&seen, b.status, &b.body);
                 (b.status, b.headers, b.body) = (r.status, r.headers, r.body);
             }
-            if let Ok(mut s) = shared.seen.write() {
-                *s = Some(seen);
-            }
+            *crate::sync::write(&shared.seen, "demo seen") = Some(seen);
             // A zero sleep still waits for the timer's next tick (about 1 ms): skip it, so
             // "no delay" answers at once.
             if !b.delay.is_zero() {

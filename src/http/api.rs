@@ -9,9 +9,10 @@ use serde::Serialize;
 use super::{with_type, Body};
 use crate::classify::{self, Cause, Lang, Scope, Symptom};
 use crate::config::{Check, Plan, Target};
-use crate::incidents::{unix_ms, IncidentView, Incidents};
+use crate::incidents::{IncidentView, Incidents};
 use crate::probe::Evidence;
 use crate::state::Store;
+use crate::timefmt::unix_ms;
 
 #[derive(Serialize)]
 pub struct DiagnosisView {
@@ -86,7 +87,7 @@ pub(super) fn lang(query: &str, default: Lang) -> Result<Lang, Box<Response<Body
     Lang::parse(&v).ok_or_else(|| {
         Box::new(json(
             StatusCode::BAD_REQUEST,
-            &serde_json::json!({ "error": format!("unknown lang {v:?}; use en or zh-CN") }),
+            &serde_json::json!({ "error": format!("unknown lang {v:?}; use {}", Lang::alternatives(false)) }),
         ))
     })
 }
@@ -137,8 +138,7 @@ pub fn one(
     }
 }
 
-/// Incidents listed per target page.
-const TARGET_INCIDENTS: usize = 20;
+use crate::limits::API_TARGET_INCIDENTS as TARGET_INCIDENTS;
 
 /// `/api/v1/alerts/rejected`: notifications a sink rejected for good (newest first).
 pub fn rejected(r: &crate::alerts::Rejected) -> Response<Body> {

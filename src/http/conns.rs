@@ -81,10 +81,7 @@ impl Conns {
     /// The map is consistent after any panic (single inserts and removes), so a poisoned
     /// lock is taken over.
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| {
-            self.inner.clear_poison();
-            p.into_inner()
-        })
+        crate::sync::lock(&self.inner, "connections")
     }
 
     /// A place for a new connection, evicting the oldest idle one if the budget is full;

@@ -9,10 +9,11 @@ use hyper::{Response, StatusCode};
 use super::api::{json, view, TargetView};
 use super::pages::{self, Query};
 use super::Body;
-use crate::classify::Lang;
 use crate::config::Plan;
-use crate::incidents::{unix_ms, Incident, IncidentView, Incidents, Ledger};
+use crate::incidents::{Incident, IncidentView, Incidents, Ledger};
 use crate::state::Store;
+use crate::timefmt::unix_ms;
+use crate::vocab::Lang;
 
 fn bad(message: String) -> Response<Body> {
     json(

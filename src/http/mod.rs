@@ -3,7 +3,8 @@
 //! `/badge/{name}.svg`, `/`.
 
 mod api;
-pub mod auth;
+/// The listener's TLS and credentials, kept below `config` (which loads them) in `src/webauth.rs`.
+pub use crate::webauth as auth;
 pub mod conns;
 mod lists;
 mod notify;
@@ -76,7 +77,7 @@ impl Shared {
     /// The plan in force. A writer that panicked cannot leave the `Arc` half-written, so a
     /// poisoned lock is recovered (always `Some`; kept an `Option` for the callers).
     pub fn plan(&self) -> Option<Arc<Plan>> {
-        let g = self.plan.read().unwrap_or_else(|p| p.into_inner());
+        let g = crate::sync::read(&self.plan, "plan_lock");
         Some(g.clone())
     }
 }
@@ -96,7 +97,7 @@ pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<c
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(crate::limits::ACCEPT_ERROR_BACKOFF).await;
                 continue;
             }
         };
@@ -162,7 +163,7 @@ where
 
 /// Credentials first (when `web_config` asks for them), then [`route`]. bcrypt is slow on
 /// purpose, so it runs off the async workers; verified pairs are cached briefly
-/// (`src/http/auth.rs`).
+/// (`src/webauth.rs`).
 async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
     // A channel's reports carry its own bearer token instead of the listener's credentials.
     if req.uri().path().starts_with(notify::PREFIX) {

@@ -10,9 +10,8 @@ use base64::Engine as _;
 
 use crate::classify::{Cause, Scope};
 
-/// Items on a page when the request names no `limit`, and the most it may name.
-pub const DEFAULT_LIMIT: usize = 100;
-pub const MAX_LIMIT: usize = 500;
+pub use crate::limits::LIST_DEFAULT_LIMIT as DEFAULT_LIMIT;
+pub use crate::limits::LIST_MAX_LIMIT as MAX_LIMIT;
 
 /// What a request asks for, validated; an error is the 400's message.
 #[derive(Debug, Default)]

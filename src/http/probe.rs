@@ -13,8 +13,7 @@ use crate::probe::{Evidence, Phase};
 
 /// Prometheus sends its scrape timeout; the probe must answer before it.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
-/// Left for the reply itself once the probe ends.
-const MARGIN: Duration = Duration::from_millis(500);
+use crate::limits::PROBE_ENDPOINT_MARGIN as MARGIN;
 
 pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Response<Body> {
     let param = |k: &str| super::param(query, k);

@@ -60,7 +60,11 @@ pub fn badge(shared: &Shared, rest: &str, query: &str) -> Response<Body> {
     };
     let window = param(query, "window").unwrap_or_else(|| "30d".into());
     let Some(span) = Span::parse(&window) else {
-        return text(StatusCode::BAD_REQUEST, "window is one of 1d, 7d, 30d\n");
+        let names = Span::ALL.map(Span::as_str).join(", ");
+        return text(
+            StatusCode::BAD_REQUEST,
+            &format!("window is one of {names}\n"),
+        );
     };
     let Some(f) = shared.availability.view(name, now_ms()) else {
         return text(

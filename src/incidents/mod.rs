@@ -34,10 +34,8 @@ use crate::output::{JudgedRound, Output, SelfReport};
 /// `closed_by` of an incident whose target left the config (or changed on a reload).
 pub const REMOVED: &str = "target removed or changed";
 
-/// Closed incidents kept (in memory, on disk and in the API).
-pub const RECENT_CLOSED: usize = 200;
-/// Changes kept per incident: a flapping cause must not grow one without bound.
-pub const MAX_CHANGES: usize = 50;
+pub use crate::limits::INCIDENTS_RECENT_CLOSED as RECENT_CLOSED;
+pub use crate::limits::INCIDENT_MAX_CHANGES as MAX_CHANGES;
 
 static LOG_OPENED: Budget = Budget::new("incident opened", crate::limits::PER_TARGET_LOG_LINES);
 static LOG_CHANGED: Budget = Budget::new("incident changed", crate::limits::PER_TARGET_LOG_LINES);
@@ -80,18 +78,33 @@ pub struct Incidents {
     maintenance: std::sync::OnceLock<Arc<crate::maintenance::Live>>,
     /// How far the journal writer has got; `None` without a writer (nothing to wait for).
     journal: Option<Arc<persist::Progress>>,
+    /// The language reasons are recorded in (`[server] lang`, an index of `Lang::ALL`): an
+    /// incident's reason and the alerts made from it speak the configured language.
+    lang: std::sync::atomic::AtomicUsize,
 }
 
-fn lock<'a>(book: &'a Mutex<Book>, report: &dyn SelfReport) -> MutexGuard<'a, Book> {
-    if book.is_poisoned() {
-        // Taken over, never read as "no data" (which silently stopped every incident and
-        // alert after one panic): counted so it shows on /metrics.
-        report.internal_error("incidents_lock");
-    }
-    crate::sync::lock(book, "incidents")
+/// The book. A poisoned lock is taken over, never read as "no data" (which silently stopped
+/// every incident and alert after one panic), and counted as `where="incidents_lock"`.
+fn lock<'a>(book: &'a Mutex<Book>, _report: &dyn SelfReport) -> MutexGuard<'a, Book> {
+    crate::sync::lock(book, "incidents_lock")
 }
 
 impl Incidents {
+    /// Records the reasons of incidents opened or changed from now on in `lang` (at start
+    /// and on every reload: `[server] lang`, or `--lang`).
+    pub fn speak(&self, lang: crate::vocab::Lang) {
+        let i = crate::vocab::Lang::ALL
+            .iter()
+            .position(|l| *l == lang)
+            .unwrap_or(0);
+        self.lang.store(i, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn lang(&self) -> crate::vocab::Lang {
+        let i = self.lang.load(std::sync::atomic::Ordering::Relaxed);
+        crate::vocab::Lang::ALL.get(i).copied().unwrap_or_default()
+    }
+
     /// Loads what `state_dir` holds (a missing or unreadable journal is logged, never
     /// fatal) and starts its writer. Restored open incidents of targets not in `targets`
     /// wait out the removal grace period like a target removed by a reload (a daemon started
@@ -121,6 +134,7 @@ impl Incidents {
             report: report.clone(),
             maintenance: std::sync::OnceLock::new(),
             journal: None,
+            lang: std::sync::atomic::AtomicUsize::new(0),
         };
         let behind = Arc::new(AtomicBool::new(false));
         let weak = Arc::downgrade(&book);
@@ -357,7 +371,7 @@ impl Incidents {
                 if LOG_CHANGED.allow() {
                     tracing::warn!(target_name = %t.name, cause = d.cause.as_str(), scope = d.scope.as_str(), "incident changed");
                 }
-                let reason = model::clip(&d.reason, 400);
+                let reason = model::clip(&crate::classify::reason(d, self.lang()), 400);
                 Event::Changed {
                     target: t.name.clone(),
                     change: Change {
@@ -367,12 +381,19 @@ impl Incidents {
                         reason,
                     },
                     rule: d.rule.to_string(),
-                    evidence: excerpt(r),
+                    evidence: model::excerpt(&r.evidence, self.lang()),
                     after: None,
                 }
             }
             None => {
-                let mut inc = Incident::open(t, d, at, first, excerpt(r));
+                let mut inc = Incident::open(
+                    t,
+                    d,
+                    self.lang(),
+                    at,
+                    first,
+                    model::excerpt(&r.evidence, self.lang()),
+                );
                 inc.maintenance = self.maintenance.get().and_then(|m| {
                     m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
                 });
@@ -386,24 +407,6 @@ impl Incidents {
         };
         self.emit(b, e);
     }
-}
-
-/// The failing evidence in one line, for notifications (bounded; bodies are excerpts).
-fn excerpt(r: &JudgedRound) -> Option<String> {
-    let e = r.evidence.iter().find(|e| !e.success)?;
-    let mut s = format!("{} check", e.check.as_str());
-    if let Some(f) = &e.failure {
-        s.push_str(&format!(" failed at {}: {}", f.phase.as_str(), f.detail));
-    }
-    if let Some(h) = &e.http {
-        if let Some(code) = h.status {
-            s.push_str(&format!("; HTTP {code}"));
-        }
-        if !h.body_excerpt.is_empty() {
-            s.push_str(&format!("; body: {}", h.body_excerpt));
-        }
-    }
-    Some(model::clip(&s, 400))
 }
 
 impl Output for Incidents {

@@ -1,20 +1,15 @@
 //! One incident, as kept on disk, and its API view.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{Cause, Diagnosis, Scope};
+use crate::classify::{Cause, Diagnosis, Lang, Scope};
 use crate::config::Target;
 
-pub fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub use crate::timefmt::unix_ms;
 
 /// Total over every `ms` read back from the incident journal (see `crate::timefmt`).
 fn rfc3339(ms: u64) -> String {
-    crate::alerts::notification::rfc3339(ms)
+    crate::timefmt::rfc3339_ms(ms)
 }
 
 /// At most `max` bytes, cut on a character boundary.
@@ -98,6 +93,7 @@ impl Incident {
     pub fn open(
         t: &Target,
         d: &Diagnosis,
+        lang: Lang,
         at: u64,
         first: Option<u64>,
         ev: Option<String>,
@@ -111,7 +107,7 @@ impl Incident {
             cause: d.cause,
             scope: d.scope,
             rule: d.rule.to_string(),
-            reason: clip(&d.reason, 400),
+            reason: clip(&crate::classify::reason(d, lang), 400),
             evidence: ev.unwrap_or_default(),
             opened_ms: at,
             first_failure_ms: first.filter(|f| *f <= at),
@@ -121,7 +117,7 @@ impl Incident {
                 at_ms: at,
                 cause: d.cause,
                 scope: d.scope,
-                reason: clip(&d.reason, 400),
+                reason: clip(&crate::classify::reason(d, lang), 400),
             }],
             closed_ms: None,
             closed_by: None,
@@ -224,4 +220,18 @@ pub struct IncidentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<String>,
     pub changes: Vec<ChangeView>,
+}
+
+/// The failing evidence in one line, for notifications (bounded; bodies are excerpts).
+pub(super) fn excerpt(evidence: &[crate::probe::Evidence], lang: Lang) -> Option<String> {
+    let e = evidence.iter().find(|e| !e.success)?;
+    let http = e.http.as_ref();
+    let s = crate::lang::evidence_line(
+        e.check,
+        e.failure.as_ref().map(|f| (f.phase, f.detail.as_str())),
+        http.and_then(|h| h.status),
+        http.map_or("", |h| h.body_excerpt.as_str()),
+        lang,
+    );
+    Some(clip(&s, 400))
 }

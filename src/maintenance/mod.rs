@@ -8,10 +8,9 @@
 //! its UTC offset. Everything here is pure: `now` is passed in as Unix milliseconds.
 //!
 //! [`Live`] holds the schedule of the running plan (swapped on SIGHUP); the alert engine,
-//! incidents, availability and the API ask it. `notify.rs` turns window starts and ends into
-//! notifications, `gauge.rs` exports `payprobe_maintenance_active`.
+//! incidents, availability and the API ask it. `src/alerts/maintenance.rs` turns window starts
+//! and ends into notifications, `gauge.rs` exports `payprobe_maintenance_active`.
 
-pub mod notify;
 mod weekly;
 
 use std::sync::{Arc, RwLock};
@@ -92,8 +91,7 @@ impl Window {
     }
 }
 
-/// How far ahead upcoming windows are listed: a weekly window always has one within it.
-pub const HORIZON_MS: i64 = 8 * 86_400_000;
+pub use crate::limits::MAINTENANCE_HORIZON_MS as HORIZON_MS;
 
 /// The windows of one plan.
 #[derive(Debug, Clone, Default)]
@@ -164,12 +162,12 @@ impl Schedule {
 
 /// Total over any millisecond count (`crate::timefmt`).
 pub fn rfc3339(ms: i64) -> String {
-    crate::alerts::notification::rfc3339(u64::try_from(ms).unwrap_or(0))
+    crate::timefmt::rfc3339_ms_signed(ms)
 }
 
 /// Now, as the schedule counts time.
 pub fn now_ms() -> i64 {
-    i64::try_from(crate::incidents::unix_ms(std::time::SystemTime::now())).unwrap_or(i64::MAX)
+    i64::try_from(crate::timefmt::unix_ms(std::time::SystemTime::now())).unwrap_or(i64::MAX)
 }
 
 /// The schedule of the running plan, swapped whole on a reload.
@@ -181,21 +179,16 @@ pub struct Live {
 }
 
 impl Live {
-    pub fn new(plan: &crate::config::Plan) -> Arc<Live> {
+    pub fn new(schedule: &Schedule, targets: Vec<(String, String)>) -> Arc<Live> {
         let live = Arc::new(Live::default());
-        live.apply(plan);
+        live.apply(schedule, targets);
         live
     }
 
-    /// Takes the windows and targets of a (re)loaded plan.
-    pub fn apply(&self, plan: &crate::config::Plan) {
-        let t = plan
-            .targets
-            .iter()
-            .map(|t| (t.name.clone(), t.provider.clone()))
-            .collect();
-        *crate::sync::write(&self.targets, "maintenance") = Arc::new(t);
-        self.set(plan.maintenance.clone());
+    /// Takes the windows and the (target, provider) pairs of a (re)loaded plan.
+    pub fn apply(&self, schedule: &Schedule, targets: Vec<(String, String)>) {
+        *crate::sync::write(&self.targets, "maintenance") = Arc::new(targets);
+        self.set(schedule.clone());
     }
 
     pub fn get(&self) -> Arc<Schedule> {
@@ -206,36 +199,15 @@ impl Live {
         *crate::sync::write(&self.schedule, "maintenance") = Arc::new(s);
     }
 
+    /// (target, provider) of the running plan.
+    pub fn targets(&self) -> Arc<Vec<(String, String)>> {
+        crate::sync::read(&self.targets, "maintenance").clone()
+    }
+
     /// The name of the window covering this target at `now_ms`.
     pub fn covering(&self, target: &str, provider: &str, now_ms: i64) -> Option<String> {
         let s = self.get();
         s.covering(target, provider, now_ms).map(|w| w.name.clone())
-    }
-}
-
-/// `payprobe_maintenance_active{target,provider}`: 1 for each target a window covers now;
-/// a target outside every window has no series (as the one-hot families).
-impl crate::metrics::Exposition for Live {
-    fn write(&self, out: &mut dyn std::io::Write) {
-        let (s, now) = (self.get(), now_ms());
-        let targets = crate::sync::read(&self.targets, "maintenance").clone();
-        crate::metrics::write_header(
-            out,
-            "payprobe_maintenance_active",
-            "gauge",
-            "1 while a [[maintenance]] window covers the target.",
-        );
-        let active = s.active(now);
-        for (t, p) in targets.iter() {
-            if active.iter().any(|w| w.applies(t, p)) {
-                crate::metrics::write_sample(
-                    out,
-                    "payprobe_maintenance_active",
-                    &[("provider", p), ("target", t)],
-                    1.0,
-                );
-            }
-        }
     }
 }
 

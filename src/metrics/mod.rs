@@ -13,6 +13,7 @@ mod families;
 mod global;
 mod incident_events;
 mod incidents;
+mod maintenance;
 mod notifications;
 mod sign;
 mod target;
@@ -120,14 +121,10 @@ impl crate::output::SelfReport for Metrics {
     }
 }
 
-/// The label value of a failure kind: its snake_case name (`connect_refused`), `none` when
-/// the probe passed. Taken from the serde name so a new kind needs no second list.
+/// The label value of a failure kind: its name (`connect_refused`), `none` when the probe
+/// passed. The vocabulary's name, so a new kind needs no second list.
 fn kind_label(k: Option<crate::probe::FailureKind>) -> String {
-    match k.map(serde_json::to_value) {
-        None => "none".into(),
-        Some(Ok(serde_json::Value::String(s))) => s,
-        Some(_) => "unknown".into(),
-    }
+    k.map_or("none", |k| k.as_str()).to_string()
 }
 
 /// `Retry-After` (RFC 9110 §10.2.3) as seconds from `now`: delta-seconds or an HTTP-date (a
@@ -189,6 +186,9 @@ pub struct Metrics {
     /// Size of the last whole-text render: the next one reserves it at once instead of
     /// doubling its buffer (which briefly held 1.5 times the text).
     last_len: AtomicUsize,
+    /// Lock take-overs already added to `payprobe_internal_errors_total`, by lock name
+    /// (`crate::sync` counts them; a scrape adds what is new).
+    locks_counted: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -212,6 +212,7 @@ impl Metrics {
             targets: Mutex::new(BTreeMap::new()),
             last_len: AtomicUsize::new(0),
             extra: Mutex::new(Vec::new()),
+            locks_counted: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -256,6 +257,21 @@ impl Metrics {
         self.internal_errors.with_label_values(&[place]).inc();
     }
 
+    /// Adds the poisoned locks `crate::sync` took over since the last scrape to
+    /// `payprobe_internal_errors_total{where="<lock name>"}`.
+    fn count_lock_takeovers(&self) {
+        let mut counted = crate::sync::lock(&self.locks_counted, "lock counts");
+        for (name, n) in crate::sync::taken_over() {
+            let seen = counted.entry(name).or_default();
+            if n > *seen {
+                self.internal_errors
+                    .with_label_values(&[name])
+                    .inc_by(n - *seen);
+                *seen = n;
+            }
+        }
+    }
+
     pub fn observe_lag(&self, lag: Duration) {
         self.scheduler_lag.observe(lag.as_secs_f64());
     }
@@ -263,6 +279,7 @@ impl Metrics {
     /// Writes the exposition to `sink` in chunks (see `text.rs`): per-target families first,
     /// then the registry's. The only copy made is the list of target handles.
     pub fn render_to(&self, sink: &mut dyn Write) -> Result<(), MetricsError> {
+        self.count_lock_takeovers();
         let targets: Vec<Arc<TargetSeries>> = crate::sync::lock(&self.targets, "target series")
             .values()
             .cloned()
@@ -328,6 +345,29 @@ mod retry_after_tests {
 mod tests {
     use super::*;
     use crate::config::Check;
+
+    /// A poisoned lock taken over anywhere shows on /metrics under its name, once.
+    #[test]
+    fn a_taken_over_lock_is_counted_by_name_once() {
+        let m = Arc::new(std::sync::RwLock::new(0u32));
+        let m2 = m.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = m2.write().unwrap();
+            panic!("a bug while holding the lock");
+        })
+        .join();
+        assert_eq!(
+            *crate::sync::read(&m, "metrics_test_lock"),
+            0,
+            "its data, not none"
+        );
+        let metrics = Metrics::new().unwrap();
+        let line = r#"payprobe_internal_errors_total{where="metrics_test_lock"} 1"#;
+        for _ in 0..2 {
+            let text = metrics.render().unwrap();
+            assert!(text.contains(line), "{text}");
+        }
+    }
     use crate::probe::rpc::RpcEvidence;
     use crate::probe::ApiVersionEvidence;
 

@@ -139,10 +139,7 @@ impl TargetSeries {
                 kind: None,
             })
             .collect();
-        let speaks_http = t
-            .checks
-            .iter()
-            .any(|c| matches!(c, Check::Http | Check::ApiVersion | Check::Rpc));
+        let speaks_http = t.checks.iter().any(|c| c.speaks_http());
         let state = State {
             checks,
             http: speaks_http.then_some(([0.0; Phase::ALL.len()], 0.0)),

@@ -35,9 +35,7 @@ pub struct Family {
     pub kind: Kind,
 }
 
-/// Bytes kept before they are handed to the sink: large enough that gzip sees whole runs
-/// of similar lines, small enough that a scrape never holds the whole text.
-pub const CHUNK: usize = 64 * 1024;
+pub use crate::limits::METRICS_CHUNK_BYTES as CHUNK;
 
 /// A writer of one exposition. Label values given to [`Text::sample`] must already be
 /// escaped ([`escape`]); names and enum values never need it.

@@ -6,9 +6,10 @@
 //! (cause `server`, symptom `payment_delay`, scope from the provider's probes) is the rules
 //! table's business, like any evidence.
 
-mod rfc3339;
+mod hours;
 
-pub use rfc3339::parse_rfc3339;
+pub use crate::timefmt::parse_rfc3339;
+pub use hours::ActiveHours;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
@@ -132,7 +133,7 @@ impl ChannelState {
         &self,
         now: SystemTime,
         max_silence: Option<Duration>,
-        active: Option<crate::config::ActiveHours>,
+        active: Option<ActiveHours>,
     ) -> Reading {
         let mut g = crate::sync::lock(&self.inner, "notification channel");
         let quiet_from = g.last.as_ref().map_or(g.watched_since, |l| l.received_at);
@@ -159,26 +160,6 @@ impl ChannelState {
             late: g.late,
             missing: g.missing,
             new_silence,
-        }
-    }
-}
-
-/// Keeps each channel's state across a reload: a channel that stays (by name) keeps what it
-/// received and how long it has been silent, so a reload neither forgets a late
-/// notification nor restarts the silence clock.
-pub fn carry_over(old: Option<&crate::config::Plan>, new: &mut crate::config::Plan) {
-    let Some(old) = old else { return };
-    for t in new.targets.iter_mut().filter(|t| t.channel.is_some()) {
-        let kept = old
-            .target(&t.name)
-            .and_then(|o| o.channel.as_ref())
-            .map(|c| c.state.clone());
-        // A freshly loaded plan holds its targets alone, so `get_mut` succeeds.
-        if let (Some(state), Some(c)) = (
-            kept,
-            std::sync::Arc::get_mut(t).and_then(|t| t.channel.as_mut()),
-        ) {
-            c.state = state;
         }
     }
 }

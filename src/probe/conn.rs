@@ -246,16 +246,18 @@ fn set(rec: &mut Recorder, i: usize, outcome: &str, took: std::time::Duration) {
     }
 }
 
-/// The snake_case name of a kind, as it appears in the JSON evidence.
+/// The name of a connect failure's kind, as it appears in the JSON evidence; any other kind
+/// is a `connect_error` here.
 fn kind_name(k: FailureKind) -> &'static str {
+    use FailureKind::*;
     match k {
-        FailureKind::ConnectRefused => "connect_refused",
-        FailureKind::ConnectReset => "connect_reset",
-        FailureKind::ConnectTimeout => "connect_timeout",
-        FailureKind::HostUnreachable => "host_unreachable",
-        FailureKind::NetworkUnreachable => "network_unreachable",
-        FailureKind::SourceAddressUnavailable => "source_address_unavailable",
-        _ => "connect_error",
+        ConnectRefused
+        | ConnectReset
+        | ConnectTimeout
+        | HostUnreachable
+        | NetworkUnreachable
+        | SourceAddressUnavailable => k.as_str(),
+        _ => ConnectError.as_str(),
     }
 }
 
@@ -338,9 +340,8 @@ pub async fn handshake(
             }
             // Another protocol answered: say what it sent.
             if f.kind == FailureKind::TlsNotTls {
-                if let Ok(b) = first.lock() {
-                    f.detail = format!("{}; the peer sent {}", f.detail, sniff::describe(&b));
-                }
+                let b = crate::sync::lock(&first, "sniffed bytes");
+                f.detail = format!("{}; the peer sent {}", f.detail, sniff::describe(&b));
             }
             Err(f)
         }

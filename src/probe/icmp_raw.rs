@@ -109,11 +109,7 @@ impl Drop for Waiter<'_> {
 /// insert or remove), so a poisoned lock is taken over, and said, instead of silently
 /// dropping every later reply.
 fn lock(w: &Waiters) -> std::sync::MutexGuard<'_, HashMap<Key, oneshot::Sender<Instant>>> {
-    w.lock().unwrap_or_else(|poisoned| {
-        tracing::error!("raw ICMP waiter lock was poisoned by a panic; recovered");
-        w.clear_poison();
-        poisoned.into_inner()
-    })
+    crate::sync::lock(w, "icmp_waiters")
 }
 
 async fn receive(sock: Arc<UdpSocket>, waiting: Waiters, v6: bool) {

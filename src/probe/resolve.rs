@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::lookup_ip::LookupIp;
@@ -22,9 +21,7 @@ use hickory_resolver::{Hosts, TokioResolver};
 
 use super::{Failure, FailureKind, Phase};
 
-/// How long one name server gets before the next is asked. The probe deadline still bounds
-/// the whole lookup.
-const PER_SERVER_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::limits::DNS_PER_SERVER_TIMEOUT as PER_SERVER_TIMEOUT;
 
 /// A successful lookup.
 #[derive(Debug, Clone)]

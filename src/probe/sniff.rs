@@ -9,8 +9,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// How many of the peer's first bytes are kept.
-const KEEP: usize = 48;
+use crate::limits::SNIFF_KEEP_BYTES as KEEP;
 
 /// A stream that copies the first [`KEEP`] bytes it reads; everything else passes through.
 pub struct Sniff<S> {
@@ -40,7 +39,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let res = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Ok(mut kept) = self.first.lock() {
+        {
+            let mut kept = crate::sync::lock(&self.first, "sniffed bytes");
             if kept.len() < KEEP {
                 let new = &buf.filled()[before..];
                 let room = KEEP - kept.len();

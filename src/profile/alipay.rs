@@ -4,8 +4,8 @@
 //! <https://opendocs.alipay.com/common/02km9f>
 
 use super::{code, text, Code, Found};
-use crate::classify::Cause::{Security, Server, UserInput};
-use crate::classify::Symptom::{AuthFailure as AF, PaymentDelay as PD, TransactionFailure as TF};
+use crate::vocab::Cause::{Security, Server, UserInput};
+use crate::vocab::Symptom::{AuthFailure as AF, PaymentDelay as PD, TransactionFailure as TF};
 
 /// `code` or `code:sub_code` → cause. The most specific row wins.
 pub const TABLE: &[Code] = &[
@@ -74,7 +74,7 @@ pub const TABLE: &[Code] = &[
     ),
     code(
         "40002:isv.method-not-exist",
-        crate::classify::Cause::ApiVersion,
+        crate::vocab::Cause::ApiVersion,
         &[TF],
         "the method does not exist (renamed or retired API)",
     ),

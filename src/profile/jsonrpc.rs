@@ -11,8 +11,8 @@ mod solana;
 pub use solana::{SOLANA, SOLANA_MESSAGES};
 
 use super::{code, text, Code, Found};
-use crate::classify::Cause::{self, ApiVersion, Security, Server, UserInput};
-use crate::classify::Symptom::{
+use crate::vocab::Cause::{self, ApiVersion, Security, Server, UserInput};
+use crate::vocab::Symptom::{
     self, AuthFailure as AF, BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
 };
 

@@ -13,45 +13,11 @@ mod wechatpay;
 
 use serde::Serialize;
 
-use crate::classify::{Cause, Symptom};
+use crate::vocab::{Cause, Symptom};
 
-/// Which table reads the body (`profile = "..."`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Profile {
-    Generic,
-    Alipay,
-    WechatpayV3,
-    Stripe,
-    EvmJsonrpc,
-    SolanaJsonrpc,
-}
+pub use crate::vocab::Profile;
 
 impl Profile {
-    pub const ALL: [Profile; 6] = [
-        Profile::Generic,
-        Profile::Alipay,
-        Profile::WechatpayV3,
-        Profile::Stripe,
-        Profile::EvmJsonrpc,
-        Profile::SolanaJsonrpc,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Generic => "generic",
-            Profile::Alipay => "alipay",
-            Profile::WechatpayV3 => "wechatpay_v3",
-            Profile::Stripe => "stripe",
-            Profile::EvmJsonrpc => "evm_jsonrpc",
-            Profile::SolanaJsonrpc => "solana_jsonrpc",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Profile> {
-        Profile::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
     /// The profile's table of documented codes (empty for `generic`).
     pub fn table(self) -> &'static [Code] {
         match self {

@@ -4,8 +4,8 @@
 //! Source: Stripe API reference, "Errors", <https://docs.stripe.com/api/errors>
 
 use super::{code, text, Code, Found};
-use crate::classify::Cause::{Security, Server, UserInput};
-use crate::classify::Symptom::{AuthFailure as AF, PaymentDelay as PD, TransactionFailure as TF};
+use crate::vocab::Cause::{Security, Server, UserInput};
+use crate::vocab::Symptom::{AuthFailure as AF, PaymentDelay as PD, TransactionFailure as TF};
 
 pub const TABLE: &[Code] = &[
     code("api_error", Server, &[TF, PD], "a problem on Stripe's side"),

@@ -4,8 +4,8 @@
 //! "error codes" section, e.g. the JSAPI order query).
 
 use super::{code, text, Code, Found};
-use crate::classify::Cause::{ApiVersion, Security, Server, UserInput};
-use crate::classify::Symptom::{
+use crate::vocab::Cause::{ApiVersion, Security, Server, UserInput};
+use crate::vocab::Symptom::{
     AuthFailure as AF, BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
 };
 

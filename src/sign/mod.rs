@@ -23,36 +23,7 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::Method;
 use serde::Serialize;
 
-/// Which provider's scheme (`kind` in `[targets.sign]`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignKind {
-    #[default]
-    Alipay,
-    WechatpayV3,
-    Stripe,
-}
-
-impl SignKind {
-    pub const NAMES: &'static str = "alipay, wechatpay_v3, stripe";
-
-    pub fn parse(s: &str) -> Option<SignKind> {
-        match s {
-            "alipay" => Some(SignKind::Alipay),
-            "wechatpay_v3" => Some(SignKind::WechatpayV3),
-            "stripe" => Some(SignKind::Stripe),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SignKind::Alipay => "alipay",
-            SignKind::WechatpayV3 => "wechatpay_v3",
-            SignKind::Stripe => "stripe",
-        }
-    }
-}
+pub use crate::vocab::SignKind;
 
 /// How answers are verified: `public_key`, `certificate` (Alipay certificates, WeChat Pay
 /// platform certificates), `both` (WeChat Pay during its move to public keys), `none`

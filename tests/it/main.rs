@@ -19,6 +19,8 @@ mod http_probe;
 mod incidents;
 mod judgement;
 mod kubernetes;
+mod language;
+mod layers;
 mod listener;
 mod maintenance;
 mod netns;

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::{main_cause, payment_rule, severity, Settings, Want};
-use crate::classify::{self, Cause, Lang, Scope};
+use crate::classify::{self, Cause, Scope};
 use crate::incidents::Incident;
+use crate::lang::alerts;
 
 fn base(alertname: &str, cause: Cause, scope: Scope, s: &Settings) -> BTreeMap<String, String> {
     let mut l = BTreeMap::new();
@@ -45,28 +46,7 @@ pub(super) fn endpoint(i: &Incident, s: &Settings) -> Want {
     labels.insert("provider".into(), i.provider.clone());
     labels.insert("target".into(), i.target.clone());
     let api = format!("{}/api/v1/targets/{}", s.external, i.target);
-    let summary = match (s.lang, i.control) {
-        (Lang::En, false) => format!(
-            "{} ({}) is failing: {}",
-            i.target,
-            i.provider,
-            i.cause.as_str()
-        ),
-        (Lang::ZhCn, false) => {
-            format!("{}（{}）故障：{}", i.target, i.provider, i.cause.as_str())
-        }
-        // A control's own alert is only ever endpoint-scoped when the other paths work.
-        (Lang::En, true) => format!(
-            "Control {} fails while other targets work: check the control ({})",
-            i.target,
-            i.cause.as_str()
-        ),
-        (Lang::ZhCn, true) => format!(
-            "对照 {} 失败而其他目标正常：请检查该对照本身（{}）",
-            i.target,
-            i.cause.as_str()
-        ),
-    };
+    let summary = alerts::endpoint_summary(&i.target, &i.provider, i.cause, i.control, s.lang);
     Want {
         annotations: notes(summary, i, i.cause, i.scope, &api, s),
         labels,
@@ -86,9 +66,7 @@ fn earliest_with<'a>(members: &[&'a Incident], cause: Cause) -> Option<&'a Incid
         .copied()
 }
 
-/// Endpoints named in a group alert; the rest are counted. A vantage point's outage at
-/// 10,000 targets must page with a readable message, not a 200 KB list (the API has them).
-const NAMED_ENDPOINTS: usize = 20;
+use crate::limits::ALERT_NAMED_ENDPOINTS as NAMED_ENDPOINTS;
 
 fn names(members: &[&Incident]) -> String {
     let mut v: Vec<&str> = members.iter().map(|m| m.target.as_str()).collect();
@@ -135,18 +113,7 @@ pub(super) fn provider(p: &str, members: &[&Incident], s: &Settings) -> Option<W
     let first = earliest_with(members, cause)?;
     let mut labels = base("PaymentProviderDown", cause, Scope::Provider, s);
     labels.insert("provider".into(), p.to_string());
-    let summary = match s.lang {
-        Lang::En => format!(
-            "Every endpoint of {p} is failing ({} endpoints): {}",
-            members.len(),
-            cause.as_str()
-        ),
-        Lang::ZhCn => format!(
-            "{p} 的所有端点均故障（{} 个）：{}",
-            members.len(),
-            cause.as_str()
-        ),
-    };
+    let summary = alerts::provider_summary(p, members.len(), cause, s.lang);
     Some(group_want(
         summary,
         first,
@@ -168,39 +135,16 @@ pub(super) fn vantage(members: &[&Incident], egress: &str, s: &Settings) -> Opti
     });
     let first = earliest_with(members, cause)?;
     let mut labels = base("PaymentProbeVantagePointDown", cause, Scope::Local, s);
-    let way = if egress.is_empty() {
-        String::new()
-    } else {
+    if !egress.is_empty() {
         labels.insert("egress".into(), egress.to_string());
-        format!(" by way of {egress}")
-    };
-    let summary = match s.lang {
-        Lang::En => format!(
-            "This vantage point ({}) has lost its network{way}: {} targets fail{}",
-            s.vantage,
-            members.len(),
-            if controls.is_empty() {
-                ""
-            } else {
-                ", controls included"
-            }
-        ),
-        Lang::ZhCn => format!(
-            "本观测点（{}）{}网络中断：{} 个目标{}同时失败",
-            s.vantage,
-            if egress.is_empty() {
-                String::new()
-            } else {
-                format!("经 {egress} 的出口")
-            },
-            members.len(),
-            if controls.is_empty() {
-                ""
-            } else {
-                "（含对照）"
-            }
-        ),
-    };
+    }
+    let summary = alerts::vantage_summary(
+        &s.vantage,
+        egress,
+        members.len(),
+        !controls.is_empty(),
+        s.lang,
+    );
     Some(group_want(
         summary,
         first,

@@ -381,7 +381,10 @@ fn permanent_answers_are_told_from_transient_ones() {
             false,
         ),
     ];
-    for (name, kind, status, body, want) in cases {
-        assert_eq!(permanent(*kind, *status, body), *want, "{name}");
-    }
+    let wrong: Vec<&str> = cases
+        .iter()
+        .filter(|(_, kind, status, body, want)| permanent(*kind, *status, body) != *want)
+        .map(|(name, ..)| *name)
+        .collect();
+    assert!(wrong.is_empty(), "judged wrongly: {wrong:?}");
 }

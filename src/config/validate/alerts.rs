@@ -151,7 +151,7 @@ fn kind(k: Option<&S<String>>, span: Range<usize>, p: &mut Problems) -> Option<S
             span,
             format!(
                 "[[alerts.sinks]] entry has no `kind`; expected one of: {}",
-                SinkKind::NAMES
+                SinkKind::names()
             ),
         );
         return None;
@@ -162,7 +162,7 @@ fn kind(k: Option<&S<String>>, span: Range<usize>, p: &mut Problems) -> Option<S
             format!(
                 "unknown sink kind `{}`; expected one of: {}",
                 k.get_ref(),
-                SinkKind::NAMES
+                SinkKind::names()
             ),
         );
         None

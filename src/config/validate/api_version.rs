@@ -114,7 +114,7 @@ fn required_fields(r: &RawApiVersion, p: &mut Problems) -> BTreeMap<String, Fiel
                 format!(
                     "type {:?}: expected one of {}",
                     v.get_ref(),
-                    FieldType::NAMES
+                    FieldType::names()
                 ),
             ),
         }

@@ -6,8 +6,6 @@ use super::super::error::Problems;
 use super::super::raw::{RawTarget, S};
 use super::super::{url_host, Check, Scheme};
 
-const CHECK_NAMES: &str = "dns, tcp, ping, tls, http, api_version, rpc";
-
 pub(super) struct Endpoint {
     pub(super) url: url::Url,
     pub(super) scheme: Scheme,
@@ -25,16 +23,14 @@ fn parse(raw: &str) -> Result<Endpoint, String> {
     let url = url::Url::parse(raw).map_err(|e| {
         format!("`url` = {raw:?}: {e}; expected e.g. \"https://api.example.com/v1/status\"")
     })?;
-    let scheme = match url.scheme() {
-        "http" => Scheme::Http,
-        "https" => Scheme::Https,
-        "tcp" => Scheme::Tcp,
-        other => {
-            return Err(format!(
-                "`url` scheme `{other}` is not supported; expected http, https or tcp"
-            ))
-        }
-    };
+    let scheme = Scheme::from_name(url.scheme()).ok_or_else(|| {
+        let names: Vec<&str> = Scheme::ALL.map(Scheme::as_str).to_vec();
+        format!(
+            "`url` scheme `{}` is not supported; expected {}",
+            url.scheme(),
+            crate::vocab::or_list(&names)
+        )
+    })?;
     let host = url_host(&url).ok_or_else(|| format!("`url` = {raw:?} has no host"))?;
     let port = url.port_or_known_default().ok_or_else(|| {
         format!("`url` = {raw:?}: tcp:// needs a port, e.g. \"tcp://resolver.example:53\"")
@@ -98,8 +94,12 @@ fn accept(
     ip: Option<IpAddr>,
     so_far: &[Check],
 ) -> Result<Check, String> {
-    let check = Check::parse(v)
-        .ok_or_else(|| format!("unknown check `{v}`; expected one of: {CHECK_NAMES}"))?;
+    let check = Check::parse(v).ok_or_else(|| {
+        format!(
+            "unknown check `{v}`; expected one of: {}",
+            Check::listable_names()
+        )
+    })?;
     let allowed = match (scheme, check) {
         (None, _) => true,
         (Some(_), Check::Dns) if ip.is_some() => {

@@ -8,9 +8,9 @@ use super::super::error::Problems;
 use super::super::raw::{RawServer, S};
 use super::super::{ServerPlan, DEFAULT_LISTEN};
 use super::values::{int_in, keyword, resolve};
-use crate::classify::Lang;
-use crate::http::auth::WebConfig;
 use crate::limits;
+use crate::vocab::Lang;
+use crate::webauth::WebConfig;
 
 /// Where incidents and outboxes are kept when `state_dir` is not set and systemd gave no
 /// `STATE_DIRECTORY`: the FHS place for a daemon's state.
@@ -47,7 +47,7 @@ pub(super) fn server(s: &RawServer, base: &Path, p: &mut Problems) -> Option<Ser
         s.lang.as_ref(),
         Lang::En,
         Lang::parse,
-        |l| format!("`lang` = {l:?}: expected \"en\" or \"zh-CN\""),
+        |l| format!("`lang` = {l:?}: expected {}", Lang::alternatives(true)),
         p,
     );
     let web = web_config(s.web_config.as_ref(), base, p);

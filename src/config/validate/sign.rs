@@ -44,7 +44,7 @@ pub(super) fn sign(c: &Context<'_>, p: &mut Problems) -> Option<Option<SignSpec>
             span,
             format!(
                 "[targets.sign] has no `kind`; expected one of: {}",
-                SignKind::NAMES
+                SignKind::names()
             ),
         );
         return None;
@@ -55,7 +55,7 @@ pub(super) fn sign(c: &Context<'_>, p: &mut Problems) -> Option<Option<SignSpec>
             format!(
                 "unknown sign kind `{}`; expected one of: {}",
                 kind_v.get_ref(),
-                SignKind::NAMES
+                SignKind::names()
             ),
         );
         return None;

@@ -24,7 +24,6 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_FAILURE_THRESHOLD: i64 = 3;
 /// Good rounds before an unhealthy target turns healthy again.
 const DEFAULT_SUCCESS_THRESHOLD: i64 = 2;
-const PROFILES: &str = "generic, alipay, wechatpay_v3, stripe, evm_jsonrpc, solana_jsonrpc";
 
 /// Every target, then every control, in file order.
 pub(super) fn targets(
@@ -306,7 +305,12 @@ fn profile(t: &RawTarget, p: &mut Problems) -> (Option<Profile>, Vec<String>) {
         t.profile.as_ref(),
         Profile::Generic,
         Profile::parse,
-        |pr| format!("unknown profile `{pr}`; expected one of: {PROFILES}"),
+        |pr| {
+            format!(
+                "unknown profile `{pr}`; expected one of: {}",
+                Profile::names()
+            )
+        },
         p,
     );
     let ok_codes = match (&t.profile_ok_codes, profile) {

@@ -60,7 +60,7 @@ fn every_default_is_pinned() {
     assert_eq!(s.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(s.state_dir, Path::new("/var/lib/payprobe"));
     assert_eq!(s.max_concurrency, 512);
-    assert_eq!(s.lang, crate::classify::Lang::En);
+    assert_eq!(s.lang, crate::vocab::Lang::En);
     assert!(s.web.is_none() && !s.metrics_open && !s.latency_histograms);
     let t = plan.target("a").expect("a");
     assert_eq!(

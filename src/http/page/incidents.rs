@@ -6,11 +6,11 @@ use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{cause_badge, clock, esc, i18n};
-use crate::classify::Lang;
 use crate::incidents::{Incident, Incidents};
+use crate::vocab::Lang;
 
-pub const OPEN_SHOWN: usize = 50;
-pub const RESOLVED_SHOWN: usize = 6;
+pub use crate::limits::PAGE_OPEN_INCIDENTS as OPEN_SHOWN;
+pub use crate::limits::PAGE_RESOLVED_INCIDENTS as RESOLVED_SHOWN;
 
 /// What the page shows of the incidents.
 #[derive(Debug, Default)]

@@ -7,9 +7,9 @@
 //! the history of their last rounds ([`svg`]). The summary is O(targets) without copying
 //! evidence; details are drawn for every target only in small plans, else for the provider
 //! picked with `?provider=` (and for failing targets), so 10,000 targets stay cheap.
-//! Every word comes from [`i18n`], in the language of `?lang=` or the config.
+//! Every word comes from the catalogue (`crate::lang::page`, imported as `i18n`), in the
+//! language of `?lang=` or the config.
 
-mod i18n;
 mod incidents;
 mod svg;
 mod targets;
@@ -25,12 +25,11 @@ use std::time::{Duration, SystemTime};
 use crate::classify::{self, Cause, Diagnosis, Lang, Scope};
 use crate::config::{Plan, Target};
 use crate::history::History;
+use crate::lang::page as i18n;
 use crate::state::Store;
 
-/// Plans up to this size show every target's details on the first page.
-const ALL_DETAILS: usize = 200;
-/// Failing targets listed when a large plan shows no provider.
-const FAILING_LISTED: usize = 100;
+use crate::limits::PAGE_ALL_DETAILS as ALL_DETAILS;
+use crate::limits::PAGE_FAILING_LISTED as FAILING_LISTED;
 /// The name of the controls' group in `?provider=` (an `@` no provider name starts with in practice).
 const CONTROLS: &str = "@controls";
 
@@ -198,13 +197,7 @@ fn refresh_secs(plan: &Plan) -> u64 {
 
 fn link(a: &Ask, lang: Lang, provider: Option<&str>) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair(
-        "lang",
-        match lang {
-            Lang::En => "en",
-            Lang::ZhCn => "zh-CN",
-        },
-    );
+    q.append_pair("lang", lang.as_str());
     if let Some(p) = provider.or(a.provider.as_deref()) {
         q.append_pair("provider", p);
     }

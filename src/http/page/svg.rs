@@ -7,8 +7,8 @@
 
 use std::fmt::Write;
 
-use crate::classify::Lang;
 use crate::history::Point;
+use crate::vocab::Lang;
 
 use super::{esc, i18n};
 

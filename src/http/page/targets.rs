@@ -70,26 +70,7 @@ fn row(
         .last()
         .map(|p| format!("<span class=\"ms\">{}</span>", millis(p.millis)))
         .unwrap_or_default();
-    // The query string of a payment API is long and says little at a glance: it is in the
-    // tooltip (and the JSON API).
-    // A password in the URL's userinfo is never shown (the user may have put one there).
-    let mut full = t.url.clone();
-    let _ = full.set_password(None);
-    let mut short = full.clone();
-    short.set_query(None);
-    // The way out, when it is not the default: which proxy or uplink this row goes through.
-    let egress = if t.egress_label == "direct" {
-        String::new()
-    } else {
-        format!("<span class=\"egress\">{}</span>", esc(&t.egress_label))
-    };
-    let name = format!(
-        "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span>{egress}</th>",
-        w.th_target,
-        esc(&t.name),
-        esc(full.as_str()),
-        esc(short.as_str())
-    );
+    let name = name_cell(t, w.th_target);
     let Some(st) = st else {
         let _ = write!(
             out,
@@ -113,7 +94,56 @@ fn row(
     };
     let ago = now.duration_since(st.since).unwrap_or(Duration::ZERO);
     let since = i18n::since(&clock(st.since), &i18n::duration(ago.as_secs(), lang), lang);
-    let (cause, scope) = if d.healthy {
+    let (cause, scope) = cause_and_scope(d, lang);
+    let symptoms = symptoms_list(d, lang);
+    let _ = write!(
+        out,
+        "<tr class=\"t {class}\" data-target=\"{}\" data-cause=\"{}\" data-scope=\"{}\">{name}\
+<td data-label=\"{}\"><span class=\"h\"><span aria-hidden=\"true\">{icon} </span>{health}</span>{flap}<span class=\"since\">{}</span></td>\
+<td data-label=\"{}\">{cause}</td><td data-label=\"{}\">{scope}</td><td data-label=\"{}\">{symptoms}</td>\
+<td data-label=\"{}\" class=\"hist\">{spark}{last}</td><td data-label=\"{}\" class=\"todo\">{}</td></tr>",
+        esc(&t.name),
+        d.cause.as_str(),
+        d.scope.as_str(),
+        w.th_health,
+        esc(&since),
+        w.th_cause,
+        w.th_scope,
+        w.th_symptoms,
+        w.th_history,
+        w.th_todo,
+        todo(d, lang, last_hint),
+    );
+}
+
+/// The row's header cell: the name, the URL without its query (in the tooltip, with it) and
+/// the way out when it is not the default.
+fn name_cell(t: &Target, label: &str) -> String {
+    // The query string of a payment API is long and says little at a glance: it is in the
+    // tooltip (and the JSON API).
+    // A password in the URL's userinfo is never shown (the user may have put one there).
+    let mut full = t.url.clone();
+    let _ = full.set_password(None);
+    let mut short = full.clone();
+    short.set_query(None);
+    // The way out, when it is not the default: which proxy or uplink this row goes through.
+    let egress = if t.egress_label == "direct" {
+        String::new()
+    } else {
+        format!("<span class=\"egress\">{}</span>", esc(&t.egress_label))
+    };
+    format!(
+        "<th scope=\"row\" data-label=\"{}\"><span class=\"name\">{}</span><span class=\"url\" title=\"{}\">{}</span>{egress}</th>",
+        label,
+        esc(&t.name),
+        esc(full.as_str()),
+        esc(short.as_str())
+    )
+}
+
+/// The cause and scope cells: muted words while healthy, badges while failing.
+fn cause_and_scope(d: &Diagnosis, lang: Lang) -> (String, String) {
+    if d.healthy {
         (
             format!(
                 "<span class=\"muted\">{}</span>",
@@ -133,8 +163,11 @@ fn row(
                 i18n::scope(d.scope, lang)
             ),
         )
-    };
-    // Empty cells stay empty (hidden on a phone).
+    }
+}
+
+/// The symptoms as a list; an empty cell stays empty (hidden on a phone).
+fn symptoms_list(d: &Diagnosis, lang: Lang) -> String {
     let mut symptoms = String::new();
     if !d.symptoms.is_empty() {
         symptoms.push_str("<ul class=\"sym\">");
@@ -150,24 +183,7 @@ fn row(
     if !d.symptoms.is_empty() {
         symptoms.push_str("</ul>");
     }
-    let _ = write!(
-        out,
-        "<tr class=\"t {class}\" data-target=\"{}\" data-cause=\"{}\" data-scope=\"{}\">{name}\
-<td data-label=\"{}\"><span class=\"h\"><span aria-hidden=\"true\">{icon} </span>{health}</span>{flap}<span class=\"since\">{}</span></td>\
-<td data-label=\"{}\">{cause}</td><td data-label=\"{}\">{scope}</td><td data-label=\"{}\">{symptoms}</td>\
-<td data-label=\"{}\" class=\"hist\">{spark}{last}</td><td data-label=\"{}\" class=\"todo\">{}</td></tr>",
-        esc(&t.name),
-        d.cause.as_str(),
-        d.scope.as_str(),
-        w.th_health,
-        esc(&since),
-        w.th_cause,
-        w.th_scope,
-        w.th_symptoms,
-        w.th_history,
-        w.th_todo,
-        todo(d, lang, last_hint),
-    );
+    symptoms
 }
 
 /// The hint (unless the banner already says it), the evidence in one line, and warnings.
@@ -207,7 +223,7 @@ fn todo(d: &Diagnosis, lang: Lang, last_hint: &mut String) -> String {
     s
 }
 
-/// The diagnosis's reason in the page's language (src/classify/reason.rs).
+/// The diagnosis's reason in the page's language, said by the catalogue (`src/lang`).
 fn reason(d: &Diagnosis, lang: Lang) -> String {
     classify::reason(d, lang)
 }

@@ -7,6 +7,7 @@ use super::{render, Shown};
 use crate::config::{self, Check, Plan, Target};
 use crate::history::History;
 use crate::judge::Judge;
+use crate::lang::Lang;
 use crate::probe::{Evidence, Failure, FailureKind, Phase};
 use crate::state::Store;
 
@@ -129,8 +130,8 @@ fn open_incidents_say_since_when_and_resolved_ones_how_long() {
     let mut d = Diagnosis::pending();
     (d.healthy, d.cause, d.scope) = (false, Cause::Server, Scope::Provider);
     let now = crate::history::epoch_ms(SystemTime::now());
-    let open = Incident::open(t, &d, now - 95_000, None, None);
-    let mut closed = Incident::open(find(&plan, "p1-0"), &d, now - 600_000, None, None);
+    let open = Incident::open(t, &d, Lang::En, now - 95_000, None, None);
+    let mut closed = Incident::open(find(&plan, "p1-0"), &d, Lang::En, now - 600_000, None, None);
     closed.closed_ms = Some(now - 600_000 + 42_000);
     let shown = Shown {
         open: vec![open],

@@ -1,17 +1,16 @@
 //! Maintenance windows (running and coming) and uptime (1d, 7d, 30d, error budget and a
 //! 30-day strip of days) per provider and target, from `crate::maintenance` and
 //! `crate::availability`. Targets are listed up to [`TARGETS_SHOWN`]; the full figures are
-//! `/api/v1/availability`. Its few words are kept here in both languages, next to the only
-//! code that uses them.
+//! `/api/v1/availability`. Its words are the catalogue's (`crate::lang::page::UPTIME`).
 
 use std::fmt::Write;
 
 use super::esc;
 use crate::availability::Figures;
-use crate::classify::Lang;
 use crate::maintenance::Listed;
+use crate::vocab::Lang;
 
-pub const TARGETS_SHOWN: usize = 200;
+pub use crate::limits::PAGE_UPTIME_TARGETS as TARGETS_SHOWN;
 
 /// What the page shows beyond the probes' state.
 #[derive(Debug, Default)]
@@ -25,34 +24,7 @@ fn pct(v: Option<f64>) -> String {
     v.map_or("–".to_string(), |a| format!("{:.3}%", a * 100.0))
 }
 
-fn words(lang: Lang) -> [&'static str; 10] {
-    match lang {
-        Lang::En => [
-            "Maintenance",
-            "now",
-            "upcoming",
-            "covers",
-            "every target",
-            "Uptime",
-            "provider / target",
-            "budget left",
-            "last 30 days (UTC)",
-            "when",
-        ],
-        Lang::ZhCn => [
-            "维护窗口",
-            "进行中",
-            "即将开始",
-            "范围",
-            "全部目标",
-            "可用率",
-            "服务商 / 目标",
-            "剩余错误预算",
-            "最近 30 天（UTC）",
-            "时间",
-        ],
-    }
-}
+use crate::lang::page::uptime_words as words;
 
 pub fn render(out: &mut String, u: &Uptime, lang: Lang) {
     let w = words(lang);

@@ -14,12 +14,36 @@ pub fn evaluate(
     h: &HttpEvidence,
     now: SystemTime,
 ) -> (ApiVersionEvidence, Result<(), Failure>) {
-    let now_unix = crate::timefmt::unix_secs(now);
     let mut ev = ApiVersionEvidence {
         required: spec.require.as_ref().map(|r| r.to_string()),
         ..Default::default()
     };
-    let fail = |kind, detail: String| Err(Failure::new(Phase::Content, kind, detail));
+    let r = judge(&mut ev, spec, h, crate::timefmt::unix_secs(now));
+    (ev, r)
+}
+
+/// The conditions in order: a passed Sunset, then the version, then the schema.
+fn judge(
+    ev: &mut ApiVersionEvidence,
+    spec: &ApiVersionSpec,
+    h: &HttpEvidence,
+    now_unix: i64,
+) -> Result<(), Failure> {
+    dates(ev, h, now_unix)?;
+    version(ev, spec, h)?;
+    schema(ev, spec, h)
+}
+
+fn fail(kind: FailureKind, detail: String) -> Result<(), Failure> {
+    Err(Failure::new(Phase::Content, kind, detail))
+}
+
+fn body_json(h: &HttpEvidence) -> Option<serde_json::Value> {
+    serde_json::from_slice::<serde_json::Value>(&h.body).ok()
+}
+
+/// `Deprecation` and `Sunset`: warnings, or the failure of a Sunset that has passed.
+fn dates(ev: &mut ApiVersionEvidence, h: &HttpEvidence, now_unix: i64) -> Result<(), Failure> {
     if let Some(v) = h.headers.get("deprecation") {
         ev.deprecated = true;
         ev.deprecation_unix = parse_date(v);
@@ -32,12 +56,9 @@ pub fn evaluate(
     ev.sunset_unix = h.headers.get("sunset").and_then(|v| parse_date(v));
     if let Some(s) = ev.sunset_unix {
         if s <= now_unix {
-            return (
-                ev,
-                fail(
-                    FailureKind::ApiSunsetPassed,
-                    format!("the API's Sunset date {} has passed", date(s)),
-                ),
+            return fail(
+                FailureKind::ApiSunsetPassed,
+                format!("the API's Sunset date {} has passed", date(s)),
             );
         }
         ev.warnings.push(format!(
@@ -45,7 +66,15 @@ pub fn evaluate(
             date(s)
         ));
     }
-    let body_json = || serde_json::from_slice::<serde_json::Value>(&h.body).ok();
+    Ok(())
+}
+
+/// The version the gateway speaks, read from the configured source, against `require`.
+fn version(
+    ev: &mut ApiVersionEvidence,
+    spec: &ApiVersionSpec,
+    h: &HttpEvidence,
+) -> Result<(), Failure> {
     if let Some(src) = &spec.source {
         let (label, seen) = match src {
             VersionSource::Header(name) => (
@@ -54,7 +83,7 @@ pub fn evaluate(
             ),
             VersionSource::JsonPointer(p) => (
                 format!("json {p}"),
-                body_json().and_then(|j| j.pointer(p).and_then(crate::profile::text_value)),
+                body_json(h).and_then(|j| j.pointer(p).and_then(crate::profile::text_value)),
             ),
             VersionSource::Regex(re) => (
                 format!("regex {}", re.as_str()),
@@ -66,41 +95,39 @@ pub fn evaluate(
         ev.source = Some(label.clone());
         ev.seen = seen.clone();
         let Some(seen) = seen else {
-            return (
-                ev,
-                fail(
-                    FailureKind::ApiVersionMissing,
-                    format!("no API version found ({label})"),
-                ),
+            return fail(
+                FailureKind::ApiVersionMissing,
+                format!("no API version found ({label})"),
             );
         };
         if let Some(req) = &spec.require {
             let Some(v) = coerce(&seen) else {
-                return (
-                    ev,
-                    fail(
-                        FailureKind::ApiVersionMissing,
-                        format!("API version {seen:?} ({label}) is not a version number"),
-                    ),
+                return fail(
+                    FailureKind::ApiVersionMissing,
+                    format!("API version {seen:?} ({label}) is not a version number"),
                 );
             };
             let ok = req.matches(&v);
             ev.compatible = Some(ok);
             if !ok {
-                return (
-                    ev,
-                    fail(
-                        FailureKind::ApiVersionMismatch,
-                        format!(
-                            "the gateway speaks API version {seen}, outside the required {req}"
-                        ),
-                    ),
+                return fail(
+                    FailureKind::ApiVersionMismatch,
+                    format!("the gateway speaks API version {seen}, outside the required {req}"),
                 );
             }
         }
     }
+    Ok(())
+}
+
+/// `required_fields`: each pointer present with its declared type.
+fn schema(
+    ev: &mut ApiVersionEvidence,
+    spec: &ApiVersionSpec,
+    h: &HttpEvidence,
+) -> Result<(), Failure> {
     if !spec.required_fields.is_empty() {
-        let json = body_json();
+        let json = body_json(h);
         for (pointer, want) in &spec.required_fields {
             let found = json.as_ref().and_then(|j| j.pointer(pointer));
             if !want.accepts(found) {
@@ -121,19 +148,16 @@ pub fn evaluate(
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect();
-            return (
-                ev,
-                fail(
-                    FailureKind::ApiSchemaDrift,
-                    format!(
-                        "the response no longer has the expected shape: {}",
-                        list.join("; ")
-                    ),
+            return fail(
+                FailureKind::ApiSchemaDrift,
+                format!(
+                    "the response no longer has the expected shape: {}",
+                    list.join("; ")
                 ),
             );
         }
     }
-    (ev, Ok(()))
+    Ok(())
 }
 
 /// Entry point for the fuzz targets and the property tests (`fuzz/`, `tests/it/arbitrary.rs`):

@@ -3,10 +3,8 @@
 
 use super::super::{code, Code};
 use super::{msg, Message};
-use crate::classify::Cause::{ApiVersion, Security, Server, UserInput};
-use crate::classify::Symptom::{
-    BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF,
-};
+use crate::vocab::Cause::{ApiVersion, Security, Server, UserInput};
+use crate::vocab::Symptom::{BalanceAnomaly as BA, PaymentDelay as PD, TransactionFailure as TF};
 
 /// JSON-RPC 2.0 codes plus Solana's server errors.
 pub const SOLANA: &[Code] = &[

@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{rfc3339, Live, Schedule};
-use crate::alerts::engine::Settings;
-use crate::alerts::notification::{fingerprint, Event, Notification};
+use super::engine::Settings;
+use super::notification::{fingerprint, Event, Notification};
 use crate::incidents::Incident;
+use crate::maintenance::{rfc3339, Live, Schedule};
 
 /// The open incidents that may page at `now_ms`.
 pub fn outside<'a>(
@@ -49,7 +49,7 @@ pub fn transitions(s: &Schedule, since_ms: i64, now_ms: i64, set: &Settings) -> 
 }
 
 fn note(
-    w: &super::Window,
+    w: &crate::maintenance::Window,
     start_ms: i64,
     end_ms: i64,
     edge: &str,
@@ -63,7 +63,9 @@ fn note(
     labels.insert("severity".to_string(), "info".to_string());
     labels.insert("vantage".to_string(), set.vantage.clone());
     let covers = if w.providers.is_empty() && w.targets.is_empty() {
-        "every target".to_string()
+        crate::lang::page::UPTIME_EVERY_TARGET
+            .get(set.lang)
+            .to_string()
     } else {
         [w.providers.join(", "), w.targets.join(", ")]
             .into_iter()
@@ -71,25 +73,14 @@ fn note(
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let summary = match set.lang {
-        crate::classify::Lang::En => format!(
-            "Maintenance `{}` {edge} ({covers}): {} to {}",
-            w.name,
-            rfc3339(start_ms),
-            rfc3339(end_ms)
-        ),
-        crate::classify::Lang::ZhCn => format!(
-            "维护窗口 `{}` {}（{covers}）：{} 至 {}",
-            w.name,
-            if edge == "started" {
-                "开始"
-            } else {
-                "结束"
-            },
-            rfc3339(start_ms),
-            rfc3339(end_ms)
-        ),
-    };
+    let summary = crate::lang::alerts::maintenance_summary(
+        &w.name,
+        edge == "started",
+        &covers,
+        &rfc3339(start_ms),
+        &rfc3339(end_ms),
+        set.lang,
+    );
     let api = format!("{}/api/v1/maintenance", set.external);
     let mut annotations = BTreeMap::new();
     annotations.insert("summary".to_string(), summary);

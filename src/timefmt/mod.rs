@@ -1,10 +1,16 @@
-//! RFC 3339 text for any instant a remote party can name.
+//! Time in one place: RFC 3339 text for any instant a remote party can name, Unix seconds
+//! and milliseconds, durations for humans, and the RFC 3339 parser of the notification
+//! reports (`parse.rs`).
 //!
 //! `humantime`'s formatter panics before 1970 and after 9999, and a gateway chooses the dates
 //! it sends (a `Deprecation: @300000000000`, a certificate valid from 1950): those reached it
 //! and killed the probe (issue 15). This formatter is total over `i64` seconds: the proleptic
 //! Gregorian calendar (Howard Hinnant's `civil_from_days`), years outside 0000-9999 written
 //! with a sign as ISO 8601's expanded form does.
+
+mod parse;
+
+pub use parse::parse_rfc3339;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -33,6 +39,29 @@ pub fn rfc3339_millis(t: SystemTime) -> String {
     let ms = millis.rem_euclid(1000);
     let whole = rfc3339_secs(secs);
     format!("{}.{ms:03}Z", whole.trim_end_matches('Z'))
+}
+
+/// Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Total over every `ms` (a value read
+/// back from `state_dir` may be anything; humantime's formatter failed from year 10000 on).
+pub fn rfc3339_ms(ms: u64) -> String {
+    rfc3339_millis(UNIX_EPOCH + std::time::Duration::from_millis(ms))
+}
+
+/// Signed Unix milliseconds (a maintenance window's edge) as RFC 3339; before 1970 is 1970.
+pub fn rfc3339_ms_signed(ms: i64) -> String {
+    rfc3339_ms(u64::try_from(ms).unwrap_or(0))
+}
+
+/// `1h 2m 3s` for humans.
+pub fn human(secs: f64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs.max(0.0).round() as u64))
+        .to_string()
+}
+
+/// `SystemTime` as Unix milliseconds; 0 before 1970, saturating far in the future.
+pub fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `SystemTime` as Unix seconds, negative before 1970 (never a panic, never a wrap).

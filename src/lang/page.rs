@@ -1,134 +1,68 @@
-//! Every word of the status page in English and Simplified Chinese. Cause, scope and symptom
-//! names are translated here; the remediation hints come from `classify::hint`.
+//! Every word of the status page in English and Simplified Chinese: the fixed labels, the
+//! cause, scope and symptom names, and the phrases with numbers in them. The remediation
+//! hints are [`super::hint`].
 
-use crate::classify::{Cause, Lang, Scope, Symptom};
+use super::Text;
+use crate::vocab::{Cause, Lang, Scope, Symptom};
 
-/// The fixed labels of the page.
-pub struct Words {
-    pub html_lang: &'static str,
-    pub title: &'static str,
-    pub local_title: &'static str,
-    pub healthy: &'static str,
-    pub failing: &'static str,
-    pub pending: &'static str,
-    pub flapping: &'static str,
-    pub all_healthy: &'static str,
-    pub failing_by_cause: &'static str,
-    pub provider_wide: &'static str,
-    pub not_local: &'static str,
-    pub providers: &'static str,
-    pub controls: &'static str,
-    pub th_provider: &'static str,
-    pub th_targets: &'static str,
-    pub th_causes: &'static str,
-    pub th_target: &'static str,
-    pub th_health: &'static str,
-    pub th_cause: &'static str,
-    pub th_scope: &'static str,
-    pub th_symptoms: &'static str,
-    pub th_history: &'static str,
-    pub th_todo: &'static str,
-    pub all_providers: &'static str,
-    pub see_banner: &'static str,
-    pub same_hint: &'static str,
-    pub no_rounds: &'static str,
-    pub evidence: &'static str,
-    pub warning: &'static str,
-    pub metrics: &'static str,
-    pub api: &'static str,
-    pub language: &'static str,
-    pub open_incidents: &'static str,
-    pub resolved: &'static str,
-    pub th_opened: &'static str,
-    pub th_for: &'static str,
-    pub th_lasted: &'static str,
-    pub no_open: &'static str,
-    pub more: &'static str,
+/// Declares the page's fixed words once, each with its English and Chinese text: the
+/// struct, one constant per language and the list the catalogue test walks.
+macro_rules! words {
+    ($($field:ident: $en:literal, $zh:literal;)+) => {
+        /// The fixed labels of the page.
+        pub struct Words {
+            $(pub $field: &'static str,)+
+        }
+
+        const EN: Words = Words { $($field: $en,)+ };
+        const ZH: Words = Words { $($field: $zh,)+ };
+
+        /// Every word: (name, English, Chinese).
+        pub const ALL_WORDS: &[(&str, &str, &str)] = &[$((stringify!($field), $en, $zh),)+];
+    };
 }
 
-const EN: Words = Words {
-    html_lang: "en",
-    title: "payprobe status",
-    local_title: "The problem is on this side: check your network.",
-    healthy: "healthy",
-    failing: "failing",
-    pending: "waiting for the first round",
-    flapping: "flapping",
-    all_healthy: "Every target is healthy.",
-    failing_by_cause: "Failing by cause",
-    provider_wide: "Provider-wide outage",
-    not_local: "Not on this side: the controls pass, so the failures are at the providers.",
-    providers: "Providers",
-    controls: "This vantage point (controls)",
-    th_provider: "provider",
-    th_targets: "targets",
-    th_causes: "causes",
-    th_target: "target",
-    th_health: "health",
-    th_cause: "cause",
-    th_scope: "scope",
-    th_symptoms: "symptoms",
-    th_history: "last rounds",
-    th_todo: "what to do",
-    all_providers: "all providers",
-    see_banner: "A local problem: see the banner above.",
-    same_hint: "↑ Same as above.",
-    no_rounds: "no rounds yet",
-    evidence: "evidence",
-    warning: "warning",
-    metrics: "metrics",
-    api: "JSON API",
-    language: "Language",
-    open_incidents: "Open incidents",
-    resolved: "Recently resolved",
-    th_opened: "opened",
-    th_for: "open for",
-    th_lasted: "lasted",
-    no_open: "No open incident.",
-    more: "more",
-};
-
-const ZH: Words = Words {
-    html_lang: "zh-CN",
-    title: "payprobe 状态",
-    local_title: "问题在本端：请检查本机网络。",
-    healthy: "正常",
-    failing: "失败",
-    pending: "等待首轮探测",
-    flapping: "抖动",
-    all_healthy: "所有目标均正常。",
-    failing_by_cause: "按原因统计的失败",
-    provider_wide: "服务商整体故障",
-    not_local: "不在本端：对照目标正常，故障在服务商一侧。",
-    providers: "服务商",
-    controls: "本端（对照目标）",
-    th_provider: "服务商",
-    th_targets: "目标数",
-    th_causes: "原因",
-    th_target: "目标",
-    th_health: "状态",
-    th_cause: "原因",
-    th_scope: "范围",
-    th_symptoms: "症状",
-    th_history: "最近轮次",
-    th_todo: "处理建议",
-    all_providers: "全部服务商",
-    see_banner: "本端问题：见上方横幅。",
-    same_hint: "↑ 同上。",
-    no_rounds: "尚无数据",
-    evidence: "证据",
-    warning: "警告",
-    metrics: "指标",
-    api: "JSON 接口",
-    language: "语言",
-    open_incidents: "进行中的事件",
-    resolved: "最近已恢复",
-    th_opened: "开始于",
-    th_for: "已持续",
-    th_lasted: "持续时间",
-    no_open: "没有进行中的事件。",
-    more: "更多",
-};
+words! {
+    html_lang: "en", "zh-CN";
+    title: "payprobe status", "payprobe 状态";
+    local_title: "The problem is on this side: check your network.", "问题在本端：请检查本机网络。";
+    healthy: "healthy", "正常";
+    failing: "failing", "失败";
+    pending: "waiting for the first round", "等待首轮探测";
+    flapping: "flapping", "抖动";
+    all_healthy: "Every target is healthy.", "所有目标均正常。";
+    failing_by_cause: "Failing by cause", "按原因统计的失败";
+    provider_wide: "Provider-wide outage", "服务商整体故障";
+    not_local: "Not on this side: the controls pass, so the failures are at the providers.", "不在本端：对照目标正常，故障在服务商一侧。";
+    providers: "Providers", "服务商";
+    controls: "This vantage point (controls)", "本端（对照目标）";
+    th_provider: "provider", "服务商";
+    th_targets: "targets", "目标数";
+    th_causes: "causes", "原因";
+    th_target: "target", "目标";
+    th_health: "health", "状态";
+    th_cause: "cause", "原因";
+    th_scope: "scope", "范围";
+    th_symptoms: "symptoms", "症状";
+    th_history: "last rounds", "最近轮次";
+    th_todo: "what to do", "处理建议";
+    all_providers: "all providers", "全部服务商";
+    see_banner: "A local problem: see the banner above.", "本端问题：见上方横幅。";
+    same_hint: "↑ Same as above.", "↑ 同上。";
+    no_rounds: "no rounds yet", "尚无数据";
+    evidence: "evidence", "证据";
+    warning: "warning", "警告";
+    metrics: "metrics", "指标";
+    api: "JSON API", "JSON 接口";
+    language: "Language", "语言";
+    open_incidents: "Open incidents", "进行中的事件";
+    resolved: "Recently resolved", "最近已恢复";
+    th_opened: "opened", "开始于";
+    th_for: "open for", "已持续";
+    th_lasted: "lasted", "持续时间";
+    no_open: "No open incident.", "没有进行中的事件。";
+    more: "more", "更多";
+}
 
 pub fn words(lang: Lang) -> &'static Words {
     match lang {
@@ -256,4 +190,27 @@ pub fn pick_provider(total: usize, lang: Lang) -> String {
         Lang::En => format!("{total} targets: pick a provider above for its details. Failing targets are listed below."),
         Lang::ZhCn => format!("共 {total} 个目标：请在上方选择服务商查看详情。下方列出失败的目标。"),
     }
+}
+
+/// What a maintenance window covers when it names no provider or target (the page and the
+/// alerts' `covers`).
+pub const UPTIME_EVERY_TARGET: Text = Text::new("every target", "全部目标");
+
+/// The maintenance and uptime sections' words, in the order `page/uptime.rs` reads them.
+pub const UPTIME: [Text; 10] = [
+    Text::new("Maintenance", "维护窗口"),
+    Text::new("now", "进行中"),
+    Text::new("upcoming", "即将开始"),
+    Text::new("covers", "范围"),
+    UPTIME_EVERY_TARGET,
+    Text::new("Uptime", "可用率"),
+    Text::new("provider / target", "服务商 / 目标"),
+    Text::new("budget left", "剩余错误预算"),
+    Text::new("last 30 days (UTC)", "最近 30 天（UTC）"),
+    Text::new("when", "时间"),
+];
+
+/// The uptime words in `lang`.
+pub fn uptime_words(lang: Lang) -> [&'static str; 10] {
+    UPTIME.map(|t| t.get(lang))
 }

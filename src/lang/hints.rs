@@ -1,28 +1,6 @@
 //! Remediation hints, per cause and scope, in English and Simplified Chinese.
 
-use serde::Serialize;
-
-use super::{Cause, Scope};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub enum Lang {
-    #[default]
-    #[serde(rename = "en")]
-    En,
-    #[serde(rename = "zh-CN")]
-    ZhCn,
-}
-
-impl Lang {
-    /// Accepts `en`, `zh`, `zh-CN`, `zh_CN`, `zh-Hans` (case-insensitive).
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "en" | "en-us" | "en-gb" => Some(Lang::En),
-            "zh" | "zh-cn" | "zh-hans" | "zh-hans-cn" => Some(Lang::ZhCn),
-            _ => None,
-        }
-    }
-}
+use crate::vocab::{Cause, Lang, Scope};
 
 fn cause_hint(cause: Cause, scope: Scope, lang: Lang) -> &'static str {
     use Cause::*;
