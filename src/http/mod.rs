@@ -63,7 +63,7 @@ pub struct Shared {
     /// `/probe` requests in flight at most ([`limits::PROBE_ENDPOINT_SHARE`] of the probe
     /// slots, fixed at start).
     pub probe_slots: Arc<tokio::sync::Semaphore>,
-    /// Credential checks that cost a bcrypt (`src/limits.rs`, `AUTH_CHECKS_PER_SECOND`).
+    /// Credential checks that cost a bcrypt (`src/limits/`, `AUTH_CHECKS_PER_SECOND`).
     pub auth_rate: RateLimit,
     /// List requests (`/api/v1/targets`, `/api/v1/incidents`) started per second.
     pub api_rate: RateLimit,
@@ -86,7 +86,7 @@ pub type Body = Full<Bytes>;
 
 /// Accepts connections until the task is aborted. Each connection is served in its own task
 /// under the connection budget of `src/http/conns.rs`, with the head limits and the header
-/// read timeout of `src/limits.rs`. The listener and the budget are shared so that a
+/// read timeout of `src/limits/`. The listener and the budget are shared so that a
 /// restarted accept loop (`src/supervise.rs`) keeps the socket and the count of open
 /// connections.
 pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<conns::Conns>) {
@@ -135,7 +135,7 @@ pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<c
 }
 
 /// Serves HTTP/1 on one accepted connection (plain or TLS) with the head limits and the
-/// header-read timeout of `src/limits.rs`.
+/// header-read timeout of `src/limits/`.
 async fn serve_conn<S>(stream: S, peer: SocketAddr, shared: Arc<Shared>, slot: Arc<conns::Slot>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,

@@ -1,7 +1,7 @@
 //! `POST /api/v1/notifications/{name}`: the merchant's callback handler reports a payment
 //! notification it received. The only endpoint that takes a body, so everything about it is
 //! bounded: rate (over all channels), body size and the time to send it, id length, and
-//! the ids kept for idempotence (`src/limits.rs`). The channel's bearer token is compared
+//! the ids kept for idempotence (`src/limits/`). The channel's bearer token is compared
 //! in constant time and never logged.
 
 use http_body_util::BodyExt;

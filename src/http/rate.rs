@@ -1,5 +1,5 @@
 //! A token bucket for `/probe`: each request makes this host connect to a gateway, so the
-//! endpoint must not become a way to hammer one (rate and burst in `src/limits.rs`).
+//! endpoint must not become a way to hammer one (rate and burst in `src/limits/`).
 
 use std::sync::Mutex;
 

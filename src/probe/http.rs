@@ -283,7 +283,7 @@ where
             Err(e) => Err(guard.why(e).await),
         }
     } else {
-        // Explicit bounds on what a gateway may send as a head (see `src/limits.rs`).
+        // Explicit bounds on what a gateway may send as a head (see `src/limits/`).
         let (mut tx, c) = hyper::client::conn::http1::Builder::new()
             .max_headers(limits::MAX_RESPONSE_HEADERS)
             .max_header_size(limits::MAX_RESPONSE_HEAD_BYTES)

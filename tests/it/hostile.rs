@@ -2,7 +2,7 @@
 //!
 //! Each case asserts the bounded evidence and its cause, that the probe returned within its
 //! timeout plus `limits::DEADLINE_SLACK` (the documented slack), and that nothing panicked
-//! (a panic would fail the test itself). Memory is bounded by the caps of `src/limits.rs`:
+//! (a panic would fail the test itself). Memory is bounded by the caps of `src/limits/`:
 //! the serialised evidence stays small whatever the server sent.
 
 use std::future::Future;
@@ -305,7 +305,7 @@ async fn a_dns_server_answering_truncated_malformed_or_foreign_ids_fails_dns_in_
 
 // ----- Config bounds -----
 
-/// Values past the bounds of `src/limits.rs` are refused by line and column, so deadline
+/// Values past the bounds of `src/limits/` are refused by line and column, so deadline
 /// arithmetic never sees them; an absent `[targets.ping]` still has its burst checked.
 #[test]
 fn config_values_past_their_bounds_are_named_by_line_and_column() {

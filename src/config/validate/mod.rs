@@ -6,7 +6,7 @@
 //! `Target` built from every table), `endpoint.rs` (a target's `url` and `checks`),
 //! `tls.rs` (its TLS keys), `http.rs`, `dns.rs`, `ping.rs`, `api_version.rs`, `rpc.rs`
 //! (the per-check tables) and `alerts.rs` (`[alerts]` and its sinks). `values.rs` holds the
-//! helpers they share; every bound comes from `src/limits.rs`.
+//! helpers they share; every bound comes from `src/limits/`.
 
 use std::path::Path;
 

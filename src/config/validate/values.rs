@@ -47,7 +47,7 @@ pub(super) fn duration(
 }
 
 /// A duration key with its own upper bound (the bound keeps deadline arithmetic far from
-/// overflow; see `src/limits.rs`).
+/// overflow; see `src/limits/`).
 pub(super) fn duration_max(
     v: &S<String>,
     key: &str,
