@@ -26,9 +26,7 @@ use crate::config::{stable_hash, Plan, Target};
 use crate::pipeline::Rounds;
 use crate::probe::{Evidence, Failure, FailureKind, Phase, Probers};
 
-/// Slack given to a round past its deadline before the scheduler gives up on it. Probers
-/// honour the deadline themselves; this only guards against a bug hanging a target forever.
-const OVERRUN_GRACE: Duration = Duration::from_millis(500);
+use crate::limits::ROUND_OVERRUN_GRACE as OVERRUN_GRACE;
 
 /// Runs one round of a target's checks. [`Probers`] is the real one; tests drive the
 /// scheduler's timing with a fake under `tokio::time::pause`.

@@ -32,10 +32,6 @@ use crate::output::SelfReport;
 pub const FILE: &str = "incidents.journal";
 /// Where incidents were kept before the journal; read once to carry them over.
 const LEGACY: &str = "incidents.json";
-/// How often a journal that could not be written is tried again when nothing newer comes.
-const RETRY: Duration = Duration::from_secs(5);
-/// Events written in one batch at most (one write, one fsync).
-const BATCH: usize = 4096;
 
 /// How far the writer has got: the number of the last event it wrote (or tried to write:
 /// a failing disk must not hold paging back). The alert engine waits on it before it pages
@@ -249,7 +245,16 @@ pub fn start(
     };
     let spawned = std::thread::Builder::new()
         .name("payprobe-incidents".into())
-        .spawn(move || writer(j, &rx, &lost, &snapshot, &progress, RETRY));
+        .spawn(move || {
+            writer(
+                j,
+                &rx,
+                &lost,
+                &snapshot,
+                &progress,
+                crate::limits::JOURNAL_RETRY,
+            )
+        });
     match spawned {
         Ok(_) => Some(tx),
         Err(e) => {
@@ -260,10 +265,10 @@ pub fn start(
 }
 
 /// The events that arrive within [`crate::limits::JOURNAL_COALESCE`] of the first one,
-/// [`BATCH`] at most.
+/// [`crate::limits::JOURNAL_BATCH`] at most.
 fn gather(rx: &mpsc::Receiver<Arc<Stamped>>, batch: &mut Vec<Arc<Stamped>>) {
     let until = Instant::now() + crate::limits::JOURNAL_COALESCE;
-    while batch.len() < BATCH {
+    while batch.len() < crate::limits::JOURNAL_BATCH {
         let left = until.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(s) => batch.push(s),

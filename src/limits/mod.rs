@@ -261,6 +261,18 @@ pub const JOURNAL_DEAD_RECORDS: usize = 16_384;
 /// ledger to replay at start.
 pub const JOURNAL_DEAD_RATIO: usize = 2;
 
+/// How often a journal that could not be written is tried again when nothing newer comes:
+/// a full disk freed by an operator is noticed within seconds, without a busy loop.
+pub const JOURNAL_RETRY: Duration = Duration::from_secs(5);
+
+/// Events written in one batch at most (one write, one fsync): a mass outage's burst in a
+/// few writes, each at most a few MB.
+pub const JOURNAL_BATCH: usize = 4096;
+
+/// Slack given to a round past its deadline before the scheduler gives up on it. Probers
+/// honour the deadline themselves; this only guards against a bug hanging a target forever.
+pub const ROUND_OVERRUN_GRACE: Duration = Duration::from_millis(500);
+
 /// How long the incident writer lets events gather before one write and one `fdatasync`.
 /// Each sync rewrites the file's last, partly filled page: one per event cost about 1.5 KB
 /// of disk writes per change in a 10,000-target outage (docs/benchmarks.md). The alert engine
