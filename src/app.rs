@@ -6,14 +6,11 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 
 use crate::alerts::Alerts;
-use crate::availability::Availability;
 use crate::config::{self, ConfigError, Plan, Shard};
-use crate::history::History;
 use crate::http::{self, Shared};
-use crate::incidents::Incidents;
 use crate::judge::Judge;
 use crate::metrics::{Metrics, MetricsError};
-use crate::pipeline::{Output, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::probe::Probers;
 use crate::scheduler::{Runner, Scheduler, TaskEnv};
 use crate::state::Store;
@@ -69,6 +66,9 @@ impl Overrides {
     }
 }
 
+mod outputs;
+use outputs::Outputs;
+
 impl Daemon {
     /// Binds the listener and starts probing every target of `plan`.
     pub async fn start(
@@ -82,32 +82,14 @@ impl Daemon {
         let store = judge.store().clone();
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
-        let incidents = Arc::new(Incidents::new(
-            &plan.server.state_dir,
-            &plan.targets,
-            metrics.clone(),
-        ));
-        let history = Arc::new(History::default());
-        let maintenance = crate::maintenance::Live::new(&plan.maintenance, plan.target_providers());
-        incidents.watch_maintenance(maintenance.clone());
-        incidents.speak(plan.server.lang);
-        let availability =
-            Availability::open(&plan.server.state_dir, &plan.targets, maintenance.clone());
-        metrics.expose(maintenance.clone());
-        metrics.expose(availability.clone());
-        let rollups = crate::availability::start_writer(
-            availability.clone(),
-            metrics.clone(),
-            history.clone(),
-        )
-        .await;
-        crate::metrics::IncidentSeries::follow(&incidents, metrics.clone());
-        let outputs: Vec<Arc<dyn Output>> = vec![
-            metrics.clone(),
-            incidents.clone(),
-            history.clone(),
-            availability.clone(),
-        ];
+        let Outputs {
+            incidents,
+            history,
+            maintenance,
+            availability,
+            rollups,
+            outputs,
+        } = Outputs::start(&plan, &metrics).await;
         let pipeline = Arc::new(Pipeline::new(judge.clone(), metrics.clone(), outputs));
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
         let ctx = Arc::new(TaskEnv {
@@ -130,27 +112,8 @@ impl Daemon {
             runner,
             judge,
             limit: limit.clone(),
-            probe_rate: http::RateLimit::new(
-                plan_ref.server.probe_rate,
-                plan_ref.server.probe_burst,
-            ),
-            renders: http::scrape::Renders::default(),
-            probe_slots: Arc::new(Semaphore::new(
-                (plan_ref.server.max_concurrency / crate::limits::PROBE_ENDPOINT_SHARE).max(1),
-            )),
-            auth_rate: http::RateLimit::new(
-                crate::limits::AUTH_CHECKS_PER_SECOND,
-                crate::limits::AUTH_CHECKS_BURST,
-            ),
-            api_rate: http::RateLimit::new(
-                crate::limits::API_LISTS_PER_SECOND,
-                crate::limits::API_LISTS_BURST,
-            ),
+            guards: http::Guards::new(&plan_ref.server),
             rejected: Arc::new(crate::alerts::Rejected::default()),
-            notify_rate: http::RateLimit::new(
-                crate::limits::NOTIFICATIONS_PER_SECOND,
-                crate::limits::NOTIFICATIONS_BURST,
-            ),
         });
         let alerts = Alerts::start(
             &plan_ref,
@@ -211,6 +174,7 @@ impl Daemon {
             resize(&self.limit, old, plan.server.max_concurrency);
         }
         self.shared
+            .guards
             .probe_rate
             .set(plan.server.probe_rate, plan.server.probe_burst);
         let applied = self.scheduler.apply(&plan);

@@ -56,21 +56,46 @@ pub struct Shared {
     /// The `max_concurrency` cap the scheduled rounds take too: `/probe` cannot add load
     /// beyond it.
     pub limit: Arc<tokio::sync::Semaphore>,
+    /// What keeps readers from hurting probing: rate limits, slots, the render cache.
+    pub guards: Guards,
+    /// Notifications the sinks rejected for good (`/api/v1/alerts/rejected`).
+    pub rejected: Arc<crate::alerts::Rejected>,
+}
+
+/// The listener's guards for its expensive readers (issue 20: readers can never hurt
+/// probing). `probe_rate` follows `[server] probe_rate` on reload; the rest are fixed at start.
+pub struct Guards {
     /// `/probe` requests started per second.
     pub probe_rate: RateLimit,
     /// The last `/metrics` renders (one render at a time; see `scrape.rs`).
     pub renders: scrape::Renders,
     /// `/probe` requests in flight at most ([`limits::PROBE_ENDPOINT_SHARE`] of the probe
-    /// slots, fixed at start).
+    /// slots).
     pub probe_slots: Arc<tokio::sync::Semaphore>,
     /// Credential checks that cost a bcrypt (`src/limits/`, `AUTH_CHECKS_PER_SECOND`).
     pub auth_rate: RateLimit,
     /// List requests (`/api/v1/targets`, `/api/v1/incidents`) started per second.
     pub api_rate: RateLimit,
-    /// Notifications the sinks rejected for good (`/api/v1/alerts/rejected`).
-    pub rejected: Arc<crate::alerts::Rejected>,
     /// Notification reports accepted per second, over all channels (`src/http/notify.rs`).
     pub notify_rate: RateLimit,
+}
+
+impl Guards {
+    pub fn new(server: &crate::config::ServerPlan) -> Guards {
+        Guards {
+            probe_rate: RateLimit::new(server.probe_rate, server.probe_burst),
+            renders: scrape::Renders::default(),
+            probe_slots: Arc::new(tokio::sync::Semaphore::new(
+                (server.max_concurrency / limits::PROBE_ENDPOINT_SHARE).max(1),
+            )),
+            auth_rate: RateLimit::new(limits::AUTH_CHECKS_PER_SECOND, limits::AUTH_CHECKS_BURST),
+            api_rate: RateLimit::new(limits::API_LISTS_PER_SECOND, limits::API_LISTS_BURST),
+            notify_rate: RateLimit::new(
+                limits::NOTIFICATIONS_PER_SECOND,
+                limits::NOTIFICATIONS_BURST,
+            ),
+        }
+    }
 }
 
 impl Shared {
@@ -181,7 +206,7 @@ async fn guarded(shared: &Shared, req: Request<hyper::body::Incoming>) -> Respon
             .map(|v| v.as_bytes().to_vec());
         // Credentials verified within the cache's TTL need no bcrypt, so no blocking thread.
         let ok = web.known(header.as_deref()) || {
-            if let Err(wait) = shared.auth_rate.take() {
+            if let Err(wait) = shared.guards.auth_rate.take() {
                 return too_many(wait, "too many credential checks; retry later\n");
             }
             tokio::task::spawn_blocking(move || web.authorized(header.as_deref()))
@@ -213,7 +238,7 @@ pub(crate) fn too_many(wait: f64, why: &str) -> Response<Body> {
 /// The expensive reads (the status page and the two lists): built on the blocking pool, so
 /// a large one never holds a worker the probes need, and rate-limited together.
 async fn list(shared: &Shared, plan: Arc<Plan>, path: &str, query: &str) -> Response<Body> {
-    if let Err(wait) = shared.api_rate.take() {
+    if let Err(wait) = shared.guards.api_rate.take() {
         let mut r = text(
             StatusCode::TOO_MANY_REQUESTS,
             "too many page or list requests; retry shortly\n",

@@ -39,7 +39,7 @@ pub async fn post(shared: &Shared, req: Request<hyper::body::Incoming>) -> Respo
             .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    if let Err(wait) = shared.notify_rate.take() {
+    if let Err(wait) = shared.guards.notify_rate.take() {
         return super::too_many(wait, "too many notification reports; retry later\n");
     }
     let name = req.uri().path().trim_start_matches(PREFIX).to_string();

@@ -17,10 +17,10 @@ use crate::limits::PROBE_ENDPOINT_MARGIN as MARGIN;
 
 pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Response<Body> {
     let param = |k: &str| super::param(query, k);
-    if let Err(wait) = shared.probe_rate.take() {
+    if let Err(wait) = shared.guards.probe_rate.take() {
         let why = format!(
             "more than {} /probe requests a second ([server] probe_rate); retry in {wait:.1} s\n",
-            shared.probe_rate.per_second()
+            shared.guards.probe_rate.per_second()
         );
         return super::too_many(wait, &why);
     }
@@ -59,7 +59,7 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
     let deadline = tokio::time::Instant::now() + budget;
     // Its own share first: /probe may hold at most a part of the probe slots, so a flood of
     // /probe at a slow target can never starve the scheduled rounds of theirs.
-    let Ok(_share) = shared.probe_slots.clone().try_acquire_owned() else {
+    let Ok(_share) = shared.guards.probe_slots.clone().try_acquire_owned() else {
         return super::too_many(
             1.0,
             "too many /probe requests in flight (a quarter of max_concurrency); retry shortly\n",

@@ -31,7 +31,7 @@ pub struct Renders {
 pub async fn metrics(shared: &Shared, headers: &HeaderMap) -> Response<Body> {
     let gzip = accepts_gzip(headers);
     let arrived = Instant::now();
-    let mut last = shared.renders.last.lock().await;
+    let mut last = shared.guards.renders.last.lock().await;
     let slot = &mut last[usize::from(gzip)];
     let body = match slot {
         Some((started, body)) if *started >= arrived => body.clone(),
