@@ -4,10 +4,10 @@
 //! closed [`FailureKind`]s by walking the error, never by matching message strings.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use rustls::pki_types::ServerName;
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
@@ -15,7 +15,7 @@ use super::cert::CertSummary;
 use super::resolve::Resolvers;
 use super::sniff::{self, Sniff};
 pub use super::timed::{IoMarks, TimedIo};
-use super::{DnsEvidence, Failure, FailureKind, Phase, Recorder, TcpEvidence, TlsEvidence};
+use super::{DnsEvidence, Failure, FailureKind, Phase, Recorder, TlsEvidence};
 use crate::config::DnsSpec;
 use crate::tls::TlsClient;
 
@@ -91,191 +91,8 @@ fn unexpected(addrs: &[IpAddr], expect: &[ipnet::IpNet]) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Connects to the target, recording TCP evidence; on success the recorder moves to `next`
-/// (TLS, or straight to processing for plain HTTP).
-///
-/// Several addresses are raced the way RFC 8305 (Happy Eyeballs v2) does: address families
-/// interleaved, a new attempt started every [`ATTEMPT_DELAY`] while earlier ones go on, the
-/// next one at once when an attempt fails, and the first to connect wins. A black-holed
-/// address therefore costs 250 ms, not the whole deadline. Every attempt and its outcome go
-/// into `connect_attempts`, updated as they happen so a deadline still shows them.
-///
-/// With a `source` address (the target's `source_address`), each socket is bound to it
-/// before connecting, and only addresses of its family are tried.
-pub async fn connect(
-    rec: &mut Recorder,
-    addrs: &[IpAddr],
-    port: u16,
-    source: Option<IpAddr>,
-    next: Phase,
-) -> Result<TcpStream, Failure> {
-    use futures_util::stream::{FuturesUnordered, StreamExt};
-    let same_family: Vec<IpAddr> = match source {
-        Some(src) => addrs
-            .iter()
-            .filter(|a| a.is_ipv4() == src.is_ipv4())
-            .copied()
-            .collect(),
-        None => addrs.to_vec(),
-    };
-    if let (Some(src), true) = (source, same_family.is_empty() && !addrs.is_empty()) {
-        return Err(Failure::new(
-            Phase::Connect,
-            FailureKind::ConnectError,
-            format!("no address of source_address {src}'s family among {addrs:?}"),
-        ));
-    }
-    let order = interleave(&same_family);
-    let mut last = Failure::new(
-        Phase::Connect,
-        FailureKind::ConnectError,
-        "no address to connect to",
-    );
-    rec.ev.connect_attempts.clear();
-    let mut racing: FuturesUnordered<Dial> = FuturesUnordered::new();
-    let mut queue = order.into_iter();
-    let mut started_any = false;
-    loop {
-        if let Some(ip) = (!started_any || racing.is_empty())
-            .then(|| queue.next())
-            .flatten()
-        {
-            started_any = true;
-            racing.push(dial(rec, SocketAddr::new(ip, port), source));
-            continue;
-        }
-        if racing.is_empty() {
-            return Err(last);
-        }
-        let delay = tokio::time::sleep(ATTEMPT_DELAY);
-        tokio::pin!(delay);
-        let more = queue.len() > 0;
-        tokio::select! {
-            Some((i, addr, started, res)) = racing.next() => {
-                let took = started.elapsed();
-                match res {
-                    Ok(s) => {
-                        // Probes send one small request; Nagle would only add latency to measure.
-                        let _ = s.set_nodelay(true);
-                        set(rec, i, "connected", took);
-                        for a in rec.ev.connect_attempts.iter_mut().filter(|a| a.outcome == "pending") {
-                            a.outcome = "abandoned".into();
-                        }
-                        rec.ev.tcp = Some(TcpEvidence { address: addr, duration: took });
-                        rec.enter(next);
-                        return Ok(s);
-                    }
-                    Err(e) => {
-                        let kind = connect_kind(&e);
-                        set(rec, i, kind_name(kind), took);
-                        last = Failure::new(Phase::Connect, kind, format!("{addr}: {e}"));
-                        // Failed fast: the next address at once (the loop's first branch).
-                        if let Some(ip) = queue.next() {
-                            racing.push(dial(rec, SocketAddr::new(ip, port), source));
-                        }
-                    }
-                }
-            }
-            () = &mut delay, if more => {
-                if let Some(ip) = queue.next() {
-                    racing.push(dial(rec, SocketAddr::new(ip, port), source));
-                }
-            }
-        }
-    }
-}
-
-/// RFC 8305 section 5's recommended "Connection Attempt Delay".
-pub const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Address families alternate, starting with the family of the first answer (RFC 8305 4).
-fn interleave(addrs: &[IpAddr]) -> Vec<IpAddr> {
-    let first_v6 = addrs.first().is_some_and(IpAddr::is_ipv6);
-    let (mut a, mut b): (Vec<IpAddr>, Vec<IpAddr>) =
-        addrs.iter().partition(|ip| ip.is_ipv6() == first_v6);
-    let mut out = Vec::with_capacity(addrs.len());
-    a.reverse();
-    b.reverse();
-    while let Some(x) = a.pop() {
-        out.push(x);
-        if let Some(y) = b.pop() {
-            out.push(y);
-        }
-    }
-    out.extend(b.into_iter().rev());
-    out
-}
-
-type Dial = std::pin::Pin<
-    Box<
-        dyn std::future::Future<Output = (usize, SocketAddr, Instant, io::Result<TcpStream>)>
-            + Send,
-    >,
->;
-
-/// Starts one attempt, noting it as pending in the evidence.
-fn dial(rec: &mut Recorder, address: SocketAddr, source: Option<IpAddr>) -> Dial {
-    let i = rec.ev.connect_attempts.len();
-    rec.ev.connect_attempts.push(super::ConnectAttempt {
-        address,
-        outcome: "pending".to_string(),
-        duration: std::time::Duration::ZERO,
-    });
-    let started = Instant::now();
-    Box::pin(async move { (i, address, started, open(address, source).await) })
-}
-
-/// One TCP connection, bound first to `source` when there is one (port 0: the OS picks).
-async fn open(address: SocketAddr, source: Option<IpAddr>) -> io::Result<TcpStream> {
-    let Some(src) = source else {
-        return TcpStream::connect(address).await;
-    };
-    let socket = if address.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.bind(SocketAddr::new(src, 0))?;
-    socket.connect(address).await
-}
-
-fn set(rec: &mut Recorder, i: usize, outcome: &str, took: std::time::Duration) {
-    if let Some(a) = rec.ev.connect_attempts.get_mut(i) {
-        a.outcome = outcome.to_string();
-        a.duration = took;
-    }
-}
-
-/// The name of a connect failure's kind, as it appears in the JSON evidence; any other kind
-/// is a `connect_error` here.
-fn kind_name(k: FailureKind) -> &'static str {
-    use FailureKind::*;
-    match k {
-        ConnectRefused
-        | ConnectReset
-        | ConnectTimeout
-        | HostUnreachable
-        | NetworkUnreachable
-        | SourceAddressUnavailable => k.as_str(),
-        _ => ConnectError.as_str(),
-    }
-}
-
-/// Maps a connect error to its kind via the OS error, not its text.
-pub fn connect_kind(e: &io::Error) -> FailureKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => FailureKind::ConnectRefused,
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
-            FailureKind::ConnectReset
-        }
-        io::ErrorKind::TimedOut => FailureKind::ConnectTimeout,
-        io::ErrorKind::HostUnreachable => FailureKind::HostUnreachable,
-        io::ErrorKind::NetworkUnreachable => FailureKind::NetworkUnreachable,
-        // bind(): the source address is not one of this host's (EADDRNOTAVAIL).
-        io::ErrorKind::AddrNotAvailable => FailureKind::SourceAddressUnavailable,
-        _ => FailureKind::ConnectError,
-    }
-}
+mod tcp;
+pub use tcp::connect;
 
 /// A TLS stream over TCP whose peer's first bytes are kept (see `src/probe/sniff.rs`).
 pub type Tls = TlsStream<Sniff<TcpStream>>;
