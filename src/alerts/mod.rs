@@ -15,9 +15,9 @@ pub mod maintenance;
 pub mod notification;
 pub mod outbox;
 pub mod sinks;
+mod task;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -28,7 +28,7 @@ use crate::incidents::Incidents;
 use crate::metrics::Metrics;
 use crate::supervise::{self, Supervised};
 use crate::timefmt::unix_ms;
-use engine::{Engine, Sent, Settings};
+use engine::{Sent, Settings};
 use notification::{Event, Notification};
 use outbox::Outbox;
 
@@ -148,7 +148,7 @@ impl Alerts {
         let m = metrics.clone();
         let s = Arc::new(s);
         tasks.push(supervise::spawn("alert_engine", metrics, move || {
-            run_engine(
+            task::run_engine(
                 dir.clone(),
                 s.clone(),
                 incidents.clone(),
@@ -169,115 +169,6 @@ fn load_state(dir: &std::path::Path) -> BTreeMap<String, Sent> {
             BTreeMap::new()
         }),
         Err(_) => BTreeMap::new(),
-    }
-}
-
-/// Follows the incident events (its own copy, no lock of the book per tick) and turns the
-/// open incidents into notifications: at once when an incident changes, and every `tick`
-/// for what time alone decides (`group_wait`, re-sends, the settling after a local outage).
-async fn run_engine(
-    dir: PathBuf,
-    s: Arc<Settings>,
-    incidents: Arc<Incidents>,
-    sinks: Vec<Arc<Sink>>,
-    metrics: Arc<Metrics>,
-    maintenance: Arc<crate::maintenance::Live>,
-) {
-    let mut engine = Engine::restore(load_state(&dir));
-    let mut follow = incidents.follow("alert_engine");
-    // Window edges are announced as they are crossed: a window already running when the
-    // engine (re)starts was announced by the process that saw it start.
-    let mut edges_seen = crate::maintenance::now_ms();
-    let tick = Duration::from_millis((s.group_wait_ms / 4).clamp(100, 1000));
-    let mut failing = false;
-    let mut journal_slow = false;
-    loop {
-        follow.catch_up(&incidents);
-        // Page only on what the journal holds: a notification on disk before its incident
-        // would be resolved and sent again after a crash (the restarted engine would find no
-        // incident behind it).
-        let written = incidents.journaled(follow.seq()).await;
-        if written == journal_slow {
-            journal_slow = !written;
-            if journal_slow {
-                tracing::warn!(waited = ?crate::limits::JOURNAL_WAIT, "the incident journal is behind (a slow or hung disk?); alerts go out after waiting this long for it");
-            } else {
-                tracing::info!("the incident journal caught up");
-            }
-        }
-        // Judging is O(open incidents): at 100,000 it is tens of milliseconds, done off the
-        // runtime's workers so the probes on them never wait for it.
-        let judged = {
-            let (m, s) = (maintenance.clone(), s.clone());
-            tokio::task::spawn_blocking(move || {
-                let now = unix_ms(SystemTime::now());
-                let now_i = i64::try_from(now).unwrap_or(i64::MAX);
-                let open = maintenance::outside(
-                    &m,
-                    follow.ledger().open.values().map(|i| i.as_ref()),
-                    now_i,
-                );
-                let want = engine::desired(open, now, &s);
-                let result = engine.evaluate(want, now, &s);
-                (follow, engine, result, now_i)
-            })
-            .await
-        };
-        let (mut out, changed, now_i);
-        match judged {
-            Ok((f, e, r, n)) => {
-                (follow, engine) = (f, e);
-                ((out, changed), now_i) = (r, n);
-            }
-            Err(e) => {
-                // The engine's state went with the panic: end, and the supervisor starts a
-                // fresh engine from the saved state and the book.
-                metrics.internal_error("alert_engine");
-                tracing::error!(error = %e, "judging the alerts failed");
-                return;
-            }
-        }
-        let edges = maintenance::transitions(&maintenance.get(), edges_seen, now_i, &s);
-        edges_seen = now_i;
-        out.extend(edges.into_iter().map(|n| (n, false)));
-        // Queueing fsyncs each outbox and the state is written through fsync and rename:
-        // disk work, kept off the runtime's workers, which the probes need.
-        let state = changed.then(|| serde_json::to_vec(&engine.sent).unwrap_or_default());
-        let written = if out.is_empty() && state.is_none() {
-            Ok(None) // nothing to write: no thread for it
-        } else {
-            let (q, m, d) = (sinks.clone(), metrics.clone(), dir.clone());
-            tokio::task::spawn_blocking(move || {
-                enqueue(&q, out, &m);
-                state.map(|bytes| crate::durable::write_atomic(&d, ENGINE_STATE, &bytes))
-            })
-            .await
-        };
-        match written {
-            Ok(None) => {}
-            Ok(Some(Ok(()))) => failing = false,
-            Ok(Some(Err(e))) => {
-                metrics.incidents.state_error("alerts");
-                if !failing {
-                    tracing::error!(dir = %dir.display(), error = %e, "cannot write the alert state to state_dir; alerting goes on");
-                }
-                failing = true;
-            }
-            Err(e) => {
-                metrics.internal_error("alert_engine");
-                tracing::error!(error = %e, "queueing notifications failed");
-            }
-        }
-        tokio::select! {
-            alive = follow.next() => {
-                if !alive {
-                    return;
-                }
-                // A burst of events (a mass change) is judged once, not once per event.
-                tokio::time::sleep(crate::limits::ALERT_ENGINE_COALESCE).await;
-            }
-            () = tokio::time::sleep(tick) => {}
-        }
     }
 }
 
