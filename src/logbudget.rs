@@ -12,13 +12,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct Budget {
     what: &'static str,
-    per_second: u32,
+    per_window: u32,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
-    second: u64,
+    window: u64,
     used: u32,
     left_out: u64,
 }
@@ -32,12 +32,12 @@ fn now_window() -> u64 {
 }
 
 impl Budget {
-    pub const fn new(what: &'static str, per_second: u32) -> Budget {
+    pub const fn new(what: &'static str, per_window: u32) -> Budget {
         Budget {
             what,
-            per_second,
+            per_window,
             state: Mutex::new(State {
-                second: 0,
+                window: 0,
                 used: 0,
                 left_out: 0,
             }),
@@ -49,14 +49,14 @@ impl Budget {
         self.allow_at(now_window())
     }
 
-    fn allow_at(&self, second: u64) -> bool {
+    fn allow_at(&self, window: u64) -> bool {
         let mut s = crate::sync::lock(&self.state, "log budget");
-        if s.second != second {
+        if s.window != window {
             Self::summarize(self.what, &mut s);
-            s.second = second;
+            s.window = window;
             s.used = 0;
         }
-        if s.used < self.per_second {
+        if s.used < self.per_window {
             s.used += 1;
             true
         } else {
@@ -67,9 +67,9 @@ impl Budget {
 
     /// Writes the summary of what was left out, if the window it belongs to is over.
     pub fn flush(&self) {
-        let second = now_window();
+        let window = now_window();
         let mut s = crate::sync::lock(&self.state, "log budget");
-        if s.second != second {
+        if s.window != window {
             Self::summarize(self.what, &mut s);
         }
     }

@@ -129,7 +129,7 @@ fn connected(
 }
 
 /// RFC 8305 section 5's recommended "Connection Attempt Delay".
-pub const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Address families alternate, starting with the family of the first answer (RFC 8305 4).
 fn interleave(addrs: &[IpAddr]) -> Vec<IpAddr> {
@@ -205,7 +205,7 @@ fn kind_name(k: FailureKind) -> &'static str {
 }
 
 /// Maps a connect error to its kind via the OS error, not its text.
-pub fn connect_kind(e: &io::Error) -> FailureKind {
+fn connect_kind(e: &io::Error) -> FailureKind {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => FailureKind::ConnectRefused,
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
