@@ -328,7 +328,7 @@ fn log_warnings(plan: &Plan) {
 pub async fn probe_once(
     plan: &Plan,
     only: Option<&str>,
-) -> Result<Vec<crate::probe::Evidence>, String> {
+) -> Result<Vec<crate::checked::Checked>, String> {
     let targets: Vec<_> = plan
         .targets
         .iter()

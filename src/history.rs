@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::RwLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{Check, Target};
+use crate::config::Target;
 use crate::output::{JudgedRound, Output};
 
 pub use crate::limits::HISTORY_ROUNDS as DEFAULT_CAPACITY;
@@ -75,15 +75,11 @@ impl History {
 
     /// The point a finished round adds (`publish`; the availability writer persists it).
     pub fn point(round: &JudgedRound) -> Point {
-        let e = &round.evidence;
-        let measured = e
-            .iter()
-            .find(|e| e.check == Check::Http)
-            .or_else(|| e.iter().max_by_key(|e| e.duration));
+        let measured = crate::checked::measured(&round.evidence);
         Point {
             at_ms: epoch_ms(round.at),
             millis: measured.map_or(0.0, |e| e.duration.as_secs_f32() * 1000.0),
-            ok: e.iter().all(|e| e.success),
+            ok: round.evidence.iter().all(crate::checked::Checked::success),
             healthy: round.diagnosis.healthy,
         }
     }

@@ -9,14 +9,16 @@
 //!   returns `Err` for a dead gateway: it returns typed [`probe::Evidence`] saying what failed.
 //! * [`profile`] reads provider error bodies (Alipay, WeChat Pay, Stripe, JSON-RPC) into causes.
 //! * [`scheduler`] runs every target on its own interval under a global concurrency cap.
-//! * [`classify`] turns evidence into a diagnosis (cause, scope, symptoms, hint) with pure
+//! * [`checked`] is a check as judged: the observation untouched, the failure concluded and
+//!   the judge's readings — what every reader after the judge gets.
+//! * [`classify`] turns judged checks into a diagnosis (cause, scope, symptoms, hint) with pure
 //!   functions and one rules table.
 //! * [`judge`] is the judging stage: conditions over what was observed, the rules table,
 //!   window and scope, and every piece of cross-target state; [`state`] keeps the latest
 //!   judged round per target for the readers;
 //!   [`pipeline`] offers every judged round ([`output::JudgedRound`]) to each output's own
-//!   queue and task; [`pipeline`] publishes every judged round once to its outputs; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the JSON API, `/probe` and the
-//!   status page; [`app`] ties them together with reload and signals.
+//!   queue and task; [`metrics`] is one of them; [`http`] serves `/metrics`, health, the
+//!   JSON API, `/probe` and the status page; [`app`] ties them together with reload and signals.
 //! * [`history`] keeps the last rounds of every target (a bounded ring) for the status page.
 //! * [`demo`] starts simulated gateways on loopback so the whole pipeline can be seen offline.
 //! * [`vocab`] holds the closed sets of names (checks, phases, causes, languages, …) and
@@ -31,6 +33,7 @@ pub mod vocab;
 pub mod alerts;
 pub mod app;
 pub mod availability;
+pub mod checked;
 pub mod classify;
 pub mod config;
 pub mod demo;

@@ -277,8 +277,9 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
             Err(e) => return fail(format!("cannot encode evidence: {e}")),
         }
     } else {
-        for e in &evidence {
-            let what = match &e.failure {
+        for c in &evidence {
+            let e = &c.observed;
+            let what = match &c.failure {
                 None => "ok".to_string(),
                 Some(f) => format!("FAIL {:?} ({}): {}", f.kind, f.phase.as_str(), f.detail),
             };
@@ -294,7 +295,7 @@ async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) ->
             }
         }
     }
-    if evidence.iter().all(|e| e.success) {
+    if evidence.iter().all(|c| c.success()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

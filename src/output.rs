@@ -5,23 +5,23 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::checked::Checked;
 use crate::classify::Diagnosis;
 use crate::config::Target;
 use crate::judge::Condition;
-use crate::probe::Evidence;
 
 /// One judged round, owned, as every output receives it (behind an `Arc`: one copy for all
 /// the outputs' queues).
 #[derive(Debug)]
 pub struct JudgedRound {
     pub target: Arc<Target>,
-    /// The round's evidence with its conditions judged, bodies dropped (the excerpt stays:
-    /// every condition on a body was judged before). Empty when the
+    /// The round's checks as judged, bodies dropped (the excerpt stays: every condition on
+    /// a body was judged before). Empty when the
     /// target was re-judged without a new round because a peer changed (its scope moved:
     /// see `judge::Judge::round`).
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<Checked>,
     /// The conditions the judge held the round against, pass or fail, in order (empty for a
-    /// re-judgement): the evidence above is the view built from them and the observations.
+    /// re-judgement): the checks above carry the failures they concluded.
     pub conditions: Vec<Condition>,
     pub diagnosis: Arc<Diagnosis>,
     /// The diagnosis before this round; `None` on the target's first round.

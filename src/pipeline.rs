@@ -121,7 +121,7 @@ impl Pipeline {
         let rec = judged.recorded;
         let mut evidence = judged.evidence;
         // Judged by now: a queued round need not hold bodies (the excerpt stays).
-        for h in evidence.iter_mut().filter_map(|e| e.http.as_mut()) {
+        for h in evidence.iter_mut().filter_map(|c| c.observed.http.as_mut()) {
             h.body = bytes::Bytes::new();
         }
         self.publish(JudgedRound {

@@ -12,17 +12,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
+use crate::checked::Checked;
 use crate::classify::{self, Diagnosis};
 use crate::config::{Check, Plan, Target};
-use crate::probe::Evidence;
 
 #[derive(Debug, Clone)]
 pub struct TargetState {
     pub target: Arc<Target>,
-    /// Last evidence of each check (bodies dropped; the excerpt stays). Boxed: a BTreeMap
-    /// allocates a node of eleven values on its first insert, and with `Evidence` inline
+    /// Last judged check of each kind (bodies dropped; the excerpt stays). Boxed: a BTreeMap
+    /// allocates a node of eleven values on its first insert, and with `Checked` inline
     /// that was 14 KiB per target, most of payprobe's memory at 10,000 targets.
-    pub latest: BTreeMap<Check, Box<Evidence>>,
+    pub latest: BTreeMap<Check, Box<Checked>>,
     /// Rounds judged so far (the window's count).
     pub rounds: u64,
     /// Failing rounds in a row, as the window counts them.
@@ -36,7 +36,7 @@ pub struct TargetState {
 /// What the judge hands the store for one round of a target.
 pub struct Entry<'a> {
     pub target: &'a Arc<Target>,
-    pub evidence: &'a [Evidence],
+    pub evidence: &'a [Checked],
     pub rounds: u64,
     pub consecutive_failures: u32,
     pub diagnosis: &'a Arc<Diagnosis>,
@@ -72,10 +72,10 @@ impl Store {
         st.target = e.target.clone();
         for ev in e.evidence {
             let mut kept = ev.clone();
-            if let Some(h) = kept.http.as_mut() {
+            if let Some(h) = kept.observed.http.as_mut() {
                 h.body = bytes::Bytes::new();
             }
-            st.latest.insert(kept.check, Box::new(kept));
+            st.latest.insert(kept.check(), Box::new(kept));
         }
         st.rounds = e.rounds;
         st.consecutive_failures = e.consecutive_failures;

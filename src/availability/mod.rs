@@ -305,7 +305,7 @@ impl Output for Availability {
         let tally = Tally {
             target: t.name.clone(),
             at_ms,
-            healthy: round.evidence.iter().all(|e| e.success),
+            healthy: round.evidence.iter().all(crate::checked::Checked::success),
             maintenance: self
                 .maintenance
                 .covering(&t.name, &t.provider, at_ms)

@@ -8,9 +8,10 @@
 use std::collections::BTreeSet;
 
 use super::{Cause, Symptom};
+use crate::checked::Checked;
 use crate::config::{Check, Target};
 use crate::lang::{say, Lang, ReasonParts, Text};
-use crate::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
+use crate::probe::{Failure, FailureKind, Phase};
 
 use Symptom::{
     AuthFailure as AF, BalanceAnomaly as BA, NetworkInterruption as NI, PaymentDelay as PD,
@@ -239,21 +240,19 @@ fn layer(p: Phase) -> u8 {
 }
 
 /// Judges one round of a target.
-pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
+pub fn judge_round(t: &Target, round: &[Checked]) -> RoundVerdict {
     // Lowest layer first, then check order, then table order: a total order, so the
     // verdict never depends on the order evidence arrived in.
     let decisive = round
         .iter()
         .filter_map(|e| {
             let f = e.failure.as_ref()?;
-            let idx = RULES
-                .iter()
-                .position(|r| matches(r.when, f, e.http.as_ref()));
+            let idx = RULES.iter().position(|r| matches(r.when, f, e));
             Some((e, f, idx))
         })
         .min_by(|a, b| {
-            let key = |(e, f, idx): &(&Evidence, &Failure, Option<usize>)| {
-                (layer(f.phase), e.check, idx.unwrap_or(RULES.len()))
+            let key = |(e, f, idx): &(&Checked, &Failure, Option<usize>)| {
+                (layer(f.phase), e.check(), idx.unwrap_or(RULES.len()))
             };
             key(a)
                 .cmp(&key(b))
@@ -268,9 +267,9 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
     };
     // A provider code carries its own symptoms (a lagging chain node: balance_anomaly).
     let extra = e
-        .http
+        .readings
+        .profile
         .as_ref()
-        .and_then(|h| h.profile.as_ref())
         .filter(|_| f.kind == K::ProviderError)
         .map(|v| v.symptoms.clone())
         .unwrap_or_default();
@@ -281,7 +280,7 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
         .any(|f| f.kind == K::PacketLoss)
         .then_some(PD);
     let parts = ReasonParts::Failure {
-        check: e.check,
+        check: e.check(),
         phase: f.phase,
         rule,
         means,
@@ -295,13 +294,15 @@ pub fn judge_round(t: &Target, round: &[Evidence]) -> RoundVerdict {
         reason: say(&parts, Lang::En),
         slow: false,
         warnings: Vec::new(),
-        check: Some(e.check),
+        check: Some(e.check()),
         phase: Some(f.phase),
         parts: Some(parts),
     }
 }
 
-fn matches(when: When, f: &Failure, http: Option<&HttpEvidence>) -> bool {
+fn matches(when: When, f: &Failure, e: &Checked) -> bool {
+    let http = e.observed.http.as_ref();
+    let profile = e.readings.profile.as_ref();
     let status = || {
         (f.kind == K::UnexpectedStatus)
             .then(|| http.and_then(|h| h.status))
@@ -317,16 +318,10 @@ fn matches(when: When, f: &Failure, http: Option<&HttpEvidence>) -> bool {
                 && http.is_some_and(|h| h.headers.contains_key(name))
         }
         When::Provider(cause) => {
-            f.kind == K::ProviderError
-                && http
-                    .and_then(|h| h.profile.as_ref())
-                    .is_some_and(|v| v.cause == cause)
+            f.kind == K::ProviderError && profile.is_some_and(|v| v.cause == cause)
         }
         When::ProviderCodes(codes) => {
-            f.kind == K::ProviderError
-                && http
-                    .and_then(|h| h.profile.as_ref())
-                    .is_some_and(|v| codes.contains(&v.code.as_str()))
+            f.kind == K::ProviderError && profile.is_some_and(|v| codes.contains(&v.code.as_str()))
         }
         When::Challenge(errors) => {
             status().is_some()
@@ -355,7 +350,7 @@ pub fn versioned_path(url: &str) -> bool {
     })
 }
 
-fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
+fn passed(t: &Target, round: &[Checked]) -> RoundVerdict {
     let mut v = RoundVerdict {
         ok: true,
         cause: Cause::None,
@@ -370,11 +365,9 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
     };
     let Some(slo) = t.latency_slo else { return v };
     // The user-facing latency is the HTTP exchange when there is one.
-    let measured = round
-        .iter()
-        .find(|e| e.check == Check::Http)
-        .or_else(|| round.iter().max_by_key(|e| e.duration));
-    let Some(e) = measured else { return v };
+    let Some(e) = crate::checked::measured(round) else {
+        return v;
+    };
     if e.duration > slo {
         v.slow = true;
         v.symptoms.insert(Symptom::PaymentDelay);
@@ -390,13 +383,13 @@ fn passed(t: &Target, round: &[Evidence]) -> RoundVerdict {
     v
 }
 
-/// Warnings of a passing round: certificates about to expire, deprecated or sunsetting APIs.
-fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
+/// Warnings of a passing round: certificates about to expire, deprecated or sunsetting APIs,
+/// a rotated platform certificate, a drifting clock.
+fn expiry_warnings(round: &[Checked]) -> Vec<String> {
     let mut out: Vec<String> = round
         .iter()
-        .filter_map(|e| e.tls.as_ref())
-        .filter(|t| t.expiring_soon)
-        .filter_map(|t| t.certificate.as_ref())
+        .filter(|c| c.readings.cert_expiring)
+        .filter_map(|c| c.observed.tls.as_ref()?.certificate.as_ref())
         .map(|c| {
             format!(
                 "the certificate for {} expires at {}: renew it before then",
@@ -404,16 +397,19 @@ fn expiry_warnings(round: &[Evidence]) -> Vec<String> {
             )
         })
         .collect();
-    out.extend(
-        round
-            .iter()
-            .filter_map(|e| e.api_version.as_ref())
-            .flat_map(|a| a.warnings.iter().cloned()),
-    );
+    let versions = round.iter().filter_map(|c| c.readings.api_version.as_ref());
+    out.extend(versions.flat_map(|a| a.warnings.iter().cloned()));
+    let credentials = round
+        .iter()
+        .flat_map(Checked::credentials)
+        .filter(|(_, x)| x.expiring);
+    out.extend(credentials.map(|(cred, x)| crate::sign::expiry_warning(cred, x.critical)));
     let signed = round
         .iter()
-        .filter_map(|e| e.http.as_ref()?.signature.as_ref());
+        .filter_map(|c| c.observed.http.as_ref()?.signature.as_ref());
     out.extend(signed.flat_map(crate::sign::warnings));
-    out.dedup();
+    // `http` and `api_version` judge one shared answer: its warnings come twice.
+    let mut seen = BTreeSet::new();
+    out.retain(|w| seen.insert(w.clone()));
     out
 }

@@ -7,10 +7,10 @@ use hyper::{Response, StatusCode};
 use serde::Serialize;
 
 use super::{with_type, Body};
+use crate::checked::Checked;
 use crate::classify::{self, Cause, Lang, Scope, Symptom};
 use crate::config::{Check, Plan, Target};
 use crate::incidents::{IncidentView, Incidents};
-use crate::probe::Evidence;
 use crate::state::Store;
 use crate::timefmt::unix_ms;
 
@@ -44,7 +44,7 @@ pub struct TargetView<'a> {
     pub rounds: u64,
     pub consecutive_failures: u32,
     /// The last round, one entry per check.
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<Checked>,
 }
 
 pub(super) fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'a> {

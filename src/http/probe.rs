@@ -8,6 +8,7 @@ use std::time::Duration;
 use hyper::{HeaderMap, Response, StatusCode};
 
 use super::{text, with_type, Body, Shared};
+use crate::checked::Checked;
 use crate::config::Check;
 use crate::probe::{Evidence, Phase};
 
@@ -88,28 +89,28 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
 }
 
 /// blackbox_exporter's metric names, so dashboards built for it keep working.
-fn render(round: &[Evidence]) -> String {
+fn render(round: &[Checked]) -> String {
     let mut out = String::new();
-    let ok = round.iter().all(|e| e.success);
-    let total: f64 = round
-        .iter()
+    let ok = round.iter().all(Checked::success);
+    let observed = || round.iter().map(|c| &c.observed);
+    let total: f64 = observed()
         .map(|e| e.duration.as_secs_f64())
         .fold(0.0, f64::max);
     let _ = writeln!(out, "# HELP probe_success Whether the probe succeeded (all checks passed).\n# TYPE probe_success gauge\nprobe_success {}", u8::from(ok));
     let _ = writeln!(out, "# HELP probe_duration_seconds How long the probe took.\n# TYPE probe_duration_seconds gauge\nprobe_duration_seconds {total}");
     let _ = writeln!(out, "# HELP payprobe_check_success Whether each check passed.\n# TYPE payprobe_check_success gauge");
-    for e in round {
+    for c in round {
         let _ = writeln!(
             out,
             "payprobe_check_success{{check=\"{}\"}} {}",
-            e.check.as_str(),
-            u8::from(e.success)
+            c.check().as_str(),
+            u8::from(c.success())
         );
     }
-    if let Some(d) = round.iter().find_map(|e| e.dns.as_ref()) {
+    if let Some(d) = observed().find_map(|e| e.dns.as_ref()) {
         let _ = writeln!(out, "# HELP probe_dns_lookup_time_seconds How long the DNS lookup took.\n# TYPE probe_dns_lookup_time_seconds gauge\nprobe_dns_lookup_time_seconds {}", d.duration.as_secs_f64());
     }
-    if let Some(h) = round.iter().find_map(|e| e.http.as_ref()) {
+    if let Some(h) = observed().find_map(|e| e.http.as_ref()) {
         let _ = writeln!(out, "# HELP probe_http_status_code Response HTTP status code (0: none).\n# TYPE probe_http_status_code gauge\nprobe_http_status_code {}", h.status.unwrap_or(0));
         let _ = writeln!(out, "# HELP probe_http_duration_seconds Duration of each phase of the HTTP request.\n# TYPE probe_http_duration_seconds gauge");
         // blackbox_exporter has no proxy phase: shown only for a target that has a proxy.
@@ -133,10 +134,7 @@ fn render(round: &[Evidence]) -> String {
             );
         }
     }
-    if let Some(c) = round
-        .iter()
-        .find_map(|e| e.tls.as_ref()?.certificate.as_ref())
-    {
+    if let Some(c) = observed().find_map(|e: &Evidence| e.tls.as_ref()?.certificate.as_ref()) {
         let _ = writeln!(out, "# HELP probe_ssl_earliest_cert_expiry Expiry of the leaf certificate (Unix seconds).\n# TYPE probe_ssl_earliest_cert_expiry gauge\nprobe_ssl_earliest_cert_expiry {}", c.not_after_unix);
     }
     out

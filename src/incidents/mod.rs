@@ -343,7 +343,7 @@ impl Incidents {
         if b.retiring.contains_key(&t.name) {
             self.come_back(b, t);
         }
-        let passed = !r.rejudged() && r.evidence.iter().all(|e| e.success);
+        let passed = !r.rejudged() && r.evidence.iter().all(crate::checked::Checked::success);
         if d.healthy {
             if !r.rejudged() && !passed {
                 b.first_failure.entry(t.name.clone()).or_insert(at);

@@ -223,12 +223,12 @@ pub struct IncidentView {
 }
 
 /// The failing evidence in one line, for notifications (bounded; bodies are excerpts).
-pub(super) fn excerpt(evidence: &[crate::probe::Evidence], lang: Lang) -> Option<String> {
-    let e = evidence.iter().find(|e| !e.success)?;
-    let http = e.http.as_ref();
+pub(super) fn excerpt(evidence: &[crate::checked::Checked], lang: Lang) -> Option<String> {
+    let c = evidence.iter().find(|c| !c.success())?;
+    let http = c.observed.http.as_ref();
     let s = crate::lang::evidence_line(
-        e.check,
-        e.failure.as_ref().map(|f| (f.phase, f.detail.as_str())),
+        c.check(),
+        c.failure.as_ref().map(|f| (f.phase, f.detail.as_str())),
         http.and_then(|h| h.status),
         http.map_or("", |h| h.body_excerpt.as_str()),
         lang,

@@ -3,15 +3,17 @@
 //! each check, pass or fail, and the readings the judge made on the way (the provider
 //! profile's reading of a body, the version read, the chain lag, expiry windows).
 //!
-//! The probers' evidence is never written by the judge. The judged view every reader gets —
-//! the same `Evidence` shape the API, `/probe`, `probe-once --json` and the outputs always had
-//! — is built from the two by [`view`]: an observation failure stays, otherwise the first
-//! failed condition of the check is its failure.
+//! The probers' evidence is never written by the judge. What every reader gets is built from
+//! the two by [`view`]: each observation, untouched, as a [`Checked`] with its readings and
+//! its failure (the observation's own, otherwise the check's first failed condition).
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
+use crate::checked::{Checked, Readings};
 use crate::config::Check;
-use crate::probe::{ApiVersionEvidence, Evidence, Failure};
+use crate::probe::{Evidence, Failure};
 
 /// Which condition was held against a check's observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,30 +57,13 @@ impl Condition {
     }
 }
 
-/// A value the judge computed from an observation (not a pass or fail by itself).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reading {
-    /// What the target's provider profile read in the body.
-    Profile(Option<crate::profile::Verdict>),
-    /// A valid certificate inside `cert_expiry_warning`.
-    CertExpiring(bool),
-    /// Each signing credential inside `expiry_warning` / `expiry_critical`, in order.
-    Credentials(Vec<(bool, bool)>),
-    /// The version, deprecation, sunset and schema read of an answer.
-    ApiVersion(ApiVersionEvidence),
-    /// A chain node against the other nodes of its chain.
-    Lag {
-        best_peer_height: Option<u64>,
-        peers: usize,
-        lag: Option<u64>,
-    },
-}
-
 /// Everything judged of one round: conditions in the order they were held, and readings.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Judgement {
     pub conditions: Vec<Condition>,
-    pub readings: Vec<(Check, Reading)>,
+    /// What was read of each check's observation (for a check read more than once, the
+    /// last reading of each kind).
+    pub readings: BTreeMap<Check, Readings>,
 }
 
 impl Judgement {
@@ -94,8 +79,9 @@ impl Judgement {
         held
     }
 
-    pub fn read(&mut self, check: Check, r: Reading) {
-        self.readings.push((check, r));
+    /// The readings of `check`, to write to.
+    pub fn read(&mut self, check: Check) -> &mut Readings {
+        self.readings.entry(check).or_default()
     }
 
     /// The conditions and readings of `from`, again as `to`'s (one answer judged for two
@@ -110,14 +96,10 @@ impl Judgement {
                 ..c.clone()
             })
             .collect();
-        let readings: Vec<(Check, Reading)> = self
-            .readings
-            .iter()
-            .filter(|(c, _)| *c == from)
-            .map(|(_, r)| (to, r.clone()))
-            .collect();
         self.conditions.extend(conditions);
-        self.readings.extend(readings);
+        if let Some(r) = self.readings.get(&from).cloned() {
+            self.readings.insert(to, r);
+        }
     }
 
     /// The first failed condition of `check`, if any.
@@ -129,55 +111,19 @@ impl Judgement {
     }
 }
 
-/// The judged view of a round: each observation with its readings filled in, and its
-/// `failure` the observation's own or else its first failed condition (a lower layer explains
+/// The judged view of a round: each observation, untouched, with its readings, and its
+/// failure the observation's own or else its first failed condition (a lower layer explains
 /// a higher one: a condition never replaces a failure to observe).
-pub fn view(observed: Vec<Evidence>, j: &Judgement) -> Vec<Evidence> {
-    let mut out = observed;
-    for e in &mut out {
-        let check = e.check;
-        for (_, r) in j.readings.iter().filter(|(c, _)| *c == check) {
-            fill(e, r);
-        }
-        if e.failure.is_none() {
-            e.failure = j.failure(e.check).cloned();
-        }
-        e.success = e.failure.is_none();
-    }
-    out
-}
-
-fn fill(e: &mut Evidence, r: &Reading) {
-    match r {
-        Reading::Profile(v) => {
-            if let Some(h) = e.http.as_mut() {
-                h.profile = v.clone();
+pub fn view(observed: Vec<Evidence>, j: &Judgement) -> Vec<Checked> {
+    observed
+        .into_iter()
+        .map(|e| {
+            let check = e.check;
+            Checked {
+                failure: e.failure.clone().or_else(|| j.failure(check).cloned()),
+                observed: e,
+                readings: j.readings.get(&check).cloned().unwrap_or_default(),
             }
-        }
-        Reading::CertExpiring(soon) => {
-            if let Some(t) = e.tls.as_mut() {
-                t.expiring_soon = *soon;
-            }
-        }
-        Reading::Credentials(flags) => {
-            let creds = e
-                .http
-                .as_mut()
-                .and_then(|h| h.signature.as_mut())
-                .map(|s| &mut s.credentials);
-            for (c, (expiring, critical)) in creds.into_iter().flatten().zip(flags) {
-                (c.expiring, c.critical) = (*expiring, *critical);
-            }
-        }
-        Reading::ApiVersion(a) => e.api_version = Some(a.clone()),
-        Reading::Lag {
-            best_peer_height,
-            peers,
-            lag,
-        } => {
-            if let Some(rpc) = e.rpc.as_mut() {
-                (rpc.best_peer_height, rpc.peers, rpc.lag) = (*best_peer_height, *peers, *lag);
-            }
-        }
-    }
+        })
+        .collect()
 }

@@ -25,6 +25,7 @@ use std::time::SystemTime;
 pub use book::{Recorded, Rejudged};
 pub use condition::{Condition, Judgement};
 
+use crate::checked::Checked;
 use crate::config::{Check, Target};
 use crate::probe::Evidence;
 use crate::state::{Entry, Store};
@@ -37,11 +38,11 @@ pub struct Judge {
     store: Arc<Store>,
 }
 
-/// A judged round: the judged view of its evidence, its conditions, and the diagnosis.
+/// A judged round: its checks as judged, the conditions held, and the diagnosis.
 #[derive(Debug)]
 pub struct Judged {
     /// Built from the observations and the conditions ([`condition::view`]).
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<Checked>,
     pub conditions: Vec<Condition>,
     pub recorded: Recorded,
 }
@@ -67,20 +68,15 @@ impl Judge {
         &self.store
     }
 
-    /// Holds an observed round against the target's conditions and returns the judged view
-    /// of its evidence (`failure` and `success` set, readings filled in): what `/probe`,
-    /// `probe-once` and [`Judge::round`] all go through.
-    pub fn conditions(
-        &self,
-        t: &Target,
-        observed: Vec<Evidence>,
-        now: SystemTime,
-    ) -> Vec<Evidence> {
+    /// Holds an observed round against the target's conditions and returns each check
+    /// judged (its failure and readings beside the observation): what `/probe`, `probe-once`
+    /// and [`Judge::round`] all go through.
+    pub fn conditions(&self, t: &Target, observed: Vec<Evidence>, now: SystemTime) -> Vec<Checked> {
         self.check(t, observed, now).0
     }
 
-    /// The judged view and the conditions it was built from. The observations are read,
-    /// never written: the view is built from them and the [`Judgement`].
+    /// The judged checks and the conditions they were built from. The observations are read,
+    /// never written.
     ///
     /// When a target has both `http` and `api_version`, the probers made one request (payment
     /// APIs rate-limit) and observed only the `http` check: its answer is judged once, then
@@ -90,7 +86,7 @@ impl Judge {
         t: &Target,
         observed: Vec<Evidence>,
         now: SystemTime,
-    ) -> (Vec<Evidence>, Judgement) {
+    ) -> (Vec<Checked>, Judgement) {
         let mut out = observed;
         let mut j = self.verdicts.judge_round(t, &out, now);
         let shared = t.checks.contains(&Check::Http) && t.checks.contains(&Check::ApiVersion);

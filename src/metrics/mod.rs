@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use prometheus::{Encoder, Gauge, Histogram, IntCounterVec, Registry, TextEncoder};
 
+use crate::checked::Checked;
 use crate::config::Target;
-use crate::probe::Evidence;
 use target::TargetSeries;
 
 /// Latency buckets from 5 ms to 30 s: payment APIs answer in tens to hundreds of ms, and a
@@ -87,7 +87,11 @@ impl crate::output::Output for Metrics {
         s.diagnosis(&round.diagnosis);
         s.state_since(round.since, round.at);
         drop(s);
-        if let Some(n) = round.evidence.iter().find_map(|e| e.notification.as_ref()) {
+        if let Some(n) = round
+            .evidence
+            .iter()
+            .find_map(|c| c.observed.notification.as_ref())
+        {
             self.notifications.sync(&round.target, n);
         }
     }
@@ -228,7 +232,7 @@ impl Metrics {
     }
 
     /// Exports one finished round of a target.
-    pub fn observe(&self, t: &Target, round: &[Evidence]) {
+    pub fn observe(&self, t: &Target, round: &[Checked]) {
         self.target(t).lock().observe(round, unix_now());
     }
 
@@ -368,8 +372,9 @@ mod tests {
             assert!(text.contains(line), "{text}");
         }
     }
+    use crate::checked::{ApiVersionReading, Lag};
     use crate::probe::rpc::RpcEvidence;
-    use crate::probe::ApiVersionEvidence;
+    use crate::probe::Evidence;
 
     /// A round with chain heights and an API version without `Sunset` keeps the chain
     /// series (removing the absent Sunset series used to remove them too).
@@ -387,11 +392,15 @@ mod tests {
         let mut rpc = Evidence::new("node", Check::Rpc);
         rpc.rpc = Some(RpcEvidence {
             height: Some(1000),
-            lag: Some(2),
             ..Default::default()
         });
-        let mut api = Evidence::new("node", Check::ApiVersion);
-        api.api_version = Some(ApiVersionEvidence::default());
+        let mut rpc = Checked::unconditioned(rpc);
+        rpc.readings.lag = Some(Lag {
+            blocks: Some(2),
+            ..Default::default()
+        });
+        let mut api = Checked::unconditioned(Evidence::new("node", Check::ApiVersion));
+        api.readings.api_version = Some(ApiVersionReading::default());
         m.observe(t, &[rpc, api]);
         let text = m.render().unwrap();
         assert!(text.contains("payprobe_rpc_block_height{"), "{text}");

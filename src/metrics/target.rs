@@ -11,9 +11,10 @@ use std::time::SystemTime;
 
 use super::text::escape;
 use super::{retry_after_secs, LATENCY_BUCKETS};
+use crate::checked::Checked;
 use crate::classify::{Cause, Diagnosis, Scope, Symptom};
 use crate::config::{Check, Target};
-use crate::probe::{Evidence, FailureKind, Phase};
+use crate::probe::{FailureKind, Phase};
 
 /// A latency histogram: per-bucket counts (not cumulative; the encoder sums them).
 #[derive(Debug, Default)]
@@ -167,11 +168,12 @@ impl TargetSeries {
 }
 
 impl State {
-    /// One finished round's evidence.
-    pub fn observe(&mut self, round: &[Evidence], now: f64) {
+    /// One finished round's checks, as judged.
+    pub fn observe(&mut self, round: &[Checked], now: f64) {
         self.last_round = Some(now);
-        for e in round {
-            self.observe_check(e);
+        for c in round {
+            self.observe_check(c);
+            let e = &c.observed;
             if let Some(h) = &e.http {
                 if let (Some(g), Some(sig)) = (self.sign.as_mut(), &h.signature) {
                     g.observe(sig, now);
@@ -200,11 +202,11 @@ impl State {
                 if let Some(h) = r.height {
                     self.rpc_height = Some(h as f64);
                 }
-                if let Some(l) = r.lag {
+                if let Some(l) = c.readings.lag.and_then(|l| l.blocks) {
                     self.rpc_lag = Some(l as f64);
                 }
             }
-            if let Some(a) = &e.api_version {
+            if let Some(a) = &c.readings.api_version {
                 if let Some(v) = &a.seen {
                     set_label(&mut self.api_version, v);
                 }
@@ -226,22 +228,23 @@ impl State {
         }
     }
 
-    fn observe_check(&mut self, e: &Evidence) {
+    fn observe_check(&mut self, judged: &Checked) {
+        let e = &judged.observed;
         let Some(c) = self.checks.iter_mut().find(|c| c.check == e.check) else {
             return;
         };
         let took = secs(e.duration);
-        c.success = one(e.success);
+        c.success = one(judged.success());
         c.duration = took;
         if let Some(h) = &mut c.latency {
             h.observe(took);
         }
-        if e.success {
+        if judged.success() {
             c.ok += 1;
         } else {
             c.failed += 1;
         }
-        let kind = e.failure.as_ref().map(|f| f.kind);
+        let kind = judged.failure.as_ref().map(|f| f.kind);
         if c.kind.as_ref().is_none_or(|(k, _)| *k != kind) {
             c.kind = Some((kind, super::kind_label(kind).into()));
         }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::Metrics;
+use crate::checked::Checked;
 use crate::classify::{Cause, Diagnosis, Scope, Symptom};
 use crate::config::{Check, Plan};
 use crate::probe::Evidence;
@@ -21,11 +22,18 @@ const TWO: &str =
     "[[targets]]\nname = \"a\"\nprovider = \"p\\\"q\\\\r\"\nurl = \"http://127.0.0.1:1/\"\n\
                    [[targets]]\nname = \"b\"\nprovider = \"p\"\nurl = \"http://127.0.0.1:2/\"\n";
 
-fn http(target: &str, secs: f64, ok: bool) -> Evidence {
+fn http(target: &str, secs: f64, ok: bool) -> Checked {
     let mut e = Evidence::new(target, Check::Http);
     e.duration = Duration::from_secs_f64(secs);
-    e.success = ok;
-    e
+    let mut c = Checked::unconditioned(e);
+    c.failure = (!ok).then(|| {
+        crate::probe::Failure::new(
+            crate::probe::Phase::Processing,
+            crate::probe::FailureKind::UnexpectedStatus,
+            "503",
+        )
+    });
+    c
 }
 
 fn lines_of<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
+
+use crate::timefmt::ser;
 
 use crate::config::Check;
 
@@ -34,7 +36,7 @@ impl Failure {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DnsEvidence {
     pub host: String,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub duration: Duration,
     pub addresses: Vec<IpAddr>,
     /// Response code: `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, ...; absent for an
@@ -56,14 +58,14 @@ pub struct ProxyEvidence {
     pub authority: String,
     /// The proxy's answer to CONNECT, when one came.
     pub status: Option<u16>,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub duration: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TcpEvidence {
     pub address: SocketAddr,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub duration: Duration,
 }
 
@@ -76,13 +78,13 @@ pub struct ConnectAttempt {
     /// while it was still trying), or the failure kind (`connect_refused`, ...).
     pub outcome: String,
     /// Time from this attempt's start to its outcome; zero while pending or when abandoned.
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub duration: Duration,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TlsEvidence {
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub duration: Duration,
     /// `TLSv1.3` / `TLSv1.2`; absent when the handshake failed.
     pub version: Option<String>,
@@ -90,10 +92,6 @@ pub struct TlsEvidence {
     pub alpn: Option<String>,
     /// The leaf certificate, also when verification failed (then it says why: expired...).
     pub certificate: Option<super::cert::CertSummary>,
-    /// Valid, but expiring within the target's `cert_expiry_warning`: the judge's reading,
-    /// filled in the judged view only (`src/judge/condition.rs`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub expiring_soon: bool,
     /// The server asked for a client certificate (mutual TLS), which payprobe does not have.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_cert_requested: bool,
@@ -104,18 +102,21 @@ pub struct TlsEvidence {
 /// byte (request write included, like blackbox_exporter and curl's `starttransfer`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PhaseTimings {
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub dns: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub connect: Duration,
     /// The proxy's CONNECT exchange; absent for a target without a `proxy`.
-    #[serde(serialize_with = "secs", skip_serializing_if = "Duration::is_zero")]
+    #[serde(
+        serialize_with = "ser::secs",
+        skip_serializing_if = "Duration::is_zero"
+    )]
     pub proxy: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub tls: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub processing: Duration,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "ser::secs")]
     pub transfer: Duration,
 }
 
@@ -148,7 +149,9 @@ impl PhaseTimings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Serialized only as part of a judged check (`src/judge/checked/json.rs`), which puts the
+/// profile's reading and the credentials' expiry beside it.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpEvidence {
     /// Status of the last response (after redirects), if any came.
     pub status: Option<u16>,
@@ -164,56 +167,35 @@ pub struct HttpEvidence {
     pub body_excerpt: String,
     pub redirects: u32,
     pub final_url: String,
-    /// What the target's provider profile read in the body: the judge's reading, filled in
-    /// the judged view only (`src/judge/condition.rs`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile: Option<crate::profile::Verdict>,
     /// A signed exchange (`[targets.sign]`): request signed, answer verified, key serial,
     /// clock skew.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<crate::sign::SignEvidence>,
     /// The body as read (up to `max_body_bytes`), for profile and version checks.
-    #[serde(skip)]
     pub body: bytes::Bytes,
 }
 
-/// Everything one check of one target observed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Everything one check of one target observed. It has no JSON of its own: readers get it
+/// judged ([`crate::checked::Checked`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     pub target: String,
     pub check: Check,
-    #[serde(serialize_with = "rfc3339")]
     pub started_at: SystemTime,
-    #[serde(serialize_with = "secs")]
     pub duration: Duration,
-    /// `failure` is none.
-    pub success: bool,
-    /// From a prober: what kept it from observing (no answer, a timeout, a protocol
-    /// violation). In the judged view (`src/judge/condition.rs`) that failure stays, else the
-    /// check's first failed condition is put here.
+    /// What kept the prober from observing (no answer, a timeout, a protocol violation).
+    /// Whether what it observed is acceptable is the judge's ([`crate::checked::Checked`]).
     pub failure: Option<Failure>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsEvidence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpEvidence>,
     /// The tunnel through the target's `proxy`, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxyEvidence>,
     /// Every address tried by the last connect, in the order tried.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connect_attempts: Vec<ConnectAttempt>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ping: Option<super::ping::PingEvidence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsEvidence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpEvidence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<ApiVersionEvidence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc: Option<super::rpc::RpcEvidence>,
     /// What a `[[notifications]]` channel's round read.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub notification: Option<NotificationEvidence>,
 }
 
@@ -223,22 +205,15 @@ pub struct NotificationEvidence {
     /// The last notification reported: its id, when it was received, its delay.
     pub last_id: Option<String>,
     pub last_received_at: Option<String>,
-    #[serde(serialize_with = "opt_secs")]
+    #[serde(serialize_with = "ser::opt_secs")]
     pub last_delay: Option<Duration>,
     pub last_late: bool,
     /// Silence so far, when over `max_silence`.
-    #[serde(serialize_with = "opt_secs")]
+    #[serde(serialize_with = "ser::opt_secs")]
     pub silent_for: Option<Duration>,
     pub received: u64,
     pub late: u64,
     pub missing: u64,
-}
-
-fn opt_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_f64(d.as_secs_f64()),
-        None => s.serialize_none(),
-    }
 }
 
 impl Evidence {
@@ -248,7 +223,6 @@ impl Evidence {
             check,
             started_at: SystemTime::now(),
             duration: Duration::ZERO,
-            success: false,
             failure: None,
             dns: None,
             tcp: None,
@@ -257,39 +231,8 @@ impl Evidence {
             ping: None,
             tls: None,
             http: None,
-            api_version: None,
             rpc: None,
             notification: None,
         }
     }
-}
-
-fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&crate::timefmt::rfc3339_millis(*t))
-}
-
-/// What the `api_version` check read of an answer (read by `src/judge/verdict/api_version.rs`,
-/// set in the judged view only).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ApiVersionEvidence {
-    /// Where the version was read (`header X-Api-Version`, `json /version`, `regex`).
-    pub source: Option<String>,
-    /// The version as the gateway wrote it.
-    pub seen: Option<String>,
-    pub required: Option<String>,
-    /// `seen` satisfies `required` (absent when either is unknown).
-    pub compatible: Option<bool>,
-    /// The `Deprecation` header is present; its date as Unix seconds when it carries one.
-    pub deprecated: bool,
-    pub deprecation_unix: Option<i64>,
-    pub sunset_unix: Option<i64>,
-    /// `required_fields` that are missing or of the wrong type: pointer → what was found.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub schema_drift: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
 }

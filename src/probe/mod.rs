@@ -264,7 +264,6 @@ impl Recorder {
         if let Some(h) = self.ev.http.as_mut() {
             h.phases = self.timings.clone();
         }
-        self.ev.success = failure.is_none();
         self.ev.failure = failure;
         self.ev
     }

@@ -31,7 +31,6 @@ impl Prober for NotificationProber {
         _deadline: Instant,
     ) -> Evidence {
         let mut e = Evidence::new(gw.name, Check::Notification);
-        e.success = true;
         let Some(c) = c else { return e };
         let r = c
             .state

@@ -21,14 +21,6 @@ pub struct RpcEvidence {
     pub chain_id: Option<u64>,
     /// Block number (EVM) or slot (Solana).
     pub height: Option<u64>,
-    /// The highest height a peer of the same chain reported recently. This and the next two
-    /// are the judge's readings, never the prober's: left empty here, filled in the judged
-    /// view (`src/judge/condition.rs`).
-    pub best_peer_height: Option<u64>,
-    /// How far this node is behind `best_peer_height` (0 when it leads).
-    pub lag: Option<u64>,
-    /// Peers with a recent height.
-    pub peers: usize,
     /// A call answered without a usable result: which, and what came instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unanswered: Option<String>,

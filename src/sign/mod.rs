@@ -88,8 +88,9 @@ impl AnswerCheck {
     }
 }
 
-/// The typed evidence of a signed exchange (in `HttpEvidence::signature`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// The typed evidence of a signed exchange (in `HttpEvidence::signature`). Its JSON is a
+/// judged check's (`src/judge/checked/json.rs`), with each credential's expiry reading.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignEvidence {
     pub kind: SignKind,
     pub request_signed: bool,
@@ -99,23 +100,17 @@ pub struct SignEvidence {
     pub verification_mode: VerifyMode,
     pub answer: AnswerCheck,
     /// The key the answer says signed it (`Wechatpay-Serial`, `alipay_cert_sn`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_serial: Option<String>,
     /// The keys verification tried, or could have.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys_tried: Vec<String>,
     /// Why the answer is not verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// The provider's clock minus payprobe's, seconds (`Wechatpay-Timestamp`, else `Date`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_skew_seconds: Option<i64>,
     /// The certificates the credentials rely on, with their expiry (lifecycle, issue 19
     /// point 4).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Credential>,
     /// A WeChat Pay platform serial this probe saw for the first time (a rotation).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_platform_serial: Option<String>,
 }
 
@@ -130,12 +125,6 @@ pub struct Credential {
     /// When payprobe first saw it (WeChat Pay platform certificates).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_seen_unix: Option<i64>,
-    /// The judge's reading (set in the judged view, `src/judge/condition.rs`): expiring
-    /// within `expiry_warning` / `expiry_critical`.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub expiring: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub critical: bool,
 }
 
 impl Credential {
@@ -145,8 +134,6 @@ impl Credential {
             serial: serial.to_string(),
             not_after_unix,
             first_seen_unix: None,
-            expiring: false,
-            critical: false,
         }
     }
 }
@@ -345,24 +332,22 @@ pub(crate) fn sensitive(v: &str) -> Result<HeaderValue, SignError> {
     Ok(v)
 }
 
-/// What a passing signed round should still say: certificates expiring within the target's
-/// thresholds, a platform certificate seen for the first time, a clock drifting away from
-/// the provider's.
+/// The warning for a certificate a signed probe relies on that expires within
+/// `expiry_warning` (`critical`: within `expiry_critical`), judged in `src/judge/verdict`.
+pub fn expiry_warning(c: &Credential, critical: bool) -> String {
+    format!(
+        "{}the {} certificate {} expires at {}: renew it before then",
+        if critical { "critical: " } else { "" },
+        c.credential,
+        c.serial,
+        crate::timefmt::rfc3339_secs(c.not_after_unix)
+    )
+}
+
+/// What a passing signed round should still say of its exchange: a platform certificate
+/// seen for the first time, a clock drifting away from the provider's.
 pub fn warnings(s: &SignEvidence) -> Vec<String> {
-    let mut out: Vec<String> = s
-        .credentials
-        .iter()
-        .filter(|c| c.expiring)
-        .map(|c| {
-            format!(
-                "{}the {} certificate {} expires at {}: renew it before then",
-                if c.critical { "critical: " } else { "" },
-                c.credential,
-                c.serial,
-                crate::timefmt::rfc3339_secs(c.not_after_unix)
-            )
-        })
-        .collect();
+    let mut out = Vec::new();
     if let Some(serial) = &s.new_platform_serial {
         out.push(format!(
             "WeChat Pay published a new platform certificate, serial {serial} (a rotation; answers are verified with it)"

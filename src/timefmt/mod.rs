@@ -95,6 +95,29 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Serde helpers: a duration as seconds (a float, as Prometheus and the API give them) and
+/// an instant as RFC 3339 with milliseconds.
+pub mod ser {
+    use std::time::{Duration, SystemTime};
+
+    use serde::Serializer;
+
+    pub fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn opt_secs<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn rfc3339<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&super::rfc3339_millis(*t))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

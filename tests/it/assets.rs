@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use payprobe::checked::Checked;
 use payprobe::metrics::Metrics;
 use payprobe::probe::{Evidence, HttpEvidence, TlsEvidence};
 
@@ -89,14 +90,16 @@ pub(crate) fn full_round_exposition() -> String {
         rtt_max: Some(0.001),
         rtt_stddev: Some(0.0),
     });
-    let mut api = Evidence::new("t", payprobe::config::Check::ApiVersion);
-    api.api_version = Some(payprobe::probe::ApiVersionEvidence {
+    let api = Evidence::new("t", payprobe::config::Check::ApiVersion);
+    let mut api = Checked::unconditioned(api);
+    api.readings.api_version = Some(payprobe::checked::ApiVersionReading {
         seen: Some("3.1".into()),
         compatible: Some(true),
         sunset_unix: Some(1),
         ..Default::default()
     });
-    m.observe(&t, &[tls, http, ping, api]);
+    let observed = [tls, http, ping].map(Checked::unconditioned);
+    m.observe(&t, &[observed.to_vec(), vec![api]].concat());
     signed_series(&m);
     // A symptom, so the symptom family (written as its active series only) has one.
     let mut d = payprobe::classify::Diagnosis::pending();
@@ -125,7 +128,7 @@ fn signed_series(m: &Metrics) {
         }),
         ..Default::default()
     });
-    m.observe(t, &[e]);
+    m.observe(t, &[Checked::unconditioned(e)]);
 }
 
 /// `payprobe_…` and `process_…` names used in a text.
@@ -312,7 +315,8 @@ fn every_alert_is_unit_tested_firing_quiet_and_resolved() {
 #[test]
 fn the_status_code_doc_says_what_the_rules_do() {
     use payprobe::classify::status::{INTERIM, REGISTERED};
-    use payprobe::probe::{Evidence, Failure, FailureKind, HttpEvidence, Phase};
+    use payprobe::probe::{Evidence, HttpEvidence};
+    let judge = payprobe::judge::Judge::default();
     let doc = std::fs::read_to_string(Path::new(ROOT).join("docs/status-codes.md")).unwrap();
     let t = crate::support::target("name = \"t\"\nurl = \"https://127.0.0.1:1/pay\"");
     for &(code, name, _) in REGISTERED {
@@ -328,17 +332,14 @@ fn the_status_code_doc_says_what_the_rules_do() {
             ("none", "none")
         } else {
             let mut e = Evidence::new("t", payprobe::config::Check::Http);
-            e.failure = Some(Failure::new(
-                Phase::Processing,
-                FailureKind::UnexpectedStatus,
-                format!("status {code}"),
-            ));
             e.http = Some(HttpEvidence {
                 status: Some(code),
                 final_url: "https://127.0.0.1:1/pay".into(),
                 ..Default::default()
             });
-            let v = payprobe::classify::judge_round(&t, &[e]);
+            // Judged as the daemon judges an answer: the status held against 2xx.
+            let judged = judge.conditions(&t, vec![e], std::time::SystemTime::now());
+            let v = payprobe::classify::judge_round(&t, &judged);
             (v.rule, v.cause.as_str())
         };
         assert!(

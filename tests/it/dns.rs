@@ -28,8 +28,8 @@ fn dns_target(
 async fn a_good_answer_names_the_server_that_gave_it() {
     let d = Dnsmasq::start(NAMES).await;
     let e = probe(&dns_target("good.test", &format!("\"{}\"", d.addr), "")).await;
-    assert!(e.success, "{e:?}");
-    let dns = e.dns.as_ref().unwrap();
+    assert!(e.success(), "{e:?}");
+    let dns = e.observed.dns.as_ref().unwrap();
     assert_eq!(
         dns.addresses,
         vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
@@ -54,7 +54,7 @@ async fn nxdomain_refused_and_nodata_are_told_apart() {
             Some(kind),
             "{host}: {e:?}"
         );
-        let dns = e.dns.as_ref().unwrap();
+        let dns = e.observed.dns.as_ref().unwrap();
         assert_eq!(dns.rcode.as_deref(), Some(rcode), "{host}");
         assert_eq!(dns.server.as_deref(), Some(d.addr.to_string().as_str()));
     }
@@ -69,7 +69,10 @@ async fn servfail_is_reported_as_such() {
         Some(FailureKind::DnsServfail),
         "{e:?}"
     );
-    assert_eq!(e.dns.as_ref().unwrap().rcode.as_deref(), Some("SERVFAIL"));
+    assert_eq!(
+        e.observed.dns.as_ref().unwrap().rcode.as_deref(),
+        Some("SERVFAIL")
+    );
 }
 
 #[tokio::test]
@@ -97,9 +100,9 @@ async fn the_next_server_is_asked_when_one_is_silent() {
         "",
     ))
     .await;
-    assert!(e.success, "{e:?}");
+    assert!(e.success(), "{e:?}");
     assert_eq!(
-        e.dns.as_ref().unwrap().server.as_deref(),
+        e.observed.dns.as_ref().unwrap().server.as_deref(),
         Some(d.addr.to_string().as_str())
     );
 }
@@ -120,7 +123,7 @@ async fn answers_outside_expect_addresses_are_flagged() {
         "{e:?}"
     );
     assert_eq!(
-        e.dns.as_ref().unwrap().unexpected,
+        e.observed.dns.as_ref().unwrap().unexpected,
         vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
     );
     let ok = probe(&dns_target(
@@ -129,7 +132,7 @@ async fn answers_outside_expect_addresses_are_flagged() {
         "expect_addresses = [\"127.0.0.0/8\"]",
     ))
     .await;
-    assert!(ok.success, "{ok:?}");
+    assert!(ok.success(), "{ok:?}");
 }
 
 #[tokio::test]
@@ -143,14 +146,14 @@ async fn the_http_check_resolves_through_the_same_code() {
     ));
     let deadline = tokio::time::Instant::now() + t.timeout;
     let round = crate::support::judged_round(&t, deadline).await;
-    assert!(round.iter().all(|e| e.success), "{round:?}");
+    assert!(round.iter().all(|e| e.success()), "{round:?}");
     let (dns, http) = (
-        round[0].dns.as_ref().unwrap(),
-        round[1].dns.as_ref().unwrap(),
+        round[0].observed.dns.as_ref().unwrap(),
+        round[1].observed.dns.as_ref().unwrap(),
     );
     assert_eq!(dns.addresses, http.addresses);
     assert_eq!(dns.server, http.server);
-    let phases = &round[1].http.as_ref().unwrap().phases;
+    let phases = &round[1].observed.http.as_ref().unwrap().phases;
     assert!(phases.dns > Duration::ZERO);
     assert_eq!(
         gw.last_request()

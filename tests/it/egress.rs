@@ -125,7 +125,7 @@ async fn recording_server() -> (u16, Arc<Mutex<Vec<SocketAddr>>>) {
     (port, seen)
 }
 
-fn kind(e: &payprobe::probe::Evidence) -> Option<FailureKind> {
+fn kind(e: &payprobe::checked::Checked) -> Option<FailureKind> {
     e.failure.as_ref().map(|f| f.kind)
 }
 
@@ -138,15 +138,19 @@ async fn http_goes_through_the_proxy_in_its_own_phase() {
         proxy.port
     ));
     let e = probe(&t).await;
-    assert!(e.success, "{e:?}");
+    assert!(e.success(), "{e:?}");
     assert_eq!(proxy.tunnels(), 1);
-    let p = e.proxy.as_ref().expect("proxy evidence");
+    let p = e.observed.proxy.as_ref().expect("proxy evidence");
     assert_eq!(p.status, Some(200));
     assert_eq!(p.authority, format!("127.0.0.1:{port}"));
-    assert_eq!(e.tcp.as_ref().unwrap().address.port(), proxy.port);
-    let h = e.http.as_ref().unwrap();
+    assert_eq!(e.observed.tcp.as_ref().unwrap().address.port(), proxy.port);
+    let h = e.observed.http.as_ref().unwrap();
     assert!(!h.phases.proxy.is_zero(), "{:?}", h.phases);
-    assert_eq!(h.phases.total(), e.duration, "phases add up with the proxy");
+    assert_eq!(
+        h.phases.total(),
+        e.observed.duration,
+        "phases add up with the proxy"
+    );
     let json = serde_json::to_value(&e).unwrap();
     assert!(json["http"]["phases"]["proxy"].is_f64(), "{json}");
     // A direct target has no proxy phase in its JSON.
@@ -154,7 +158,7 @@ async fn http_goes_through_the_proxy_in_its_own_phase() {
         "name = \"d\"\nurl = \"http://127.0.0.1:{port}/\""
     )))
     .await;
-    assert!(direct.success && direct.proxy.is_none());
+    assert!(direct.success() && direct.observed.proxy.is_none());
     assert!(serde_json::to_value(&direct).unwrap()["http"]["phases"]["proxy"].is_null());
     assert_eq!(
         proxy.tunnels(),
@@ -185,10 +189,13 @@ async fn https_and_the_path_checks_tunnel_too() {
             dir.path(),
         );
         let e = probe(&t).await;
-        assert!(e.success, "{check}: {e:?}");
+        assert!(e.success(), "{check}: {e:?}");
         assert_eq!(proxy.tunnels(), i + 1, "{check} opened one tunnel");
         if *check != "tcp" {
-            assert!(e.tls.as_ref().unwrap().version.is_some(), "TLS end to end");
+            assert!(
+                e.observed.tls.as_ref().unwrap().version.is_some(),
+                "TLS end to end"
+            );
         }
     }
     // The proxy saw a CONNECT for the target, with no credentials to leak.
@@ -210,7 +217,7 @@ async fn a_proxy_that_wants_credentials_answers_407_until_it_gets_them() {
     let e = probe(&target_in(&base, dir.path())).await;
     assert_eq!(kind(&e), Some(FailureKind::ProxyAuthRequired), "{e:?}");
     assert_eq!(e.failure.as_ref().unwrap().phase, Phase::Proxy);
-    assert_eq!(e.proxy.as_ref().unwrap().status, Some(407));
+    assert_eq!(e.observed.proxy.as_ref().unwrap().status, Some(407));
     std::fs::write(dir.path().join("wrong"), "probe:nope\n").unwrap();
     let e = probe(&target_in(
         &format!("{base}\nproxy_auth_file = \"wrong\""),
@@ -224,7 +231,7 @@ async fn a_proxy_that_wants_credentials_answers_407_until_it_gets_them() {
         dir.path(),
     ))
     .await;
-    assert!(e.success, "{e:?}");
+    assert!(e.success(), "{e:?}");
     assert_eq!(proxy.tunnels(), 1);
     // The credentials appear nowhere in the evidence.
     let json = serde_json::to_string(&e).unwrap();
@@ -252,7 +259,7 @@ async fn a_closed_proxy_and_a_dead_target_behind_it_fail_differently() {
     )))
     .await;
     assert_eq!(kind(&e), Some(FailureKind::ProxyTargetUnreachable), "{e:?}");
-    assert_eq!(e.proxy.as_ref().unwrap().status, Some(502));
+    assert_eq!(e.observed.proxy.as_ref().unwrap().status, Some(502));
     assert_eq!(proxy.tunnels(), 0);
 }
 
@@ -268,7 +275,7 @@ async fn source_address_is_bound_before_connecting() {
             .map(|s| format!("source_address = \"{s}\""))
             .unwrap_or_default();
         let e = probe(&target(&format!("name = \"t\"\n{url}\n{key}"))).await;
-        assert!(e.success, "{e:?}");
+        assert!(e.success(), "{e:?}");
         assert_eq!(seen.lock().unwrap()[i].ip().to_string(), *want);
     }
     // Through a proxy, the proxy is what sees the source address.
@@ -278,7 +285,7 @@ async fn source_address_is_bound_before_connecting() {
         proxy.port
     )))
     .await;
-    assert!(e.success, "{e:?}");
+    assert!(e.success(), "{e:?}");
     assert_eq!(proxy.peers.lock().unwrap()[0].ip().to_string(), "127.0.0.2");
     // An address this host does not have (TEST-NET-1) cannot be bound: nothing is sent.
     let e = probe(&target(&format!(

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use payprobe::demo::gateway::{Behavior, Gateway};
 use payprobe::limits;
-use payprobe::probe::{Evidence, FailureKind, Phase};
+use payprobe::probe::{FailureKind, Phase};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -22,12 +22,12 @@ use crate::support::{probe, target, target_in};
 /// headers of interest (bounded by the head cap) and a few fields.
 const EVIDENCE_BOUND: usize = 256 * 1024;
 
-fn kind(e: &Evidence) -> Option<FailureKind> {
+fn kind(e: &payprobe::checked::Checked) -> Option<FailureKind> {
     e.failure.as_ref().map(|f| f.kind)
 }
 
 /// Probes `t` once, asserting the deadline and the size of the evidence.
-async fn bounded(t: &payprobe::config::Target) -> Evidence {
+async fn bounded(t: &payprobe::config::Target) -> payprobe::checked::Checked {
     let started = Instant::now();
     let ev = probe(t).await;
     let took = started.elapsed();
@@ -39,7 +39,7 @@ async fn bounded(t: &payprobe::config::Target) -> Evidence {
     );
     let size = serde_json::to_string(&ev).unwrap().len();
     assert!(size < EVIDENCE_BOUND, "evidence is {size} bytes");
-    if let Some(h) = &ev.http {
+    if let Some(h) = &ev.observed.http {
         assert!(
             h.body.len() <= t.http.max_body_bytes,
             "body kept past the cap"
@@ -178,12 +178,12 @@ async fn an_endless_chunked_body_is_read_up_to_the_cap() {
         "[targets.http]\nmax_body_bytes = 10000",
     ))
     .await;
-    let h = ev.http.as_ref().unwrap();
+    let h = ev.observed.http.as_ref().unwrap();
     assert!(h.body_truncated, "{ev:?}");
     assert_eq!(h.body.len(), 10_000);
     assert!(h.body_bytes > 10_000 && h.body_bytes < 1_000_000);
     assert!(
-        ev.success,
+        ev.failure.is_none(),
         "a 200 whose body is cut at the cap is still an answer"
     );
 }
@@ -234,7 +234,7 @@ async fn a_redirect_loop_ends_at_max_redirects() {
     );
     let ev = bounded(&t).await;
     assert_eq!(kind(&ev), Some(FailureKind::TooManyRedirects));
-    assert_eq!(ev.http.as_ref().unwrap().redirects, 5);
+    assert_eq!(ev.observed.http.as_ref().unwrap().redirects, 5);
     assert_eq!(gw.hits(), 5, "the first request and 4 redirects, no more");
 }
 
@@ -299,7 +299,10 @@ async fn a_dns_server_answering_truncated_malformed_or_foreign_ids_fails_dns_in_
             .clone()
             .unwrap_or_else(|| panic!("{what}: {ev:?}"));
         assert_eq!(f.phase, Phase::Dns, "{what}: {ev:?}");
-        assert!(ev.dns.as_ref().unwrap().addresses.is_empty(), "{what}");
+        assert!(
+            ev.observed.dns.as_ref().unwrap().addresses.is_empty(),
+            "{what}"
+        );
     }
 }
 
@@ -382,15 +385,15 @@ async fn a_black_holed_address_does_not_eat_the_deadline() {
     let mut saw_black_first = false;
     for _ in 0..4 {
         let ev = bounded(&t).await;
-        assert!(ev.success, "{ev:?}");
-        let tried = &ev.connect_attempts;
+        assert!(ev.failure.is_none(), "{ev:?}");
+        let tried = &ev.observed.connect_attempts;
         let good = tried.iter().find(|a| a.outcome == "connected").unwrap();
         assert_eq!(good.address.ip().to_string(), "127.0.0.1");
-        assert_eq!(ev.tcp.as_ref().unwrap().address, good.address);
+        assert_eq!(ev.observed.tcp.as_ref().unwrap().address, good.address);
         if tried[0].address.ip().to_string() == "127.0.0.2" {
             saw_black_first = true;
             assert_eq!(tried[0].outcome, "abandoned", "{tried:?}");
-            let connect = ev.http.as_ref().unwrap().phases.connect;
+            let connect = ev.observed.http.as_ref().unwrap().phases.connect;
             assert!(
                 connect < Duration::from_millis(1500),
                 "connect took {connect:?}"
@@ -404,7 +407,7 @@ async fn a_black_holed_address_does_not_eat_the_deadline() {
     assert!(
         saw_black_first,
         "the resolver never put the black hole first: {:?}",
-        bounded(&t).await.dns
+        bounded(&t).await.observed.dns
     );
     drop(black);
 }

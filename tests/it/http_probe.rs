@@ -12,7 +12,7 @@ use crate::support::{
 
 mod tls;
 
-fn kind(e: &payprobe::probe::Evidence) -> Option<FailureKind> {
+fn kind(e: &payprobe::checked::Checked) -> Option<FailureKind> {
     e.failure.as_ref().map(|f| f.kind)
 }
 
@@ -64,8 +64,8 @@ async fn processing_covers_the_server_delay_and_phases_add_up() {
         gw.port()
     ));
     let e = probe(&t).await;
-    assert!(e.success, "{e:?}");
-    let h = e.http.as_ref().unwrap();
+    assert!(e.success(), "{e:?}");
+    let h = e.observed.http.as_ref().unwrap();
     assert_eq!(h.status, Some(200));
     assert!(
         h.phases.processing >= delay,
@@ -92,11 +92,11 @@ async fn processing_covers_the_server_delay_and_phases_add_up() {
     );
     assert_eq!(
         h.phases.total(),
-        e.duration,
+        e.observed.duration,
         "phases must add up to the total exactly"
     );
     assert_eq!(h.phases.tls, Duration::ZERO, "no TLS on plain HTTP");
-    assert!(e.tcp.is_some());
+    assert!(e.observed.tcp.is_some());
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn refused_port_is_connect_refused() {
         (FailureKind::ConnectRefused, Phase::Connect),
         "{e:?}"
     );
-    assert!(e.tcp.is_none());
+    assert!(e.observed.tcp.is_none());
 }
 
 #[tokio::test]
@@ -133,7 +133,11 @@ async fn the_timeout_is_honoured_and_blamed_on_the_response() {
         (FailureKind::ResponseTimeout, Phase::Processing),
         "{e:?}"
     );
-    assert!(e.duration >= Duration::from_millis(400), "{:?}", e.duration);
+    assert!(
+        e.observed.duration >= Duration::from_millis(400),
+        "{:?}",
+        e.observed.duration
+    );
     // A hang detector, not a speed claim: 30 s would mean the deadline was ignored.
     assert!(took < Duration::from_secs(10), "probe took {took:?}");
     assert_eq!(
@@ -188,7 +192,7 @@ async fn unexpected_status_keeps_the_response_evidence() {
     ));
     let e = probe(&t).await;
     assert_eq!(kind(&e), Some(FailureKind::UnexpectedStatus), "{e:?}");
-    let h = e.http.as_ref().unwrap();
+    let h = e.observed.http.as_ref().unwrap();
     assert_eq!(h.status, Some(503));
     assert_eq!(
         h.headers.get("retry-after").map(String::as_str),
@@ -204,7 +208,7 @@ async fn expect_status_accepts_what_it_lists() {
         "name = \"t\"\nurl = \"http://127.0.0.1:{}/\"\n[targets.http]\nexpect_status = [401]",
         gw.port()
     ));
-    assert!(probe(&t).await.success);
+    assert!(probe(&t).await.success());
 }
 
 #[tokio::test]
@@ -215,7 +219,7 @@ async fn method_headers_and_body_are_sent_as_configured() {
         gw.port()
     ));
     let e = probe(&t).await;
-    assert!(e.success, "{e:?}");
+    assert!(e.success(), "{e:?}");
     let seen = gw.last_request().unwrap();
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.path_and_query, "/v3/query?id=42");
@@ -251,7 +255,7 @@ async fn redirects_are_off_by_default_and_followed_when_enabled() {
     ));
     let e = probe(&off).await;
     assert_eq!(kind(&e), Some(FailureKind::UnexpectedStatus));
-    assert_eq!(e.http.as_ref().unwrap().status, Some(302));
+    assert_eq!(e.observed.http.as_ref().unwrap().status, Some(302));
     assert_eq!(dest.hits(), 0);
 
     let on = target(&format!(
@@ -259,13 +263,13 @@ async fn redirects_are_off_by_default_and_followed_when_enabled() {
         hop.port()
     ));
     let e = probe(&on).await;
-    assert!(e.success, "{e:?}");
-    let h = e.http.as_ref().unwrap();
+    assert!(e.success(), "{e:?}");
+    let h = e.observed.http.as_ref().unwrap();
     assert_eq!((h.status, h.redirects), (Some(200), 1));
     assert!(h.final_url.ends_with("/landing"), "{}", h.final_url);
     assert_eq!(
         h.phases.total(),
-        e.duration,
+        e.observed.duration,
         "phases add up across hops too"
     );
 }
@@ -293,8 +297,8 @@ async fn the_body_read_is_capped() {
         gw.port()
     ));
     let e = probe(&t).await;
-    assert!(e.success, "a long body is not a failure: {e:?}");
-    let h = e.http.as_ref().unwrap();
+    assert!(e.success(), "a long body is not a failure: {e:?}");
+    let h = e.observed.http.as_ref().unwrap();
     assert!(h.body_truncated);
     assert_eq!(h.body.len(), 1024);
     assert_eq!(h.body_excerpt.len(), 512);
@@ -311,7 +315,7 @@ async fn a_connection_closed_mid_body_is_reported_in_transfer() {
         (FailureKind::ConnectionClosed, Phase::Transfer),
         "{e:?}"
     );
-    assert_eq!(e.http.as_ref().unwrap().status, Some(200));
+    assert_eq!(e.observed.http.as_ref().unwrap().status, Some(200));
 }
 
 #[tokio::test]
@@ -330,10 +334,14 @@ async fn host_names_go_through_the_resolver() {
         gw.port()
     ));
     let e = probe(&t).await;
-    let dns = e.dns.as_ref().expect("dns evidence for a host name");
+    let dns = e
+        .observed
+        .dns
+        .as_ref()
+        .expect("dns evidence for a host name");
     assert_eq!(dns.host, "localhost");
     assert!(dns.addresses.iter().any(|a| a.is_loopback()), "{dns:?}");
-    assert!(e.success, "{e:?}");
+    assert!(e.success(), "{e:?}");
 }
 
 #[tokio::test]
@@ -343,10 +351,10 @@ async fn tcp_and_tls_checks_share_the_connector() {
     let t = trust.target_for(&gw, "checks = [\"tcp\", \"tls\", \"http\"]");
     let deadline = tokio::time::Instant::now() + t.timeout;
     let round = crate::support::judged_round(&t, deadline).await;
-    let checks: Vec<&str> = round.iter().map(|e| e.check.as_str()).collect();
+    let checks: Vec<&str> = round.iter().map(|e| e.check().as_str()).collect();
     assert_eq!(checks, ["tcp", "tls", "http"]);
-    assert!(round.iter().all(|e| e.success), "{round:?}");
-    assert!(round[0].tls.is_none() && round[1].tls.is_some());
+    assert!(round.iter().all(|e| e.success()), "{round:?}");
+    assert!(round[0].observed.tls.is_none() && round[1].observed.tls.is_some());
     assert_eq!(gw.hits(), 1, "only the http check sends a request");
 }
 
@@ -362,12 +370,18 @@ async fn http_and_api_version_share_one_request() {
     let deadline = tokio::time::Instant::now() + t.timeout;
     let round = crate::support::judged_round(&t, deadline).await;
     assert_eq!(gw.hits(), 1, "the gateway is asked once per round");
-    let checks: Vec<&str> = round.iter().map(|e| e.check.as_str()).collect();
+    let checks: Vec<&str> = round.iter().map(|e| e.check().as_str()).collect();
     assert_eq!(checks, ["api_version", "http"], "in the configured order");
-    assert!(round[1].success, "the HTTP exchange itself is fine");
+    assert!(round[1].success(), "the HTTP exchange itself is fine");
     assert_eq!(kind(&round[0]), Some(FailureKind::ApiVersionMismatch));
     assert_eq!(
-        round[0].api_version.as_ref().unwrap().seen.as_deref(),
+        round[0]
+            .readings
+            .api_version
+            .as_ref()
+            .unwrap()
+            .seen
+            .as_deref(),
         Some("2.4")
     );
 }

@@ -199,8 +199,8 @@ async fn loopback_pings_over_ipv4_and_ipv6_lose_nothing() {
             "count = 5\nspacing = \"20ms\"",
         ))
         .await;
-        assert!(e.success, "{addr}: {e:?}");
-        let p = e.ping.as_ref().unwrap();
+        assert!(e.success(), "{addr}: {e:?}");
+        let p = e.observed.ping.as_ref().unwrap();
         assert_eq!((p.sent, p.received, p.loss_ratio), (5, 5, 0.0), "{addr}");
         let (min, avg, max) = (p.rtt_min.unwrap(), p.rtt_avg.unwrap(), p.rtt_max.unwrap());
         assert!(min > 0.0 && min <= avg && avg <= max, "{p:?}");
@@ -213,7 +213,7 @@ async fn loopback_pings_over_ipv4_and_ipv6_lose_nothing() {
             "count = 3\nspacing = \"10ms\"\nmethod = \"tcp\"",
         ))
         .await;
-        let p = e.ping.as_ref().unwrap();
+        let p = e.observed.ping.as_ref().unwrap();
         assert_eq!(
             (p.method, p.received, p.port),
             (payprobe::probe::ping::Method::Tcp, 3, Some(9)),
@@ -231,7 +231,7 @@ async fn icmp_loss_through_a_lossy_link_matches_the_kernel_count() {
         "count = 60\nspacing = \"10ms\"\npacket_timeout = \"800ms\"\nloss_threshold = 0.9",
     ))
     .await;
-    let p = e.ping.as_ref().expect("ping evidence");
+    let p = e.observed.ping.as_ref().expect("ping evidence");
     assert_ne!(
         p.method,
         payprobe::probe::ping::Method::Tcp,
@@ -260,7 +260,7 @@ async fn tcp_ping_loss_matches_the_kernel_count_and_fails_over_threshold() {
         "count = 40\nspacing = \"10ms\"\npacket_timeout = \"500ms\"\nmethod = \"tcp\"\nloss_threshold = 0.05",
     ))
     .await;
-    let p = e.ping.as_ref().expect("ping evidence");
+    let p = e.observed.ping.as_ref().expect("ping evidence");
     let dropped = ns.counter("dropped");
     assert_eq!(u64::from(p.sent - p.received), dropped, "{p:?}");
     assert!(dropped > 2, "40% of 40 SYNs: {dropped}");
@@ -280,7 +280,7 @@ async fn tcp_failure_modes_are_told_apart() {
             "name = \"t\"\nurl = \"tcp://{addr}:{port}\"\ninterval = \"30s\"\ntimeout = \"6s\""
         ))
     };
-    let kind = |e: &payprobe::probe::Evidence| e.failure.as_ref().map(|f| f.kind);
+    let kind = |e: &payprobe::checked::Checked| e.failure.as_ref().map(|f| f.kind);
     let refused = probe(&tcp(ns.ns_ip, 8080)).await;
     assert_eq!(
         kind(&refused),

@@ -78,12 +78,11 @@ async fn alipay_certificate_mode_sends_the_sns_alipay_computes() {
     assert!(v.ok, "{v:?}");
     // The app certificate expires in 20 days: inside the default 30-day warning, not the
     // 7-day critical one.
-    let app = s
-        .credentials
-        .iter()
-        .find(|c| c.credential == "app_cert")
+    let (app, x) = e
+        .credentials()
+        .find(|(c, _)| c.credential == "app_cert")
         .unwrap();
-    assert!(app.expiring && !app.critical, "{app:?}");
+    assert!(x.expiring && !x.critical, "{app:?}: {x:?}");
     assert!(
         v.warnings.iter().any(
             |w| w.starts_with("the app_cert certificate") && w.contains(&gw.exp("app_cert_sn"))
@@ -335,7 +334,10 @@ async fn stripe_sends_the_restricted_key_and_the_pinned_version() {
     // The date version compares as a date in [targets.api_version].
     let t = &plan.targets[0];
     let ev = crate::support::judged_round(t, tokio::time::Instant::now() + t.timeout).await;
-    let a = ev.iter().find_map(|e| e.api_version.clone()).unwrap();
+    let a = ev
+        .iter()
+        .find_map(|e| e.readings.api_version.clone())
+        .unwrap();
     assert_eq!(
         (a.seen.as_deref(), a.compatible),
         (Some("2025-03-31.basil"), Some(true)),

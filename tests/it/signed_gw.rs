@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
+use payprobe::checked::Checked;
 use payprobe::classify::rules::{judge_round, RoundVerdict};
 use payprobe::config;
-use payprobe::probe::Evidence;
 use payprobe::sign::SignEvidence;
 use serde_json::Value;
 
@@ -114,7 +114,7 @@ impl Gw {
 }
 
 /// One round of the plan's first target, and its verdict.
-pub async fn round(plan: &config::Plan) -> (Evidence, RoundVerdict) {
+pub async fn round(plan: &config::Plan) -> (Checked, RoundVerdict) {
     let t = &plan.targets[0];
     let deadline = tokio::time::Instant::now() + t.timeout;
     let ev = crate::support::judged_round(t, deadline).await;
@@ -122,8 +122,9 @@ pub async fn round(plan: &config::Plan) -> (Evidence, RoundVerdict) {
     (ev.into_iter().next().unwrap(), v)
 }
 
-pub fn sig(e: &Evidence) -> SignEvidence {
-    e.http
+pub fn sig(e: &Checked) -> SignEvidence {
+    e.observed
+        .http
         .as_ref()
         .and_then(|h| h.signature.clone())
         .expect("signature evidence")

@@ -87,13 +87,13 @@ async fn an_unreachable_gateway_times_out_connecting() {
             f.kind,
             payprobe::probe::FailureKind::ConnectTimeout,
             "{}",
-            e.check.as_str()
+            e.check().as_str()
         );
     }
     g.set_reach(Reach::Serve).await;
     let deadline = tokio::time::Instant::now() + t.timeout;
     let ev = crate::support::judged_round(t, deadline).await;
-    assert!(ev.iter().all(|e| e.success), "reachable again: {ev:?}");
+    assert!(ev.iter().all(|e| e.success()), "reachable again: {ev:?}");
 }
 
 /// The local act is one problem, not twelve: with a webhook sink, exactly one

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use payprobe::checked::Checked;
 use payprobe::config::{self, Target};
-use payprobe::probe::{Evidence, Probers};
+use payprobe::probe::Probers;
 
 /// A target built through the real config path from a `[[targets]]` body.
 pub fn target(body: &str) -> Arc<Target> {
@@ -21,7 +22,7 @@ pub fn target_in(body: &str, dir: &Path) -> Arc<Target> {
 }
 
 /// Runs one check of a target with its own timeout as the deadline.
-pub async fn probe(t: &Target) -> Evidence {
+pub async fn probe(t: &Target) -> Checked {
     let deadline = tokio::time::Instant::now() + t.timeout;
     let mut round = judged_round(t, deadline).await;
     assert_eq!(round.len(), 1, "one check per test target");
@@ -30,7 +31,7 @@ pub async fn probe(t: &Target) -> Evidence {
 
 /// One round of a target as the daemon judges it: observed by the probers, then held against
 /// its conditions by a judge of its own (`Judge::conditions`, as `probe-once` does).
-pub async fn judged_round(t: &Target, deadline: tokio::time::Instant) -> Vec<Evidence> {
+pub async fn judged_round(t: &Target, deadline: tokio::time::Instant) -> Vec<Checked> {
     let observed = Probers::system().round(t, deadline).await;
     payprobe::judge::Judge::default().conditions(t, observed, std::time::SystemTime::now())
 }

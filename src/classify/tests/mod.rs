@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::rules::RULES;
 use super::*;
+use crate::checked::Checked;
 use crate::config::{self, Check, Target};
 use crate::probe::{Evidence, Failure, FailureKind as K, HttpEvidence, Phase};
 
@@ -17,15 +18,19 @@ fn target(extra: &str) -> Target {
     (*plan.targets[0]).clone()
 }
 
-fn failing(check: Check, phase: Phase, kind: K) -> Evidence {
-    let mut e = Evidence::new("t", check);
-    e.failure = Some(Failure::new(phase, kind, "detail"));
-    e
+/// A check judged failed (by its observation or a condition: the rules table reads only the
+/// failure, the answer and the readings).
+fn failing(check: Check, phase: Phase, kind: K) -> Checked {
+    Checked {
+        observed: Evidence::new("t", check),
+        failure: Some(Failure::new(phase, kind, "detail")),
+        readings: Default::default(),
+    }
 }
 
-fn status(code: u16, url: &str, headers: &[(&str, &str)]) -> Evidence {
-    let mut e = failing(Check::Http, Phase::Processing, K::UnexpectedStatus);
-    e.http = Some(HttpEvidence {
+fn status(code: u16, url: &str, headers: &[(&str, &str)]) -> Checked {
+    let mut c = failing(Check::Http, Phase::Processing, K::UnexpectedStatus);
+    c.observed.http = Some(HttpEvidence {
         status: Some(code),
         final_url: url.to_string(),
         headers: headers
@@ -34,42 +39,41 @@ fn status(code: u16, url: &str, headers: &[(&str, &str)]) -> Evidence {
             .collect::<BTreeMap<_, _>>(),
         ..Default::default()
     });
-    e
+    c
 }
 
-fn provider(cause: Cause, status_code: u16) -> Evidence {
-    let mut e = failing(Check::Http, Phase::Processing, K::ProviderError);
-    e.http = Some(HttpEvidence {
+fn provider(cause: Cause, status_code: u16) -> Checked {
+    let mut c = failing(Check::Http, Phase::Processing, K::ProviderError);
+    c.observed.http = Some(HttpEvidence {
         status: Some(status_code),
         final_url: "https://gw.example/gateway.do".into(),
-        profile: Some(crate::profile::Verdict {
-            profile: crate::profile::Profile::Alipay,
-            code: "X".into(),
-            message: None,
-            ok: false,
-            cause,
-            symptoms: vec![Symptom::BalanceAnomaly],
-            means: "m".into(),
-        }),
         ..Default::default()
     });
-    e
+    c.readings.profile = Some(crate::profile::Verdict {
+        profile: crate::profile::Profile::Alipay,
+        code: "X".into(),
+        message: None,
+        ok: false,
+        cause,
+        symptoms: vec![Symptom::BalanceAnomaly],
+        means: "m".into(),
+    });
+    c
 }
 
 /// A 2xx body that is not in the provider's format (as `profile::judge` reports it).
-fn mismatch(code: &str) -> Evidence {
-    let mut e = provider(Cause::Server, 200);
-    if let Some(v) = e.http.as_mut().and_then(|h| h.profile.as_mut()) {
+fn mismatch(code: &str) -> Checked {
+    let mut c = provider(Cause::Server, 200);
+    if let Some(v) = c.readings.profile.as_mut() {
         v.code = code.into();
     }
-    e
+    c
 }
 
-fn passing(check: Check, ms: u64) -> Evidence {
+fn passing(check: Check, ms: u64) -> Checked {
     let mut e = Evidence::new("t", check);
-    e.success = true;
     e.duration = Duration::from_millis(ms);
-    e
+    Checked::unconditioned(e)
 }
 
 mod props;

@@ -1,9 +1,9 @@
-//! Properties over generated evidence and bodies: the verdict never depends on order, and
+//! Properties over generated judged checks and bodies: the verdict never depends on order, and
 //! every answer is placed.
 
 use super::*;
 
-fn any_failure() -> impl Strategy<Value = Evidence> {
+fn any_failure() -> impl Strategy<Value = Checked> {
     let kinds = prop_oneof![
         Just((Check::Dns, Phase::Dns, K::DnsNxdomain)),
         Just((Check::Dns, Phase::Dns, K::DnsTimeout)),
@@ -24,7 +24,7 @@ fn any_failure() -> impl Strategy<Value = Evidence> {
     })
 }
 
-fn higher_layer_failure() -> impl Strategy<Value = Evidence> {
+fn higher_layer_failure() -> impl Strategy<Value = Checked> {
     prop_oneof![
         Just(failing(Check::Http, Phase::Processing, K::ResponseTimeout)),
         Just(failing(Check::Http, Phase::Transfer, K::BodyTimeout)),
@@ -80,9 +80,9 @@ proptest! {
     }
 }
 
-/// Evidence the HTTP prober would record for one answer: the profile reads the body first,
-/// then the status decides (as `src/probe/http.rs` does).
-fn answered(profile: crate::profile::Profile, status: u16, body: &[u8]) -> Evidence {
+/// One answer as the judge holds it (`src/judge/verdict/http.rs`): the profile reads the
+/// body first, then the status decides.
+fn answered(profile: crate::profile::Profile, status: u16, body: &[u8]) -> Checked {
     let verdict = crate::profile::judge(profile, status, body, false, &[]);
     let mut e = Evidence::new("t", Check::Http);
     let failure = match &verdict {
@@ -95,22 +95,22 @@ fn answered(profile: crate::profile::Profile, status: u16, body: &[u8]) -> Evide
             "status",
         )),
     };
-    e.success = failure.is_none();
-    e.failure = failure;
     e.http = Some(HttpEvidence {
         status: Some(status),
         final_url: "https://gw.example/pay".into(),
-        profile: verdict,
         ..Default::default()
     });
-    e
+    let mut c = Checked::unconditioned(e);
+    c.failure = failure;
+    c.readings.profile = verdict;
+    c
 }
 
 /// The answer itself cannot be placed: a reserved, unused status, or a provider code no
 /// source documents (the verdict says so).
-fn ambiguous(e: &Evidence) -> bool {
-    let h = e.http.as_ref().unwrap();
-    match &h.profile {
+fn ambiguous(e: &Checked) -> bool {
+    let h = e.observed.http.as_ref().unwrap();
+    match &e.readings.profile {
         Some(v)
             if e.failure
                 .as_ref()

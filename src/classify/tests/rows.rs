@@ -3,7 +3,7 @@
 use super::*;
 
 /// A row: the evidence, the rule that must decide, and its cause.
-pub(super) type Row = (Evidence, &'static str, Cause);
+pub(super) type Row = (Checked, &'static str, Cause);
 
 /// One row per rule (several for rules with several shapes), by layer.
 pub(super) fn table() -> Vec<Row> {

@@ -126,7 +126,7 @@ fn slow_success_is_a_delay_not_a_failure_and_names_the_slow_phase() {
     let mut h = HttpEvidence::default();
     h.phases.add(Phase::Connect, Duration::from_millis(50));
     h.phases.add(Phase::Processing, Duration::from_millis(1150));
-    e.http = Some(h);
+    e.observed.http = Some(h);
     let v = judge_round(&t, &[e]);
     assert!(v.ok && v.slow);
     assert!(

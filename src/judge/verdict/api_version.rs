@@ -4,8 +4,9 @@
 
 use std::time::SystemTime;
 
+use crate::checked::ApiVersionReading;
+
 use crate::config::{ApiVersionSpec, FieldType, VersionSource};
-use crate::probe::ApiVersionEvidence;
 use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
 
 /// Judges one response against the target's `[targets.api_version]`. Pure: `now` is given.
@@ -13,8 +14,8 @@ pub fn evaluate(
     spec: &ApiVersionSpec,
     h: &HttpEvidence,
     now: SystemTime,
-) -> (ApiVersionEvidence, Result<(), Failure>) {
-    let mut ev = ApiVersionEvidence {
+) -> (ApiVersionReading, Result<(), Failure>) {
+    let mut ev = ApiVersionReading {
         required: spec.require.as_ref().map(|r| r.to_string()),
         ..Default::default()
     };
@@ -24,7 +25,7 @@ pub fn evaluate(
 
 /// The conditions in order: a passed Sunset, then the version, then the schema.
 fn judge(
-    ev: &mut ApiVersionEvidence,
+    ev: &mut ApiVersionReading,
     spec: &ApiVersionSpec,
     h: &HttpEvidence,
     now_unix: i64,
@@ -43,7 +44,7 @@ fn body_json(h: &HttpEvidence) -> Option<serde_json::Value> {
 }
 
 /// `Deprecation` and `Sunset`: warnings, or the failure of a Sunset that has passed.
-fn dates(ev: &mut ApiVersionEvidence, h: &HttpEvidence, now_unix: i64) -> Result<(), Failure> {
+fn dates(ev: &mut ApiVersionReading, h: &HttpEvidence, now_unix: i64) -> Result<(), Failure> {
     if let Some(v) = h.headers.get("deprecation") {
         ev.deprecated = true;
         ev.deprecation_unix = parse_date(v);
@@ -71,7 +72,7 @@ fn dates(ev: &mut ApiVersionEvidence, h: &HttpEvidence, now_unix: i64) -> Result
 
 /// The version the gateway speaks, read from the configured source, against `require`.
 fn version(
-    ev: &mut ApiVersionEvidence,
+    ev: &mut ApiVersionReading,
     spec: &ApiVersionSpec,
     h: &HttpEvidence,
 ) -> Result<(), Failure> {
@@ -122,7 +123,7 @@ fn version(
 
 /// `required_fields`: each pointer present with its declared type.
 fn schema(
-    ev: &mut ApiVersionEvidence,
+    ev: &mut ApiVersionReading,
     spec: &ApiVersionSpec,
     h: &HttpEvidence,
 ) -> Result<(), Failure> {

@@ -2,7 +2,7 @@
 //! `rpc` checks got): the provider profile's reading of the body, then the expected status.
 
 use crate::config::{Check, Target};
-use crate::judge::condition::{Judgement, Reading, Which};
+use crate::judge::condition::{Judgement, Which};
 use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
 
 /// Judges the last response of an exchange for `check`: the answer's signature, then the
@@ -16,7 +16,7 @@ use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
 pub(super) fn judge(t: &Target, h: &HttpEvidence, check: Check, j: &mut Judgement) -> bool {
     let status = h.status.unwrap_or(0);
     let profile = crate::profile::judge(t.profile, status, &h.body, h.body_truncated, &t.ok_codes);
-    j.read(check, Reading::Profile(profile.clone()));
+    j.read(check).profile = profile.clone();
     if h.signature.is_some()
         && !j.hold(
             check,

@@ -20,7 +20,8 @@ mod rpc;
 
 use std::time::SystemTime;
 
-use super::condition::{Judgement, Reading, Which};
+use super::condition::{Judgement, Which};
+use crate::checked::CredentialExpiry;
 use crate::config::{Check, Target};
 use crate::probe::Evidence;
 
@@ -98,7 +99,7 @@ fn version(
     j: &mut Judgement,
 ) {
     let (ev, outcome) = api_version::evaluate(&t.api_version, h, now);
-    j.read(c, Reading::ApiVersion(ev));
+    j.read(c).api_version = Some(ev);
     j.hold(c, Which::ApiVersion, outcome);
 }
 
@@ -127,7 +128,7 @@ fn expiry(t: &Target, e: &Evidence, now: SystemTime, j: &mut Judgement) {
                 .certificate
                 .as_ref()
                 .is_some_and(|c| c.remaining(now) < t.cert_expiry_warning);
-        j.read(e.check, Reading::CertExpiring(soon));
+        j.read(e.check).cert_expiring = soon;
     }
     let (Some(spec), Some(h)) = (&t.http.sign, &e.http) else {
         return;
@@ -142,14 +143,12 @@ fn expiry(t: &Target, e: &Evidence, now: SystemTime, j: &mut Judgement) {
     let flags = s
         .credentials
         .iter()
-        .map(|c| {
-            (
-                within(spec.expiry_warning, c),
-                within(spec.expiry_critical, c),
-            )
+        .map(|c| CredentialExpiry {
+            expiring: within(spec.expiry_warning, c),
+            critical: within(spec.expiry_critical, c),
         })
         .collect();
-    j.read(e.check, Reading::Credentials(flags));
+    j.read(e.check).credentials = flags;
 }
 
 #[cfg(test)]

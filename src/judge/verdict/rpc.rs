@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::{Check, Target};
-use crate::judge::condition::{Judgement, Reading, Which};
+use crate::judge::condition::{Judgement, Which};
 use crate::probe::rpc::RpcEvidence;
 use crate::probe::{Failure, FailureKind, Phase};
 
@@ -79,14 +79,11 @@ pub(super) fn judge(heights: &Heights, t: &Target, ev: &RpcEvidence, j: &mut Jud
     };
     let (best, peers) = heights.report(&t.rpc.chain, &t.name, height, t.interval * 3);
     let lag = best.map(|b| b.saturating_sub(height));
-    j.read(
-        c,
-        Reading::Lag {
-            best_peer_height: best,
-            peers,
-            lag,
-        },
-    );
+    j.read(c).lag = Some(crate::checked::Lag {
+        best_peer_height: best,
+        peers,
+        blocks: lag,
+    });
     j.hold(
         c,
         Which::BlockLag,

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
+use crate::checked::Checked;
 use crate::config::Target;
 use crate::probe::cert::CertSummary;
 use crate::probe::ping::{Method, PingEvidence};
@@ -20,7 +21,6 @@ fn target(toml: &str) -> Target {
 
 fn answer(check: Check, status: u16, body: &str) -> Evidence {
     let mut e = Evidence::new("t", check);
-    e.success = true;
     e.http = Some(HttpEvidence {
         status: Some(status),
         body: bytes::Bytes::from(body.to_string()),
@@ -29,20 +29,20 @@ fn answer(check: Check, status: u16, body: &str) -> Evidence {
     e
 }
 
-fn judged(v: &Verdicts, t: &Target, e: Evidence) -> Evidence {
+fn judged(v: &Verdicts, t: &Target, e: Evidence) -> Checked {
     let j = v.judge_round(t, std::slice::from_ref(&e), SystemTime::now());
     crate::judge::condition::view(vec![e], &j).remove(0)
 }
 
 /// The `api_version` check of a round whose `http` check made the one request.
-fn shared(v: &Verdicts, t: &Target, http: Evidence) -> Evidence {
+fn shared(v: &Verdicts, t: &Target, http: Evidence) -> Checked {
     let now = SystemTime::now();
     let mut j = v.judge_round(t, std::slice::from_ref(&http), now);
     let derived = api_version_of(t, &http, &mut j, now);
     crate::judge::condition::view(vec![derived], &j).remove(0)
 }
 
-fn kind(e: &Evidence) -> Option<FailureKind> {
+fn kind(e: &Checked) -> Option<FailureKind> {
     e.failure.as_ref().map(|f| f.kind)
 }
 
@@ -53,7 +53,7 @@ fn status_is_held_against_expect_status_or_2xx() {
     assert_eq!(kind(&judged(&v, &t, answer(Check::Http, 204, ""))), None);
     let e = judged(&v, &t, answer(Check::Http, 503, ""));
     assert_eq!(kind(&e), Some(FailureKind::UnexpectedStatus));
-    assert!(!e.success);
+    assert!(!e.success());
     assert_eq!(e.failure.as_ref().map(|f| f.phase), Some(Phase::Processing));
     let t = target(
         "url = \"https://gw.example/\"\nchecks = [\"http\"]\n[targets.http]\nexpect_status = [401]",
@@ -73,17 +73,12 @@ fn the_provider_code_decides_unless_the_status_is_listed() {
     );
     let e = judged(&v, &t, answer(Check::Http, 401, body));
     assert_eq!(kind(&e), Some(FailureKind::ProviderError));
-    assert!(
-        e.http.as_ref().is_some_and(|h| h.profile.is_some()),
-        "the reading is kept"
-    );
+    assert!(e.readings.profile.is_some(), "the reading is kept");
+    assert!(e.observed.failure.is_none(), "the observation is untouched");
     let t = target("url = \"https://api.stripe.example/v1/x\"\nprofile = \"stripe\"\nchecks = [\"http\"]\n[targets.http]\nexpect_status = [401]");
     let e = judged(&v, &t, answer(Check::Http, 401, body));
     assert_eq!(kind(&e), None, "a listed status is the user's word");
-    assert!(
-        e.http.as_ref().is_some_and(|h| h.profile.is_some()),
-        "still shown"
-    );
+    assert!(e.readings.profile.is_some(), "still shown");
 }
 
 #[test]
@@ -96,7 +91,6 @@ fn an_observation_failure_is_never_replaced_by_a_condition() {
         FailureKind::BodyTimeout,
         "deadline reached",
     ));
-    e.success = false;
     assert_eq!(kind(&judged(&v, &t, e)), Some(FailureKind::BodyTimeout));
 }
 
@@ -120,14 +114,13 @@ fn api_version_reads_the_version_even_when_the_answer_fails() {
         "the lower layer explains"
     );
     assert_eq!(
-        failed.api_version.and_then(|a| a.seen).as_deref(),
+        failed.readings.api_version.and_then(|a| a.seen).as_deref(),
         Some("2.1")
     );
 }
 
 fn ping(sent: u32, received: u32) -> Evidence {
     let mut e = Evidence::new("t", Check::Ping);
-    e.success = true;
     e.ping = Some(PingEvidence {
         method: Method::Tcp,
         address: [192, 0, 2, 1].into(),
@@ -164,7 +157,6 @@ fn loss_fails_only_above_the_threshold() {
 
 fn rpc(t: &Target, name: &str, chain_id: Option<u64>, height: u64) -> Evidence {
     let mut e = Evidence::new(name, Check::Rpc);
-    e.success = true;
     e.rpc = Some(RpcEvidence {
         chain: t.rpc.chain.clone(),
         chain_id,
@@ -187,11 +179,11 @@ async fn a_node_on_the_wrong_chain_is_not_a_peer() {
     assert_eq!(kind(&wrong), Some(FailureKind::RpcWrongChain));
     let e = judged(&v, &b, rpc(&b, "b", Some(1), 100));
     assert_eq!(kind(&e), None, "the wrong chain's 10000 was not filed");
-    let r = e.rpc.unwrap_or_default();
+    let r = e.readings.lag.unwrap_or_default();
     assert_eq!((r.best_peer_height, r.peers), (None, 0));
     let behind = judged(&v, &a, rpc(&a, "t", Some(1), 90));
     assert_eq!(kind(&behind), Some(FailureKind::RpcBehind));
-    assert_eq!(behind.rpc.and_then(|r| r.lag), Some(10));
+    assert_eq!(behind.readings.lag.and_then(|r| r.blocks), Some(10));
 }
 
 #[test]
@@ -228,7 +220,6 @@ fn tls(valid: bool, days_left: u64) -> Evidence {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let mut e = Evidence::new("t", Check::Tls);
-    e.success = valid;
     e.tls = Some(TlsEvidence {
         version: valid.then(|| "TLSv1.3".to_string()),
         certificate: Some(CertSummary {
@@ -254,10 +245,10 @@ fn expiry_is_flagged_for_a_valid_certificate_inside_the_window() {
     let t =
         target("url = \"https://gw.example/\"\nchecks = [\"tls\"]\ncert_expiry_warning = \"14d\"");
     let soon = judged(&v, &t, tls(true, 3));
-    assert!(soon.tls.as_ref().is_some_and(|t| t.expiring_soon));
-    assert!(soon.success, "a warning, not a failure");
+    assert!(soon.readings.cert_expiring);
+    assert!(soon.success(), "a warning, not a failure");
     let later = judged(&v, &t, tls(true, 30));
-    assert!(later.tls.as_ref().is_some_and(|t| !t.expiring_soon));
+    assert!(!later.readings.cert_expiring);
     let mut broken = tls(false, 3);
     broken.failure = Some(Failure::new(
         Phase::Tls,
@@ -266,7 +257,7 @@ fn expiry_is_flagged_for_a_valid_certificate_inside_the_window() {
     ));
     let broken = judged(&v, &t, broken);
     assert_eq!(kind(&broken), Some(FailureKind::TlsCertUnknownIssuer));
-    assert!(broken.tls.as_ref().is_some_and(|t| !t.expiring_soon));
+    assert!(!broken.readings.cert_expiring);
 }
 
 #[test]
@@ -278,9 +269,9 @@ fn a_shared_request_is_read_for_its_version_after_the_http_verdict() {
         h.headers.insert("x-api-version".into(), "2.1".into());
     }
     let derived = shared(&v, &t, e.clone());
-    assert_eq!(derived.check, Check::ApiVersion);
+    assert_eq!(derived.check(), Check::ApiVersion);
     assert_eq!(kind(&derived), Some(FailureKind::ApiVersionMismatch));
-    assert!(!derived.success);
+    assert!(!derived.success());
     if let Some(h) = e.http.as_mut() {
         h.status = Some(503);
     }
@@ -291,7 +282,7 @@ fn a_shared_request_is_read_for_its_version_after_the_http_verdict() {
         "the answer's verdict stays"
     );
     assert_eq!(
-        derived.api_version.and_then(|a| a.seen).as_deref(),
+        derived.readings.api_version.and_then(|a| a.seen).as_deref(),
         Some("2.1")
     );
 }

@@ -23,7 +23,7 @@ async fn deprecation_and_sunset_far_in_the_future_are_warnings_not_panics() {
         .await
         .unwrap();
         let ev = bounded(&api_target(gw.port(), "")).await;
-        let a = ev.api_version.clone().unwrap();
+        let a = ev.readings.api_version.clone().unwrap();
         assert!(a.deprecated);
         assert!(
             a.warnings.iter().any(|w| w.contains(want)),
@@ -59,7 +59,7 @@ async fn numbers_past_i64_invalid_utf8_and_deep_json_are_data() {
         "json_pointer = \"/version\"\n[targets.api_version.required_fields]\n\"/id\" = \"string\"\n[targets.http]\nmax_body_bytes = 300000",
     );
     let ev = bounded(&t).await;
-    let a = ev.api_version.clone().unwrap();
+    let a = ev.readings.api_version.clone().unwrap();
     assert!(a.deprecated, "an unreadable date still means deprecated");
     assert_eq!(a.deprecation_unix, None);
     assert_eq!(kind(&ev), Some(FailureKind::ApiVersionMissing), "{ev:?}");
@@ -80,10 +80,10 @@ async fn invalid_utf8_in_headers_and_body_is_shown_lossily() {
     ))
     .await;
     assert_eq!(kind(&ev), Some(FailureKind::ApiVersionMissing), "{ev:?}");
-    let a = ev.api_version.clone().unwrap();
+    let a = ev.readings.api_version.clone().unwrap();
     assert_eq!(a.sunset_unix, None);
     assert!(a.seen.unwrap().contains('\u{fffd}'));
-    assert!(ev.http.unwrap().body_excerpt.contains('\u{fffd}'));
+    assert!(ev.observed.http.unwrap().body_excerpt.contains('\u{fffd}'));
 }
 
 #[tokio::test]

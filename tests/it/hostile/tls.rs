@@ -124,7 +124,7 @@ async fn a_valid_handshake_then_garbage_is_an_http_protocol_error() {
     assert_eq!(f.kind, FailureKind::HttpProtocolError, "{ev:?}");
     assert_eq!(f.phase, Phase::Processing);
     assert!(
-        ev.tls.as_ref().unwrap().version.is_some(),
+        ev.observed.tls.as_ref().unwrap().version.is_some(),
         "the handshake is in evidence"
     );
 }
@@ -160,7 +160,7 @@ async fn an_h2_peer_flooding_settings_and_pings_cannot_hold_the_probe() {
     })
     .await;
     let ev = bounded(&pki.target(port, "http", "2s")).await;
-    assert!(!ev.success, "{ev:?}");
+    assert!(ev.failure.is_some(), "{ev:?}");
     let f = ev.failure.clone().unwrap();
     assert!(
         matches!(
@@ -171,7 +171,10 @@ async fn an_h2_peer_flooding_settings_and_pings_cannot_hold_the_probe() {
         ),
         "{f:?}"
     );
-    assert_eq!(ev.tls.as_ref().unwrap().alpn.as_deref(), Some("h2"));
+    assert_eq!(
+        ev.observed.tls.as_ref().unwrap().alpn.as_deref(),
+        Some("h2")
+    );
 }
 
 #[tokio::test]
@@ -195,7 +198,7 @@ async fn an_h2_goaway_mid_stream_fails_the_body_not_the_process() {
     })
     .await;
     let ev = bounded(&pki.target(port, "http", "2s")).await;
-    assert!(!ev.success, "{ev:?}");
+    assert!(ev.failure.is_some(), "{ev:?}");
     let f = ev.failure.clone().unwrap();
     assert!(
         matches!(
@@ -221,7 +224,14 @@ async fn certificates_from_1950_are_refused_and_reported_with_their_dates() {
         let port = tls_server(pki.leaf(from, to), &[], |_s| async {}).await;
         let ev = bounded(&pki.target(port, "tls", "2s")).await;
         assert_eq!(kind(&ev), Some(FailureKind::TlsCertInvalid), "{ev:?}");
-        let c = ev.tls.as_ref().unwrap().certificate.clone().unwrap();
+        let c = ev
+            .observed
+            .tls
+            .as_ref()
+            .unwrap()
+            .certificate
+            .clone()
+            .unwrap();
         assert_eq!(c.not_before, "1950-01-01T00:00:00Z");
         assert_eq!(c.not_after, after);
         let detail = ev.failure.unwrap().detail;
@@ -264,7 +274,7 @@ async fn a_certificate_pinned_exactly_in_ca_file_is_trusted() {
     };
     let (dir, port) = pinned("127.0.0.1").await;
     let ev = bounded(&target_in(&body(port), dir.path())).await;
-    assert!(ev.success, "{ev:?}");
+    assert!(ev.failure.is_none(), "{ev:?}");
     // Pinned, but the name must still match.
     let (dir, port) = pinned("127.0.0.2").await;
     let ev = bounded(&target_in(&body(port), dir.path())).await;
@@ -281,6 +291,13 @@ async fn a_certificate_from_the_year_9999_is_not_yet_valid() {
     let port = tls_server(pki.leaf(9999, 9999), &[], |_s| async {}).await;
     let ev = bounded(&pki.target(port, "tls", "2s")).await;
     assert_eq!(kind(&ev), Some(FailureKind::TlsCertNotYetValid), "{ev:?}");
-    let c = ev.tls.as_ref().unwrap().certificate.clone().unwrap();
+    let c = ev
+        .observed
+        .tls
+        .as_ref()
+        .unwrap()
+        .certificate
+        .clone()
+        .unwrap();
     assert_eq!(c.not_before, "9999-01-01T00:00:00Z");
 }

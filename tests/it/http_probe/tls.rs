@@ -16,15 +16,15 @@ async fn https_with_a_trusted_ca_negotiates_h2_and_records_tls() {
         gw.port()
     ));
     let e = probe(&t).await;
-    assert!(e.success, "{e:?}");
-    let tls = e.tls.as_ref().unwrap();
+    assert!(e.success(), "{e:?}");
+    let tls = e.observed.tls.as_ref().unwrap();
     assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
     assert_eq!(tls.alpn.as_deref(), Some("h2"));
     assert!(tls.cipher.is_some());
-    let h = e.http.as_ref().unwrap();
+    let h = e.observed.http.as_ref().unwrap();
     assert_eq!(h.version.as_deref(), Some("HTTP/2.0"));
     assert!(h.phases.tls > Duration::ZERO);
-    assert_eq!(h.phases.total(), e.duration);
+    assert_eq!(h.phases.total(), e.observed.duration);
     assert_eq!(h.body_excerpt, "{\"ok\":true}");
     assert_eq!(gw.last_request().unwrap().version, "HTTP/2.0");
 }
@@ -42,8 +42,11 @@ async fn https_over_http1_when_the_server_has_no_h2() {
     .unwrap();
     let t = trust.target_for(&gw, "");
     let e = probe(&t).await;
-    assert!(e.success, "{e:?}");
-    assert_eq!(e.tls.as_ref().unwrap().version.as_deref(), Some("TLSv1.2"));
+    assert!(e.success(), "{e:?}");
+    assert_eq!(
+        e.observed.tls.as_ref().unwrap().version.as_deref(),
+        Some("TLSv1.2")
+    );
 }
 
 #[tokio::test]
@@ -79,6 +82,7 @@ async fn a_leaf_from_an_unknown_ca_is_unknown_issuer_and_its_certificate_is_reco
     let e = probe(&t).await;
     assert_eq!(kind(&e), Some(FailureKind::TlsCertUnknownIssuer), "{e:?}");
     let c = e
+        .observed
         .tls
         .as_ref()
         .unwrap()
@@ -102,7 +106,14 @@ async fn an_expired_certificate_shows_its_dates() {
     let gw = trust.gateway(Validity::Expired).await;
     let e = probe(&trust.target_for(&gw, "")).await;
     assert_eq!(kind(&e), Some(FailureKind::TlsCertExpired));
-    let c = e.tls.as_ref().unwrap().certificate.as_ref().unwrap();
+    let c = e
+        .observed
+        .tls
+        .as_ref()
+        .unwrap()
+        .certificate
+        .as_ref()
+        .unwrap();
     assert_eq!(c.not_after, "2021-01-01T00:00:00Z");
     assert_eq!(c.not_after_unix, 1_609_459_200);
 }
@@ -136,7 +147,7 @@ async fn a_certificate_revoked_by_the_crl_file_is_refused() {
     assert_eq!(kind(&e), Some(FailureKind::TlsCertRevoked), "{e:?}");
     let ok = probe(&t(fine.port())).await;
     assert!(
-        ok.success,
+        ok.success(),
         "a certificate the CRL does not list passes: {ok:?}"
     );
 }
@@ -147,16 +158,16 @@ async fn a_certificate_close_to_expiry_passes_with_a_warning() {
     let gw = trust.gateway(Validity::ExpiresInDays(3)).await;
     let t = trust.target_for(&gw, "cert_expiry_warning = \"14d\"");
     let e = probe(&t).await;
-    assert!(e.success, "{e:?}");
-    let tls = e.tls.as_ref().unwrap();
-    assert!(tls.expiring_soon);
+    assert!(e.success(), "{e:?}");
+    assert!(e.observed.tls.is_some());
+    assert!(e.readings.cert_expiring);
     let v = payprobe::classify::judge_round(&t, std::slice::from_ref(&e));
     assert!(
         v.ok && v.warnings.len() == 1 && v.warnings[0].contains("expires at"),
         "{v:?}"
     );
     let later = trust.target_for(&gw, "cert_expiry_warning = \"1d\"");
-    assert!(!probe(&later).await.tls.unwrap().expiring_soon);
+    assert!(!probe(&later).await.readings.cert_expiring);
 }
 
 #[tokio::test]
@@ -183,7 +194,7 @@ async fn a_self_signed_certificate_is_reported_as_such() {
         0,
         "no request may be sent over an unverified connection"
     );
-    assert!(e.http.as_ref().unwrap().status.is_none());
+    assert!(e.observed.http.as_ref().unwrap().status.is_none());
 }
 
 #[tokio::test]
