@@ -9,7 +9,7 @@ use hyper::{HeaderMap, Response, StatusCode};
 
 use super::{text, with_type, Body, Shared};
 use crate::checked::Checked;
-use crate::config::Check;
+use crate::config::{Check, Target};
 use crate::probe::{Evidence, Phase};
 
 /// Prometheus sends its scrape timeout; the probe must answer before it.
@@ -17,7 +17,6 @@ const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 use crate::limits::PROBE_ENDPOINT_MARGIN as MARGIN;
 
 pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Response<Body> {
-    let param = |k: &str| super::param(query, k);
     if let Err(wait) = shared.guards.probe_rate.take() {
         let why = format!(
             "more than {} /probe requests a second ([server] probe_rate); retry in {wait:.1} s\n",
@@ -25,33 +24,10 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
         );
         return super::too_many(wait, &why);
     }
-    let Some(plan) = shared.plan() else {
-        return text(StatusCode::INTERNAL_SERVER_ERROR, "state lock poisoned\n");
+    let t = match asked(shared, query) {
+        Ok(t) => t,
+        Err(refused) => return *refused,
     };
-    let Some(name) = param("target") else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "missing ?target=NAME (a target of the config)\n",
-        );
-    };
-    let Some(t) = plan.target(&name) else {
-        return text(
-            StatusCode::NOT_FOUND,
-            &format!("no target named {name:?} in the config\n"),
-        );
-    };
-    let mut t = (**t).clone();
-    if let Some(m) = param("module") {
-        match Check::parse(&m) {
-            Some(c) => t.checks = vec![c],
-            None => {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    &format!("unknown module {m:?}; use a check name such as http, tls, dns\n"),
-                )
-            }
-        }
-    }
     let budget = headers
         .get(SCRAPE_TIMEOUT_HEADER)
         .and_then(|v| v.to_str().ok()?.parse::<f64>().ok())
@@ -86,6 +62,42 @@ pub async fn probe(shared: &Shared, query: &str, headers: &HeaderMap) -> Respons
         render(&round),
         "text/plain; version=0.0.4; charset=utf-8",
     )
+}
+
+/// The configured target `?target=` names, narrowed to the one check `?module=` names; or
+/// the answer refusing the request. Only configured targets: an open `/probe` would let
+/// anyone make this host connect anywhere.
+fn asked(shared: &Shared, query: &str) -> Result<Target, Box<Response<Body>>> {
+    let param = |k: &str| super::param(query, k);
+    let Some(plan) = shared.plan() else {
+        return Err(Box::new(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "state lock poisoned\n",
+        )));
+    };
+    let Some(name) = param("target") else {
+        return Err(Box::new(text(
+            StatusCode::BAD_REQUEST,
+            "missing ?target=NAME (a target of the config)\n",
+        )));
+    };
+    let Some(t) = plan.target(&name) else {
+        return Err(Box::new(text(
+            StatusCode::NOT_FOUND,
+            &format!("no target named {name:?} in the config\n"),
+        )));
+    };
+    let mut t = (**t).clone();
+    if let Some(m) = param("module") {
+        let Some(c) = Check::parse(&m) else {
+            return Err(Box::new(text(
+                StatusCode::BAD_REQUEST,
+                &format!("unknown module {m:?}; use a check name such as http, tls, dns\n"),
+            )));
+        };
+        t.checks = vec![c];
+    }
+    Ok(t)
 }
 
 /// blackbox_exporter's metric names, so dashboards built for it keep working.
