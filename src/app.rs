@@ -76,55 +76,33 @@ impl Daemon {
         shard: Option<Shard>,
         runner: Arc<dyn Runner>,
     ) -> Result<Daemon, AppError> {
-        let plan = plan.shard(shard);
+        let plan = Arc::new(plan.shard(shard));
         let metrics = Arc::new(Metrics::with_histograms(plan.server.latency_histograms)?);
         let judge = Arc::new(Judge::new(Arc::new(Store::new())));
-        let store = judge.store().clone();
         let listener = http::bind(plan.server.listen).await?;
         let addr = listener.local_addr()?;
-        let Outputs {
-            incidents,
-            history,
-            maintenance,
-            availability,
-            rollups,
-            outputs,
-        } = Outputs::start(&plan, &metrics).await;
-        let pipeline = Arc::new(Pipeline::new(judge.clone(), metrics.clone(), outputs));
+        let outs = Outputs::start(&plan, &metrics).await;
         let limit = Arc::new(Semaphore::new(plan.server.max_concurrency));
+        let shared = readers(&plan, &metrics, &judge, &runner, &limit, &outs);
+        let pipeline = Arc::new(Pipeline::new(judge, metrics, outs.outputs));
         let ctx = Arc::new(TaskEnv {
-            runner: runner.clone(),
+            runner,
             rounds: pipeline.clone(),
             limit: limit.clone(),
         });
         let mut scheduler = Scheduler::new(ctx);
         let applied = scheduler.apply(&plan);
-        let source = plan.source.clone();
-        let plan_ref = Arc::new(plan);
-        let shared = Arc::new(Shared {
-            metrics,
-            store,
-            incidents,
-            history,
-            maintenance: maintenance.clone(),
-            availability,
-            plan: RwLock::new(plan_ref.clone()),
-            runner,
-            judge,
-            limit: limit.clone(),
-            guards: http::Guards::new(&plan_ref.server),
-            rejected: Arc::new(crate::alerts::Rejected::default()),
-        });
         let alerts = Alerts::start(
-            &plan_ref,
+            &plan,
             addr,
             shared.incidents.clone(),
             shared.metrics.clone(),
             shared.rejected.clone(),
-            maintenance,
+            outs.maintenance,
         );
         let server = serve(listener, &shared);
         let sweeper = sweep(&shared);
+        let source = plan.source.clone();
         tracing::info!(%addr, targets = applied.added, config = %source.display(), "payprobe listening");
         Ok(Daemon {
             addr,
@@ -137,7 +115,7 @@ impl Daemon {
             alerts,
             limit,
             sweeper,
-            rollups,
+            rollups: outs.rollups,
             pipeline,
         })
     }
@@ -367,6 +345,33 @@ pub async fn probe_once(
         .into_iter()
         .flatten()
         .collect())
+}
+
+/// What the listener's readers share (`src/http`): the plan in force, the metrics, the
+/// store and the outputs they read, and what `/probe` needs to run and judge a round as
+/// the scheduler does, under the same `max_concurrency` cap.
+fn readers(
+    plan: &Arc<Plan>,
+    metrics: &Arc<Metrics>,
+    judge: &Arc<Judge>,
+    runner: &Arc<dyn Runner>,
+    limit: &Arc<Semaphore>,
+    outs: &Outputs,
+) -> Arc<Shared> {
+    Arc::new(Shared {
+        metrics: metrics.clone(),
+        store: judge.store().clone(),
+        incidents: outs.incidents.clone(),
+        history: outs.history.clone(),
+        maintenance: outs.maintenance.clone(),
+        availability: outs.availability.clone(),
+        plan: RwLock::new(plan.clone()),
+        runner: runner.clone(),
+        judge: judge.clone(),
+        limit: limit.clone(),
+        guards: http::Guards::new(&plan.server),
+        rejected: Arc::new(crate::alerts::Rejected::default()),
+    })
 }
 
 /// The listener's accept loop, supervised.

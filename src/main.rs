@@ -199,6 +199,8 @@ fn config_failed(e: config::ConfigError, file: &std::path::Path) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// `payprobe check-config`: the config's problems, or its warnings and what it would run, one line
+/// each, so a reviewer sees what a change does before a reload.
 fn check_config(file: &std::path::Path) -> ExitCode {
     let plan = match config::load(file) {
         Ok(p) => p,
@@ -213,6 +215,19 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             w.message
         );
     }
+    print_targets(&plan);
+    print_sinks_and_windows(&plan);
+    let n = plan.targets.len();
+    println!(
+        "{}: ok, {n} target{}",
+        file.display(),
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::SUCCESS
+}
+
+/// One line per target: what it probes, how often, and its way out when not the default.
+fn print_targets(plan: &config::Plan) {
     for t in &plan.targets {
         let checks: Vec<&str> = t.checks.iter().map(|c| c.as_str()).collect();
         // The way out, when it is not the default (never the proxy's credentials).
@@ -232,6 +247,11 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             humantime::format_duration(t.timeout),
         );
     }
+}
+
+/// One line per alert sink (its URL as shown, never its secret) and per maintenance
+/// window, with its current or next occurrence, soonest first.
+fn print_sinks_and_windows(plan: &config::Plan) {
     for s in &plan.alerts.sinks {
         println!(
             "sink {} kind={} url={} signed={} timeout={}",
@@ -253,13 +273,6 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             m.end,
         );
     }
-    let n = plan.targets.len();
-    println!(
-        "{}: ok, {n} target{}",
-        file.display(),
-        if n == 1 { "" } else { "s" }
-    );
-    ExitCode::SUCCESS
 }
 
 async fn probe_once(file: &std::path::Path, target: Option<&str>, json: bool) -> ExitCode {

@@ -110,40 +110,8 @@ impl Alerts {
         }
         let dir = plan.server.state_dir.clone();
         let s = settings(plan, addr);
-        let sinks: Vec<Arc<Sink>> = plan
-            .alerts
-            .sinks
-            .iter()
-            .map(|spec| {
-                metrics.incidents.sink(&spec.name);
-                Arc::new(Sink {
-                    outbox: Mutex::new(Outbox::open(
-                        &dir,
-                        &spec.name,
-                        plan.alerts.queue_limit,
-                        metrics.clone(),
-                    )),
-                    spec: spec.clone(),
-                    bell: Notify::new(),
-                })
-            })
-            .collect();
-        let mut tasks = Vec::new();
-        for sink in &sinks {
-            let d = delivery::Delivery {
-                sink: sink.clone(),
-                metrics: metrics.clone(),
-                max_age: plan.alerts.max_age,
-                resend: plan.alerts.resend_interval,
-                external: s.external.clone(),
-                rejected: rejected.clone(),
-            };
-            tasks.push(supervise::spawn(
-                "alert_delivery",
-                metrics.clone(),
-                move || d.clone().run(),
-            ));
-        }
+        let sinks = open_sinks(plan, &metrics);
+        let mut tasks = deliveries(plan, &sinks, &s.external, &metrics, &rejected);
         tracing::info!(sinks = sinks.len(), group_wait_ms = s.group_wait_ms, vantage = %s.vantage, "alerts enabled");
         let m = metrics.clone();
         let s = Arc::new(s);
@@ -159,6 +127,56 @@ impl Alerts {
         }));
         Some(Alerts { _tasks: tasks })
     }
+}
+
+/// Each sink with its outbox, opened from `state_dir` (what was queued before a restart is
+/// still to deliver), and its delivery series registered.
+fn open_sinks(plan: &Plan, metrics: &Arc<Metrics>) -> Vec<Arc<Sink>> {
+    plan.alerts
+        .sinks
+        .iter()
+        .map(|spec| {
+            metrics.incidents.sink(&spec.name);
+            Arc::new(Sink {
+                outbox: Mutex::new(Outbox::open(
+                    &plan.server.state_dir,
+                    &spec.name,
+                    plan.alerts.queue_limit,
+                    metrics.clone(),
+                )),
+                spec: spec.clone(),
+                bell: Notify::new(),
+            })
+        })
+        .collect()
+}
+
+/// One supervised delivery task per sink, so that a slow or failing sink never holds the
+/// others back.
+fn deliveries(
+    plan: &Plan,
+    sinks: &[Arc<Sink>],
+    external: &str,
+    metrics: &Arc<Metrics>,
+    rejected: &Arc<Rejected>,
+) -> Vec<Supervised> {
+    let mut tasks = Vec::new();
+    for sink in sinks {
+        let d = delivery::Delivery {
+            sink: sink.clone(),
+            metrics: metrics.clone(),
+            max_age: plan.alerts.max_age,
+            resend: plan.alerts.resend_interval,
+            external: external.to_string(),
+            rejected: rejected.clone(),
+        };
+        tasks.push(supervise::spawn(
+            "alert_delivery",
+            metrics.clone(),
+            move || d.clone().run(),
+        ));
+    }
+    tasks
 }
 
 fn load_state(dir: &std::path::Path) -> BTreeMap<String, Sent> {

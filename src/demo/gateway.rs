@@ -15,17 +15,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::time::Sleep;
 
 use super::pki::Leaf;
 
 mod body;
+mod serve;
 pub use body::DelayedBody;
+use serve::Shared;
 
 /// How a simulated gateway answers.
 #[derive(Debug, Clone)]
@@ -176,7 +174,7 @@ impl Gateway {
         sock.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
         let listener = sock.listen(BACKLOG)?;
         let addr = listener.local_addr()?;
-        let (reach, mut reach_rx) = tokio::sync::watch::channel(Reach::Serve);
+        let (reach, reach_rx) = tokio::sync::watch::channel(Reach::Serve);
         let behavior = Arc::new(RwLock::new(b));
         let hits = Arc::new(AtomicU64::new(0));
         let seen = Arc::new(RwLock::new(None));
@@ -185,54 +183,7 @@ impl Gateway {
             hits: hits.clone(),
             seen: seen.clone(),
         };
-        let task = tokio::spawn(async move {
-            let mut held = Vec::new();
-            loop {
-                let mode = *reach_rx.borrow_and_update();
-                if mode == Reach::Unreachable {
-                    // Not accepting: the queue fills and the kernel drops further SYNs.
-                    if reach_rx.changed().await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                let tcp = tokio::select! {
-                    r = listener.accept() => match r {
-                        Ok((tcp, _)) => tcp,
-                        Err(_) => return,
-                    },
-                    r = reach_rx.changed() => {
-                        if r.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                };
-                if mode == Reach::Stall {
-                    held.push(tcp);
-                    // Keep only the newest few: the demo runs for hours.
-                    if held.len() > 32 {
-                        held.remove(0);
-                    }
-                    continue;
-                }
-                held.clear();
-                // Like real API front ends: without it, an h2 body written after its headers
-                // waits for the client's delayed ACK (~40 ms) and the demo would lie.
-                let _ = tcp.set_nodelay(true);
-                let (shared, tls) = (shared.clone(), tls.clone());
-                tokio::spawn(async move {
-                    match tls {
-                        None => serve(tcp, false, shared).await,
-                        Some(acc) => {
-                            let Ok(s) = acc.accept(tcp).await else { return };
-                            let h2 = s.get_ref().1.alpn_protocol() == Some(b"h2");
-                            serve(s, h2, shared).await
-                        }
-                    }
-                });
-            }
-        });
+        let task = tokio::spawn(serve::accept(listener, reach_rx, tls, shared));
         Ok(Gateway {
             addr,
             behavior,
@@ -308,88 +259,6 @@ impl Gateway {
     }
 }
 
-#[derive(Clone)]
-struct Shared {
-    behavior: Arc<RwLock<Behavior>>,
-    hits: Arc<AtomicU64>,
-    seen: Arc<RwLock<Option<Seen>>>,
-}
-
-async fn serve<S>(io: S, h2: bool, shared: Shared)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
-        let b = crate::sync::read(&shared.behavior, "demo behavior").clone();
-        let shared = shared.clone();
-        async move {
-            shared.hits.fetch_add(1, Ordering::Relaxed);
-            let (head, body) = req.into_parts();
-            let body = http_body_util::BodyExt::collect(body)
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            let seen_body = body.clone();
-            let seen = Seen {
-                method: head.method.to_string(),
-                path_and_query: head
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-                version: format!("{:?}", head.version),
-                headers: head
-                    .headers
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect(),
-                body,
-            };
-            let mut b = b;
-            if let Some(methods) = &b.rpc {
-                b.body = Bytes::from(rpc_answer(methods, &seen_body).to_string());
-            }
-            if let Some(signing) = &b.signing {
-                let r = signing.answer(&seen, b.status, &b.body);
-                (b.status, b.headers, b.body) = (r.status, r.headers, r.body);
-            }
-            *crate::sync::write(&shared.seen, "demo seen") = Some(seen);
-            // A zero sleep still waits for the timer's next tick (about 1 ms): skip it, so
-            // "no delay" answers at once.
-            if !b.delay.is_zero() {
-                tokio::time::sleep(b.delay).await;
-            }
-            let mut resp = Response::new(DelayedBody::new(b.body.clone(), b.body_delay));
-            *resp.status_mut() = hyper::StatusCode::from_u16(b.status)
-                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-            for (k, v) in &b.headers {
-                if let (Ok(k), Ok(v)) = (
-                    hyper::header::HeaderName::from_bytes(k.as_bytes()),
-                    hyper::header::HeaderValue::from_str(v),
-                ) {
-                    resp.headers_mut().append(k, v);
-                }
-            }
-            Ok::<_, Infallible>(resp)
-        }
-    });
-    let io = TokioIo::new(io);
-    let _ = if h2 {
-        hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-            .serve_connection(io, svc)
-            .await
-    } else {
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(io, svc)
-            .await
-    };
-}
-
 /// A TCP listener on loopback that accepts and never answers: a TLS handshake with it stalls,
 /// as behind a broken middlebox. Returns its port and the task holding the connections.
 pub async fn silent() -> std::io::Result<(u16, tokio::task::JoinHandle<()>)> {
@@ -420,21 +289,4 @@ pub fn closed_port() -> std::io::Result<(u16, socket2::Socket)> {
         .map(|a| a.port())
         .ok_or_else(|| std::io::Error::other("no local address"))?;
     Ok((port, s))
-}
-
-fn rpc_answer(
-    methods: &std::collections::BTreeMap<String, serde_json::Value>,
-    request: &[u8],
-) -> serde_json::Value {
-    let req: serde_json::Value = serde_json::from_slice(request).unwrap_or_default();
-    let id = req.get("id").cloned().unwrap_or(serde_json::Value::Null);
-    let method = req.get("method").and_then(|m| m.as_str()).unwrap_or("");
-    match methods.get(method) {
-        Some(result) => serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": result }),
-        None => serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": id,
-            "error": { "code": -32601, "message": format!("the method {method} does not exist/is not available") }
-        }),
-    }
 }

@@ -333,16 +333,35 @@ impl Signing {
         r
     }
 
+    /// WeChat Pay API v3: a request not signed by the merchant (or signed too far from
+    /// WeChat Pay's clock) is `401 SIGN_ERROR`; every answer is signed with the newest
+    /// platform certificate's key.
     fn wechat(&self, req: &Seen, status: u16, body: &Bytes) -> Reply {
         let now = self.now();
-        let refuse = |why: &str| {
-            json_reply(
+        if let Err(why) = self.wechat_authorized(req, now) {
+            return json_reply(
                 401,
                 format!(
                     r#"{{"code":"SIGN_ERROR","message":"签名错误","detail":{{"issue":"{why}"}}}}"#
                 ),
-            )
+            );
+        }
+        let mut r = if req
+            .path_and_query
+            .starts_with(crate::sign::wechatpay::CERTIFICATES_PATH)
+        {
+            json_reply(200, platform::certificates(&self.keys))
+        } else {
+            json_reply(status, String::from_utf8_lossy(body).into_owned())
         };
+        self.wechat_sign(&mut r, now);
+        r
+    }
+
+    /// The request's `Authorization`, checked as WeChat Pay does: the merchant's `mchid`
+    /// and certificate serial, its signature over `METHOD\nURL\ntimestamp\nnonce\nbody\n`,
+    /// and a timestamp within five minutes. `Err` is the issue WeChat Pay would name.
+    fn wechat_authorized(&self, req: &Seen, now: i64) -> Result<(), &'static str> {
         let auth = req
             .headers
             .iter()
@@ -350,7 +369,7 @@ impl Signing {
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
         let Some(params) = auth.strip_prefix("WECHATPAY2-SHA256-RSA2048 ") else {
-            return refuse("no WECHATPAY2-SHA256-RSA2048 Authorization");
+            return Err("no WECHATPAY2-SHA256-RSA2048 Authorization");
         };
         let kv: HashMap<&str, &str> = params
             .split(',')
@@ -372,23 +391,22 @@ impl Signing {
                 .merchant()
                 .verify(message.as_bytes(), &unb64(field("signature")));
         if !signed_ok {
-            return refuse("sign not match");
+            return Err("sign not match");
         }
         let ts: i64 = field("timestamp").parse().unwrap_or(0);
         if ts.saturating_sub(now).saturating_abs() > WECHAT_MAX_SKEW_SECS {
-            return refuse("timestamp more than 5 minutes from WeChat Pay's clock");
+            return Err("timestamp more than 5 minutes from WeChat Pay's clock");
         }
-        let mut r = if req
-            .path_and_query
-            .starts_with(crate::sign::wechatpay::CERTIFICATES_PATH)
-        {
-            json_reply(200, platform::certificates(&self.keys))
-        } else {
-            json_reply(status, String::from_utf8_lossy(body).into_owned())
-        };
+        Ok(())
+    }
+
+    /// Signs an answer as WeChat Pay does (`Wechatpay-*` headers over
+    /// `timestamp\nnonce\nbody\n`), with the newest platform certificate's key — or a
+    /// stranger's under `StrangerSigns`. With no platform certificate it stays unsigned.
+    fn wechat_sign(&self, r: &mut Reply, now: i64) {
         let certs = crate::sync::read(&self.keys.platform, "demo platform certificates");
         let Some(current) = certs.last() else {
-            return r;
+            return;
         };
         let key = match self.twist {
             Twist::StrangerSigns => &self.keys.stranger,
@@ -410,7 +428,6 @@ impl Signing {
                 ),
             ]);
         }
-        r
     }
 }
 

@@ -120,51 +120,11 @@ pub fn targets(plan: &Plan, store: &Store, query: &str, lang: Lang) -> Response<
         Ok(q) => q,
         Err(e) => return bad(e),
     };
-    let start = match q.cursor.as_deref().map(pages::decode).transpose() {
-        Ok(None) => 0,
-        Ok(Some(('t', i, name))) => {
-            let at = usize::try_from(i).unwrap_or(usize::MAX);
-            match plan.targets.get(at) {
-                Some(t) if t.name == name => at + 1,
-                _ => match plan.targets.iter().position(|t| t.name == name) {
-                    Some(p) => p + 1,
-                    None => return bad(format!("cursor names target {name:?}, which is no longer configured; start without it")),
-                },
-            }
-        }
-        Ok(Some(_)) => return bad("cursor is not one of this list's".into()),
+    let start = match target_start(plan, &q) {
+        Ok(s) => s,
         Err(e) => return bad(e),
     };
-    // Filter on the diagnosis first (no copy of the evidence), build views for the page only.
-    let filtered =
-        q.provider.is_some() || q.cause.is_some() || q.scope.is_some() || q.status.is_some();
-    let mut kept: Vec<usize> = Vec::new();
-    for (i, t) in plan.targets.iter().enumerate().skip(start) {
-        let keep = !filtered
-            || match store.verdict_of(&t.name) {
-                Some((healthy, cause, scope)) => {
-                    q.keeps(&t.provider, cause, scope)
-                        && match q.status.as_deref() {
-                            Some("healthy") => healthy,
-                            Some("unhealthy") => !healthy,
-                            _ => true,
-                        }
-                }
-                None => {
-                    q.cause.is_none()
-                        && q.scope.is_none()
-                        && q.status.is_none()
-                        && q.provider.as_deref().is_none_or(|p| p == t.provider)
-                }
-            };
-        if keep {
-            kept.push(i);
-            if kept.len() > q.limit {
-                break;
-            }
-        }
-    }
-    let mut views: Vec<(usize, TargetView)> = kept
+    let mut views: Vec<(usize, TargetView)> = target_page(plan, store, &q, start)
         .into_iter()
         .filter_map(|i| Some((i, view(plan.targets.get(i)?, store, lang))))
         .collect();
@@ -180,6 +140,62 @@ pub fn targets(plan: &Plan, store: &Store, query: &str, lang: Lang) -> Response<
         query,
         next.as_deref(),
     )
+}
+
+/// Where the page starts in the config: after the cursor's target, found by its index and
+/// checked by name — or by name alone if a reload moved it. A cursor naming a target no
+/// longer configured is refused rather than restarting the list silently.
+fn target_start(plan: &Plan, q: &Query) -> Result<usize, String> {
+    match q.cursor.as_deref().map(pages::decode).transpose()? {
+        None => Ok(0),
+        Some(('t', i, name)) => {
+            let at = usize::try_from(i).unwrap_or(usize::MAX);
+            match plan.targets.get(at) {
+                Some(t) if t.name == name => Ok(at + 1),
+                _ => match plan.targets.iter().position(|t| t.name == name) {
+                    Some(p) => Ok(p + 1),
+                    None => Err(format!("cursor names target {name:?}, which is no longer configured; start without it")),
+                },
+            }
+        }
+        Some(_) => Err("cursor is not one of this list's".into()),
+    }
+}
+
+/// The config indices of the targets the query keeps from `start` on, one more than the
+/// page (so the caller knows there is a next one). Filters on the diagnosis only (no copy
+/// of the evidence): views are built for the page alone.
+fn target_page(plan: &Plan, store: &Store, q: &Query, start: usize) -> Vec<usize> {
+    let filtered =
+        q.provider.is_some() || q.cause.is_some() || q.scope.is_some() || q.status.is_some();
+    let mut kept: Vec<usize> = Vec::new();
+    for (i, t) in plan.targets.iter().enumerate().skip(start) {
+        let keep = !filtered
+            || match store.verdict_of(&t.name) {
+                Some((healthy, cause, scope)) => {
+                    q.keeps(&t.provider, cause, scope)
+                        && match q.status.as_deref() {
+                            Some("healthy") => healthy,
+                            Some("unhealthy") => !healthy,
+                            _ => true,
+                        }
+                }
+                // Not judged yet: kept unless the query asks about a verdict.
+                None => {
+                    q.cause.is_none()
+                        && q.scope.is_none()
+                        && q.status.is_none()
+                        && q.provider.as_deref().is_none_or(|p| p == t.provider)
+                }
+            };
+        if keep {
+            kept.push(i);
+            if kept.len() > q.limit {
+                break;
+            }
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! that falls behind rebuilds from a snapshot instead of losing events. See
 //! docs/architecture.md, "Data flow": [`Incidents`] is one `pipeline::Output`.
 
+mod apply;
 mod follow;
 mod ledger;
 mod model;
@@ -26,7 +27,6 @@ use follow::{Offer, Subscriber};
 pub use ledger::{Event, Ledger, Stamped};
 pub use model::{unix_ms, Change, Incident, IncidentView, RECOVERED};
 
-use crate::classify::Diagnosis;
 use crate::config::Target;
 use crate::logbudget::Budget;
 use crate::output::{JudgedRound, Output, SelfReport};
@@ -333,79 +333,6 @@ impl Incidents {
         for (name, provider) in due {
             self.close(&mut b, &name, &provider, now_ms, REMOVED);
         }
-    }
-
-    /// What one judged round does to the book.
-    fn apply(&self, b: &mut Book, r: &JudgedRound) {
-        let t = &r.target;
-        let d: &Diagnosis = &r.diagnosis;
-        let at = unix_ms(r.at);
-        if b.retiring.contains_key(&t.name) {
-            self.come_back(b, t);
-        }
-        let passed = !r.rejudged() && r.evidence.iter().all(crate::checked::Checked::success);
-        if d.healthy {
-            if !r.rejudged() && !passed {
-                b.first_failure.entry(t.name.clone()).or_insert(at);
-            } else if passed {
-                b.first_failure.remove(&t.name);
-            }
-            if !b.ledger.open.contains_key(&t.name) {
-                return;
-            }
-            if let Some(n) = b.restored_passes.get_mut(&t.name) {
-                // Restored from disk: close only once this process saw it recover.
-                *n = if passed { *n + 1 } else { 0 };
-                if *n < t.success_threshold.max(1) {
-                    return;
-                }
-            }
-            self.close(b, &t.name, &t.provider, at, model::RECOVERED);
-            return;
-        }
-        let first = b.first_failure.remove(&t.name);
-        b.restored_passes.remove(&t.name);
-        let e = match b.ledger.open.get(&t.name) {
-            Some(inc) if (inc.cause, inc.scope) == (d.cause, d.scope) => return,
-            Some(_) => {
-                if LOG_CHANGED.allow() {
-                    tracing::warn!(target_name = %t.name, cause = d.cause.as_str(), scope = d.scope.as_str(), "incident changed");
-                }
-                let reason = model::clip(&crate::classify::reason(d, self.lang()), 400);
-                Event::Changed {
-                    target: t.name.clone(),
-                    change: Change {
-                        at_ms: at,
-                        cause: d.cause,
-                        scope: d.scope,
-                        reason,
-                    },
-                    rule: d.rule.to_string(),
-                    evidence: model::excerpt(&r.evidence, self.lang()),
-                    after: None,
-                }
-            }
-            None => {
-                let mut inc = Incident::open(
-                    t,
-                    d,
-                    self.lang(),
-                    at,
-                    first,
-                    model::excerpt(&r.evidence, self.lang()),
-                );
-                inc.maintenance = self.maintenance.get().and_then(|m| {
-                    m.covering(&t.name, &t.provider, i64::try_from(at).unwrap_or(i64::MAX))
-                });
-                if LOG_OPENED.allow() {
-                    tracing::warn!(target_name = %t.name, provider = %t.provider, cause = d.cause.as_str(), scope = d.scope.as_str(), reason = %d.reason, "incident opened");
-                }
-                Event::Opened {
-                    incident: Arc::new(inc),
-                }
-            }
-        };
-        self.emit(b, e);
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -106,16 +107,7 @@ pub async fn handshake(
     ip: Option<IpAddr>,
     tls: &TlsClient,
 ) -> Result<Tls, Failure> {
-    let name = match ip {
-        Some(ip) => ServerName::IpAddress(ip.into()),
-        None => ServerName::try_from(host.to_string()).map_err(|e| {
-            Failure::new(
-                Phase::Tls,
-                FailureKind::TlsError,
-                format!("{host}: not a valid TLS server name: {e}"),
-            )
-        })?,
-    };
+    let name = server_name(host, ip)?;
     let started = Instant::now();
     let (config, seen) = tls.recording();
     let connector = tokio_rustls::TlsConnector::from(config);
@@ -129,38 +121,12 @@ pub async fn handshake(
     };
     let out = match res {
         Ok(stream) => {
-            let (_, c) = stream.get_ref();
-            ev.version = c.protocol_version().map(|v| match v {
-                rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
-                rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
-                other => format!("{other:?}"),
-            });
-            ev.cipher = c
-                .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite()));
-            ev.alpn = c
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned());
-            ev.certificate = c.peer_certificates().and_then(CertSummary::from_chain);
+            negotiated(&mut ev, stream.get_ref().1);
             Ok(stream)
         }
         Err(e) => {
             ev.certificate = seen.chain().as_deref().and_then(CertSummary::from_chain);
-            let mut f = tls_failure(&e);
-            if ev.client_cert_requested {
-                super::tls_auth::after_request(&mut f);
-            }
-            // webpki says "unknown issuer" for a self-signed leaf too; the chain tells them apart.
-            let self_signed = ev.certificate.as_ref().is_some_and(|c| c.self_signed);
-            if f.kind == FailureKind::TlsCertUnknownIssuer && self_signed {
-                f.kind = FailureKind::TlsCertSelfSigned;
-            }
-            // Another protocol answered: say what it sent.
-            if f.kind == FailureKind::TlsNotTls {
-                let b = crate::sync::lock(&first, "sniffed bytes");
-                f.detail = format!("{}; the peer sent {}", f.detail, sniff::describe(&b));
-            }
-            Err(f)
+            Err(handshake_failure(&e, &ev, &first))
         }
     };
     rec.ev.tls = Some(ev);
@@ -168,6 +134,58 @@ pub async fn handshake(
         rec.enter(Phase::Processing);
     }
     out
+}
+
+/// The name the certificate must carry: the IP literal when the target is one, else the
+/// host (one that cannot be a TLS name fails the handshake before a byte is sent).
+fn server_name(host: &str, ip: Option<IpAddr>) -> Result<ServerName<'static>, Failure> {
+    match ip {
+        Some(ip) => Ok(ServerName::IpAddress(ip.into())),
+        None => ServerName::try_from(host.to_string()).map_err(|e| {
+            Failure::new(
+                Phase::Tls,
+                FailureKind::TlsError,
+                format!("{host}: not a valid TLS server name: {e}"),
+            )
+        }),
+    }
+}
+
+/// What the handshake agreed on, as evidence: version, cipher suite, ALPN protocol and the
+/// peer's certificate chain.
+fn negotiated(ev: &mut TlsEvidence, c: &rustls::ClientConnection) {
+    ev.version = c.protocol_version().map(|v| match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_string(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_string(),
+        other => format!("{other:?}"),
+    });
+    ev.cipher = c
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()));
+    ev.alpn = c
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    ev.certificate = c.peer_certificates().and_then(CertSummary::from_chain);
+}
+
+/// The failure of a handshake, told apart with what else was seen: a client certificate
+/// asked for, a self-signed chain, the first bytes of a peer that does not speak TLS.
+fn handshake_failure(e: &io::Error, ev: &TlsEvidence, first: &Mutex<Vec<u8>>) -> Failure {
+    let mut f = tls_failure(e);
+    if ev.client_cert_requested {
+        super::tls_auth::after_request(&mut f);
+    }
+    // webpki says "unknown issuer" for a self-signed leaf too; the chain tells them apart.
+    let self_signed = ev.certificate.as_ref().is_some_and(|c| c.self_signed);
+    if f.kind == FailureKind::TlsCertUnknownIssuer && self_signed {
+        f.kind = FailureKind::TlsCertSelfSigned;
+    }
+    // Another protocol answered: say what it sent.
+    if f.kind == FailureKind::TlsNotTls {
+        let b = crate::sync::lock(first, "sniffed bytes");
+        f.detail = format!("{}; the peer sent {}", f.detail, sniff::describe(&b));
+    }
+    f
 }
 
 /// Finds the rustls error inside the io::Error tokio-rustls returns.

@@ -237,72 +237,100 @@ impl Wechat {
         let Some(p) = &self.platform else {
             return Ok(0);
         };
-        let list: CertList = serde_json::from_slice(body)
-            .map_err(|e| format!("/v3/certificates: not the documented answer: {e}"))?;
-        if list.data.len() > crate::limits::MAX_PLATFORM_CERTS {
-            return Err(format!(
-                "/v3/certificates lists {} certificates, more than the {} payprobe keeps",
-                list.data.len(),
-                crate::limits::MAX_PLATFORM_CERTS
-            ));
-        }
-        let mut certs = BTreeMap::new();
-        for item in list.data {
-            let cert = decrypt_certificate(&p.key, &item.encrypt_certificate)?;
-            if !cert.serial_hex.eq_ignore_ascii_case(&item.serial_no) {
-                return Err(format!(
-                    "/v3/certificates: certificate {} is listed as {}",
-                    cert.serial_hex, item.serial_no
-                ));
-            }
-            certs.insert(item.serial_no.to_ascii_uppercase(), cert);
-        }
-        let serial = h.serial.clone().unwrap_or_default();
-        let key = certs
-            .get(&serial.to_ascii_uppercase())
-            .map(|c| c.key.clone());
-        let message = [
-            h.timestamp.as_deref().unwrap_or("").as_bytes(),
-            b"\n",
-            h.nonce.as_deref().unwrap_or("").as_bytes(),
-            b"\n",
-            body,
-            b"\n",
-        ]
-        .concat();
-        let sig = h.signature.as_deref().and_then(|s| {
-            base64::engine::general_purpose::STANDARD
-                .decode(s.trim())
-                .ok()
-        });
-        let ok = matches!((key, sig), (Some(k), Some(s)) if k.verify(&message, &s));
-        if !ok {
-            return Err(format!("/v3/certificates: the answer's signature does not verify with the certificates it carries (serial {serial})"));
-        }
+        let certs = decrypt_list(&p.key, body)?;
+        verify_bootstrap(h, body, &certs)?;
         let n = certs.len();
         let now = crate::timefmt::unix_secs(std::time::SystemTime::now());
-        let mut cache = crate::sync::lock(&p.cache, "wechatpay platform certificates");
-        let had = !cache.first_seen.is_empty();
+        crate::sync::lock(&p.cache, "wechatpay platform certificates").install(certs, now);
+        Ok(n)
+    }
+}
+
+impl CertCache {
+    /// Holds `certs` (verified) from now on, noting each serial's first sighting at `now` and
+    /// a serial new to a set that was not empty (a rotation). The sightings stay bounded by
+    /// `limits::MAX_PLATFORM_CERTS`, the oldest forgotten first.
+    fn install(&mut self, certs: BTreeMap<String, Cert>, now: i64) {
+        let had = !self.first_seen.is_empty();
         for serial in certs.keys() {
-            if !cache.first_seen.contains_key(serial) {
-                cache.new_serial = had.then(|| serial.clone());
-                cache.first_seen.insert(serial.clone(), now);
+            if !self.first_seen.contains_key(serial) {
+                self.new_serial = had.then(|| serial.clone());
+                self.first_seen.insert(serial.clone(), now);
             }
         }
-        while cache.first_seen.len() > crate::limits::MAX_PLATFORM_CERTS {
-            let oldest = cache
+        while self.first_seen.len() > crate::limits::MAX_PLATFORM_CERTS {
+            let oldest = self
                 .first_seen
                 .iter()
                 .min_by_key(|(_, t)| **t)
                 .map(|(s, _)| s.clone());
             if let Some(s) = oldest {
-                cache.first_seen.remove(&s);
+                self.first_seen.remove(&s);
             }
         }
-        cache.certs = certs;
-        cache.problem = None;
-        Ok(n)
+        self.certs = certs;
+        self.problem = None;
     }
+}
+
+/// The certificates of a `/v3/certificates` answer, by upper-case serial: at most
+/// `limits::MAX_PLATFORM_CERTS`, each decrypted with the APIv3 key and being the serial it
+/// is listed as.
+fn decrypt_list(key: &Apiv3Key, body: &[u8]) -> Result<BTreeMap<String, Cert>, String> {
+    let list: CertList = serde_json::from_slice(body)
+        .map_err(|e| format!("/v3/certificates: not the documented answer: {e}"))?;
+    if list.data.len() > crate::limits::MAX_PLATFORM_CERTS {
+        return Err(format!(
+            "/v3/certificates lists {} certificates, more than the {} payprobe keeps",
+            list.data.len(),
+            crate::limits::MAX_PLATFORM_CERTS
+        ));
+    }
+    let mut certs = BTreeMap::new();
+    for item in list.data {
+        let cert = decrypt_certificate(key, &item.encrypt_certificate)?;
+        if !cert.serial_hex.eq_ignore_ascii_case(&item.serial_no) {
+            return Err(format!(
+                "/v3/certificates: certificate {} is listed as {}",
+                cert.serial_hex, item.serial_no
+            ));
+        }
+        certs.insert(item.serial_no.to_ascii_uppercase(), cert);
+    }
+    Ok(certs)
+}
+
+/// The `/v3/certificates` answer's own signature, verified with the certificate it names
+/// among those it carries: certificates that only the APIv3 key could have encrypted, so
+/// the signature shows the answer is WeChat Pay's.
+fn verify_bootstrap(
+    h: &AnswerHeaders,
+    body: &[u8],
+    certs: &BTreeMap<String, Cert>,
+) -> Result<(), String> {
+    let serial = h.serial.clone().unwrap_or_default();
+    let key = certs
+        .get(&serial.to_ascii_uppercase())
+        .map(|c| c.key.clone());
+    let message = [
+        h.timestamp.as_deref().unwrap_or("").as_bytes(),
+        b"\n",
+        h.nonce.as_deref().unwrap_or("").as_bytes(),
+        b"\n",
+        body,
+        b"\n",
+    ]
+    .concat();
+    let sig = h.signature.as_deref().and_then(|s| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .ok()
+    });
+    let ok = matches!((key, sig), (Some(k), Some(s)) if k.verify(&message, &s));
+    if !ok {
+        return Err(format!("/v3/certificates: the answer's signature does not verify with the certificates it carries (serial {serial})"));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -25,37 +25,8 @@ pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
     if !(1..=12).contains(&mo) || d < 1 || d > days_in(y, mo) || h > 23 || mi > 59 || se > 60 {
         return Err(bad());
     }
-    let mut i = 19;
-    let mut nanos = 0u32;
-    if b[i] == b'.' {
-        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        for (k, c) in b[i + 1..i + 1 + digits].iter().enumerate().take(9) {
-            nanos += u32::from(c - b'0') * 10u32.pow(8 - k as u32);
-        }
-        i += 1 + digits;
-    }
-    let offset = match &s[i..] {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
-            let (oh, om) = (num(i + 1..i + 3), num(i + 4..i + 6));
-            let (Some(oh), Some(om)) = (oh, om) else {
-                return Err(bad());
-            };
-            if oh > 23 || om > 59 {
-                return Err(bad());
-            }
-            let v = oh * 3600 + om * 60;
-            if o.starts_with('-') {
-                -v
-            } else {
-                v
-            }
-        }
-        _ => return Err(bad()),
-    };
+    let (nanos, i) = fraction(b, 19).ok_or_else(bad)?;
+    let offset = offset(&s[i..]).ok_or_else(bad)?;
     // A leap second is read as the second after it.
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset;
     let at = if secs >= 0 {
@@ -66,6 +37,40 @@ pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
             .and_then(|t| t.checked_add(Duration::from_nanos(u64::from(nanos))))
     };
     at.ok_or_else(bad)
+}
+
+/// The fraction of a second from `i` on, if any (`.` then at least one digit; digits past
+/// the nanosecond are read and dropped), in nanoseconds, and where the offset starts.
+fn fraction(b: &[u8], mut i: usize) -> Option<(u32, usize)> {
+    let mut nanos = 0u32;
+    if b[i] == b'.' {
+        let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        for (k, c) in b[i + 1..i + 1 + digits].iter().enumerate().take(9) {
+            nanos += u32::from(c - b'0') * 10u32.pow(8 - k as u32);
+        }
+        i += 1 + digits;
+    }
+    Some((nanos, i))
+}
+
+/// The UTC offset that ends the timestamp, in seconds east: `Z` or `±HH:MM`, nothing after.
+fn offset(o: &str) -> Option<i64> {
+    match o {
+        "Z" | "z" => Some(0),
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+            let oh = o.get(1..3)?.parse::<i64>().ok()?;
+            let om = o.get(4..6)?.parse::<i64>().ok()?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let v = oh * 3600 + om * 60;
+            Some(if o.starts_with('-') { -v } else { v })
+        }
+        _ => None,
+    }
 }
 
 fn days_in(y: i64, m: i64) -> i64 {

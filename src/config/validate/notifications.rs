@@ -60,48 +60,11 @@ fn channel(
 ) -> Option<ChannelSpec> {
     let entry = "[[notifications]]";
     let name = entry_name(n.name.as_ref(), span.clone(), entry, "`name`", p);
-    let provider = match &n.provider {
-        Some(v) if !v.get_ref().is_empty() => Some(v.get_ref().clone()),
-        Some(v) => {
-            p.at(
-                v.span(),
-                "`provider` is empty: name the provider whose notifications these are",
-            );
-            None
-        }
-        None => {
-            p.at(span.clone(), format!("{entry} entry has no `provider` (the provider whose API targets it sits beside)"));
-            None
-        }
-    };
-    let token = match &n.token_file {
-        Some(f) => read_file("token_file", f, base, p).and_then(|mut b| {
-            while matches!(b.last(), Some(b'\n' | b'\r')) {
-                b.pop();
-            }
-            if b.len() < MIN_NOTIFICATION_TOKEN_BYTES || b.iter().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
-                p.at(f.span(), format!("`token_file`: the token must be one line of at least {MIN_NOTIFICATION_TOKEN_BYTES} characters without spaces (e.g. `openssl rand -hex 32`)"));
-                return None;
-            }
-            Some(Secret(b))
-        }),
-        None => {
-            p.at(span, format!("{entry} entry has no `token_file` (the bearer token reports must carry)"));
-            None
-        }
-    };
+    let provider = provider(n, span.clone(), entry, p);
+    let token = token(n, span, entry, base, p);
     let max_delay = duration(&n.max_delay, "max_delay", p).map(|d| d.unwrap_or(DEFAULT_MAX_DELAY));
     let max_silence = duration(&n.max_silence, "max_silence", p);
-    let active_hours = match &n.active_hours {
-        None => Some(None),
-        Some(v) => match ActiveHours::parse(v.get_ref()) {
-            Some(a) => Some(Some(a)),
-            None => {
-                p.at(v.span(), format!("`active_hours` = {:?}: expected \"HH:MM-HH:MM\" with an optional offset, such as \"08:00-23:00+08:00\"", v.get_ref()));
-                None
-            }
-        },
-    };
+    let active_hours = active_hours(n, p);
     if let (Some(v), Some(None)) = (&n.active_hours, &max_silence) {
         p.at(
             v.span(),
@@ -117,6 +80,74 @@ fn channel(
         active_hours: active_hours?,
         state: Arc::default(),
     })
+}
+
+/// `provider`: required and not empty, as the channel is judged beside that provider's
+/// API targets.
+fn provider(
+    n: &RawNotification,
+    span: std::ops::Range<usize>,
+    entry: &str,
+    p: &mut Problems,
+) -> Option<String> {
+    match &n.provider {
+        Some(v) if !v.get_ref().is_empty() => Some(v.get_ref().clone()),
+        Some(v) => {
+            p.at(
+                v.span(),
+                "`provider` is empty: name the provider whose notifications these are",
+            );
+            None
+        }
+        None => {
+            p.at(span, format!("{entry} entry has no `provider` (the provider whose API targets it sits beside)"));
+            None
+        }
+    }
+}
+
+/// `token_file`: the bearer token reports must carry. One line, long enough that it cannot
+/// be guessed, without spaces or control characters (a trailing newline is an editor's,
+/// not the token's).
+fn token(
+    n: &RawNotification,
+    span: std::ops::Range<usize>,
+    entry: &str,
+    base: &Path,
+    p: &mut Problems,
+) -> Option<Secret<Vec<u8>>> {
+    let Some(f) = &n.token_file else {
+        p.at(
+            span,
+            format!("{entry} entry has no `token_file` (the bearer token reports must carry)"),
+        );
+        return None;
+    };
+    read_file("token_file", f, base, p).and_then(|mut b| {
+        while matches!(b.last(), Some(b'\n' | b'\r')) {
+            b.pop();
+        }
+        if b.len() < MIN_NOTIFICATION_TOKEN_BYTES || b.iter().any(|c| c.is_ascii_whitespace() || c.is_ascii_control()) {
+            p.at(f.span(), format!("`token_file`: the token must be one line of at least {MIN_NOTIFICATION_TOKEN_BYTES} characters without spaces (e.g. `openssl rand -hex 32`)"));
+            return None;
+        }
+        Some(Secret(b))
+    })
+}
+
+/// `active_hours`, when silence counts. `Some(None)` is "not set" (always); `None` is a
+/// problem reported.
+fn active_hours(n: &RawNotification, p: &mut Problems) -> Option<Option<ActiveHours>> {
+    match &n.active_hours {
+        None => Some(None),
+        Some(v) => match ActiveHours::parse(v.get_ref()) {
+            Some(a) => Some(Some(a)),
+            None => {
+                p.at(v.span(), format!("`active_hours` = {:?}: expected \"HH:MM-HH:MM\" with an optional offset, such as \"08:00-23:00+08:00\"", v.get_ref()));
+                None
+            }
+        },
+    }
 }
 
 /// The target a channel is judged as. It probes nothing: its one check reads the channel.

@@ -8,7 +8,7 @@ use super::super::error::Problems;
 use super::super::raw::{RawSign, S};
 use super::sign::{certs, key_file, private_key, public_key, required, Context};
 use super::values::env_var;
-use crate::sign::keys::{alipay_root_sn, Cert, PrivateKey};
+use crate::sign::keys::{alipay_root_sn, Cert, PrivateKey, PublicKey};
 use crate::sign::{alipay, stripe, wechatpay, SignKind};
 
 /// `biz_content` when not set: an order that cannot exist, so the answer is "no such
@@ -26,6 +26,28 @@ pub(super) fn alipay_signer(
     let kind = SignKind::Alipay;
     let app_id = required(&s.app_id, "app_id", &span, kind, p).map(str::to_string);
     let key = private_key(s, &span, kind, c, d, p);
+    let (method, biz_content) = alipay_call(s);
+    let verify = alipay_verify(c, s, span, d, p);
+    for (k, v) in [
+        ("app_id", &app_id),
+        ("method", &Some(method.clone())),
+        ("biz_content", &Some(biz_content.clone())),
+    ] {
+        d.add(k, v.as_deref().unwrap_or("").as_bytes());
+    }
+    Some(alipay::Alipay {
+        app_id: app_id?,
+        method,
+        biz_content,
+        key: key?,
+        verify: verify?,
+    })
+}
+
+/// The read-only call made (`method`, default `alipay.trade.query`) and its `biz_content`:
+/// when not set, an order that cannot exist of the shape that method asks for, so the
+/// answer is "no such trade" from behind the authentication.
+fn alipay_call(s: &RawSign) -> (String, String) {
     let method = s
         .method
         .as_ref()
@@ -36,12 +58,25 @@ pub(super) fn alipay_signer(
         None if method == "alipay.trade.fastpay.refund.query" => DEFAULT_BIZ_REFUND.into(),
         None => DEFAULT_BIZ_TRADE.into(),
     };
+    (method, biz_content)
+}
+
+/// How Alipay's answers are verified: public-key mode (`alipay_public_key_file` alone) or
+/// certificate mode (all three certificate files, whose serials Alipay wants in each
+/// request). Any other mix is a problem at the table: half a mode is a typo, not a choice.
+fn alipay_verify(
+    c: &Context<'_>,
+    s: &RawSign,
+    span: Range<usize>,
+    d: &mut Digest,
+    p: &mut Problems,
+) -> Option<alipay::Verify> {
     let cert_keys = [
         &s.app_cert_file,
         &s.alipay_cert_file,
         &s.alipay_root_cert_file,
     ];
-    let verify = match (&s.alipay_public_key_file, cert_keys) {
+    match (&s.alipay_public_key_file, cert_keys) {
         (Some(f), [None, None, None]) => {
             public_key("alipay_public_key_file", f, c, d, p).map(alipay::Verify::PublicKey)
         }
@@ -66,21 +101,7 @@ pub(super) fn alipay_signer(
             p.at(span, "kind = \"alipay\" needs either `alipay_public_key_file` (public-key mode) or all of `app_cert_file`, `alipay_cert_file`, `alipay_root_cert_file` (certificate mode)");
             None
         }
-    };
-    for (k, v) in [
-        ("app_id", &app_id),
-        ("method", &Some(method.clone())),
-        ("biz_content", &Some(biz_content.clone())),
-    ] {
-        d.add(k, v.as_deref().unwrap_or("").as_bytes());
     }
-    Some(alipay::Alipay {
-        app_id: app_id?,
-        method,
-        biz_content,
-        key: key?,
-        verify: verify?,
-    })
 }
 
 pub(super) fn wechat_signer(
@@ -94,7 +115,42 @@ pub(super) fn wechat_signer(
     let mchid = required(&s.mchid, "mchid", &span, kind, p).map(str::to_string);
     let serial_no = required(&s.serial_no, "serial_no", &span, kind, p).map(str::to_string);
     let key = private_key(s, &span, kind, c, d, p);
-    let public_key = match (&s.wechatpay_public_key_file, &s.wechatpay_public_key_id) {
+    let public_key = wechat_public_key(c, s, d, p);
+    let platform = wechat_platform(c, s, d, p);
+    let apiclient_cert = match (&s.apiclient_cert_file, &key, &serial_no) {
+        (Some(f), Some(k), Some(serial)) => {
+            apiclient_cert(f, k, serial, c, d, p).map(|c| Some(Box::new(c)))
+        }
+        // The key or serial is missing: that problem is reported already.
+        (Some(_), _, _) => None,
+        (None, _, _) => Some(None),
+    };
+    if matches!((&public_key, &platform), (Some(None), Some(None))) {
+        p.at(span, "kind = \"wechatpay_v3\" needs a way to verify answers: `wechatpay_public_key_file` + `wechatpay_public_key_id` (public-key mode) or `apiv3_key_file` (platform-certificate mode)");
+    }
+    for (k, v) in [("mchid", &mchid), ("serial_no", &serial_no)] {
+        d.add(k, v.as_deref().unwrap_or("").as_bytes());
+    }
+    Some(wechatpay::Wechat {
+        mchid: mchid?,
+        serial_no: serial_no?,
+        key: key?,
+        public_key: public_key?,
+        platform: platform?,
+        apiclient_cert: apiclient_cert?,
+    })
+}
+
+/// Public-key mode: `wechatpay_public_key_file` with its `wechatpay_public_key_id`, which
+/// come as a pair (WeChat Pay names the key it signed with by that id). `Some(None)` is
+/// "not in public-key mode"; `None` is a problem reported.
+fn wechat_public_key(
+    c: &Context<'_>,
+    s: &RawSign,
+    d: &mut Digest,
+    p: &mut Problems,
+) -> Option<Option<(String, PublicKey)>> {
+    match (&s.wechatpay_public_key_file, &s.wechatpay_public_key_id) {
         (Some(f), Some(id)) => {
             if !id.get_ref().starts_with("PUB_KEY_ID_") {
                 p.at(id.span(), format!("`wechatpay_public_key_id` = {:?}: expected the id WeChat Pay shows, PUB_KEY_ID_...", id.get_ref()));
@@ -118,53 +174,40 @@ pub(super) fn wechat_signer(
             );
             None
         }
-    };
-    let platform = match &s.apiv3_key_file {
-        None => Some(None),
-        Some(f) => {
-            let bytes = key_file("apiv3_key_file", f, c, d, p);
-            let key = bytes.and_then(|b| {
-                let k = wechatpay::Apiv3Key::parse(&String::from_utf8_lossy(&b));
-                if k.is_none() {
-                    p.at(
-                        f.span(),
-                        format!(
-                            "`apiv3_key_file` {:?}: expected the 32-character APIv3 key",
-                            f.get_ref()
-                        ),
-                    );
-                }
-                k
-            });
-            key.map(|key| {
-                Some(wechatpay::Platform {
-                    key,
-                    cache: Mutex::default(),
-                })
-            })
-        }
-    };
-    let apiclient_cert = match (&s.apiclient_cert_file, &key, &serial_no) {
-        (Some(f), Some(k), Some(serial)) => {
-            apiclient_cert(f, k, serial, c, d, p).map(|c| Some(Box::new(c)))
-        }
-        // The key or serial is missing: that problem is reported already.
-        (Some(_), _, _) => None,
-        (None, _, _) => Some(None),
-    };
-    if matches!((&public_key, &platform), (Some(None), Some(None))) {
-        p.at(span, "kind = \"wechatpay_v3\" needs a way to verify answers: `wechatpay_public_key_file` + `wechatpay_public_key_id` (public-key mode) or `apiv3_key_file` (platform-certificate mode)");
     }
-    for (k, v) in [("mchid", &mchid), ("serial_no", &serial_no)] {
-        d.add(k, v.as_deref().unwrap_or("").as_bytes());
-    }
-    Some(wechatpay::Wechat {
-        mchid: mchid?,
-        serial_no: serial_no?,
-        key: key?,
-        public_key: public_key?,
-        platform: platform?,
-        apiclient_cert: apiclient_cert?,
+}
+
+/// Platform-certificate mode: `apiv3_key_file`, the key that decrypts the platform
+/// certificates WeChat Pay hands out (fetched and cached later, not at load). `Some(None)`
+/// is "not in this mode"; `None` is a problem reported.
+fn wechat_platform(
+    c: &Context<'_>,
+    s: &RawSign,
+    d: &mut Digest,
+    p: &mut Problems,
+) -> Option<Option<wechatpay::Platform>> {
+    let Some(f) = &s.apiv3_key_file else {
+        return Some(None);
+    };
+    let bytes = key_file("apiv3_key_file", f, c, d, p);
+    let key = bytes.and_then(|b| {
+        let k = wechatpay::Apiv3Key::parse(&String::from_utf8_lossy(&b));
+        if k.is_none() {
+            p.at(
+                f.span(),
+                format!(
+                    "`apiv3_key_file` {:?}: expected the 32-character APIv3 key",
+                    f.get_ref()
+                ),
+            );
+        }
+        k
+    });
+    key.map(|key| {
+        Some(wechatpay::Platform {
+            key,
+            cache: Mutex::default(),
+        })
     })
 }
 

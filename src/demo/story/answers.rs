@@ -45,66 +45,104 @@ pub const CLOCK_AHEAD_SECS: i64 = 360;
 /// signing: Alipay's `sign` and WeChat Pay's headers are added by `demo::signing`). `height`
 /// is the best block of the EVM chain right now (Solana slots advance from it too).
 pub fn answer(kind: Kind, fault: Option<Fault>, height: u64) -> Behavior {
-    let b = match (kind, fault) {
-        (Kind::Control, _) => Behavior::ok("ok"),
-        (Kind::Alipay, Some(Fault::AlipayUnavailable)) => Behavior::ok(
-            r#"{"alipay_trade_query_response":{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}}"#,
-        ),
-        (Kind::Alipay, _) => Behavior::ok(
-            r#"{"alipay_trade_query_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"}}"#,
-        ),
-        (Kind::AlipayRefund, Some(Fault::AlipayMethodGone)) => Behavior::ok(
-            r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.method-not-exist","sub_msg":"不存在的方法名"}}"#,
-        ),
-        (Kind::AlipayRefund, Some(Fault::AlipayUndocumented)) => Behavior::ok(
-            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"88888","msg":"Unlisted"}}"#,
-        ),
-        (Kind::AlipayRefund, Some(Fault::AlipaySystemError)) => Behavior::ok(
-            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR","sub_msg":"系统错误"}}"#,
-        ),
-        (Kind::AlipayRefund, _) => Behavior::ok(
-            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"10000","msg":"Success"}}"#,
-        ),
-        (Kind::Wechatpay, Some(Fault::WechatSystemError)) => {
-            Behavior::ok(r#"{"code":"SYSTEM_ERROR","message":"系统错误"}"#).status(500)
-        }
-        (Kind::Wechatpay, _) => {
-            Behavior::ok(r#"{"code":"ORDER_NOT_EXIST","message":"订单不存在"}"#).status(404)
-        }
-        (Kind::Stripe, Some(Fault::StripeBadParam)) => Behavior::ok(
-            r#"{"error":{"code":"parameter_invalid_integer","message":"Invalid integer: abc","param":"amount","type":"invalid_request_error"}}"#,
-        )
-        .status(400),
-        (Kind::Stripe, _) => Behavior::ok(
-            r#"{"error":{"code":"resource_missing","doc_url":"https://stripe.com/docs/error-codes/resource-missing","message":"No such object: 'payprobe_nonexistent'","param":"id","type":"invalid_request_error"}}"#,
-        )
-        .status(404),
-        (Kind::Acquirer, _) => acquirer(),
-        (Kind::Evm, f) => {
-            let h = if f == Some(Fault::Behind) {
-                height.saturating_sub(20)
-            } else {
-                height
-            };
-            Behavior::jsonrpc(&[
-                ("eth_chainId", json!("0x1")),
-                ("eth_blockNumber", json!(format!("{h:#x}"))),
-            ])
-        }
-        (Kind::Solana, Some(Fault::HtmlPage)) => {
-            let mut b = Behavior::ok(
-                "<!doctype html><html><head><title>Access denied</title></head><body><h1>Please enable cookies</h1></body></html>",
-            );
-            b.headers = vec![("content-type".into(), "text/html".into())];
-            b
-        }
-        (Kind::Solana, _) => Behavior::jsonrpc(&[("getSlot", json!(height * 2))]),
+    let b = match kind {
+        Kind::Control => Behavior::ok("ok"),
+        Kind::Alipay => alipay_trade(fault),
+        Kind::AlipayRefund => alipay_refund(fault),
+        Kind::Wechatpay => wechatpay(fault),
+        Kind::Stripe => stripe(fault),
+        Kind::Acquirer => acquirer(),
+        Kind::Evm => evm(fault, height),
+        Kind::Solana => solana(fault, height),
     };
     if fault == Some(Fault::Slow) {
         b.delay(Duration::from_millis(550))
     } else {
         b
     }
+}
+
+/// `alipay.trade.query` of an order that does not exist: "no such trade" from behind the
+/// authentication (healthy), or Alipay's "system busy".
+fn alipay_trade(fault: Option<Fault>) -> Behavior {
+    match fault {
+        Some(Fault::AlipayUnavailable) => Behavior::ok(
+            r#"{"alipay_trade_query_response":{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}}"#,
+        ),
+        _ => Behavior::ok(
+            r#"{"alipay_trade_query_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"}}"#,
+        ),
+    }
+}
+
+/// `alipay.trade.fastpay.refund.query`: success, or the method gone, a code no document
+/// lists, or a system error.
+fn alipay_refund(fault: Option<Fault>) -> Behavior {
+    match fault {
+        Some(Fault::AlipayMethodGone) => Behavior::ok(
+            r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.method-not-exist","sub_msg":"不存在的方法名"}}"#,
+        ),
+        Some(Fault::AlipayUndocumented) => Behavior::ok(
+            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"88888","msg":"Unlisted"}}"#,
+        ),
+        Some(Fault::AlipaySystemError) => Behavior::ok(
+            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR","sub_msg":"系统错误"}}"#,
+        ),
+        _ => Behavior::ok(
+            r#"{"alipay_trade_fastpay_refund_query_response":{"code":"10000","msg":"Success"}}"#,
+        ),
+    }
+}
+
+/// WeChat Pay's order query of an order that does not exist (`404 ORDER_NOT_EXIST`,
+/// healthy), or its `500 SYSTEM_ERROR`.
+fn wechatpay(fault: Option<Fault>) -> Behavior {
+    match fault {
+        Some(Fault::WechatSystemError) => {
+            Behavior::ok(r#"{"code":"SYSTEM_ERROR","message":"系统错误"}"#).status(500)
+        }
+        _ => Behavior::ok(r#"{"code":"ORDER_NOT_EXIST","message":"订单不存在"}"#).status(404),
+    }
+}
+
+/// Stripe's retrieval of an object that does not exist (`404 resource_missing`, healthy),
+/// or a `400` blaming the request's own parameter.
+fn stripe(fault: Option<Fault>) -> Behavior {
+    match fault {
+        Some(Fault::StripeBadParam) => Behavior::ok(
+            r#"{"error":{"code":"parameter_invalid_integer","message":"Invalid integer: abc","param":"amount","type":"invalid_request_error"}}"#,
+        )
+        .status(400),
+        _ => Behavior::ok(
+            r#"{"error":{"code":"resource_missing","doc_url":"https://stripe.com/docs/error-codes/resource-missing","message":"No such object: 'payprobe_nonexistent'","param":"id","type":"invalid_request_error"}}"#,
+        )
+        .status(404),
+    }
+}
+
+/// An EVM JSON-RPC node on chain 1 at the best block `height`, or 20 blocks behind it.
+fn evm(fault: Option<Fault>, height: u64) -> Behavior {
+    let h = if fault == Some(Fault::Behind) {
+        height.saturating_sub(20)
+    } else {
+        height
+    };
+    Behavior::jsonrpc(&[
+        ("eth_chainId", json!("0x1")),
+        ("eth_blockNumber", json!(format!("{h:#x}"))),
+    ])
+}
+
+/// A Solana-like node whose slot advances with `height`, or a CDN's HTML page in its place.
+fn solana(fault: Option<Fault>, height: u64) -> Behavior {
+    if fault == Some(Fault::HtmlPage) {
+        let mut b = Behavior::ok(
+            "<!doctype html><html><head><title>Access denied</title></head><body><h1>Please enable cookies</h1></body></html>",
+        );
+        b.headers = vec![("content-type".into(), "text/html".into())];
+        return b;
+    }
+    Behavior::jsonrpc(&[("getSlot", json!(height * 2))])
 }
 
 /// An acquirer's status API reporting its version, and announcing (RFC 9745 `Deprecation`,

@@ -243,18 +243,11 @@ fn current(yes: bool) -> &'static str {
 
 /// "Is it me or them?" — the first thing on the page.
 fn verdict(out: &mut String, s: &Summary, lang: Lang) {
-    let w = i18n::words(lang);
     if s.local {
-        let _ = write!(
-            out,
-            "<section id=\"verdict\" class=\"banner local\" role=\"alert\"><p class=\"big\"><span aria-hidden=\"true\">⚠ </span>{}</p><p>{}</p>{}<p class=\"hint\">{}</p></section>",
-            w.local_title,
-            esc(&i18n::local_detail(s.failing, s.total, s.controls_failing, lang)),
-            ways_out(s, lang),
-            esc(&classify::hint(Cause::Network, Scope::Local, lang)),
-        );
+        local_verdict(out, s, lang);
         return;
     }
+    let w = i18n::words(lang);
     let counts = i18n::counts(s.healthy, s.failing, s.total, lang);
     if s.failing == 0 {
         let _ = write!(
@@ -265,10 +258,31 @@ fn verdict(out: &mut String, s: &Summary, lang: Lang) {
         );
         return;
     }
+    failing_verdict(out, s, &counts, lang);
+}
+
+/// "It is me": this host's own way out fails (a control, or a failure judged local), so
+/// the providers' failures are not theirs; which ways out are broken, and what to do.
+fn local_verdict(out: &mut String, s: &Summary, lang: Lang) {
+    let w = i18n::words(lang);
+    let _ = write!(
+        out,
+        "<section id=\"verdict\" class=\"banner local\" role=\"alert\"><p class=\"big\"><span aria-hidden=\"true\">⚠ </span>{}</p><p>{}</p>{}<p class=\"hint\">{}</p></section>",
+        w.local_title,
+        esc(&i18n::local_detail(s.failing, s.total, s.controls_failing, lang)),
+        ways_out(s, lang),
+        esc(&classify::hint(Cause::Network, Scope::Local, lang)),
+    );
+}
+
+/// "It is them": how many fail, that the controls pass (when there are any), the failures
+/// by cause and the providers failing as a whole.
+fn failing_verdict(out: &mut String, s: &Summary, counts: &str, lang: Lang) {
+    let w = i18n::words(lang);
     let _ = write!(
         out,
         "<section id=\"verdict\" class=\"banner bad\" role=\"status\"><p class=\"big\"><span aria-hidden=\"true\">✖ </span>{}</p>",
-        esc(&counts)
+        esc(counts)
     );
     if s.controls > 0 {
         // The other half of "is it me or them?".

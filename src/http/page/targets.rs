@@ -64,12 +64,7 @@ fn row(
 ) {
     let w = i18n::words(lang);
     let st = store.get(&t.name);
-    let points = history.points(&t.name);
-    let spark = svg::sparkline(&points, history.capacity(), lang);
-    let last = points
-        .last()
-        .map(|p| format!("<span class=\"ms\">{}</span>", millis(p.millis)))
-        .unwrap_or_default();
+    let hist = history_cell(t, history, lang);
     let name = name_cell(t, w.th_target);
     let Some(st) = st else {
         let _ = write!(
@@ -82,6 +77,37 @@ fn row(
         return;
     };
     let d = &st.diagnosis;
+    let (class, health) = health_cell(d, st.since, now, lang);
+    let (cause, scope) = cause_and_scope(d, lang);
+    let symptoms = symptoms_list(d, lang);
+    let _ = write!(
+        out,
+        "<tr class=\"t {class}\" data-target=\"{}\" data-cause=\"{}\" data-scope=\"{}\">{name}\
+<td data-label=\"{}\">{health}</td>\
+<td data-label=\"{}\">{cause}</td><td data-label=\"{}\">{scope}</td><td data-label=\"{}\">{symptoms}</td>\
+<td data-label=\"{}\" class=\"hist\">{hist}</td><td data-label=\"{}\" class=\"todo\">{}</td></tr>",
+        esc(&t.name),
+        d.cause.as_str(),
+        d.scope.as_str(),
+        w.th_health,
+        w.th_cause,
+        w.th_scope,
+        w.th_symptoms,
+        w.th_history,
+        w.th_todo,
+        todo(d, lang, last_hint),
+    );
+}
+
+/// The health cell's content and the row's class: healthy or failing, flapping, and since
+/// when (the clock time and how long ago).
+fn health_cell(
+    d: &Diagnosis,
+    since: SystemTime,
+    now: SystemTime,
+    lang: Lang,
+) -> (&'static str, String) {
+    let w = i18n::words(lang);
     let (class, icon, health) = if d.healthy {
         ("ok", "✔", w.healthy)
     } else {
@@ -92,28 +118,25 @@ fn row(
     } else {
         String::new()
     };
-    let ago = now.duration_since(st.since).unwrap_or(Duration::ZERO);
-    let since = i18n::since(&clock(st.since), &i18n::duration(ago.as_secs(), lang), lang);
-    let (cause, scope) = cause_and_scope(d, lang);
-    let symptoms = symptoms_list(d, lang);
-    let _ = write!(
-        out,
-        "<tr class=\"t {class}\" data-target=\"{}\" data-cause=\"{}\" data-scope=\"{}\">{name}\
-<td data-label=\"{}\"><span class=\"h\"><span aria-hidden=\"true\">{icon} </span>{health}</span>{flap}<span class=\"since\">{}</span></td>\
-<td data-label=\"{}\">{cause}</td><td data-label=\"{}\">{scope}</td><td data-label=\"{}\">{symptoms}</td>\
-<td data-label=\"{}\" class=\"hist\">{spark}{last}</td><td data-label=\"{}\" class=\"todo\">{}</td></tr>",
-        esc(&t.name),
-        d.cause.as_str(),
-        d.scope.as_str(),
-        w.th_health,
-        esc(&since),
-        w.th_cause,
-        w.th_scope,
-        w.th_symptoms,
-        w.th_history,
-        w.th_todo,
-        todo(d, lang, last_hint),
+    let ago = now.duration_since(since).unwrap_or(Duration::ZERO);
+    let since = i18n::since(&clock(since), &i18n::duration(ago.as_secs(), lang), lang);
+    let cell = format!(
+        "<span class=\"h\"><span aria-hidden=\"true\">{icon} </span>{health}</span>{flap}<span class=\"since\">{}</span>",
+        esc(&since)
     );
+    (class, cell)
+}
+
+/// The history cell's content: a sparkline of the target's last rounds, then the last
+/// round's time in milliseconds.
+fn history_cell(t: &Target, history: &History, lang: Lang) -> String {
+    let points = history.points(&t.name);
+    let spark = svg::sparkline(&points, history.capacity(), lang);
+    let last = points
+        .last()
+        .map(|p| format!("<span class=\"ms\">{}</span>", millis(p.millis)))
+        .unwrap_or_default();
+    format!("{spark}{last}")
 }
 
 /// The row's header cell: the name, the URL without its query (in the tooltip, with it) and
