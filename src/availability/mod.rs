@@ -76,7 +76,9 @@ pub struct Figures {
     pub availability: std::collections::BTreeMap<&'static str, f64>,
     pub rounds: std::collections::BTreeMap<&'static str, Counts>,
     pub slo: Option<f64>,
-    /// Over `30d`, when an objective is set.
+    /// Over `30d`, when an objective is set: failed rounds against the failures the
+    /// objective allows in the window's rounds at the targets' intervals (see
+    /// [`budget_remaining`]).
     pub error_budget_remaining: Option<f64>,
     /// The last 30 UTC days, oldest first.
     pub days: Vec<Day>,
@@ -161,7 +163,7 @@ impl Availability {
                 "target",
                 &t.provider,
                 &[r],
-                t.slo,
+                objective(&[t], t.slo, now_ms),
                 now_ms,
                 true,
             ));
@@ -174,8 +176,8 @@ impl Availability {
             return None;
         }
         let rs: Vec<&Rollup> = members.iter().filter_map(|t| b.get(&t.name)).collect();
-        let slo = common_slo(&members);
-        Some(figures(name, "provider", name, &rs, slo, now_ms, true))
+        let o = objective(&members, common_slo(&members), now_ms);
+        Some(figures(name, "provider", name, &rs, o, now_ms, true))
     }
 
     /// Every target's and then every provider's figures, in one pass under one lock (a
@@ -197,7 +199,7 @@ impl Availability {
                 "target",
                 &t.provider,
                 &[r],
-                t.slo,
+                objective(&[t], t.slo, now_ms),
                 now_ms,
                 days,
             ));
@@ -208,8 +210,8 @@ impl Availability {
             }
         }
         for (p, (members, rs)) in providers {
-            let slo = common_slo(&members);
-            out.push(figures(p, "provider", p, &rs, slo, now_ms, days));
+            let o = objective(&members, common_slo(&members), now_ms);
+            out.push(figures(p, "provider", p, &rs, o, now_ms, days));
         }
         out
     }
@@ -224,12 +226,27 @@ fn common_slo(members: &[&Arc<Target>]) -> Option<f64> {
         .then_some(first)
 }
 
+/// An objective, and the rounds the `30d` window holds at its targets' intervals: the base
+/// of the error budget ([`budget_remaining`]).
+#[derive(Debug, Clone, Copy)]
+struct Objective {
+    slo: f64,
+    slices: f64,
+}
+
+fn objective(members: &[&Arc<Target>], slo: Option<f64>, now_ms: i64) -> Option<Objective> {
+    Some(Objective {
+        slo: slo?,
+        slices: Span::D30.slices(now_ms, members.iter().map(|t| t.interval)),
+    })
+}
+
 fn figures(
     name: &str,
     kind: &'static str,
     provider: &str,
     rs: &[&Rollup],
-    slo: Option<f64>,
+    objective: Option<Objective>,
     now_ms: i64,
     with_days: bool,
 ) -> Figures {
@@ -245,7 +262,8 @@ fn figures(
         }
         rounds.insert(span.as_str(), c);
     }
-    let budget = slo.and_then(|s| budget_remaining(rounds.get("30d").copied()?, s));
+    let budget =
+        objective.and_then(|o| budget_remaining(rounds.get("30d").copied()?, o.slo, o.slices));
     let mut days: Vec<Day> = Vec::new();
     for r in rs.iter().filter(|_| with_days) {
         for (i, (d, c)) in r.strip(now_ms, 30).into_iter().enumerate() {
@@ -279,7 +297,7 @@ fn figures(
         provider: provider.to_string(),
         availability,
         rounds,
-        slo,
+        slo: objective.map(|o| o.slo),
         error_budget_remaining: budget,
         days,
     }

@@ -77,6 +77,31 @@ impl Span {
     pub fn parse(s: &str) -> Option<Span> {
         Span::ALL.into_iter().find(|w| w.as_str() == s)
     }
+
+    /// How long the span is at `now_ms`: from the start of its oldest bucket (an hour or a
+    /// UTC day) to now.
+    pub fn length_ms(self, now_ms: i64) -> i64 {
+        let (g, n, len) = self.grain();
+        let first = g.index(now_ms).saturating_sub(n - 1);
+        (now_ms - i64::from(first) * len).max(0)
+    }
+
+    /// Rounds the span holds at `now_ms` for targets probed every `intervals` (one each).
+    pub fn slices(self, now_ms: i64, intervals: impl Iterator<Item = std::time::Duration>) -> f64 {
+        let length = self.length_ms(now_ms) as f64;
+        intervals
+            .map(|i| length / (i.as_secs_f64() * 1000.0).max(1.0))
+            .sum()
+    }
+
+    /// The buckets the span adds: their grain, how many, and a bucket's length.
+    fn grain(self) -> (Grain, u32, i64) {
+        match self {
+            Span::D1 => (Grain::Hour, 24, HOUR_MS),
+            Span::D7 => (Grain::Day, 7, DAY_MS),
+            Span::D30 => (Grain::Day, 30, DAY_MS),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,11 +174,7 @@ impl Rollup {
 
     /// The counts over `span` ending at `now_ms`.
     pub fn over(&self, span: Span, now_ms: i64) -> Counts {
-        let (g, n) = match span {
-            Span::D1 => (Grain::Hour, 24),
-            Span::D7 => (Grain::Day, 7),
-            Span::D30 => (Grain::Day, 30),
-        };
+        let (g, n, _) = span.grain();
         let last = g.index(now_ms);
         let mut sum = Counts::default();
         for idx in (last.saturating_sub(n - 1)..=last).rev().take(n as usize) {
@@ -173,9 +194,31 @@ impl Rollup {
     }
 }
 
-/// The error budget left over `counts` for objective `slo`: 1 when no round failed, 0 when
-/// the failures used it all, negative past it.
-pub fn budget_remaining(counts: Counts, slo: f64) -> Option<f64> {
-    let a = counts.ratio()?;
-    Some(1.0 - (1.0 - a) / (1.0 - slo))
+/// The error budget left over the `30d` window for objective `slo`: 1 when no round failed,
+/// 0 when the failures used it all, negative past it; `None` without a round.
+///
+/// Rounds are time slices: each stands for one interval of the gateway's life, and the
+/// objective allows `1 - slo` of the window's slices to fail (43 minutes of 30 days at
+/// 0.999). `slices` is how many the window holds at the targets' intervals
+/// ([`Span::slices`]); less the rounds taken in maintenance, which the objective does not
+/// cover, that is the allowance's base, or the rounds counted when there were more (an
+/// interval shortened by a reload).
+///
+/// Why not failed over counted rounds (`1 - (1 - availability) / (1 - slo)`, what this
+/// was): that divides by the history there is, so a minute of it stood for the month. One
+/// failed round of the first four read as −24,900% at 0.999, and
+/// `PaymentAvailabilityBudgetExhausted` ticketed a gateway that had been down 15 seconds.
+/// Nor a blank until enough history: a gateway down for the first two hours has really spent
+/// 278% of a 0.999 budget, and an SRE must see that on the first day, not the thirtieth. With
+/// the window's allowance each failed round spends the same share of the budget on any day,
+/// and with 30 days of rounds the figure is the ratio's. Time payprobe did not watch (before
+/// its first round, or while stopped) spends nothing, since nothing was seen failing: the
+/// `rounds` beside the figure say how much it saw.
+pub fn budget_remaining(counts: Counts, slo: f64, slices: f64) -> Option<f64> {
+    if counts.rounds == 0 {
+        return None;
+    }
+    let base = (slices - f64::from(counts.maintenance)).max(f64::from(counts.rounds));
+    let failed = f64::from(counts.rounds.saturating_sub(counts.healthy));
+    Some(1.0 - failed / ((1.0 - slo) * base))
 }

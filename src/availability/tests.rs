@@ -84,25 +84,64 @@ fn availability_over_synthetic_rounds_is_healthy_over_rounds_outside_maintenance
 #[test]
 fn no_round_means_no_figure_and_budget_follows_the_objective() {
     assert_eq!(Rollup::default().over(Span::D30, DAY0).ratio(), None);
+    assert_eq!(budget_remaining(Counts::default(), 0.999, 1e6), None);
     let c = Counts {
         healthy: 9_995,
         rounds: 10_000,
         maintenance: 7,
     };
-    // 0.05% failed against a 0.1% budget: half of it left.
-    let left = budget_remaining(c, 0.999).unwrap();
+    // A full window (its 10,007 slices all counted, 7 in maintenance): 0.05% failed against
+    // a 0.1% budget, half of it left, as failed over counted rounds says.
+    let left = budget_remaining(c, 0.999, 10_007.0).unwrap();
     assert!((left - 0.5).abs() < 1e-9, "{left}");
-    assert!(
-        budget_remaining(
-            Counts {
-                healthy: 9_900,
-                ..c
-            },
-            0.999
-        )
-        .unwrap()
-            < 0.0
+    let worse = Counts {
+        healthy: 9_900,
+        ..c
+    };
+    assert!(budget_remaining(worse, 0.999, 10_007.0).unwrap() < 0.0);
+    // More rounds than the window holds at today's interval (shortened by a reload): the
+    // rounds are the base.
+    let left = budget_remaining(c, 0.999, 5_000.0).unwrap();
+    assert!((left - 0.5).abs() < 1e-9, "{left}");
+}
+
+/// A minute of history is not a month: the budget is the failures the objective allows in
+/// the window's rounds, whatever part of the window was seen.
+#[test]
+fn the_budget_is_the_windows_allowance_not_the_history_seen() {
+    let now = DAY0 + 12 * HOUR_MS;
+    let every = std::time::Duration::from_secs(15);
+    // `30d` is today (12 hours so far) and the 29 days before.
+    let length = 29 * DAY_MS + 12 * HOUR_MS;
+    assert_eq!(Span::D30.length_ms(now), length);
+    assert_eq!(
+        Span::D1.length_ms(now + 17 * 60_000),
+        23 * HOUR_MS + 17 * 60_000
     );
+    let slices = Span::D30.slices(now, [every].into_iter());
+    assert!((slices - length as f64 / 15_000.0).abs() < 1e-6, "{slices}");
+    // One failed round of the first four: 15 s of the 42.5 minutes 0.999 allows in these
+    // 29.5 days (failed over counted rounds said −24,900%).
+    let minute = Counts {
+        healthy: 3,
+        rounds: 4,
+        maintenance: 0,
+    };
+    let left = budget_remaining(minute, 0.999, slices).unwrap();
+    let want = 1.0 - 15_000.0 / (0.001 * length as f64);
+    assert!((left - want).abs() < 1e-9 && left > 0.99, "{left}");
+    // Two hours down, all there is of history: far past the budget at once.
+    let down = Counts {
+        healthy: 0,
+        rounds: 480,
+        maintenance: 0,
+    };
+    let left = budget_remaining(down, 0.999, slices).unwrap();
+    let want = 1.0 - 2.0 * HOUR_MS as f64 / (0.001 * length as f64);
+    assert!((left - want).abs() < 1e-9 && left < -1.5, "{left}");
+    // Two targets of a provider, one every 15 s and one every minute.
+    let both = Span::D30.slices(now, [every, every * 4].into_iter());
+    assert!((both - slices * 1.25).abs() < 1e-6, "{both}");
 }
 
 #[test]
@@ -185,7 +224,17 @@ fn a_provider_adds_its_targets_rounds_and_leaves_controls_out() {
     );
     assert_eq!(p.availability["1d"], 0.85);
     assert_eq!(p.slo, Some(0.9));
-    assert!((p.error_budget_remaining.unwrap() - (1.0 - 0.15 / 0.1)).abs() < 1e-9);
+    // 3 failed rounds against 10% of the rounds `30d` holds (29 days and 5 hours) for two
+    // targets at their interval, less the one in maintenance.
+    let per_target =
+        (29 * DAY_MS + 5 * HOUR_MS) as f64 / plan.targets[0].interval.as_millis() as f64;
+    let want = 1.0 - 3.0 / (0.1 * (2.0 * per_target - 1.0));
+    let got = p.error_budget_remaining.unwrap();
+    assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+    assert!(
+        got > 0.99,
+        "20 rounds of a month cannot spend its budget: {got}"
+    );
     let va = a.view("a", now).unwrap();
     assert_eq!(va.availability["7d"], 0.7);
     assert_eq!(a.view("p", now).unwrap().rounds, p.rounds);

@@ -107,7 +107,8 @@ impl Shared {
     }
 }
 
-pub type Body = Full<Bytes>;
+/// Every response's body: whole, or `/metrics` decompressed as it is sent (`scrape.rs`).
+pub type Body = http_body_util::Either<Full<Bytes>, scrape::Gunzip>;
 
 /// Accepts connections until the task is aborted. Each connection is served in its own task
 /// under the connection budget of `src/http/conns.rs`, with the head limits and the header
@@ -370,7 +371,7 @@ fn has_body<B>(req: &Request<B>) -> bool {
 }
 
 pub(crate) fn with_type(status: StatusCode, body: String, ctype: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(http_body_util::Either::Left(Full::new(Bytes::from(body))));
     *r.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(ctype) {
         r.headers_mut().insert(CONTENT_TYPE, v);

@@ -41,6 +41,28 @@ fn gunzip(bytes: &[u8]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `/metrics` fetched by Python's urllib (HTTP/1.1, no `Accept-Encoding: gzip`): the
+/// `Transfer-Encoding` it was sent with, and the body.
+fn python_get(addr: std::net::SocketAddr) -> (String, String) {
+    let script = "import sys, urllib.request\n\
+        r = urllib.request.urlopen('http://%s/metrics' % sys.argv[1], timeout=10)\n\
+        assert r.headers.get('Content-Encoding') is None, r.headers\n\
+        sys.stdout.write((r.headers.get('Transfer-Encoding') or '-') + '\\n')\n\
+        sys.stdout.write(r.read().decode())\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &addr.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = String::from_utf8(out.stdout).unwrap();
+    let (encoding, body) = out.split_once('\n').unwrap();
+    (encoding.to_string(), body.to_string())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_gzipped_when_the_scraper_asks_and_plain_otherwise() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,11 +110,33 @@ async fn metrics_are_gzipped_when_the_scraper_asks_and_plain_otherwise() {
     );
 
     crate::daemon::promtool_check(&text);
-    let mut types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
-    let all = types.len();
+    let families: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+    let mut types = families.clone();
     types.sort_unstable();
     types.dedup();
-    assert_eq!(types.len(), all, "a family is written twice:\n{text}");
+    assert_eq!(
+        types.len(),
+        families.len(),
+        "a family is written twice:\n{text}"
+    );
+
+    // A scraper without gzip over HTTP/1.1 (Python's urllib, which decodes the chunks): the
+    // render is decompressed as it is sent, whole and well-formed, every family in order.
+    let (encoding, plain) = tokio::task::spawn_blocking(move || python_get(addr))
+        .await
+        .unwrap();
+    assert_eq!(encoding, "chunked", "streamed, not sent with a length");
+    crate::daemon::promtool_check(&plain);
+    let plain_families: Vec<&str> = plain.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+    assert_eq!(plain_families, families);
+    assert_eq!(
+        metric(
+            &plain,
+            "payprobe_target_healthy{provider=\"127.0.0.1\",target=\"quiet\"}"
+        ),
+        Some(1.0),
+        "{plain}"
+    );
 
     let (head, body) = fetch(addr, "Accept-Encoding: gzip;q=0, br\r\n").await;
     assert!(!head.contains("content-encoding"), "{head}");

@@ -30,6 +30,10 @@ pub const MAY_BE_EMPTY: &[(&str, &str)] = &[
     ),
     ("up{job=\"payprobe\"} == 0", "the demo is up"),
     (
+        "payprobe_error_budget_remaining_ratio{target!=\"\"} <= 0",
+        "a minute of the demo's failures is a sliver of a 30-day budget (it read as a spent month while the budget divided by the history seen)",
+    ),
+    (
         "payprobe_sign_credential_expiry_days <",
         "the demo's platform certificates are valid for five years",
     ),
