@@ -67,7 +67,7 @@ pub(super) fn judge(heights: &Heights, t: &Target, ev: &RpcEvidence, j: &mut Jud
         } else {
             fail(
                 FailureKind::RpcWrongChain,
-                format!("the node serves chain id {got}, the config says {want}: wrong endpoint or wrong chain_id"),
+                format!("the node serves chain id {got}, the config says {want}"),
             )
         };
         if !j.hold(c, Which::ChainId, same) {
