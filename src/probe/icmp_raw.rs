@@ -126,7 +126,7 @@ async fn receive(sock: Arc<UdpSocket>, waiting: Waiters, v6: bool) {
                     tracing::error!(error = %e, errors = errors + 1, v6, "raw ICMP receive failed; pings over this socket will look lost");
                 }
                 errors += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                tokio::time::sleep(crate::limits::ICMP_RECEIVE_ERROR_BACKOFF).await;
                 continue;
             }
         };
