@@ -198,3 +198,14 @@ pub const PAGE_REFRESH_DEFAULT_SECS: u64 = 10;
 /// The least connections the listener keeps when a quarter of a low open-file limit is
 /// fewer: a scraper, a dashboard and an operator's `curl` must still get in.
 pub const MIN_LISTENER_CONNECTIONS: usize = 16;
+
+/// Bytes of an incident's reason (and of each change's) and of the evidence line its
+/// notifications carry, cut at a character boundary with "…": a reason is one sentence of
+/// one to two hundred bytes; the cut keeps a long failure detail or body excerpt from being
+/// written into every record of a mass outage's journal and every alert.
+pub const INCIDENT_TEXT_BYTES: usize = 400;
+
+/// A failure that repeats in a loop (the listener's connection budget full, a raw ICMP socket
+/// that cannot receive) is logged the first time and then once every this many times: said,
+/// counted, and never a flood.
+pub const REPEATED_ERROR_LOG_EVERY: u64 = 1000;
