@@ -376,7 +376,11 @@ async fn alerts_test(file: &std::path::Path, only: Option<&str>) -> ExitCode {
                 s.kind.as_str(),
                 s.shown_url(),
                 a.status,
-                a.body.chars().take(200).collect::<String>().trim()
+                a.body
+                    .chars()
+                    .take(payprobe::limits::SINK_ANSWER_EXCERPT_CHARS)
+                    .collect::<String>()
+                    .trim()
             ),
             Err(e) => {
                 all_ok = false;

@@ -158,7 +158,8 @@ impl Pipeline {
     }
 }
 
-/// Writes the summary of "output queue full" lines left out in a second that is over.
+/// Writes the summary of "output queue full" lines left out in a log window that is over
+/// (`limits::PER_TARGET_LOG_WINDOW_SECS`, 10 s).
 pub fn flush_logs() {
     OVERFLOWS.flush();
 }

@@ -73,7 +73,7 @@ pub fn settings(plan: &Plan, addr: std::net::SocketAddr) -> Settings {
         .iter()
         .map(|t| t.interval)
         .min()
-        .unwrap_or(Duration::from_secs(15));
+        .unwrap_or(crate::limits::ALERT_GROUP_WAIT_FALLBACK);
     let external = a.external_url.as_ref().map_or_else(
         || format!("http://{addr}"),
         |u| u.as_str().trim_end_matches('/').to_string(),

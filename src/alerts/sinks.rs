@@ -166,7 +166,10 @@ pub fn permanent(kind: SinkKind, status: u16, body: &str) -> bool {
 
 /// Whether the answer means "delivered"; the error otherwise (for logs and `alerts test`).
 pub fn judge(kind: SinkKind, status: u16, body: &str) -> Result<(), String> {
-    let excerpt: String = body.chars().take(200).collect();
+    let excerpt: String = body
+        .chars()
+        .take(crate::limits::SINK_ANSWER_EXCERPT_CHARS)
+        .collect();
     if !(200..300).contains(&status) {
         return Err(format!("HTTP {status}: {excerpt}"));
     }
@@ -208,8 +211,8 @@ fn postable(labels: &BTreeMap<String, String>, n: &Notification, ends_ms: u64) -
 }
 
 fn alertmanager(n: &Notification, now_ms: u64, resend: Duration) -> Value {
-    let ahead =
-        u64::try_from((resend * 4).max(Duration::from_secs(300)).as_millis()).unwrap_or(u64::MAX);
+    let ahead = (resend * 4).max(crate::limits::ALERTMANAGER_ENDS_AT_MIN);
+    let ahead = u64::try_from(ahead.as_millis()).unwrap_or(u64::MAX);
     let mut out = Vec::new();
     if let Some(prev) = &n.previous_labels {
         // The old cause is another label set for Alertmanager: end it now.

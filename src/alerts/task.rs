@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use super::engine::{self, Engine, Out, Settings};
 use super::{enqueue, load_state, maintenance, Sink, ENGINE_STATE};
 use crate::incidents::{Follower, Incidents};
+use crate::limits;
 use crate::metrics::Metrics;
 use crate::timefmt::unix_ms;
 
@@ -38,7 +39,8 @@ pub(super) async fn run_engine(
 ) {
     let mut engine = Engine::restore(load_state(&dir));
     let mut follow = incidents.follow("alert_engine");
-    let tick = Duration::from_millis((s.group_wait_ms / 4).clamp(100, 1000));
+    let tick = Duration::from_millis(s.group_wait_ms / 4)
+        .clamp(limits::ALERT_ENGINE_TICK_MIN, limits::ALERT_ENGINE_TICK_MAX);
     let mut t = Task {
         dir,
         s,

@@ -11,8 +11,10 @@ use serde::Serialize;
 
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 86_400_000;
-const HOURS: usize = 24;
-const DAYS: usize = 31;
+use crate::limits::{ROLLUP_DAYS as DAYS, ROLLUP_HOURS as HOURS};
+
+// The rings must hold the longest window of each grain (`Span::grain`: 24 hours, 30 days).
+const _: () = assert!(HOURS >= 24 && DAYS >= 30);
 
 /// Rounds in one bucket.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -5,11 +5,10 @@
 //! (reasons, symptoms, warnings) per target were 16 MB for one bit each.
 
 use super::RoundVerdict;
+use crate::limits::{FLAP_CHANGES, FLAP_WINDOW};
 
-/// Rounds whose pass/fail is kept for flapping detection.
-const FLAP_WINDOW: u32 = 10;
-/// Pass/fail changes within `FLAP_WINDOW` (10) rounds that make a target "flapping".
-const FLAP_CHANGES: u32 = 4;
+// The pass/fail bits of the window are kept in a `u16`.
+const _: () = assert!(FLAP_WINDOW >= 2 && FLAP_WINDOW <= u16::BITS);
 
 #[derive(Debug, Clone)]
 pub struct Window {

@@ -167,7 +167,9 @@ impl Drop for Slot {
 /// [`MAX_LISTENER_CONNECTIONS`]: crate::limits::MAX_LISTENER_CONNECTIONS
 pub fn budget() -> usize {
     let quarter = nofile_limit().map_or(usize::MAX, |n| (n / 4) as usize);
-    crate::limits::MAX_LISTENER_CONNECTIONS.min(quarter).max(16)
+    crate::limits::MAX_LISTENER_CONNECTIONS
+        .min(quarter)
+        .max(crate::limits::MIN_LISTENER_CONNECTIONS)
 }
 
 /// The soft open-file limit, if it can be read.

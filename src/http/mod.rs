@@ -130,7 +130,7 @@ pub async fn serve(listener: Arc<TcpListener>, shared: Arc<Shared>, conns: Arc<c
         let Some(slot) = conns.admit() else {
             // Every connection is mid-request: this one is closed at once (dropped).
             refused += 1;
-            if refused % 1000 == 1 {
+            if refused % crate::limits::REPEATED_ERROR_LOG_EVERY == 1 {
                 tracing::warn!(%peer, refused, cap = conns.cap(), "connection budget full; closing new connections");
             }
             continue;

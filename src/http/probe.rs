@@ -92,7 +92,10 @@ fn asked(shared: &Shared, query: &str) -> Result<Target, Box<Response<Body>>> {
         let Some(c) = Check::parse(&m) else {
             return Err(Box::new(text(
                 StatusCode::BAD_REQUEST,
-                &format!("unknown module {m:?}; use a check name such as http, tls, dns\n"),
+                &format!(
+                    "unknown module {m:?}; use a check name, one of: {}\n",
+                    Check::listable_names()
+                ),
             )));
         };
         t.checks = vec![c];

@@ -62,7 +62,10 @@ impl Incidents {
         if LOG_CHANGED.allow() {
             tracing::warn!(target_name = %t.name, cause = d.cause.as_str(), scope = d.scope.as_str(), "incident changed");
         }
-        let reason = model::clip(&crate::classify::reason(d, self.lang()), 400);
+        let reason = model::clip(
+            &crate::classify::reason(d, self.lang()),
+            crate::limits::INCIDENT_TEXT_BYTES,
+        );
         Event::Changed {
             target: t.name.clone(),
             change: Change {

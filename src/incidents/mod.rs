@@ -41,8 +41,9 @@ static LOG_OPENED: Budget = Budget::new("incident opened", crate::limits::PER_TA
 static LOG_CHANGED: Budget = Budget::new("incident changed", crate::limits::PER_TARGET_LOG_LINES);
 static LOG_CLOSED: Budget = Budget::new("incident closed", crate::limits::PER_TARGET_LOG_LINES);
 
-/// Writes the summaries of per-target lines left out in a second that is over (called every
-/// second by the incident sweeper, so a burst's summary does not wait for the next burst).
+/// Writes the summaries of per-target lines left out in a log window that is over
+/// (`limits::PER_TARGET_LOG_WINDOW_SECS`; called every second by the incident sweeper, so a
+/// burst's summary does not wait for the next burst).
 pub fn flush_logs() {
     for b in [&LOG_OPENED, &LOG_CHANGED, &LOG_CLOSED] {
         b.flush();

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classify::{Cause, Diagnosis, Lang, Scope};
 use crate::config::Target;
+use crate::limits::INCIDENT_TEXT_BYTES;
 
 pub use crate::timefmt::unix_ms;
 
@@ -107,7 +108,7 @@ impl Incident {
             cause: d.cause,
             scope: d.scope,
             rule: d.rule.to_string(),
-            reason: clip(&crate::classify::reason(d, lang), 400),
+            reason: clip(&crate::classify::reason(d, lang), INCIDENT_TEXT_BYTES),
             evidence: ev.unwrap_or_default(),
             opened_ms: at,
             first_failure_ms: first.filter(|f| *f <= at),
@@ -117,7 +118,7 @@ impl Incident {
                 at_ms: at,
                 cause: d.cause,
                 scope: d.scope,
-                reason: clip(&crate::classify::reason(d, lang), 400),
+                reason: clip(&crate::classify::reason(d, lang), INCIDENT_TEXT_BYTES),
             }],
             closed_ms: None,
             closed_by: None,
@@ -233,5 +234,5 @@ pub(super) fn excerpt(evidence: &[crate::checked::Checked], lang: Lang) -> Optio
         http.map_or("", |h| h.body_excerpt.as_str()),
         lang,
     );
-    Some(clip(&s, 400))
+    Some(clip(&s, INCIDENT_TEXT_BYTES))
 }

@@ -190,7 +190,8 @@ fn log_way_out(egress: &str, before: classify::WayOut, now: classify::WayOut) {
     }
 }
 
-/// Writes the summary of "diagnosis changed" lines left out in a second that is over.
+/// Writes the summary of "diagnosis changed" lines left out in a log window that is over
+/// (`limits::PER_TARGET_LOG_WINDOW_SECS`).
 pub fn flush_logs() {
     LOG_CHANGES.flush();
 }

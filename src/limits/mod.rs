@@ -47,7 +47,7 @@ pub const MAX_JSON_DEPTH: usize = 128;
 /// Slack past a probe's deadline that the hostile-gateway tests (`tests/it/hostile.rs`)
 /// allow: the time from the deadline firing to the evidence being returned (dropping
 /// sockets, a busy runtime on a loaded machine). It stays below the scheduler's own guard
-/// (`OVERRUN_GRACE` in `src/scheduler.rs`, 500 ms), so a probe within the slack is never
+/// ([`ROUND_OVERRUN_GRACE`], 500 ms), so a probe within the slack is never
 /// cut off as a payprobe bug.
 pub const DEADLINE_SLACK: Duration = Duration::from_millis(400);
 

@@ -146,7 +146,10 @@ async fn read_head(tcp: &mut TcpStream) -> Result<(u16, String), String> {
         }
         _ => None,
     };
-    let shown: String = line.chars().take(120).collect();
+    let shown: String = line
+        .chars()
+        .take(crate::limits::PROXY_ANSWER_SHOWN_CHARS)
+        .collect();
     match status {
         Some(s) => Ok((s, format!("answered {shown:?}"))),
         None => Err(format!("the answer is not HTTP: {shown:?}")),

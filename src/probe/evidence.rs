@@ -149,7 +149,7 @@ impl PhaseTimings {
     }
 }
 
-/// Serialized only as part of a judged check (`src/judge/checked/json.rs`), which puts the
+/// Serialized only as part of a judged check (`src/checked/json.rs`), which puts the
 /// profile's reading and the credentials' expiry beside it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpEvidence {

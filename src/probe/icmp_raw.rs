@@ -122,11 +122,11 @@ async fn receive(sock: Arc<UdpSocket>, waiting: Waiters, v6: bool) {
                 // Said once, then every 1,000th time: a failing socket must neither spin
                 // the runtime nor flood the log, nor fail silently (every ping would look
                 // lost).
-                if errors % 1000 == 0 {
+                if errors % crate::limits::REPEATED_ERROR_LOG_EVERY == 0 {
                     tracing::error!(error = %e, errors = errors + 1, v6, "raw ICMP receive failed; pings over this socket will look lost");
                 }
                 errors += 1;
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                tokio::time::sleep(crate::limits::ICMP_RECEIVE_ERROR_BACKOFF).await;
                 continue;
             }
         };

@@ -81,7 +81,11 @@ pub fn describe(bytes: &[u8]) -> String {
     if !line.is_empty() && line.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
         return format!("{:?}", String::from_utf8_lossy(line));
     }
-    let hex: Vec<String> = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex: Vec<String> = bytes
+        .iter()
+        .take(crate::limits::SNIFF_HEX_BYTES)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("bytes {}", hex.join(" "))
 }
 

@@ -226,7 +226,8 @@ fn not_format(profile: Profile, status: u16, json: &serde_json::Value) -> Option
     }
     let seen = match json {
         serde_json::Value::Object(o) => {
-            let keys: Vec<&str> = o.keys().take(5).map(String::as_str).collect();
+            let shown = crate::limits::JSON_KEYS_SHOWN;
+            let keys: Vec<&str> = o.keys().take(shown).map(String::as_str).collect();
             format!("a JSON object with keys [{}]", keys.join(", "))
         }
         serde_json::Value::Array(a) => format!("a JSON array of {} items", a.len()),
@@ -267,7 +268,7 @@ fn login_form(body: &[u8]) -> bool {
 
 /// Names what a non-JSON body is, from its first bytes: the reason says what was seen.
 fn sniff(body: &[u8]) -> String {
-    let head = String::from_utf8_lossy(&body[..body.len().min(1024)]);
+    let head = String::from_utf8_lossy(&body[..body.len().min(crate::limits::BODY_SNIFF_BYTES)]);
     let orig = head.trim_start();
     // ASCII lower-casing keeps byte offsets, so positions found in `t` index `orig`.
     let t = orig.to_ascii_lowercase();
@@ -279,7 +280,10 @@ fn sniff(body: &[u8]) -> String {
             .find("<title>")
             .map(|i| i + "<title>".len())
             .and_then(|i| t[i..].find("</title>").map(|j| &orig[i..i + j]))
-            .map(|tt| tt.trim().chars().take(80).collect::<String>())
+            .map(|tt| {
+                let shown = crate::limits::BODY_TITLE_CHARS;
+                tt.trim().chars().take(shown).collect::<String>()
+            })
             .filter(|tt| !tt.is_empty());
         return match title {
             Some(tt) => format!("an HTML page titled {tt:?}"),

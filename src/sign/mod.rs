@@ -89,7 +89,7 @@ impl AnswerCheck {
 }
 
 /// The typed evidence of a signed exchange (in `HttpEvidence::signature`). Its JSON is a
-/// judged check's (`src/judge/checked/json.rs`), with each credential's expiry reading.
+/// judged check's (`src/checked/json.rs`), with each credential's expiry reading.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SignEvidence {
     pub kind: SignKind,

@@ -48,6 +48,16 @@ impl SinkKind {
     pub fn parse(s: &str) -> Option<SinkKind> {
         SinkKind::from_name(s)
     }
+
+    /// Whether the kind has a signing scheme a `secret` is used for (`src/alerts/sinks.rs`:
+    /// the webhook's `X-Payprobe-Signature`, DingTalk's and Feishu's `sign`); a secret on any
+    /// other kind is refused by the config.
+    pub fn signs(self) -> bool {
+        matches!(
+            self,
+            SinkKind::Webhook | SinkKind::DingTalk | SinkKind::Feishu
+        )
+    }
 }
 
 impl FieldType {

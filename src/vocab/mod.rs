@@ -107,5 +107,14 @@ pub fn or_list(names: &[&str]) -> String {
     }
 }
 
+/// `a, b and c`: a list of names that all share something, for a message.
+pub fn and_list(names: &[&str]) -> String {
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -16,4 +16,9 @@ impl Profile {
     pub fn parse(s: &str) -> Option<Profile> {
         Profile::from_name(s)
     }
+
+    /// A chain node's profile (JSON-RPC): the ones the `rpc` check can run with.
+    pub fn is_chain(self) -> bool {
+        matches!(self, Profile::EvmJsonrpc | Profile::SolanaJsonrpc)
+    }
 }

@@ -67,4 +67,6 @@ fn language_lists_and_lenient_parsing() {
     }
     assert_eq!(Lang::parse("zh_cn"), Some(Lang::ZhCn));
     assert_eq!(or_list(&["a", "b", "c"]), "a, b or c");
+    assert_eq!(and_list(&["a", "b", "c"]), "a, b and c");
+    assert_eq!(and_list(&["a"]), "a");
 }

@@ -172,14 +172,32 @@ async fn metrics_pass_promtool_and_the_api_tells_the_story() {
         404,
         "only configured targets"
     );
-    assert_eq!(
-        get(p.addr, "/probe?target=acq-down&module=smtp")
-            .await
-            .unwrap()
-            .0,
-        400
-    );
+    let (status, why) = get(p.addr, "/probe?target=acq-down&module=smtp")
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
+    modules_listed_are_the_modules_accepted(p.addr, &why).await;
     assert_eq!(get(p.addr, "/probe").await.unwrap().0, 400);
+}
+
+/// The 400 for an unknown `module` lists exactly the modules `/probe` accepts: each check
+/// name is tried, and those not refused must be the ones listed (so a hand-written list that
+/// forgets a check, or names one that is refused, fails here).
+async fn modules_listed_are_the_modules_accepted(addr: std::net::SocketAddr, why: &str) {
+    let listed: Vec<&str> = why
+        .trim()
+        .rsplit_once("one of: ")
+        .map(|(_, l)| l.split(", ").collect())
+        .unwrap_or_default();
+    let mut accepted = Vec::new();
+    for c in payprobe::vocab::Check::ALL {
+        let path = format!("/probe?target=acq-down&module={c}");
+        if get(addr, &path).await.unwrap().0 != 400 {
+            accepted.push(c.as_str());
+        }
+    }
+    assert!(accepted.len() > 1, "{accepted:?}");
+    assert_eq!(listed, accepted, "{why}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

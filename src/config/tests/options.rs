@@ -287,3 +287,31 @@ fn a_sink_url_from_a_file_is_secret_in_debug_output() {
         "{shown}"
     );
 }
+
+/// A secret on a sink kind without a signing scheme is refused, and the message names as
+/// signing exactly the kinds whose secret is accepted (each kind is tried), so the list in
+/// the message cannot drift from the kinds.
+#[test]
+fn the_sinks_named_as_signing_are_the_ones_that_take_a_secret() {
+    use crate::vocab::SinkKind;
+    let with_secret = |k: SinkKind| {
+        parse_str(&format!("{OK}\n[alerts]\n[[alerts.sinks]]\nname = \"x\"\nkind = \"{k}\"\nurl = \"https://hooks.example/a\"\nsecret_env = \"HOME\"\n"))
+    };
+    let (take, refuse): (Vec<SinkKind>, Vec<SinkKind>) = SinkKind::ALL
+        .into_iter()
+        .partition(|k| with_secret(*k).is_ok());
+    assert!(
+        !take.is_empty() && !refuse.is_empty(),
+        "{take:?} {refuse:?}"
+    );
+    let take: Vec<&str> = take.into_iter().map(SinkKind::as_str).collect();
+    for k in refuse {
+        let m = with_secret(k).unwrap_err().to_string();
+        let named = m
+            .split_once("secret_file/secret_env (")
+            .and_then(|(_, r)| r.split_once(" sign)"))
+            .map(|(l, _)| l.replace(" and ", ", "))
+            .unwrap_or_default();
+        assert_eq!(named.split(", ").collect::<Vec<_>>(), take, "{m}");
+    }
+}

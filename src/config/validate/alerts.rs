@@ -118,16 +118,20 @@ fn sink(s: &S<RawSink>, base: &Path, p: &mut Problems) -> Option<SinkSpec> {
     )
     .map(|o| o.map(|(raw, _)| Secret(trim_newline(raw))));
     let timeout = duration(&s.timeout, "timeout", p);
-    if let (Some(SinkKind::Slack | SinkKind::WeCom | SinkKind::Alertmanager), Some(Some(_))) =
-        (kind, &secret)
-    {
+    if let (Some(k), Some(Some(_))) = (kind.filter(|k| !k.signs()), &secret) {
         let at = s
             .secret_file
             .as_ref()
             .or(s.secret_env.as_ref())
             .map(|v| v.span())
             .unwrap_or(0..0);
-        p.at(at, format!("a `{}` sink has no signing scheme: remove secret_file/secret_env (webhook, dingtalk and feishu sign)", kind.map_or("", |k| k.as_str())));
+        let signing: Vec<&str> = SinkKind::ALL
+            .into_iter()
+            .filter(|k| k.signs())
+            .map(SinkKind::as_str)
+            .collect();
+        let signing = crate::vocab::and_list(&signing);
+        p.at(at, format!("a `{k}` sink has no signing scheme: remove secret_file/secret_env ({signing} sign)"));
     }
     if p.count() > before {
         return None;

@@ -67,9 +67,10 @@ pub(super) fn checks(
         });
     };
     if list.get_ref().is_empty() {
+        let names = accepted(scheme, ip).join(", ");
         p.at(
             list.span(),
-            "`checks` is empty; expected at least one of dns, tcp, tls, http",
+            format!("`checks` is empty; expected at least one of: {names}"),
         );
         return None;
     }
@@ -85,6 +86,16 @@ pub(super) fn checks(
         }
     }
     ok.then_some(out)
+}
+
+/// The names `checks` accepts for this URL, as [`accept`] decides, so the message listing
+/// them cannot drift from what is accepted.
+fn accepted(scheme: Option<Scheme>, ip: Option<IpAddr>) -> Vec<&'static str> {
+    Check::ALL
+        .into_iter()
+        .filter(|c| accept(c.as_str(), scheme, ip, &[]).is_ok())
+        .map(Check::as_str)
+        .collect()
 }
 
 /// One listed check, or why it is refused: unknown, not for this URL, or listed twice.

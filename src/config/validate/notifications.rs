@@ -13,7 +13,9 @@ use super::super::{
     Scheme, Secret, Target,
 };
 use super::values::{duration, entry_name, read_file};
-use crate::limits::{MIN_NOTIFICATION_TOKEN_BYTES, NOTIFICATION_ROUND_INTERVAL};
+use crate::limits::{
+    MIN_NOTIFICATION_TOKEN_BYTES, NOTIFICATION_ROUND_INTERVAL, NOTIFICATION_ROUND_TIMEOUT,
+};
 use crate::tls::TlsVersion;
 
 /// `max_delay` when not set: Alipay retries a notification after 4 minutes, so a first
@@ -172,7 +174,7 @@ fn target(c: ChannelSpec, p: &mut Problems) -> Option<Target> {
         port: 0,
         checks: vec![Check::Notification],
         interval: NOTIFICATION_ROUND_INTERVAL,
-        timeout: Duration::from_secs(1),
+        timeout: NOTIFICATION_ROUND_TIMEOUT,
         // A channel's state is already judged over time (max_delay, max_silence).
         failure_threshold: 1,
         success_threshold: 1,

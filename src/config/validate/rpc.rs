@@ -21,12 +21,17 @@ pub(super) fn rpc(
     p: &mut Problems,
 ) -> Option<RpcSpec> {
     let wants_rpc = checks.is_some_and(|c| c.contains(&Check::Rpc));
-    let is_chain = matches!(profile, Some(Profile::EvmJsonrpc | Profile::SolanaJsonrpc));
+    let is_chain = profile.is_some_and(Profile::is_chain);
     if wants_rpc && profile.is_some() && !is_chain {
         let at = t.checks.as_ref().map(|c| c.span()).unwrap_or(0..0);
+        let chains: Vec<String> = Profile::ALL
+            .into_iter()
+            .filter(|p| p.is_chain())
+            .map(|p| format!("{:?}", p.as_str()))
+            .collect();
         p.at(
             at,
-            "check `rpc` needs `profile = \"evm_jsonrpc\"` or `\"solana_jsonrpc\"`",
+            format!("check `rpc` needs `profile = {}`", chains.join("` or `")),
         );
         return None;
     }

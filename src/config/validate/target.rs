@@ -285,16 +285,17 @@ fn timing(t: &RawTarget, p: &mut Problems) -> Timing {
     }
 }
 
-/// `slo`: a fraction strictly between 0 and 1 (`0.999`); 1 would leave no error budget.
+/// `slo`: a fraction within `limits::SLO_OBJECTIVE` (`0.999`); 1 would leave no error budget.
 fn objective(v: Option<&S<f64>>, p: &mut Problems) -> Option<Option<f64>> {
     let Some(v) = v else { return Some(None) };
     let x = *v.get_ref();
     if crate::limits::SLO_OBJECTIVE.contains(&x) {
         return Some(Some(x));
     }
+    let (lo, hi) = crate::limits::SLO_OBJECTIVE.into_inner();
     p.at(
         v.span(),
-        format!("`slo` = {x}: expected an objective between 0.5 and 0.99999 (e.g. 0.999)"),
+        format!("`slo` = {x}: expected an objective between {lo} and {hi} (e.g. 0.999)"),
     );
     None
 }

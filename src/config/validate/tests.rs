@@ -214,3 +214,54 @@ fn maintenance_windows_and_objectives_are_located_in_order() {
         MAINTENANCE_REPORT,
     );
 }
+
+/// `checks = []` names exactly the checks its URL accepts, found by listing each check name
+/// alone and seeing whether it is refused: a hand-written list (it once said "dns, tcp, tls,
+/// http" and left out ping, api_version and rpc) cannot pass.
+#[test]
+fn an_empty_checks_list_names_every_check_its_url_accepts() {
+    use crate::vocab::Check;
+    let urls = [
+        "https://gw.example",
+        "http://gw.example",
+        "tcp://gw.example:53",
+        "https://192.0.2.1",
+        "http://192.0.2.1",
+        "tcp://192.0.2.1:53",
+    ];
+    for url in urls {
+        let config = |checks: &str| {
+            // A chain profile, so that `rpc` is refused only if the URL refuses it.
+            format!("[[targets]]\nname = \"a\"\nurl = \"{url}\"\nprofile = \"evm_jsonrpc\"\nchecks = [{checks}]\n")
+        };
+        let report = |checks: &str| {
+            super::super::parse(Path::new("t.toml"), &config(checks), Path::new("."))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let accepted: Vec<&str> = Check::ALL
+            .into_iter()
+            .map(Check::as_str)
+            .filter(|c| !report(&format!("{c:?}")).contains(&format!("check `{c}`")))
+            .collect();
+        let empty = report("");
+        let listed: Vec<&str> = empty
+            .trim()
+            .rsplit_once("expected at least one of: ")
+            .map(|(_, l)| l.split(", ").collect())
+            .unwrap_or_default();
+        assert!(accepted.len() >= 2, "{url}: {accepted:?}");
+        assert_eq!(listed, accepted, "{url}: {empty}");
+    }
+    // With a host name, https:// takes every check a target may list (not `notification`).
+    let https = rendered(
+        "t.toml",
+        "[[targets]]\nname = \"a\"\nurl = \"https://gw.example\"\nchecks = []\n",
+    );
+    let every: Vec<&str> = Check::listable().map(Check::as_str).collect();
+    assert!(
+        https.contains(&format!("one of: {}", every.join(", "))),
+        "{https}"
+    );
+}

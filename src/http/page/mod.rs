@@ -26,6 +26,7 @@ use crate::classify::{self, Cause, Diagnosis, Lang, Scope};
 use crate::config::{Plan, Target};
 use crate::history::History;
 use crate::lang::page as i18n;
+use crate::limits;
 use crate::state::Store;
 
 use crate::limits::PAGE_ALL_DETAILS as ALL_DETAILS;
@@ -191,8 +192,11 @@ fn refresh_secs(plan: &Plan) -> u64 {
         .iter()
         .map(|t| t.interval.as_secs())
         .min()
-        .unwrap_or(10)
-        .clamp(2, 30)
+        .unwrap_or(limits::PAGE_REFRESH_DEFAULT_SECS)
+        .clamp(
+            *limits::PAGE_REFRESH_SECS.start(),
+            *limits::PAGE_REFRESH_SECS.end(),
+        )
 }
 
 fn link(a: &Ask, lang: Lang, provider: Option<&str>) -> String {

@@ -218,7 +218,7 @@ fn parse_date(v: &str) -> Option<i64> {
         .map(crate::timefmt::unix_secs)
 }
 
-/// The gateway picks these dates: any `i64` must format (see `src/timefmt.rs`).
+/// The gateway picks these dates: any `i64` must format (see `src/timefmt/mod.rs`).
 fn date(unix: i64) -> String {
     crate::timefmt::rfc3339_secs(unix)
 }

@@ -7,6 +7,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
 use super::super::{Failure, FailureKind, Phase, Recorder, TcpEvidence};
+use crate::limits::CONNECT_ATTEMPT_DELAY as ATTEMPT_DELAY;
 
 /// Connects to the target, recording TCP evidence; on success the recorder moves to `next`
 /// (TLS, or straight to processing for plain HTTP).
@@ -127,9 +128,6 @@ fn connected(
     });
     rec.enter(next);
 }
-
-/// RFC 8305 section 5's recommended "Connection Attempt Delay".
-const ATTEMPT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Address families alternate, starting with the family of the first answer (RFC 8305 4).
 fn interleave(addrs: &[IpAddr]) -> Vec<IpAddr> {
