@@ -80,7 +80,10 @@ fn documented_layers() -> BTreeMap<String, u32> {
         // The module names come first; the description starts at the first other word.
         for w in words.take_while(|w| modules.contains(*w)) {
             let at = layer.expect("a layer number before its modules");
-            assert!(out.insert(w.to_string(), at).is_none(), "{w} is listed twice");
+            assert!(
+                out.insert(w.to_string(), at).is_none(),
+                "{w} is listed twice"
+            );
         }
     }
     out
@@ -102,13 +105,19 @@ fn top_level_modules() -> BTreeSet<String> {
 fn every_module_imports_only_the_layers_below_it_as_documented() {
     let layers = documented_layers();
     let modules = top_level_modules();
-    let missing: Vec<&String> = modules.iter().filter(|m| !layers.contains_key(*m)).collect();
+    let missing: Vec<&String> = modules
+        .iter()
+        .filter(|m| !layers.contains_key(*m))
+        .collect();
     assert!(missing.is_empty(), "not in the layer table: {missing:?}");
     let mut wrong = Vec::new();
     for (m, imports) in graph() {
         for n in imports.iter().filter(|n| modules.contains(*n)) {
             if layers[n] >= layers[&m] {
-                wrong.push(format!("{m} (layer {}) imports {n} (layer {})", layers[&m], layers[n]));
+                wrong.push(format!(
+                    "{m} (layer {}) imports {n} (layer {})",
+                    layers[&m], layers[n]
+                ));
             }
         }
     }
