@@ -4,9 +4,9 @@
 //! the rule and its meaning, the evidence detail), never only a sentence; every output (the
 //! API, the status page, incidents, alerts) says it in its language through [`say`]
 //! (`classify::reason` for a whole diagnosis). The remediation hints ([`hint`]), the cause,
-//! scope and symptom labels, the page's words ([`page`]) and the alerts' summaries
-//! ([`alerts`]) and the diagnosis's warnings ([`WarningParts`], said by [`warning`]) live
-//! here too, so a phrase is translated in one place and a test can check
+//! scope and symptom labels, the page's words ([`page`]), the alerts' summaries and chat
+//! messages' frame ([`alerts`]) and the diagnosis's warnings ([`WarningParts`], said by
+//! [`warning`]) live here too, so a phrase is translated in one place and a test can check
 //! that each entry exists in both languages. The rules' meanings stay on their rows of
 //! `classify::rules::RULES` (one row, both languages), and reach [`say`] through the parts.
 //!

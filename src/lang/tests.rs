@@ -128,6 +128,22 @@ fn every_page_and_alert_phrase_is_in_both_languages() {
 }
 
 #[test]
+fn every_chat_word_is_in_both_languages() {
+    for (name, t) in alerts::CHAT {
+        both(name, t.en, t.zh);
+        in_both(name, |l| alerts::chat_line(name, "v", l));
+    }
+    in_both("more_endpoints", |l| alerts::more_endpoints(3, l));
+    for secs in [5, 90, 7300] {
+        in_both("lasted", |l| alerts::lasted(secs, l));
+    }
+    // English as the chat messages always said it.
+    assert_eq!(alerts::chat_line("reason", "x", Lang::En), "reason: x");
+    assert_eq!(alerts::lasted(90, Lang::En), "1m 30s");
+    assert_eq!(alerts::more_endpoints(3, Lang::En), " (+3 more)");
+}
+
+#[test]
 fn every_warning_is_in_both_languages_with_its_figures_verbatim() {
     for w in warning::examples() {
         in_both(&format!("{w:?}"), |l| warning(&w, l));
