@@ -17,12 +17,12 @@ pub mod alerts;
 mod hints;
 pub mod page;
 mod reason;
-pub(crate) mod warning;
+pub(crate) mod warnings;
 
 pub use crate::vocab::Lang;
 pub use hints::hint;
 pub use reason::{evidence_line, say, ReasonParts, UNMATCHED};
-pub use warning::{warning, WarningParts};
+pub use warnings::{warning, WarningParts};
 
 /// One phrase in each language of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

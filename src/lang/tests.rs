@@ -145,7 +145,7 @@ fn every_chat_word_is_in_both_languages() {
 
 #[test]
 fn every_warning_is_in_both_languages_with_its_figures_verbatim() {
-    for w in warning::examples() {
+    for w in warnings::examples() {
         in_both(&format!("{w:?}"), |l| warning(&w, l));
         let (en, zh) = (warning(&w, Lang::En), warning(&w, Lang::ZhCn));
         // The names, serials, dates and seconds quoted from evidence stay as they were.
@@ -170,7 +170,7 @@ fn every_warning_is_in_both_languages_with_its_figures_verbatim() {
 
 #[test]
 fn warnings_in_english_are_the_sentences_users_have_always_read() {
-    let en: Vec<String> = warning::examples()
+    let en: Vec<String> = warnings::examples()
         .iter()
         .map(|w| warning(w, Lang::En))
         .collect();
@@ -190,6 +190,6 @@ fn warnings_in_english_are_the_sentences_users_have_always_read() {
         ]
     );
     // In JSON (the evidence's `api_version.warnings`) a warning is its English sentence.
-    let json = serde_json::to_value(warning::examples()).unwrap();
+    let json = serde_json::to_value(warnings::examples()).unwrap();
     assert_eq!(json, serde_json::json!(en));
 }

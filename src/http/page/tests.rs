@@ -174,7 +174,7 @@ fn warnings_follow_the_page_and_api_language() {
     let plan = plan(1);
     let t = find(&plan, "p0-0");
     let mut d = Diagnosis::pending();
-    d.warnings = crate::lang::warning::examples();
+    d.warnings = crate::lang::warnings::examples();
     let store = Store::new();
     store.put(Entry {
         target: t,
