@@ -260,6 +260,7 @@ mod tests {
             generator_url: String::new(),
             created_ms: 0,
             group_key: String::new(),
+            lang: Default::default(),
         }
     }
 

@@ -103,7 +103,7 @@ impl Engine {
         self.pending_since.retain(|k, _| want.contains_key(k));
         for (key, w) in &want {
             let note = |event: Event, tkey: String, prev: Option<BTreeMap<String, String>>| {
-                notification(w, event, tkey, prev, now)
+                notification(w, event, tkey, prev, now, s.lang)
             };
             match self.sent.get_mut(key) {
                 None => {
@@ -186,6 +186,7 @@ impl Engine {
                     ends_ms: Some(now),
                     generator_url: sent.generator_url,
                     created_ms: now,
+                    lang: s.lang,
                 },
                 false,
             ));
@@ -202,6 +203,7 @@ fn notification(
     tkey: String,
     prev: Option<BTreeMap<String, String>>,
     now: u64,
+    lang: Lang,
 ) -> Notification {
     Notification {
         key: format!(
@@ -219,6 +221,7 @@ fn notification(
         generator_url: w.generator_url.clone(),
         created_ms: now,
         group_key: group_key(&w.labels),
+        lang,
     }
 }
 

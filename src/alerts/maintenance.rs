@@ -106,5 +106,6 @@ fn note(
         ends_ms: (event == Event::Resolved).then_some(end),
         generator_url: api,
         created_ms: u64::try_from(now_ms).unwrap_or(0),
+        lang: set.lang,
     }
 }

@@ -245,5 +245,6 @@ pub fn test_notification(plan: &Plan, addr: std::net::SocketAddr) -> Notificatio
         ends_ms: Some(now),
         generator_url: format!("{}/api/v1/incidents", s.external),
         created_ms: now,
+        lang: s.lang,
     }
 }

@@ -5,6 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::vocab::Lang;
+
 /// Which transition a notification tells of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,6 +59,11 @@ pub struct Notification {
     pub created_ms: u64,
     /// The group key (`{}:{alertname="…",…}`, as Alertmanager writes them).
     pub group_key: String,
+    /// The language its annotations are written in (`[server] lang` when it was made), so
+    /// a chat message frames them in the same one. An outbox written before it had none:
+    /// English, the language those messages were framed in.
+    #[serde(default)]
+    pub lang: Lang,
 }
 
 impl Notification {

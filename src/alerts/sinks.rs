@@ -32,8 +32,9 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::notification::{hex, human, rfc3339, Event, Notification};
+use super::notification::{hex, rfc3339, Event, Notification};
 use crate::config::{SinkKind, SinkSpec};
+use crate::lang::alerts::{chat_line, chat_word, lasted};
 use crate::timefmt::unix_ms;
 
 /// One request, ready to send.
@@ -277,17 +278,20 @@ pub enum Markup {
     Markdown,
 }
 
+/// `[FIRING] summary`, the tag in the notification's language.
 fn title(n: &Notification) -> String {
     let tag = match n.event {
-        Event::Resolved => "RESOLVED",
-        Event::Changed => "CHANGED",
-        Event::Test => "TEST",
-        _ => "FIRING",
+        Event::Resolved => "resolved",
+        Event::Changed => "changed",
+        Event::Test => "test",
+        Event::Firing | Event::Resend => "firing",
     };
-    format!("[{tag}] {}", n.annotation("summary"))
+    format!("[{}] {}", chat_word(tag, n.lang), n.annotation("summary"))
 }
 
-/// The human message: title, reason, evidence, hint, the payment rule, duration, link, key.
+/// The human message: title, reason, evidence, hint, the payment rule, duration, link, key,
+/// framed in the notification's language (the catalogue's [`chat_word`]s); the labels line
+/// (`provider=… cause=…`) is the alert's labels as receivers match them, never translated.
 pub fn text(n: &Notification, m: Markup) -> String {
     let bold = |s: &str| match m {
         Markup::Plain => s.to_string(),
@@ -299,11 +303,12 @@ pub fn text(n: &Notification, m: Markup) -> String {
     for k in ["reason", "endpoints", "evidence", "hint", "payment_rule"] {
         let v = n.annotation(k);
         if !v.is_empty() {
-            parts.push(format!("{k}: {v}"));
+            parts.push(chat_line(k, v, n.lang));
         }
     }
     if let Some(d) = n.duration_secs() {
-        parts.push(format!("duration: {}", human(d)));
+        let secs = d.max(0.0).round() as u64;
+        parts.push(chat_line("duration", &lasted(secs, n.lang), n.lang));
     }
     let labels: Vec<String> = [
         "provider", "target", "cause", "scope", "severity", "vantage",
@@ -315,7 +320,7 @@ pub fn text(n: &Notification, m: Markup) -> String {
     if !n.annotation("api").is_empty() {
         parts.push(n.annotation("api").to_string());
     }
-    parts.push(format!("key: {}", n.key));
+    parts.push(chat_line("key", &n.key, n.lang));
     parts.join(nl)
 }
 

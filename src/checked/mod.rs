@@ -133,6 +133,8 @@ pub struct ApiVersionReading {
     /// `required_fields` that are missing or of the wrong type: pointer → what was found.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub schema_drift: BTreeMap<String, String>,
+    /// Deprecation and Sunset, said in English in the JSON (evidence is not translated); the
+    /// diagnosis says them in the reader's language (`crate::lang::warning`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::lang::WarningParts>,
 }

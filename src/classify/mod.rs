@@ -10,14 +10,16 @@
 //! 3. [`classify`] combines the window with a [`PeerView`] — what the *other* targets look
 //!    like — into a [`Diagnosis`]: cause, scope ("is it me or them?"), symptoms and a hint.
 //!
-//! [`reason()`] says the diagnosis's reason in English or Simplified Chinese, [`hint`] its
-//! remediation; [`status`] is the IANA status registry docs/status-codes.md walks.
+//! [`reason()`] says the diagnosis's reason in English or Simplified Chinese, [`warnings()`]
+//! its warnings, [`hint`] its remediation; [`status`] is the IANA status registry
+//! docs/status-codes.md walks.
 
 mod challenge;
 pub mod rules;
 mod scope;
 mod slow;
 pub mod status;
+mod warnings;
 mod window;
 
 use std::collections::BTreeSet;
@@ -25,10 +27,11 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-pub use crate::lang::{hint, ReasonParts};
+pub use crate::lang::{hint, ReasonParts, WarningParts};
 pub use crate::vocab::Lang;
 pub use rules::{judge_round, RoundVerdict};
 pub use scope::{PeerView, Peers, Reach, Seat, WayOut};
+pub use warnings::{credential_expiring, sign_warnings};
 pub use window::Window;
 
 pub use crate::vocab::{Cause, Scope, Symptom};
@@ -47,8 +50,9 @@ pub struct Diagnosis {
     pub rule: &'static str,
     /// The evidence behind the cause, in one line.
     pub reason: String,
-    /// What works now but will not for long (an expiring certificate, a Sunset date).
-    pub warnings: Vec<String>,
+    /// What works now but will not for long (an expiring certificate, a Sunset date), as
+    /// parts: [`warnings()`] says them in English or Chinese (English in this struct's JSON).
+    pub warnings: Vec<WarningParts>,
     /// The latest round passed but was slower than the target's `latency_slo`.
     pub slow: bool,
     /// What `reason` is made of: [`reason()`] renders it in English or Chinese.
@@ -57,9 +61,6 @@ pub struct Diagnosis {
 }
 
 /// Diagnoses a target from its window and what the other targets look like.
-/// Said on a control that fails while the vantage point's other paths work.
-pub const BROKEN_CONTROL: &str = "this control fails while most other targets' paths work: check the control itself (its host, its firewall rule); this vantage point's network is not blamed";
-
 pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis {
     let healthy = window.healthy();
     let flapping = window.flapping();
@@ -99,7 +100,7 @@ pub fn classify(window: &Window, ctx: &PeerView, _now: SystemTime) -> Diagnosis 
     };
     let mut warnings = latest.map(|v| v.warnings.clone()).unwrap_or_default();
     if !healthy && scope::broken_control(ctx) {
-        warnings.push(BROKEN_CONTROL.to_string());
+        warnings.push(WarningParts::BrokenControl);
     }
     Diagnosis {
         slow: latest.is_some_and(|v| v.slow),
@@ -124,6 +125,15 @@ pub fn reason(d: &Diagnosis, lang: Lang) -> String {
         Some(p) => crate::lang::say(p, lang),
         None => d.reason.clone(),
     }
+}
+
+/// The warnings of a diagnosis in `lang`, said by the catalogue ([`crate::lang::warning`]):
+/// the entry point of the API, the status page and the logs.
+pub fn warnings(d: &Diagnosis, lang: Lang) -> Vec<String> {
+    d.warnings
+        .iter()
+        .map(|w| crate::lang::warning(w, lang))
+        .collect()
 }
 
 impl Diagnosis {

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use super::{Cause, Symptom};
 use crate::checked::Checked;
 use crate::config::{Check, Target};
-use crate::lang::{say, Lang, ReasonParts, Text};
+use crate::lang::{say, Lang, ReasonParts, Text, WarningParts};
 use crate::probe::{Failure, FailureKind, Phase};
 
 use Symptom::{
@@ -219,8 +219,9 @@ pub struct RoundVerdict {
     pub reason: String,
     /// Passed, but slower than the target's `latency_slo`.
     pub slow: bool,
-    /// Things that work now but will not for long (a certificate about to expire).
-    pub warnings: Vec<String>,
+    /// Things that work now but will not for long (a certificate about to expire), as
+    /// parts the catalogue says in each language.
+    pub warnings: Vec<WarningParts>,
     pub check: Option<Check>,
     pub phase: Option<Phase>,
     /// What `reason` is made of, to render it in another language ([`super::reason`]).
@@ -358,7 +359,7 @@ fn passed(t: &Target, round: &[Checked]) -> RoundVerdict {
         symptoms: BTreeSet::new(),
         reason: String::new(),
         slow: false,
-        warnings: expiry_warnings(round),
+        warnings: super::warnings::of_round(round),
         check: None,
         phase: None,
         parts: None,
@@ -381,35 +382,4 @@ fn passed(t: &Target, round: &[Checked]) -> RoundVerdict {
         v.parts = Some(parts);
     }
     v
-}
-
-/// Warnings of a passing round: certificates about to expire, deprecated or sunsetting APIs,
-/// a rotated platform certificate, a drifting clock.
-fn expiry_warnings(round: &[Checked]) -> Vec<String> {
-    let mut out: Vec<String> = round
-        .iter()
-        .filter(|c| c.readings.cert_expiring)
-        .filter_map(|c| c.observed.tls.as_ref()?.certificate.as_ref())
-        .map(|c| {
-            format!(
-                "the certificate for {} expires at {}: renew it before then",
-                c.subject, c.not_after
-            )
-        })
-        .collect();
-    let versions = round.iter().filter_map(|c| c.readings.api_version.as_ref());
-    out.extend(versions.flat_map(|a| a.warnings.iter().cloned()));
-    let credentials = round
-        .iter()
-        .flat_map(Checked::credentials)
-        .filter(|(_, x)| x.expiring);
-    out.extend(credentials.map(|(cred, x)| crate::sign::expiry_warning(cred, x.critical)));
-    let signed = round
-        .iter()
-        .filter_map(|c| c.observed.http.as_ref()?.signature.as_ref());
-    out.extend(signed.flat_map(crate::sign::warnings));
-    // `http` and `api_version` judge one shared answer: its warnings come twice.
-    let mut seen = BTreeSet::new();
-    out.retain(|w| seen.insert(w.clone()));
-    out
 }

@@ -1,5 +1,5 @@
-//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}` (`?lang=en|zh-CN` for the reason
-//! and the hint).
+//! JSON API: `/api/v1/targets` and `/api/v1/targets/{name}` (`?lang=en|zh-CN` for the reason,
+//! the warnings and the hint).
 
 use std::collections::BTreeSet;
 
@@ -24,6 +24,7 @@ pub struct DiagnosisView {
     /// Id of the rule that decided the cause (see the README's rules table).
     pub rule: &'static str,
     pub reason: String,
+    /// In the asked language, like `reason` (English by default).
     pub warnings: Vec<String>,
     /// When health, cause or scope last changed.
     pub since: String,
@@ -66,7 +67,7 @@ pub(super) fn view<'a>(t: &'a Target, store: &Store, lang: Lang) -> TargetView<'
                 flapping: d.flapping,
                 rule: d.rule,
                 reason: classify::reason(d, lang),
-                warnings: d.warnings.clone(),
+                warnings: classify::warnings(d, lang),
                 since: crate::timefmt::rfc3339_secs(crate::timefmt::unix_secs(s.since)),
                 hint: classify::hint(d.cause, d.scope, lang),
             }

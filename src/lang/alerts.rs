@@ -1,5 +1,6 @@
 //! What alerts say: summaries of an endpoint's, a provider's and a vantage point's alert, the
-//! payment rule, the test notification and maintenance notes.
+//! payment rule, the test notification, maintenance notes, the endpoints left unnamed and the
+//! words a chat message is framed with.
 
 use super::Text;
 use crate::vocab::{Cause, Lang};
@@ -103,5 +104,54 @@ pub fn maintenance_summary(
             "维护窗口 `{name}` {}（{covers}）：{start} 至 {end}",
             if started { "开始" } else { "结束" }
         ),
+    }
+}
+
+/// The endpoints an alert names beyond the first few: ` (+3 more)`.
+pub fn more_endpoints(more: usize, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(" (+{more} more)"),
+        Lang::ZhCn => format!("（另有 {more} 个）"),
+    }
+}
+
+/// The words a chat message (Slack, DingTalk, WeCom, Feishu) is framed with: the event's tag
+/// in its title and the label before each line, by the event's or the annotation's name.
+/// The names themselves (annotation and label keys of the webhook and Alertmanager payloads)
+/// are a contract and are never translated.
+pub const CHAT: &[(&str, Text)] = &[
+    ("firing", Text::new("FIRING", "告警")),
+    ("changed", Text::new("CHANGED", "变更")),
+    ("resolved", Text::new("RESOLVED", "已恢复")),
+    ("test", Text::new("TEST", "测试")),
+    ("reason", Text::new("reason", "原因")),
+    ("endpoints", Text::new("endpoints", "故障端点")),
+    ("evidence", Text::new("evidence", "证据")),
+    ("hint", Text::new("hint", "处理建议")),
+    ("payment_rule", Text::new("payment_rule", "支付规则")),
+    ("duration", Text::new("duration", "持续时间")),
+    ("key", Text::new("key", "幂等键")),
+];
+
+/// A chat message's word for `name` (a row of [`CHAT`]); a name without a row is itself.
+pub fn chat_word(name: &str, lang: Lang) -> &str {
+    CHAT.iter()
+        .find(|(n, _)| *n == name)
+        .map_or(name, |(_, t)| t.get(lang))
+}
+
+/// One line of a chat message: `reason: …`, `原因：…`.
+pub fn chat_line(name: &str, value: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{}: {value}", chat_word(name, lang)),
+        Lang::ZhCn => format!("{}：{value}", chat_word(name, lang)),
+    }
+}
+
+/// How long a resolved alert lasted, in a chat message: `1m 30s`, `1 分 30 秒`.
+pub fn lasted(secs: u64, lang: Lang) -> String {
+    match lang {
+        Lang::En => humantime::format_duration(std::time::Duration::from_secs(secs)).to_string(),
+        Lang::ZhCn => super::page::duration(secs, lang),
     }
 }

@@ -126,3 +126,70 @@ fn every_page_and_alert_phrase_is_in_both_languages() {
         });
     }
 }
+
+#[test]
+fn every_chat_word_is_in_both_languages() {
+    for (name, t) in alerts::CHAT {
+        both(name, t.en, t.zh);
+        in_both(name, |l| alerts::chat_line(name, "v", l));
+    }
+    in_both("more_endpoints", |l| alerts::more_endpoints(3, l));
+    for secs in [5, 90, 7300] {
+        in_both("lasted", |l| alerts::lasted(secs, l));
+    }
+    // English as the chat messages always said it.
+    assert_eq!(alerts::chat_line("reason", "x", Lang::En), "reason: x");
+    assert_eq!(alerts::lasted(90, Lang::En), "1m 30s");
+    assert_eq!(alerts::more_endpoints(3, Lang::En), " (+3 more)");
+}
+
+#[test]
+fn every_warning_is_in_both_languages_with_its_figures_verbatim() {
+    for w in warnings::examples() {
+        in_both(&format!("{w:?}"), |l| warning(&w, l));
+        let (en, zh) = (warning(&w, Lang::En), warning(&w, Lang::ZhCn));
+        // The names, serials, dates and seconds quoted from evidence stay as they were.
+        let quoted = [
+            "CN=api.mch.weixin.qq.com",
+            "apiclient_cert",
+            "5157F09EFDC096DE15EBE81A47057A72",
+            "app_cert",
+            "0a1b",
+            "2026-01-02T03:04:05Z",
+            "2026-06-01T00:00:00Z",
+            "2025-01-01T00:00:00Z",
+            "2026-07-01T00:00:00Z",
+            "7A2B",
+            "-361",
+        ];
+        for q in quoted.iter().filter(|q| en.contains(*q)) {
+            assert!(zh.contains(q), "{q:?} kept in {zh:?}");
+        }
+    }
+}
+
+#[test]
+fn warnings_in_english_are_the_sentences_users_have_always_read() {
+    let en: Vec<String> = warnings::examples()
+        .iter()
+        .map(|w| warning(w, Lang::En))
+        .collect();
+    assert_eq!(
+        en,
+        [
+            "the certificate for CN=api.mch.weixin.qq.com expires at 2026-01-02T03:04:05Z: renew it before then",
+            "the apiclient_cert certificate 5157F09EFDC096DE15EBE81A47057A72 expires at 2026-01-02T03:04:05Z: renew it before then",
+            "critical: the app_cert certificate 0a1b expires at 2026-01-02T03:04:05Z: renew it before then",
+            "the API will be deprecated at 2026-06-01T00:00:00Z",
+            "the API is deprecated since 2025-01-01T00:00:00Z: plan the upgrade",
+            "the API is deprecated: plan the upgrade",
+            "the API will be switched off at 2026-07-01T00:00:00Z (Sunset)",
+            "WeChat Pay published a new platform certificate, serial 7A2B (a rotation; answers are verified with it)",
+            "the provider's clock is -361s from this host's (WeChat Pay refuses more than 300s): check NTP",
+            "this control fails while most other targets' paths work: check the control itself (its host, its firewall rule); this vantage point's network is not blamed",
+        ]
+    );
+    // In JSON (the evidence's `api_version.warnings`) a warning is its English sentence.
+    let json = serde_json::to_value(warnings::examples()).unwrap();
+    assert_eq!(json, serde_json::json!(en));
+}

@@ -331,35 +331,3 @@ pub(crate) fn sensitive(v: &str) -> Result<HeaderValue, SignError> {
     v.set_sensitive(true);
     Ok(v)
 }
-
-/// The warning for a certificate a signed probe relies on that expires within
-/// `expiry_warning` (`critical`: within `expiry_critical`), judged in `src/judge/verdict`.
-pub fn expiry_warning(c: &Credential, critical: bool) -> String {
-    format!(
-        "{}the {} certificate {} expires at {}: renew it before then",
-        if critical { "critical: " } else { "" },
-        c.credential,
-        c.serial,
-        crate::timefmt::rfc3339_secs(c.not_after_unix)
-    )
-}
-
-/// What a passing signed round should still say of its exchange: a platform certificate
-/// seen for the first time, a clock drifting away from the provider's.
-pub fn warnings(s: &SignEvidence) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(serial) = &s.new_platform_serial {
-        out.push(format!(
-            "WeChat Pay published a new platform certificate, serial {serial} (a rotation; answers are verified with it)"
-        ));
-    }
-    if let Some(skew) = s
-        .clock_skew_seconds
-        .filter(|k| k.abs() > crate::limits::CLOCK_SKEW_WARNING_SECS)
-    {
-        out.push(format!(
-            "the provider's clock is {skew:+}s from this host's (WeChat Pay refuses more than 300s): check NTP"
-        ));
-    }
-    out
-}

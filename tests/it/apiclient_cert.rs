@@ -90,8 +90,8 @@ async fn the_merchant_certificate_expiry_is_evidence_warning_and_metric() {
             .find(|(x, _)| x.credential == "apiclient_cert")
             .map(|(_, x)| (x.expiring, x.critical));
         assert_eq!(judged, Some((expiring, critical)), "{file}");
-        let warned = v
-            .warnings
+        let said = crate::support::english(&v.warnings);
+        let warned = said
             .iter()
             .find(|w| w.contains("the apiclient_cert certificate") && w.contains(&serial));
         assert_eq!(warned.is_some(), expiring, "{file}: {:?}", v.warnings);
@@ -171,6 +171,16 @@ async fn the_api_and_the_page_show_the_merchant_certificate() {
         page.contains(&format!("the apiclient_cert certificate {serial} expires")),
         "the page row shows the warning"
     );
+    // In Chinese, through the catalogue: the serial verbatim, no English sentence left.
+    let zh = format!("apiclient_cert 证书 {serial} 将于");
+    let (_, api) = crate::support::get(addr, "/api/v1/targets/wx?lang=zh-CN")
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&api).unwrap();
+    let said = v["diagnosis"]["warnings"].to_string();
+    assert!(said.contains(&zh) && !said.contains("expires at"), "{said}");
+    let (_, page) = crate::support::get(addr, "/?lang=zh-CN").await.unwrap();
+    assert!(page.contains(&zh) && !page.contains("renew it"), "{page}");
     d.stop();
 }
 

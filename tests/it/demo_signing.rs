@@ -156,7 +156,7 @@ async fn the_signed_acts_show_in_the_evidence() {
         "{s:?}"
     );
     assert!(
-        payprobe::sign::warnings(&s)
+        crate::support::english(&payprobe::classify::sign_warnings(&s))
             .iter()
             .any(|w| w.contains(&new)),
         "{s:?}"
@@ -180,7 +180,7 @@ async fn the_signed_acts_show_in_the_evidence() {
     assert!((355..=365).contains(&skew), "{s:?}");
     assert_eq!(s.answer, AnswerCheck::Missing, "{s:?}");
     assert!(
-        payprobe::sign::warnings(&s)
+        crate::support::english(&payprobe::classify::sign_warnings(&s))
             .iter()
             .any(|w| w.contains("+36")),
         "{s:?}"

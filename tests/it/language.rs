@@ -1,6 +1,7 @@
-//! One language end to end: with `[server] lang = "zh-CN"`, what a webhook receives and what
-//! the incidents list shows speak Chinese — the reason as well as the hint (issue 21: the
-//! reason used to stay English while the hint was translated).
+//! One language end to end: with `[server] lang = "zh-CN"`, what a webhook receives, what a
+//! chat robot shows and what the incidents list shows speak Chinese — the reason as well as
+//! the hint (issue 21: the reason used to stay English while the hint was translated), and
+//! the chat message's frame (`[FIRING]`, `reason:`, `key:` were English in every language).
 
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ name = "hook"
 kind = "webhook"
 url = "http://{rx}/hook"
 secret_file = "hook.secret"
+[[alerts.sinks]]
+name = "chat"
+kind = "slack"
+url = "http://{rx}/chat"
 [[targets]]
 name = "pay"
 provider = "acme"
@@ -40,17 +45,25 @@ failure_threshold = 2
     )
 }
 
-/// The first firing alert's annotations, and the open incident's reason from the API.
-async fn alert_and_incident(lang: &str) -> (serde_json::Value, String) {
+/// The first firing alert's annotations, the open incident's reason from the API, and the
+/// chat sink's message.
+async fn alert_and_incident(lang: &str) -> (serde_json::Value, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::up().await;
     let gw = Gateway::http(broken()).await.unwrap();
     let d = daemon(dir.path(), &config(dir.path(), lang, gw.port(), rx.addr)).await;
     let got = &rx;
-    let body = wait_for(20, "the firing notification", || async move {
-        got.got().first().map(|g| g.body.clone())
-    })
-    .await;
+    let at = |path: &'static str| {
+        wait_for(20, path, move || async move {
+            let g = got.got().into_iter().find(|g| g.path.starts_with(path));
+            g.map(|g| g.body)
+        })
+    };
+    let body = at("/hook").await;
+    let chat = at("/chat").await["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let addr = d.addr;
     let reason = wait_for(10, "the open incident", || async move {
         let (_, text) = get(addr, "/api/v1/incidents").await.ok()?;
@@ -60,12 +73,12 @@ async fn alert_and_incident(lang: &str) -> (serde_json::Value, String) {
     .await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     d.stop();
-    (body["alerts"][0]["annotations"].clone(), reason)
+    (body["alerts"][0]["annotations"].clone(), reason, chat)
 }
 
 #[tokio::test]
 async fn a_chinese_config_pages_and_records_in_chinese() {
-    let (ann, reason) = alert_and_incident("zh-CN").await;
+    let (ann, reason, chat) = alert_and_incident("zh-CN").await;
     let said = ann["reason"].as_str().unwrap_or_default();
     assert!(chinese(said), "the alert's reason is Chinese: {ann}");
     assert!(
@@ -81,11 +94,25 @@ async fn a_chinese_config_pages_and_records_in_chinese() {
         chinese(&reason),
         "the incident's reason is Chinese: {reason}"
     );
+    // The chat message's frame too; the labels line stays as receivers match it.
+    for line in [
+        "*[告警]",
+        "原因：",
+        "处理建议：",
+        "幂等键：",
+        "cause=server",
+    ] {
+        assert!(chat.contains(line), "{line:?} in {chat}");
+    }
+    assert!(
+        !chat.contains("reason:") && !chat.contains("key:"),
+        "{chat}"
+    );
 }
 
 #[tokio::test]
 async fn an_english_config_pages_in_english() {
-    let (ann, reason) = alert_and_incident("en").await;
+    let (ann, reason, chat) = alert_and_incident("en").await;
     for text in [
         ann["reason"].as_str().unwrap_or_default(),
         ann["hint"].as_str().unwrap_or_default(),
@@ -94,4 +121,8 @@ async fn an_english_config_pages_in_english() {
         assert!(!text.is_empty() && !chinese(text), "{ann} / {reason}");
     }
     assert!(reason.contains("http check"), "{reason}");
+    for line in ["*[FIRING]", "\nreason: http check", "\nhint: ", "\nkey: "] {
+        assert!(chat.contains(line), "{line:?} in {chat}");
+    }
+    assert!(!chinese(&chat), "{chat}");
 }

@@ -184,6 +184,14 @@ async fn a_broken_control_beside_healthy_targets_is_never_local() {
     }
     let (_, ctl) = get(addr, "/api/v1/targets/ctl").await.unwrap();
     assert!(ctl.contains("check the control itself"), "{ctl}");
+    // The same warning in Chinese, said by the catalogue.
+    let (_, zh) = get(addr, "/api/v1/targets/ctl?lang=zh-CN").await.unwrap();
+    let zh: serde_json::Value = serde_json::from_str(&zh).unwrap();
+    let warned = zh["diagnosis"]["warnings"].to_string();
+    assert!(
+        warned.contains("请检查对照本身") && !warned.contains("check the control"),
+        "{warned}"
+    );
     let (_, page) = get(addr, "/api/v1/targets?provider=p3").await.unwrap();
     let page: serde_json::Value = serde_json::from_str(&page).unwrap();
     assert_eq!(

@@ -84,9 +84,9 @@ async fn alipay_certificate_mode_sends_the_sns_alipay_computes() {
         .unwrap();
     assert!(x.expiring && !x.critical, "{app:?}: {x:?}");
     assert!(
-        v.warnings.iter().any(
-            |w| w.starts_with("the app_cert certificate") && w.contains(&gw.exp("app_cert_sn"))
-        ),
+        crate::support::english(&v.warnings).iter().any(|w| w
+            .starts_with("the app_cert certificate")
+            && w.contains(&gw.exp("app_cert_sn"))),
         "{:?}",
         v.warnings
     );
@@ -196,7 +196,9 @@ async fn wechatpay_public_key_mode_and_its_failures() {
     let skew = sig(&e).clock_skew_seconds.unwrap();
     assert!((355..=365).contains(&skew), "{skew}");
     assert!(
-        v.ok && v.warnings.iter().any(|w| w.contains("check NTP")),
+        v.ok && crate::support::english(&v.warnings)
+            .iter()
+            .any(|w| w.contains("check NTP")),
         "{v:?}"
     );
     gw.mode(json!({"answer": "server_error", "wechat_key": "public_key"}));
@@ -263,7 +265,7 @@ async fn wechatpay_platform_certificates_are_decrypted_and_follow_a_rotation() {
     assert!(v.ok, "{v:?}");
     assert_eq!(s.new_platform_serial.as_deref(), Some(new.as_str()));
     assert!(
-        v.warnings
+        crate::support::english(&v.warnings)
             .iter()
             .any(|w| w.contains("new platform certificate") && w.contains(&new)),
         "{v:?}"

@@ -434,3 +434,11 @@ pub async fn silent_dns() -> (SocketAddr, tokio::net::UdpSocket) {
     let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     (s.local_addr().unwrap(), s)
 }
+
+/// Warnings as English sentences, as the English API and page say them (the catalogue's
+/// one function, `payprobe::lang::warning`).
+pub fn english(ws: &[payprobe::lang::WarningParts]) -> Vec<String> {
+    ws.iter()
+        .map(|w| payprobe::lang::warning(w, payprobe::lang::Lang::En))
+        .collect()
+}

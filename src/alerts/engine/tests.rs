@@ -195,6 +195,45 @@ fn hints_summary_and_the_payment_rule_follow_the_configured_language() {
     assert!(w.annotations["hint"].contains("服务商侧故障"), "{w:?}");
 }
 
+/// A provider alert names its first endpoints and counts the rest in the configured
+/// language; its notifications carry that language, so chat sinks frame them in it.
+#[test]
+fn a_provider_alert_counts_the_endpoints_it_does_not_name_in_its_language() {
+    let open: Vec<Incident> = (0..23)
+        .map(|i| {
+            inc(
+                &format!("e{i:02}"),
+                "acme",
+                Cause::Server,
+                &[(0, Scope::Provider)],
+            )
+        })
+        .collect();
+    let zh = Settings {
+        lang: Lang::ZhCn,
+        ..s()
+    };
+    let endpoints =
+        |set: &Settings| desired(&open, 0, set)["provider/acme"].annotations["endpoints"].clone();
+    assert!(
+        endpoints(&s()).ends_with("e19 (+3 more)"),
+        "{}",
+        endpoints(&s())
+    );
+    assert!(
+        endpoints(&zh).ends_with("e19（另有 3 个）"),
+        "{}",
+        endpoints(&zh)
+    );
+    let mut e = Engine::default();
+    e.evaluate(desired(&open, 0, &zh), 0, &zh);
+    let out = e.evaluate(desired(&open, 2000, &zh), 2000, &zh).0;
+    assert!(
+        !out.is_empty() && out.iter().all(|(n, _)| n.lang == Lang::ZhCn),
+        "{out:?}"
+    );
+}
+
 /// A failing control beside working paths pages as a broken control, but only once the
 /// other targets had time to fail too (then it would have been a local outage).
 #[test]

@@ -68,14 +68,14 @@ fn earliest_with<'a>(members: &[&'a Incident], cause: Cause) -> Option<&'a Incid
 
 use crate::limits::ALERT_NAMED_ENDPOINTS as NAMED_ENDPOINTS;
 
-fn names(members: &[&Incident]) -> String {
+fn names(members: &[&Incident], lang: crate::lang::Lang) -> String {
     let mut v: Vec<&str> = members.iter().map(|m| m.target.as_str()).collect();
     v.sort_unstable();
     let more = v.len().saturating_sub(NAMED_ENDPOINTS);
     v.truncate(NAMED_ENDPOINTS);
     let mut out = v.join(", ");
     if more > 0 {
-        out.push_str(&format!(" (+{more} more)"));
+        out.push_str(&alerts::more_endpoints(more, lang));
     }
     out
 }
@@ -98,7 +98,7 @@ fn group_want(
         .unwrap_or(first.opened_ms);
     let api = format!("{}/api/v1/incidents", s.external);
     let mut annotations = notes(summary, first, cause, scope, &api, s);
-    annotations.insert("endpoints".into(), names(members));
+    annotations.insert("endpoints".into(), names(members, s.lang));
     Want {
         annotations,
         labels,

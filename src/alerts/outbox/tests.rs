@@ -17,6 +17,7 @@ fn n(key: &str) -> Notification {
         generator_url: String::new(),
         created_ms: 1,
         group_key: String::new(),
+        lang: Default::default(),
     }
 }
 
@@ -156,4 +157,19 @@ fn a_smaller_queue_limit_applies_to_what_is_restored() {
     drop(o);
     let o = Outbox::open(dir.path(), "s", 10, metrics());
     assert_eq!(keys(&o), ["c", "d"], "and the file was rewritten so");
+}
+
+/// An outbox written before notifications carried their language reads back as English,
+/// the language their chat messages were framed in then; a Chinese one stays Chinese.
+#[test]
+fn a_notification_without_a_language_reads_back_as_english() {
+    let mut zh = n("k");
+    zh.lang = crate::lang::Lang::ZhCn;
+    let mut v = serde_json::to_value(&zh).unwrap();
+    assert_eq!(v["lang"], "zh-CN");
+    let back: Notification = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(back.lang, crate::lang::Lang::ZhCn);
+    v.as_object_mut().unwrap().remove("lang");
+    let old: Notification = serde_json::from_value(v).unwrap();
+    assert_eq!(old.lang, crate::lang::Lang::En);
 }

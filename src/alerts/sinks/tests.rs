@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::config::Secret;
+use crate::lang::Lang;
 
 fn note(event: Event) -> Notification {
     let mut labels = BTreeMap::new();
@@ -40,6 +41,7 @@ fn note(event: Event) -> Notification {
         generator_url: "http://127.0.0.1:9464/api/v1/targets/alipay-query".into(),
         created_ms: 1_700_000_000_000,
         group_key: "{}:{alertname=\"PaymentEndpointFailing\"}".into(),
+        lang: Lang::En,
     }
 }
 
@@ -254,6 +256,54 @@ fn slack_and_wecom_bodies() {
         text.contains("[RESOLVED]") && text.contains("duration: 1m 30s"),
         "{text}"
     );
+}
+
+/// With `[server] lang = "zh-CN"` a chat message is framed in Chinese (its annotations were
+/// written in Chinese by the engine); the labels line stays as receivers match it.
+#[test]
+fn a_chinese_notification_is_framed_in_chinese() {
+    let mut n = note(Event::Resolved);
+    n.lang = Lang::ZhCn;
+    n.annotations.insert("reason".into(), "HTTP 检查……".into());
+    n.annotations
+        .insert("endpoints".into(), "a, b（另有 3 个）".into());
+    // The robot's URL does not change its message.
+    for (kind, field) in [
+        (SinkKind::DingTalk, "/markdown/text"),
+        (SinkKind::DingTalk, "/markdown/title"),
+        (SinkKind::Feishu, "/content/text"),
+        (SinkKind::Slack, "/text"),
+        (SinkKind::WeCom, "/markdown/content"),
+    ] {
+        let v = body(&render(
+            &sink(kind, "https://robot.example/send", None),
+            &n,
+            at(0),
+            Duration::from_secs(60),
+            "",
+        ));
+        let text = v.pointer(field).and_then(Value::as_str).unwrap();
+        assert!(
+            text.contains("[已恢复]") && !text.contains("RESOLVED"),
+            "{text}"
+        );
+        if field.ends_with("title") {
+            continue;
+        }
+        for line in [
+            "原因：HTTP 检查",
+            "故障端点：a, b（另有 3 个）",
+            "支付规则：",
+            "持续时间：1 分 30 秒",
+            "幂等键：abcd-firing-1",
+            "provider=alipay target=alipay-query cause=server",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
+        for english in ["reason:", "duration:", "key:", "1m 30s"] {
+            assert!(!text.contains(english), "{english:?} left in {text}");
+        }
+    }
 }
 
 #[test]

@@ -235,12 +235,12 @@ fn todo(d: &Diagnosis, lang: Lang, last_hint: &mut String) -> String {
             esc(&reason)
         );
     }
-    for warn in &d.warnings {
+    for warn in classify::warnings(d, lang) {
         let _ = write!(
             s,
             "<p class=\"warn\"><span aria-hidden=\"true\">⚠ </span>{}: {}</p>",
             w.warning,
-            esc(warn)
+            esc(&warn)
         );
     }
     s

@@ -162,3 +162,49 @@ fn open_incidents_say_since_when_and_resolved_ones_how_long() {
     );
     assert!(none.contains("No open incident."));
 }
+
+/// Every kind of warning, in the row of a healthy target and in the JSON API: said by the
+/// catalogue in the asked language, the English sentences unchanged.
+#[test]
+fn warnings_follow_the_page_and_api_language() {
+    use super::esc;
+    use crate::classify::Diagnosis;
+    use crate::lang::{warning, WarningParts};
+    use crate::state::Entry;
+    let plan = plan(1);
+    let t = find(&plan, "p0-0");
+    let mut d = Diagnosis::pending();
+    d.warnings = crate::lang::warnings::examples();
+    let store = Store::new();
+    store.put(Entry {
+        target: t,
+        evidence: &[],
+        rounds: 1,
+        consecutive_failures: 0,
+        diagnosis: &Arc::new(d.clone()),
+        since: SystemTime::now(),
+    });
+    let page = |q: &str| render(&plan, &store, &History::default(), &Shown::default(), q);
+    let api = |l: Lang| serde_json::to_value(super::super::api::view(t, &store, l)).unwrap();
+    let (en_page, zh_page) = (page(""), page("lang=zh-CN"));
+    let (en_api, zh_api) = (api(Lang::En), api(Lang::ZhCn));
+    for (i, w) in d.warnings.iter().enumerate() {
+        let (en, zh) = (warning(w, Lang::En), warning(w, Lang::ZhCn));
+        assert!(
+            zh.contains(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{zh}"
+        );
+        assert!(en_page.contains(&esc(&en)), "English page: {en}");
+        assert!(
+            zh_page.contains(&esc(&zh)) && !zh_page.contains(&esc(&en)),
+            "{zh}"
+        );
+        assert_eq!(en_api["diagnosis"]["warnings"][i], en.as_str());
+        assert_eq!(zh_api["diagnosis"]["warnings"][i], zh.as_str());
+    }
+    assert!(zh_page.contains("警告: "), "the label is the page's word");
+    assert!(matches!(
+        d.warnings.last(),
+        Some(WarningParts::BrokenControl)
+    ));
+}

@@ -5,6 +5,7 @@
 use std::time::SystemTime;
 
 use crate::checked::ApiVersionReading;
+use crate::lang::{Lang, WarningParts};
 
 use crate::config::{ApiVersionSpec, FieldType, VersionSource};
 use crate::probe::{Failure, FailureKind, HttpEvidence, Phase};
@@ -49,9 +50,8 @@ fn dates(ev: &mut ApiVersionReading, h: &HttpEvidence, now_unix: i64) -> Result<
         ev.deprecated = true;
         ev.deprecation_unix = parse_date(v);
         ev.warnings.push(match ev.deprecation_unix {
-            Some(t) if t > now_unix => format!("the API will be deprecated at {}", date(t)),
-            Some(t) => format!("the API is deprecated since {}: plan the upgrade", date(t)),
-            None => "the API is deprecated: plan the upgrade".to_string(),
+            Some(t) if t > now_unix => WarningParts::ApiDeprecating { at: date(t) },
+            t => WarningParts::ApiDeprecated { since: t.map(date) },
         });
     }
     ev.sunset_unix = h.headers.get("sunset").and_then(|v| parse_date(v));
@@ -62,10 +62,7 @@ fn dates(ev: &mut ApiVersionReading, h: &HttpEvidence, now_unix: i64) -> Result<
                 format!("the API's Sunset date {} has passed", date(s)),
             );
         }
-        ev.warnings.push(format!(
-            "the API will be switched off at {} (Sunset)",
-            date(s)
-        ));
+        ev.warnings.push(WarningParts::ApiSunset { at: date(s) });
     }
     Ok(())
 }
@@ -182,7 +179,11 @@ pub fn fuzz_evaluate(deprecation: &str, sunset: &str, body: &[u8]) -> Vec<String
         body: bytes::Bytes::copy_from_slice(body),
         ..Default::default()
     };
-    evaluate(&spec, &h, SystemTime::now()).0.warnings
+    let warnings = evaluate(&spec, &h, SystemTime::now()).0.warnings;
+    warnings
+        .iter()
+        .map(|w| crate::lang::warning(w, Lang::En))
+        .collect()
 }
 
 /// `3`, `3.1`, `v3.1.2`, `3.1.2-beta.1` → a semver version; a Stripe date version
@@ -257,6 +258,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
+    use crate::lang::warning;
 
     fn spec(toml: &str) -> ApiVersionSpec {
         let src = format!("[[targets]]\nname = \"t\"\nurl = \"https://gw.example/v3/x\"\nchecks = [\"api_version\"]\n[targets.api_version]\n{toml}\n");
@@ -348,10 +350,13 @@ mod tests {
         assert_eq!(ev.deprecation_unix, Some(1_735_689_600));
         assert_eq!(ev.sunset_unix, Some(1_782_864_000));
         assert_eq!(ev.warnings.len(), 2, "{:?}", ev.warnings);
-        assert!(
-            ev.warnings[0].contains("deprecated since 2025-01-01"),
-            "{:?}",
-            ev.warnings
+        let said: Vec<String> = ev.warnings.iter().map(|w| warning(w, Lang::En)).collect();
+        assert_eq!(
+            said,
+            [
+                "the API is deprecated since 2025-01-01T00:00:00Z: plan the upgrade",
+                "the API will be switched off at 2026-07-01T00:00:00Z (Sunset)"
+            ],
         );
         // Past Sunset: the API is switched off, whatever the status said.
         let (_, r) = evaluate(

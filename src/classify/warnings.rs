@@ -1,0 +1,72 @@
+//! The warnings of a passing round, as parts ([`WarningParts`]) the catalogue says in each
+//! language (`crate::lang::warning`): certificates about to expire, deprecated or sunsetting
+//! APIs, a rotated platform certificate, a drifting clock.
+//!
+//! Built here, not in `sign` (which sits beside `lang` at the bottom of the layers), from
+//! what the signed exchange observed.
+
+use crate::checked::Checked;
+use crate::lang::WarningParts;
+use crate::sign::{Credential, SignEvidence};
+
+/// Warnings of a passing round, each once, in the order the checks reported them.
+pub(super) fn of_round(round: &[Checked]) -> Vec<WarningParts> {
+    let mut out: Vec<WarningParts> = round
+        .iter()
+        .filter(|c| c.readings.cert_expiring)
+        .filter_map(|c| c.observed.tls.as_ref()?.certificate.as_ref())
+        .map(|c| WarningParts::CertExpiring {
+            subject: c.subject.clone(),
+            not_after: c.not_after.clone(),
+        })
+        .collect();
+    let versions = round.iter().filter_map(|c| c.readings.api_version.as_ref());
+    out.extend(versions.flat_map(|a| a.warnings.iter().cloned()));
+    let credentials = round
+        .iter()
+        .flat_map(Checked::credentials)
+        .filter(|(_, x)| x.expiring);
+    out.extend(credentials.map(|(cred, x)| credential_expiring(cred, x.critical)));
+    let signed = round
+        .iter()
+        .filter_map(|c| c.observed.http.as_ref()?.signature.as_ref());
+    out.extend(signed.flat_map(sign_warnings));
+    // `http` and `api_version` judge one shared answer: its warnings come twice. A round
+    // has a handful of warnings at most, so the quadratic look-up costs nothing.
+    let mut kept: Vec<WarningParts> = Vec::with_capacity(out.len());
+    for w in out {
+        if !kept.contains(&w) {
+            kept.push(w);
+        }
+    }
+    kept
+}
+
+/// The warning for a certificate a signed probe relies on that expires within
+/// `expiry_warning` (`critical`: within `expiry_critical`), judged in `src/judge/verdict`.
+pub fn credential_expiring(c: &Credential, critical: bool) -> WarningParts {
+    WarningParts::CredentialExpiring {
+        credential: c.credential.to_string(),
+        serial: c.serial.clone(),
+        not_after: crate::timefmt::rfc3339_secs(c.not_after_unix),
+        critical,
+    }
+}
+
+/// What a passing signed round should still say of its exchange: a platform certificate
+/// seen for the first time, a clock drifting away from the provider's.
+pub fn sign_warnings(s: &SignEvidence) -> Vec<WarningParts> {
+    let mut out = Vec::new();
+    if let Some(serial) = &s.new_platform_serial {
+        out.push(WarningParts::PlatformRotated {
+            serial: serial.clone(),
+        });
+    }
+    if let Some(seconds) = s
+        .clock_skew_seconds
+        .filter(|k| k.abs() > crate::limits::CLOCK_SKEW_WARNING_SECS)
+    {
+        out.push(WarningParts::ClockSkew { seconds });
+    }
+    out
+}
