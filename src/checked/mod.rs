@@ -1,8 +1,8 @@
 //! One check of a round as judged, the judging stage's (`src/judge`) hand-off to every
-//! reader: the observation, untouched, beside what the judge read of
-//! it ([`Readings`]) and the failure it concluded. Every reader after the judge (the rules
-//! table, the store, the API, the page, metrics, incidents, history) gets these, never a bare
-//! observation, so no reader can mistake "not yet judged" for "fine".
+//! reader: the observation, untouched, beside what the judge read of it ([`Readings`]) and
+//! the failure it concluded. Every reader after the judge (the rules table, the store, the
+//! API, the page, metrics, incidents, history) gets these, never a bare observation, so no
+//! reader can mistake "not yet judged" for "fine".
 //!
 //! Its JSON is the shape the API, `/probe` and `probe-once --json` have always given: the
 //! readings appear where a reader expects them (`http.profile`, `tls.expiring_soon`,

@@ -7,9 +7,9 @@
 //! the two by [`view`]: each observation, untouched, as a [`Checked`] with its readings and
 //! its failure (the observation's own, otherwise the check's first failed condition).
 
-use serde::Serialize;
-
 use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use crate::checked::{Checked, Readings};
 use crate::config::Check;
