@@ -55,6 +55,10 @@ pub struct Sent {
     pub starts_ms: u64,
     pub generator_url: String,
     pub last_resend_ms: u64,
+    /// The language `annotations` are in: the resolved notice is framed in it too, even
+    /// when `[server] lang` changed since (state from before it was recorded: English).
+    #[serde(default)]
+    pub lang: Lang,
 }
 
 /// A notification and whether it goes to Alertmanager sinks only (a re-send).
@@ -124,6 +128,7 @@ impl Engine {
                             starts_ms: w.starts_ms,
                             generator_url: w.generator_url.clone(),
                             last_resend_ms: now,
+                            lang: s.lang,
                         },
                     );
                     changed = true;
@@ -132,11 +137,13 @@ impl Engine {
                     let prev = std::mem::replace(&mut sent.labels, w.labels.clone());
                     sent.annotations = w.annotations.clone();
                     sent.last_resend_ms = now;
+                    sent.lang = s.lang;
                     out.push((note(Event::Changed, now.to_string(), Some(prev)), false));
                     changed = true;
                 }
                 Some(sent) => {
                     sent.annotations = w.annotations.clone();
+                    sent.lang = s.lang;
                     if now.saturating_sub(sent.last_resend_ms) >= s.resend_ms {
                         sent.last_resend_ms = now;
                         out.push((note(Event::Resend, now.to_string(), None), true));
@@ -186,7 +193,7 @@ impl Engine {
                     ends_ms: Some(now),
                     generator_url: sent.generator_url,
                     created_ms: now,
-                    lang: s.lang,
+                    lang: sent.lang,
                 },
                 false,
             ));

@@ -70,3 +70,73 @@ pub fn sign_warnings(s: &SignEvidence) -> Vec<WarningParts> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checked::{ApiVersionReading, CredentialExpiry};
+    use crate::config::Check;
+    use crate::probe::{Evidence, HttpEvidence};
+
+    /// One signed answer judged for `http` and again for `api_version` (a shared request):
+    /// the same credential expiring, a rotation, a skewed clock and a deprecated API.
+    fn shared_answer(check: Check) -> Checked {
+        let mut e = Evidence::new("wx", check);
+        e.http = Some(HttpEvidence {
+            signature: Some(SignEvidence {
+                credentials: vec![
+                    Credential::new("platform_cert", "7A2B", 86_400),
+                    Credential::new("apiclient_cert", "5157", 90 * 86_400),
+                ],
+                new_platform_serial: Some("7A2B".into()),
+                clock_skew_seconds: Some(-400),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let mut c = Checked::unconditioned(e);
+        c.readings.credentials = vec![
+            CredentialExpiry {
+                expiring: true,
+                critical: true,
+            },
+            CredentialExpiry::default(),
+        ];
+        if check == Check::ApiVersion {
+            c.readings.api_version = Some(ApiVersionReading {
+                warnings: vec![WarningParts::ApiDeprecated { since: None }],
+                ..Default::default()
+            });
+        }
+        c
+    }
+
+    #[test]
+    fn each_warning_once_in_the_order_of_its_kind() {
+        let round = [shared_answer(Check::Http), shared_answer(Check::ApiVersion)];
+        let got = of_round(&round);
+        let want = [
+            WarningParts::ApiDeprecated { since: None },
+            WarningParts::CredentialExpiring {
+                credential: "platform_cert".into(),
+                serial: "7A2B".into(),
+                not_after: "1970-01-02T00:00:00Z".into(),
+                critical: true,
+            },
+            WarningParts::PlatformRotated {
+                serial: "7A2B".into(),
+            },
+            WarningParts::ClockSkew { seconds: -400 },
+        ];
+        assert_eq!(got, want, "the credential not expiring is not warned of");
+    }
+
+    #[test]
+    fn a_skew_within_the_tolerance_is_not_a_warning() {
+        let within = SignEvidence {
+            clock_skew_seconds: Some(crate::limits::CLOCK_SKEW_WARNING_SECS),
+            ..Default::default()
+        };
+        assert!(sign_warnings(&within).is_empty());
+    }
+}

@@ -16,7 +16,10 @@
 //! without `--compressed`) is sent the same render decompressed on the way out, one chunk at
 //! a time as its connection takes it ([`Gunzip`]): its request costs a gunzip paced by its
 //! reader, never the whole text (about 60 MB at 10,000 targets) held in memory, neither
-//! during the request nor, as before, in the cache until the next uncompressed scrape.
+//! during the request nor, as before, in the cache until the next uncompressed scrape. The
+//! gunzip runs on a runtime worker, so one such body is sent at a time
+//! (`limits::METRICS_PLAIN_STREAMS`): others wait for it (`METRICS_PLAIN_WAIT`), then are
+//! told to retry, and a flood of uncompressed scrapes costs one core at most too.
 
 use std::io::Read;
 use std::pin::Pin;
@@ -33,15 +36,25 @@ use hyper::header::{HeaderMap, HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, V
 use hyper::{Response, StatusCode};
 
 use super::{text, with_type, Body, Shared};
-use crate::limits::METRICS_CHUNK_BYTES;
+use crate::limits::{METRICS_CHUNK_BYTES, METRICS_PLAIN_STREAMS, METRICS_PLAIN_WAIT};
 use crate::metrics::Metrics;
 use tokio::time::Instant;
 
 /// The last render (gzip-compressed) and when it started (see the module doc). The only
 /// copy of the exposition kept between requests.
-#[derive(Default)]
 pub struct Renders {
     last: tokio::sync::Mutex<Option<(Instant, Bytes)>>,
+    /// Permits for bodies sent decompressed (see the module doc).
+    plain: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Renders {
+    fn default() -> Renders {
+        Renders {
+            last: tokio::sync::Mutex::default(),
+            plain: Arc::new(tokio::sync::Semaphore::new(METRICS_PLAIN_STREAMS)),
+        }
+    }
 }
 
 pub async fn metrics(shared: &Shared, headers: &HeaderMap) -> Response<Body> {
@@ -49,8 +62,22 @@ pub async fn metrics(shared: &Shared, headers: &HeaderMap) -> Response<Body> {
 }
 
 async fn serve(renders: &Renders, metrics: &Arc<Metrics>, headers: &HeaderMap) -> Response<Body> {
+    let plain = if accepts_gzip(headers) {
+        None
+    } else {
+        let permit = renders.plain.clone().acquire_owned();
+        match tokio::time::timeout(METRICS_PLAIN_WAIT, permit).await {
+            Ok(Ok(p)) => Some(p),
+            _ => {
+                return super::too_many(
+                    1.0,
+                    "another /metrics body is being sent without gzip; retry, or ask with Accept-Encoding: gzip\n",
+                )
+            }
+        }
+    };
     match gzipped(renders, metrics).await {
-        Ok(body) => respond(body, accepts_gzip(headers)),
+        Ok(body) => respond(body, plain),
         Err(r) => *r,
     }
 }
@@ -88,15 +115,16 @@ async fn gzipped(renders: &Renders, metrics: &Arc<Metrics>) -> Result<Bytes, Box
 }
 
 /// The response carrying `body` (a gzip render): as it is when the scraper accepts gzip,
-/// decompressed on the way out otherwise.
-fn respond(body: Bytes, gzip: bool) -> Response<Body> {
+/// decompressed on the way out, holding `plain`'s permit until it is sent, otherwise.
+fn respond(body: Bytes, plain: Option<tokio::sync::OwnedSemaphorePermit>) -> Response<Body> {
     let mut r = with_type(StatusCode::OK, String::new(), &Metrics::content_type());
-    if gzip {
-        *r.body_mut() = Either::Left(Full::new(body));
-        r.headers_mut()
-            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    } else {
-        *r.body_mut() = Either::Right(Gunzip::new(body));
+    match plain {
+        None => {
+            *r.body_mut() = Either::Left(Full::new(body));
+            r.headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        Some(permit) => *r.body_mut() = Either::Right(Gunzip::new(body, permit)),
     }
     r.headers_mut()
         .insert(VARY, HeaderValue::from_static("accept-encoding"));
@@ -119,12 +147,15 @@ fn render(m: &Metrics) -> Result<Bytes, crate::metrics::MetricsError> {
 /// sees a cut response, not a wrong one).
 pub struct Gunzip {
     decoder: Option<GzDecoder<bytes::buf::Reader<Bytes>>>,
+    /// The one decompressed stream's permit, released when the body ends or is dropped.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Gunzip {
-    pub fn new(gzip: Bytes) -> Gunzip {
+    pub fn new(gzip: Bytes, permit: tokio::sync::OwnedSemaphorePermit) -> Gunzip {
         Gunzip {
             decoder: Some(GzDecoder::new(gzip.reader())),
+            permit: Some(permit),
         }
     }
 
@@ -158,12 +189,12 @@ impl http_body::Body for Gunzip {
         };
         match Gunzip::next_chunk(decoder) {
             Ok(chunk) if chunk.is_empty() => {
-                this.decoder = None;
+                (this.decoder, this.permit) = (None, None);
                 Poll::Ready(None)
             }
             Ok(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
             Err(e) => {
-                this.decoder = None;
+                (this.decoder, this.permit) = (None, None);
                 tracing::error!(error = %e, "decompressing /metrics failed");
                 Poll::Ready(Some(Err(e)))
             }
@@ -255,14 +286,43 @@ mod tests {
         assert_eq!(sent, kept);
     }
 
+    /// One body is sent decompressed at a time: a second plain scraper waits for it, then is
+    /// told to retry (429, Retry-After); once the first body is gone, the next one is served.
+    /// A gzip scraper never waits for it.
+    #[tokio::test]
+    async fn one_plain_body_at_a_time() {
+        let m = Arc::new(Metrics::new().unwrap());
+        m.expose(Arc::new(Lines(30_000)));
+        let renders = Renders::default();
+        let first = serve(&renders, &m, &HeaderMap::new()).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let gz = serve(&renders, &m, &with("gzip")).await;
+        assert_eq!(gz.status(), StatusCode::OK, "gzip does not wait");
+        tokio::time::pause();
+        let second = serve(&renders, &m, &HeaderMap::new()).await;
+        assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(second.headers().contains_key(hyper::header::RETRY_AFTER));
+        drop(first);
+        let third = serve(&renders, &m, &HeaderMap::new()).await;
+        assert_eq!(third.status(), StatusCode::OK);
+    }
+
     #[test]
     fn a_broken_render_ends_the_body_with_an_error() {
-        let mut g = Gunzip::new(Bytes::from_static(b"\x1f\x8bnot gzip at all"));
+        let permits = Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = permits.clone().try_acquire_owned().unwrap();
+        let gzip = Bytes::from_static(b"\x1f\x8bnot gzip at all");
+        let mut g = Gunzip::new(gzip, permit);
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         let first = http_body::Body::poll_frame(Pin::new(&mut g), &mut cx);
         assert!(matches!(first, Poll::Ready(Some(Err(_)))));
         assert!(http_body::Body::is_end_stream(&g));
+        assert_eq!(
+            permits.available_permits(),
+            1,
+            "the permit goes with the body"
+        );
     }
 
     fn with(v: &str) -> HeaderMap {

@@ -160,7 +160,6 @@ fn every_warning_is_in_both_languages_with_its_figures_verbatim() {
             "2025-01-01T00:00:00Z",
             "2026-07-01T00:00:00Z",
             "7A2B",
-            "-361",
         ];
         for q in quoted.iter().filter(|q| en.contains(*q)) {
             assert!(zh.contains(q), "{q:?} kept in {zh:?}");
@@ -192,4 +191,14 @@ fn warnings_in_english_are_the_sentences_users_have_always_read() {
     // In JSON (the evidence's `api_version.warnings`) a warning is its English sentence.
     let json = serde_json::to_value(warnings::examples()).unwrap();
     assert_eq!(json, serde_json::json!(en));
+}
+
+/// A clock skew says which way in Chinese (快/慢 and the seconds), as a sign reads oddly.
+#[test]
+fn a_clock_skew_says_which_way() {
+    let zh = |seconds| warning(&WarningParts::ClockSkew { seconds }, Lang::ZhCn);
+    assert!(zh(-361).contains("比本机慢 361 秒"), "{}", zh(-361));
+    assert!(zh(400).contains("比本机快 400 秒"), "{}", zh(400));
+    let en = warning(&WarningParts::ClockSkew { seconds: 400 }, Lang::En);
+    assert!(en.contains("+400s"), "{en}");
 }

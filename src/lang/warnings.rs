@@ -2,7 +2,7 @@
 //! each language.
 //!
 //! The judge keeps what a warning is made of ([`WarningParts`]), never the sentence, so the
-//! API, the status page and the logs say it in their language through [`warning`]. English
+//! API and the status page say it in their language through [`warning`]. English
 //! is what those outputs have always said, word for word. The names, serials and dates
 //! quoted from evidence (RFC 3339, already formatted: this module imports only `vocab`) stay
 //! verbatim in every language.
@@ -101,7 +101,9 @@ fn zh(w: &WarningParts) -> String {
             "微信支付发布了新的平台证书，序列号 {serial}（证书轮换；应答已用新证书验签）"
         ),
         ClockSkew { seconds } => format!(
-            "服务商时钟与本机相差 {seconds:+} 秒（微信支付拒绝超过 300 秒的偏差）：请检查 NTP 时间同步"
+            "支付平台的时钟比本机{} {} 秒（微信支付拒绝超过 300 秒的偏差）：请检查 NTP 时间同步",
+            if *seconds > 0 { "快" } else { "慢" },
+            seconds.unsigned_abs()
         ),
         BrokenControl => "该对照目标失败，而其他大多数目标的路径正常：请检查对照本身（其主机、防火墙规则）；并非本观测点的网络问题".to_string(),
     }

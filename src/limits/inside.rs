@@ -22,6 +22,15 @@ pub const DNS_PER_SERVER_TIMEOUT: Duration = Duration::from_secs(2);
 /// of similar lines, small enough that a scrape never holds the whole text.
 pub const METRICS_CHUNK_BYTES: usize = 64 * 1024;
 
+/// `/metrics` bodies sent decompressed at once (scrapers without gzip): each gunzips the
+/// whole exposition on a runtime worker at its reader's pace, so at most one runs, as at most
+/// one render does, and the probes keep the other core.
+pub const METRICS_PLAIN_STREAMS: usize = 1;
+
+/// How long a scrape without gzip waits for the one decompressed stream before it is told
+/// to come back (or to ask with gzip, as Prometheus does).
+pub const METRICS_PLAIN_WAIT: Duration = Duration::from_secs(10);
+
 /// Rounds kept per target by default: a minute of the demo, 15 minutes at 15 s intervals.
 pub const HISTORY_ROUNDS: usize = 60;
 

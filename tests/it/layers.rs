@@ -31,19 +31,61 @@ fn graph() -> Graph {
         let rel = f.strip_prefix(&src).unwrap().to_string_lossy().to_string();
         let from = rel.split(['/', '.']).next().unwrap().to_string();
         let text = std::fs::read_to_string(&f).unwrap();
-        for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            for (i, _) in line.match_indices("crate::") {
-                let to: String = line[i + 7..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                if !to.is_empty() && to != from {
-                    g.entry(from.clone()).or_default().insert(to);
-                }
+        let code: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect();
+        for to in named(&code.join("\n")) {
+            if to != from {
+                g.entry(from.clone()).or_default().insert(to);
             }
         }
     }
     g
+}
+
+/// The top-level modules `code` names: `crate::x` and each item of `crate::{x, y::Z}`.
+fn named(code: &str) -> BTreeSet<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect()
+    };
+    let mut out = BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + 7..];
+        let Some(group) = rest.strip_prefix('{') else {
+            out.insert(ident(rest));
+            continue;
+        };
+        // The items at depth 0 of the group, up to its closing brace.
+        let (mut depth, mut start) = (0usize, 0usize);
+        for (j, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    out.insert(ident(&group[start..j]));
+                    break;
+                }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    out.insert(ident(&group[start..j]));
+                    start = j + 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    out.remove("");
+    out
+}
+
+#[test]
+fn grouped_imports_are_read_too() {
+    let code = "use crate::{\n    judge::Judge,\n    probe::{Evidence, Phase},\n    vocab,\n};\nlet x = crate::limits::A;";
+    let want = ["judge", "limits", "probe", "vocab"].map(String::from);
+    assert_eq!(named(code), BTreeSet::from(want));
 }
 
 /// Whether `to` can be reached from `from`.

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use super::super::error::Problems;
 use super::super::raw::{RawTarget, S};
 use super::super::{url_host, Check, Scheme};
+use crate::profile::Profile;
 
 pub(super) struct Endpoint {
     pub(super) url: url::Url,
@@ -67,7 +68,11 @@ pub(super) fn checks(
         });
     };
     if list.get_ref().is_empty() {
-        let names = accepted(scheme, ip).join(", ");
+        let profile = t
+            .profile
+            .as_ref()
+            .and_then(|s| Profile::from_name(s.get_ref()));
+        let names = accepted(scheme, ip, profile).join(", ");
         p.at(
             list.span(),
             format!("`checks` is empty; expected at least one of: {names}"),
@@ -89,11 +94,18 @@ pub(super) fn checks(
 }
 
 /// The names `checks` accepts for this URL, as [`accept`] decides, so the message listing
-/// them cannot drift from what is accepted.
-fn accepted(scheme: Option<Scheme>, ip: Option<IpAddr>) -> Vec<&'static str> {
+/// them cannot drift from what is accepted; `rpc` only where the named profile (if any) is
+/// a chain's, as `rpc.rs` requires.
+fn accepted(
+    scheme: Option<Scheme>,
+    ip: Option<IpAddr>,
+    profile: Option<Profile>,
+) -> Vec<&'static str> {
+    let rpc_refused = profile.is_some_and(|p| !p.is_chain());
     Check::ALL
         .into_iter()
         .filter(|c| accept(c.as_str(), scheme, ip, &[]).is_ok())
+        .filter(|c| !(rpc_refused && *c == Check::Rpc))
         .map(Check::as_str)
         .collect()
 }

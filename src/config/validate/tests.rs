@@ -229,10 +229,14 @@ fn an_empty_checks_list_names_every_check_its_url_accepts() {
         "http://192.0.2.1",
         "tcp://192.0.2.1:53",
     ];
-    for url in urls {
+    // A chain profile, so that `rpc` is refused only if the URL refuses it; a payment one,
+    // which refuses `rpc` whatever the URL.
+    for (url, profile) in urls
+        .into_iter()
+        .flat_map(|u| [(u, "evm_jsonrpc"), (u, "alipay")])
+    {
         let config = |checks: &str| {
-            // A chain profile, so that `rpc` is refused only if the URL refuses it.
-            format!("[[targets]]\nname = \"a\"\nurl = \"{url}\"\nprofile = \"evm_jsonrpc\"\nchecks = [{checks}]\n")
+            format!("[[targets]]\nname = \"a\"\nurl = \"{url}\"\nprofile = \"{profile}\"\nchecks = [{checks}]\n")
         };
         let report = |checks: &str| {
             super::super::parse(Path::new("t.toml"), &config(checks), Path::new("."))
@@ -252,7 +256,7 @@ fn an_empty_checks_list_names_every_check_its_url_accepts() {
             .map(|(_, l)| l.split(", ").collect())
             .unwrap_or_default();
         assert!(accepted.len() >= 2, "{url}: {accepted:?}");
-        assert_eq!(listed, accepted, "{url}: {empty}");
+        assert_eq!(listed, accepted, "{url} {profile}: {empty}");
     }
     // With a host name, https:// takes every check a target may list (not `notification`).
     let https = rendered(
