@@ -273,3 +273,24 @@ fn local_alerts_name_their_way_out() {
     assert!(two.annotations["endpoints"].contains("alipay-2"));
     assert!(!want["local"].labels.contains_key("egress"));
 }
+
+/// An alert fired in English and resolved after `[server] lang` became zh-CN is resolved in
+/// English: its resolve notice carries the annotations it fired with, so its frame must be
+/// in their language, not the new one.
+#[test]
+fn a_resolve_is_framed_in_the_language_the_alert_fired_in() {
+    let zh = Settings {
+        lang: Lang::ZhCn,
+        ..s()
+    };
+    let open = vec![inc("a", "acme", Cause::Server, &[(0, Scope::Endpoint)])];
+    let mut e = Engine::default();
+    run(&mut e, &open, 0);
+    let fired = run(&mut e, &open, 2000);
+    assert_eq!((fired.len(), fired[0].0.lang), (1, Lang::En), "{fired:?}");
+    let out = e.evaluate(desired(&[], 3000, &zh), 3000, &zh).0;
+    let resolved = &out[0].0;
+    assert_eq!(resolved.event, Event::Resolved);
+    assert_eq!(resolved.lang, Lang::En, "{resolved:?}");
+    assert!(!resolved.annotation("summary").contains('（'));
+}
