@@ -107,7 +107,7 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub use crate::timefmt::{human, rfc3339_ms as rfc3339};
+pub use crate::timefmt::rfc3339_ms as rfc3339;
 
 #[cfg(test)]
 mod time_tests {

@@ -1,5 +1,5 @@
 //! Time in one place: RFC 3339 text for any instant a remote party can name, Unix seconds
-//! and milliseconds, durations for humans, and the RFC 3339 parser of the notification
+//! and milliseconds, serde helpers, and the RFC 3339 parser of the notification
 //! reports (`parse.rs`).
 //!
 //! `humantime`'s formatter panics before 1970 and after 9999, and a gateway chooses the dates
@@ -50,12 +50,6 @@ pub fn rfc3339_ms(ms: u64) -> String {
 /// Signed Unix milliseconds (a maintenance window's edge) as RFC 3339; before 1970 is 1970.
 pub fn rfc3339_ms_signed(ms: i64) -> String {
     rfc3339_ms(u64::try_from(ms).unwrap_or(0))
-}
-
-/// `1h 2m 3s` for humans.
-pub fn human(secs: f64) -> String {
-    humantime::format_duration(std::time::Duration::from_secs(secs.max(0.0).round() as u64))
-        .to_string()
 }
 
 /// `SystemTime` as Unix milliseconds; 0 before 1970, saturating far in the future.

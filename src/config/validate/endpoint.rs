@@ -101,7 +101,7 @@ fn accepted(
     ip: Option<IpAddr>,
     profile: Option<Profile>,
 ) -> Vec<&'static str> {
-    let rpc_refused = profile.is_some_and(|p| !p.is_chain());
+    let rpc_refused = super::rpc::refuses_rpc(profile);
     Check::ALL
         .into_iter()
         .filter(|c| accept(c.as_str(), scheme, ip, &[]).is_ok())

@@ -12,6 +12,13 @@ use crate::profile::Profile;
 const DEFAULT_EVM_BLOCK_LAG: i64 = 5;
 const DEFAULT_SOLANA_SLOT_LAG: i64 = 150;
 
+/// A target naming a profile that is not a chain's cannot list `rpc` (no profile: the
+/// chain family is checked below). `endpoint.rs` leaves `rpc` out of the checks it offers by
+/// the same rule.
+pub(super) fn refuses_rpc(profile: Option<Profile>) -> bool {
+    profile.is_some_and(|p| !p.is_chain())
+}
+
 /// `provider` is the target's (the default `chain`: endpoints of one provider are compared).
 pub(super) fn rpc(
     t: &RawTarget,
@@ -21,8 +28,7 @@ pub(super) fn rpc(
     p: &mut Problems,
 ) -> Option<RpcSpec> {
     let wants_rpc = checks.is_some_and(|c| c.contains(&Check::Rpc));
-    let is_chain = profile.is_some_and(Profile::is_chain);
-    if wants_rpc && profile.is_some() && !is_chain {
+    if wants_rpc && refuses_rpc(profile) {
         let at = t.checks.as_ref().map(|c| c.span()).unwrap_or(0..0);
         let chains: Vec<String> = Profile::ALL
             .into_iter()
